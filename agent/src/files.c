@@ -1,0 +1,60 @@
+/* Safe creation of submitted files: every component is opened relative to the previous one with
+ * O_NOFOLLOW, so a symlink planted anywhere under workdir cannot redirect a write outside it. */
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int open_workdir(const char *workdir, struct agent_error *err) {
+  if (mkdir(workdir, 0755) < 0 && errno != EEXIST) return agent_err_errno(err, ERR_FILE_WRITE, "mkdir %s", workdir);
+  int fd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return agent_err_errno(err, ERR_FILE_WRITE, "open workdir %s", workdir);
+  return fd;
+}
+
+/* Open (creating if needed) directory `name` below dirfd without following symlinks. */
+static int open_subdir(int dirfd, const char *name, const char *path, struct agent_error *err) {
+  if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+    return agent_err_errno(err, ERR_FILE_WRITE, "%s: mkdir %s", path, name);
+  // SECURITY: O_NOFOLLOW|O_DIRECTORY refuses a symlink (or non-directory) planted as a component.
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return agent_err_errno(err, ERR_FILE_WRITE, "%s: open directory %s", path, name);
+  return fd;
+}
+
+static int write_leaf(int dirfd, const char *name, const struct job_file *f, struct agent_error *err) {
+  mode_t mode = f->executable ? 0755 : 0644;
+  // SECURITY: O_EXCL|O_NOFOLLOW: never overwrite or follow an existing entry.
+  cleanup_close int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) return agent_err_errno(err, ERR_FILE_WRITE, "%s: create", f->path);
+  if (write_all(fd, f->content, f->content_len) < 0) return agent_err_errno(err, ERR_FILE_WRITE, "%s: write", f->path);
+  if (fchmod(fd, mode) < 0) return agent_err_errno(err, ERR_FILE_WRITE, "%s: chmod", f->path);
+  return 0;
+}
+
+static int write_file(int root, const struct job_file *f, struct agent_error *err) {
+  char buf[RC_MAX_PATH_BYTES + 1];
+  snprintf(buf, sizeof buf, "%s", f->path); /* validated: <= 255 bytes, no NUL */
+  cleanup_close int dir = dup(root);
+  if (dir < 0) return agent_err_errno(err, ERR_FILE_WRITE, "%s: dup", f->path);
+  char *comp = buf;
+  for (char *slash; (slash = strchr(comp, '/')) != NULL; comp = slash + 1) {
+    *slash = '\0';
+    int next = open_subdir(dir, comp, f->path, err);
+    if (next < 0) return -1;
+    close(dir);
+    dir = next;
+  }
+  return write_leaf(dir, comp, f, err);
+}
+
+int files_write(const struct job *job, struct agent_error *err) {
+  cleanup_close int root = open_workdir(job->workdir, err);
+  if (root < 0) return -1;
+  for (size_t i = 0; i < job->n_files; i++)
+    if (write_file(root, &job->files[i], err) < 0) return -1;
+  return 0;
+}

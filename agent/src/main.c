@@ -1,0 +1,123 @@
+/* runner-agent: reads one job frame, runs its stages, answers with one result (or error) frame.
+ * die() is allowed only before the ready frame; after that every failure is an error frame. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "files.h"
+#include "frame.h"
+#include "job.h"
+#include "protocol.h"
+#include "result.h"
+#include "stage.h"
+
+struct io {
+  int in, out, sigfd;
+};
+
+static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("runner-agent: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+static void usage(void) {
+  fputs("usage: runner-agent [--io PATH]\n       runner-agent --version\n", stderr);
+  exit(2);
+}
+
+static void parse_args(int argc, char **argv, const char **io_path) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--version") == 0) {
+      puts(RC_AGENT_NAME " " RC_AGENT_VERSION);
+      exit(0);
+    } else if (strcmp(argv[i], "--io") == 0 && i + 1 < argc) {
+      *io_path = argv[++i];
+    } else {
+      usage();
+    }
+  }
+}
+
+static void setup(const char *io_path, struct io *io) {
+  signal(SIGPIPE, SIG_IGN); /* a vanished reader is a write error, not a silent death */
+  umask(022);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) die("sigprocmask: %s", strerror(errno));
+  io->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (io->sigfd < 0) die("signalfd: %s", strerror(errno));
+  io->in = STDIN_FILENO;
+  io->out = STDOUT_FILENO;
+  if (io_path != NULL) {
+    io->in = io->out = open(io_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (io->in < 0) die("open %s: %s", io_path, strerror(errno));
+  }
+}
+
+static int send_json(int fd, char *json, struct agent_error *err) {
+  if (json == NULL) return agent_err(err, ERR_INTERNAL, "out of memory");
+  int rc = frame_write(fd, json, strlen(json), RC_MAX_RESULT_FRAME, err);
+  free(json);
+  return rc;
+}
+
+static int run_stages(const struct job *job, int sigfd, struct stage_result *res, size_t *n, struct agent_error *err) {
+  for (*n = 0; *n < job->n_stages; ) {
+    if (stage_run(&job->stages[*n], sigfd, &res[*n], err) < 0) {
+      stage_result_free(&res[*n]);
+      return -1;
+    }
+    if (stage_failed(&res[(*n)++])) break;
+  }
+  return 0;
+}
+
+static int run_job(const struct io *io, const struct job *job, struct agent_error *err) {
+  struct stage_result res[RC_MAX_STAGES];
+  size_t n = 0;
+  char *json = NULL;
+  int rc = files_write(job, err);
+  if (rc == 0) rc = run_stages(job, io->sigfd, res, &n, err);
+  if (rc == 0) rc = result_json(res, n, &json, err);
+  for (size_t i = 0; i < n; i++) stage_result_free(&res[i]);
+  if (rc == 0) rc = send_json(io->out, json, err);
+  return rc;
+}
+
+static int serve(const struct io *io, struct agent_error *err) {
+  cleanup_free char *buf = NULL;
+  size_t len;
+  if (frame_read(io->in, RC_MAX_JOB_FRAME, &buf, &len, err) < 0) return -1;
+  struct job job;
+  int rc = job_parse(buf, len, &job, err);
+  if (rc == 0) rc = run_job(io, &job, err);
+  job_free(&job);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *io_path = NULL;
+  struct io io;
+  struct agent_error err = {0};
+  parse_args(argc, argv, &io_path);
+  setup(io_path, &io);
+  if (send_json(io.out, result_ready_json(), &err) < 0) die("sending ready frame: %s", err.message);
+  /* From here on: no die(). */
+  if (serve(&io, &err) == 0) return 0;
+  fprintf(stderr, "runner-agent: %s: %s\n", err.code, err.message);
+  struct agent_error err2 = {0};
+  if (send_json(io.out, result_error_json(&err), &err2) < 0)
+    fprintf(stderr, "runner-agent: sending error frame: %s\n", err2.message);
+  return 1;
+}

@@ -1,0 +1,302 @@
+/* Running one stage: fork + exec with pipes, a poll loop with a monotonic deadline, reaping of every
+ * child (the agent may be PID 1), and a kill-everything step when the stage ends. */
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define NS_PER_MS 1000000LL
+#define DRAIN_GRACE_NS (1000 * NS_PER_MS) /* after the kill: max time to wait for pipe EOF */
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+struct run {
+  const struct job_stage *st;
+  struct stage_result *res;
+  pid_t pid;
+  int pipe_in[2], pipe_out[2], pipe_err[2]; /* [0] read end, [1] write end */
+  int sigfd;
+  size_t in_off;
+  bool child_done, killed;
+  int status;
+  struct rusage child_ru;
+  int64_t start_ns, end_ns, deadline_ns, drain_deadline_ns;
+};
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* ---- child side (never returns) ---- */
+
+static __attribute__((noreturn)) void child_fail(const char *what, const char *arg) {
+  dprintf(STDERR_FILENO, "runner-agent: %s %s: %s\n", what, arg, strerror(errno));
+  _exit(127);
+}
+
+/* Install the pipe ends as 0/1/2 (first moved to >= 3 so no dup2 clobbers another end). */
+static void child_fds(struct run *r) {
+  int fds[3] = {r->pipe_in[0], r->pipe_out[1], r->pipe_err[1]};
+  for (int i = 0; i < 3; i++)
+    if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0) _exit(127);
+  for (int i = 0; i < 3; i++)
+    if (dup2(fds[i], i) < 0) _exit(127);
+  // SECURITY: no agent descriptor (frame channel, signalfd, other pipes) reaches user code.
+  (void)close_range(3, ~0U, 0);
+}
+
+static int set_limit(int resource, rlim_t soft, rlim_t hard) {
+  struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
+  return setrlimit(resource, &rl);
+}
+
+static void child_rlimits(const struct job_rlimits *rl) {
+  // SECURITY: resource caps on user code; a limit that cannot be applied fails the exec.
+  if (rl->cpu_s && set_limit(RLIMIT_CPU, rl->cpu_s, rl->cpu_s + 1) < 0) child_fail("setrlimit", "RLIMIT_CPU");
+  if (rl->nofile && set_limit(RLIMIT_NOFILE, rl->nofile, rl->nofile) < 0) child_fail("setrlimit", "RLIMIT_NOFILE");
+  if (rl->fsize_bytes && set_limit(RLIMIT_FSIZE, rl->fsize_bytes, rl->fsize_bytes) < 0)
+    child_fail("setrlimit", "RLIMIT_FSIZE");
+  if (rl->stack_bytes && set_limit(RLIMIT_STACK, rl->stack_bytes, rl->stack_bytes) < 0)
+    child_fail("setrlimit", "RLIMIT_STACK");
+  if (set_limit(RLIMIT_CORE, 0, 0) < 0) child_fail("setrlimit", "RLIMIT_CORE");
+}
+
+static void child_oom_adj(void) {
+  /* Make user code a likelier OOM victim than the agent. /proc may be absent: ignore failure. */
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (write(fd, "500", 3) < 0) { /* ignored */
+  }
+  close(fd);
+}
+
+static const char *env_path(char **env) {
+  const char *path = DEFAULT_PATH;
+  for (char **e = env; *e != NULL; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  return path;
+}
+
+/* execvpe() that searches the *stage's* PATH (glibc's execvpe uses the caller's environ). */
+static void exec_search(char **argv, char **env) {
+  const char *file = argv[0];
+  if (strchr(file, '/') != NULL) {
+    execve(file, argv, env);
+    return;
+  }
+  bool eacces = false;
+  char buf[4096];
+  for (const char *p = env_path(env);; p++) {
+    const char *end = strchrnul(p, ':');
+    int dl = (int)(end - p);
+    int n = dl == 0 ? snprintf(buf, sizeof buf, "%s", file) : snprintf(buf, sizeof buf, "%.*s/%s", dl, p, file);
+    if (n > 0 && (size_t)n < sizeof buf) {
+      execve(buf, argv, env);
+      if (errno == EACCES) eacces = true;
+      else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT)
+        return;
+    }
+    if (*end == '\0') break;
+    p = end;
+  }
+  errno = eacces ? EACCES : ENOENT;
+}
+
+static __attribute__((noreturn)) void child_exec(struct run *r) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  setsid(); /* own process group: the non-PID-1 kill path targets it */
+  child_fds(r);
+  if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
+  child_rlimits(&r->st->rlimits);
+  child_oom_adj();
+  exec_search(r->st->argv, r->st->env);
+  child_fail("exec", r->st->argv[0]);
+}
+
+/* ---- parent side ---- */
+
+static void reap(struct run *r) {
+  struct signalfd_siginfo si;
+  while (read(r->sigfd, &si, sizeof si) > 0) {
+  }
+  for (;;) {
+    int status;
+    struct rusage ru;
+    pid_t p = wait4(-1, &status, WNOHANG, &ru);
+    if (p <= 0) return; /* none ready, or no children left */
+    if (p == r->pid) {
+      r->child_done = true;
+      r->status = status;
+      r->child_ru = ru;
+      r->end_ns = mono_ns();
+    }
+  }
+}
+
+static void kill_stage(struct run *r, int64_t now) {
+  if (!r->child_done) {
+    r->res->timed_out = true;
+    kill(r->pid, SIGKILL); /* also covers a child that has not reached setsid() yet */
+  }
+  // SECURITY: nothing from user code may outlive its stage (background jobs, daemons, fork bombs).
+  // As PID 1 of the sandbox's PID namespace, kill(-1) reaches every other process; otherwise only
+  // the stage's process group (kill(-1) there would hit the host).
+  if (getpid() == 1)
+    kill(-1, SIGKILL);
+  else
+    kill(-r->pid, SIGKILL);
+  r->killed = true;
+  r->drain_deadline_ns = now + DRAIN_GRACE_NS;
+}
+
+static void feed_stdin(struct run *r) {
+  while (r->in_off < r->st->stdin_len) {
+    ssize_t n = write(r->pipe_in[1], r->st->stdin_data + r->in_off, r->st->stdin_len - r->in_off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) break; /* EPIPE: the program does not read its input; fine */
+    r->in_off += (size_t)n;
+  }
+  close_fd(&r->pipe_in[1]);
+}
+
+static int drain(int *fd, struct outbuf *b, struct agent_error *err) {
+  char buf[65536];
+  ssize_t n = read(*fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  if (n <= 0) {
+    close_fd(fd);
+    return 0;
+  }
+  if (outbuf_append(b, buf, (size_t)n) < 0) return agent_err(err, ERR_INTERNAL, "out of memory for stage output");
+  return 0;
+}
+
+static int poll_timeout(const struct run *r, int64_t now) {
+  int64_t until = r->killed ? r->drain_deadline_ns : r->deadline_ns;
+  if (r->killed && r->pipe_out[0] < 0 && r->pipe_err[0] < 0) return -1; /* only waiting for SIGCHLD */
+  if (until <= now) return 0;
+  return (int)((until - now + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+/* One poll round; returns 0, or -1 on an agent failure. */
+static int poll_once(struct run *r, int timeout, struct agent_error *err) {
+  struct pollfd p[4] = {
+      {.fd = r->sigfd, .events = POLLIN},
+      {.fd = r->pipe_in[1], .events = POLLOUT},
+      {.fd = r->pipe_out[0], .events = POLLIN},
+      {.fd = r->pipe_err[0], .events = POLLIN},
+  }; /* negative fds are ignored by poll */
+  if (poll(p, 4, timeout) < 0) return errno == EINTR ? 0 : agent_err_errno(err, ERR_INTERNAL, "poll");
+  if (p[1].revents) feed_stdin(r);
+  if (p[2].revents && drain(&r->pipe_out[0], &r->res->out, err) < 0) return -1;
+  if (p[3].revents && drain(&r->pipe_err[0], &r->res->err, err) < 0) return -1;
+  if (p[0].revents) reap(r);
+  return 0;
+}
+
+static int run_loop(struct run *r, struct agent_error *err) {
+  for (;;) {
+    int64_t now = mono_ns();
+    if (!r->killed && (r->child_done || now >= r->deadline_ns)) kill_stage(r, now);
+    if (r->killed && now >= r->drain_deadline_ns) { /* something escaped the kill: stop draining */
+      close_fd(&r->pipe_out[0]);
+      close_fd(&r->pipe_err[0]);
+    }
+    if (r->killed && r->child_done && r->pipe_out[0] < 0 && r->pipe_err[0] < 0) return 0;
+    if (poll_once(r, poll_timeout(r, now), err) < 0) return -1;
+  }
+}
+
+/* Owner cleanup: close every fd and never leave the child running or unreaped. */
+static void run_cleanup(struct run *r) {
+  int *fds[] = {&r->pipe_in[0], &r->pipe_in[1], &r->pipe_out[0], &r->pipe_out[1], &r->pipe_err[0], &r->pipe_err[1]};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) close_fd(fds[i]);
+  if (r->pid > 0 && !r->child_done) {
+    kill(-r->pid, SIGKILL);
+    kill(r->pid, SIGKILL);
+    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+static int open_pipes(struct run *r, struct agent_error *err) {
+  if (pipe2(r->pipe_in, O_CLOEXEC) < 0 || pipe2(r->pipe_out, O_CLOEXEC) < 0 || pipe2(r->pipe_err, O_CLOEXEC) < 0)
+    return agent_err_errno(err, ERR_INTERNAL, "pipe");
+  return 0;
+}
+
+static int start_child(struct run *r, struct agent_error *err) {
+  r->start_ns = mono_ns();
+  r->deadline_ns = r->start_ns + (int64_t)r->st->timeout_ms * NS_PER_MS;
+  r->pid = fork();
+  if (r->pid < 0) return agent_err_errno(err, ERR_INTERNAL, "fork");
+  if (r->pid == 0) child_exec(r);
+  close_fd(&r->pipe_in[0]);
+  close_fd(&r->pipe_out[1]);
+  close_fd(&r->pipe_err[1]);
+  int fds[] = {r->pipe_in[1], r->pipe_out[0], r->pipe_err[0]};
+  for (int i = 0; i < 3; i++)
+    if (fcntl(fds[i], F_SETFL, O_NONBLOCK) < 0) return agent_err_errno(err, ERR_INTERNAL, "fcntl O_NONBLOCK");
+  if (r->st->stdin_len == 0) close_fd(&r->pipe_in[1]);
+  return 0;
+}
+
+static double tv_ms(struct timeval tv) { return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0; }
+
+static void finish(struct run *r, const struct rusage *before) {
+  struct stage_result *res = r->res;
+  struct rusage after;
+  reap(r); /* collect orphans that are already gone (PID 1 case) */
+  getrusage(RUSAGE_CHILDREN, &after);
+  if (WIFSIGNALED(r->status)) {
+    res->signal = WTERMSIG(r->status);
+    res->exit_code = 128 + res->signal;
+  } else {
+    res->exit_code = WEXITSTATUS(r->status);
+  }
+  res->wall_ms = (double)(r->end_ns - r->start_ns) / (double)NS_PER_MS;
+  res->cpu_ms = tv_ms(after.ru_utime) + tv_ms(after.ru_stime) - tv_ms(before->ru_utime) - tv_ms(before->ru_stime);
+  /* ru_maxrss is a maximum, not a sum: take the main child's own peak (wait4), or the children peak
+   * when it grew during this stage (an orphan reaped by PID 1 used more). */
+  res->max_rss_kb = r->child_ru.ru_maxrss;
+  if (after.ru_maxrss > before->ru_maxrss && after.ru_maxrss > res->max_rss_kb) res->max_rss_kb = after.ru_maxrss;
+}
+
+int stage_run(const struct job_stage *st, int sigfd, struct stage_result *res, struct agent_error *err) {
+  *res = (struct stage_result){.name = st->name};
+  outbuf_init(&res->out, st->output_limit);
+  outbuf_init(&res->err, st->output_limit);
+  struct rusage before;
+  getrusage(RUSAGE_CHILDREN, &before);
+  __attribute__((cleanup(run_cleanup))) struct run r = {
+      .st = st, .res = res, .sigfd = sigfd, .pipe_in = {-1, -1}, .pipe_out = {-1, -1}, .pipe_err = {-1, -1}};
+  if (open_pipes(&r, err) < 0 || start_child(&r, err) < 0 || run_loop(&r, err) < 0) return -1;
+  finish(&r, &before);
+  return 0;
+}
+
+void stage_result_free(struct stage_result *r) {
+  outbuf_free(&r->out);
+  outbuf_free(&r->err);
+}
+
+bool stage_failed(const struct stage_result *r) { return r->exit_code != 0 || r->signal != 0 || r->timed_out; }

@@ -1,0 +1,404 @@
+/* End-to-end tests: runs the built runner-agent as an ordinary child (not PID 1, so it uses the
+ * process-group kill) and runner-seccomp. Usage: test_agent OUTDIR */
+#include <errno.h>
+#include <jansson.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "frame.h"
+#include "protocol.h"
+#include "tap.h"
+
+static const char *out_dir;
+static char tmp_root[] = "/tmp/rc-agent-test-XXXXXX";
+static int case_no;
+
+struct agent_run {
+  json_t *reply; /* result or error frame */
+  int status;    /* agent wait status */
+  double secs;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static json_t *read_json_frame(int fd) {
+  char *buf = NULL;
+  size_t len;
+  struct agent_error err = {0};
+  if (frame_read(fd, RC_MAX_RESULT_FRAME, &buf, &len, &err) < 0) return NULL;
+  json_t *j = json_loadb(buf, len, 0, NULL);
+  free(buf);
+  return j;
+}
+
+static pid_t spawn_agent(int *to, int *from) {
+  int in[2], out[2];
+  if (pipe(in) < 0 || pipe(out) < 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/runner-agent", out_dir);
+    execl(path, path, (char *)NULL);
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  *to = in[1];
+  *from = out[0];
+  return pid;
+}
+
+/* Send raw bytes (already framed) to a fresh agent; check its ready frame; collect the reply. */
+static struct agent_run run_raw(const void *bytes, size_t n, int *ready_ok) {
+  struct agent_run r = {0};
+  int to, from;
+  double t0 = now_s();
+  pid_t pid = spawn_agent(&to, &from);
+  json_t *ready = read_json_frame(from);
+  *ready_ok = ready && strcmp(json_string_value(json_object_get(ready, "type")), "ready") == 0 &&
+              json_integer_value(json_object_get(ready, "protocol")) == RC_PROTOCOL_VERSION &&
+              strcmp(json_string_value(json_object_get(ready, "agent")), "runner-agent 0.1.0") == 0;
+  json_decref(ready);
+  if (write_all(to, bytes, n) < 0) perror("write");
+  close(to);
+  r.reply = read_json_frame(from);
+  close(from);
+  waitpid(pid, &r.status, 0);
+  r.secs = now_s() - t0;
+  return r;
+}
+
+static struct agent_run run_job(json_t *job) {
+  char *s = json_dumps(job, JSON_COMPACT);
+  json_decref(job);
+  size_t len = strlen(s);
+  char *framed = malloc(len + 4);
+  framed[0] = (char)(len >> 24), framed[1] = (char)(len >> 16), framed[2] = (char)(len >> 8), framed[3] = (char)len;
+  memcpy(framed + 4, s, len);
+  int ready_ok;
+  struct agent_run r = run_raw(framed, len + 4, &ready_ok);
+  free(s);
+  free(framed);
+  if (!ready_ok) tap_diag("bad ready frame");
+  return r;
+}
+
+static char *workdir(void) {
+  static char buf[256];
+  snprintf(buf, sizeof buf, "%s/case%d", tmp_root, ++case_no);
+  return buf;
+}
+
+static json_t *stage(const char *name, json_t *argv, const char *cwd, int timeout_ms, int limit) {
+  char path_env[512];
+  snprintf(path_env, sizeof path_env, "PATH=%s/bin:/usr/local/bin:/usr/bin:/bin", cwd);
+  return json_pack("{s:s, s:o, s:[s,s], s:s, s:s, s:i, s:i, s:{s:i, s:i, s:i}}", "name", name, "argv", argv, "env",
+                   path_env, "HOME=/tmp", "cwd", cwd, "stdin_b64", "", "timeout_ms", timeout_ms, "output_limit",
+                   limit, "rlimits", "cpu_s", 10, "nofile", 256, "core_bytes", 0);
+}
+
+static json_t *sh(const char *script) { return json_pack("[s,s,s]", "sh", "-c", script); }
+
+static json_t *job(const char *wd, json_t *files, json_t *stages) {
+  return json_pack("{s:s, s:i, s:s, s:o, s:o}", "type", "job", "protocol", 1, "workdir", wd, "files",
+                   files ? files : json_array(), "stages", stages);
+}
+
+static json_t *one_stage_job(const char *script, int timeout_ms, int limit) {
+  const char *wd = workdir();
+  return job(wd, NULL, json_pack("[o]", stage("s", sh(script), wd, timeout_ms, limit)));
+}
+
+static json_t *st(const struct agent_run *r, size_t i) {
+  return json_array_get(json_object_get(r->reply, "stages"), i);
+}
+static long long geti(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static int getb(json_t *o, const char *k) { return json_is_true(json_object_get(o, k)); }
+
+/* Decoded stream equals want? */
+static int stream_is(json_t *o, const char *k, const char *want) {
+  const char *s = json_string_value(json_object_get(o, k));
+  unsigned char *d = NULL;
+  size_t n = 0;
+  int ok = s && base64_decode(s, strlen(s), &d, &n) == 0 && n == strlen(want) && memcmp(d, want, n) == 0;
+  if (!ok && s) tap_diag("%s = %s", k, s);
+  free(d);
+  return ok;
+}
+
+static int is_result(const struct agent_run *r) {
+  json_t *t = json_object_get(r->reply, "type");
+  return t && strcmp(json_string_value(t), "result") == 0 && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
+}
+
+static int is_error(const struct agent_run *r, const char *code, const char *msg_part) {
+  json_t *t = json_object_get(r->reply, "type");
+  const char *c = json_string_value(json_object_get(r->reply, "code"));
+  const char *m = json_string_value(json_object_get(r->reply, "message"));
+  if (m) tap_diag("error message: %s", m);
+  return t && strcmp(json_string_value(t), "error") == 0 && c && strcmp(c, code) == 0 && m &&
+         strstr(m, msg_part) != NULL && WIFEXITED(r->status) && WEXITSTATUS(r->status) == 1;
+}
+
+static void test_basic(void) {
+  struct agent_run r = run_job(one_stage_job("echo hi; echo err >&2; exit 3", 5000, 1024));
+  json_t *s = st(&r, 0);
+  tap_ok(is_result(&r) && json_array_size(json_object_get(r.reply, "stages")) == 1, "basic: result frame, agent exit 0");
+  tap_ok(geti(s, "exit_code") == 3 && geti(s, "signal") == 0 && !getb(s, "timed_out"), "basic: exit_code 3");
+  tap_ok(stream_is(s, "stdout_b64", "hi\n") && stream_is(s, "stderr_b64", "err\n"), "basic: stdout/stderr");
+  tap_ok(!getb(s, "stdout_truncated") && !getb(s, "stderr_truncated"), "basic: not truncated");
+  tap_ok(json_is_real(json_object_get(s, "wall_ms")) && json_real_value(json_object_get(s, "wall_ms")) > 0 &&
+             json_is_real(json_object_get(s, "cpu_ms")) && geti(s, "max_rss_kb") > 0,
+         "basic: usage fields");
+  tap_ok(strcmp(json_string_value(json_object_get(s, "name")), "s") == 0, "basic: stage name");
+  json_decref(r.reply);
+}
+
+static void test_files_stdin_path(void) {
+  const char *wd = workdir();
+  json_t *files = json_pack("[{s:s, s:s}, {s:s, s:s, s:b}]", "path", "sub/dir/x.txt", "content_b64", "aGVsbG8=",
+                            "path", "bin/mycmd", "content_b64", "IyEvYmluL3NoCmVjaG8gbWluZQo=", "executable", 1);
+  json_t *s = stage("s", sh("cat sub/dir/x.txt; mycmd; cat; stat -c %a bin/mycmd sub/dir/x.txt"), wd, 5000, 1024);
+  json_object_set_new(s, "stdin_b64", json_string("aW5wdXQ=")); /* "input" */
+  struct agent_run r = run_job(job(wd, files, json_pack("[o]", s)));
+  tap_ok(is_result(&r) && stream_is(st(&r, 0), "stdout_b64", "hellomine\ninput755\n644\n"),
+         "files written (modes), stdin fed, PATH from stage env");
+  json_decref(r.reply);
+}
+
+static void test_timeout(void) {
+  struct agent_run r = run_job(one_stage_job("sleep 100 & sleep 100", 300, 1024));
+  json_t *s = st(&r, 0);
+  tap_ok(is_result(&r) && getb(s, "timed_out") && geti(s, "exit_code") == 137 && geti(s, "signal") == 9,
+         "timeout: timed_out, exit_code 137, signal 9");
+  tap_ok(r.secs < 2.0, "timeout: returned in %.2f s (< 2 s)", r.secs);
+  json_decref(r.reply);
+}
+
+static void test_orphan(void) {
+  struct agent_run r = run_job(one_stage_job("sleep 100 & echo started", 10000, 1024));
+  json_t *s = st(&r, 0);
+  tap_ok(is_result(&r) && geti(s, "exit_code") == 0 && !getb(s, "timed_out") && stream_is(s, "stdout_b64", "started\n"),
+         "orphan holding the pipes: stage ok");
+  tap_ok(r.secs < 2.0, "orphan holding the pipes: returned in %.2f s", r.secs);
+  json_decref(r.reply);
+}
+
+static void test_output_cap(void) {
+  struct agent_run r = run_job(one_stage_job("head -c 100000 /dev/zero | tr '\\0' a; echo -n xy >&2", 5000, 1000));
+  json_t *s = st(&r, 0);
+  const char *o = json_string_value(json_object_get(s, "stdout_b64"));
+  tap_ok(is_result(&r) && geti(s, "exit_code") == 0 && o && strlen(o) == base64_encoded_len(1000) &&
+             getb(s, "stdout_truncated") && !getb(s, "stderr_truncated") && stream_is(s, "stderr_b64", "xy"),
+         "output cap: 1000 bytes kept, truncated set, program completed");
+  json_decref(r.reply);
+}
+
+static void test_stage_skip(void) {
+  const char *wd = workdir();
+  json_t *stages = json_pack("[o,o]", stage("a", sh("exit 1"), wd, 5000, 100), stage("b", sh("echo no"), wd, 5000, 100));
+  struct agent_run r = run_job(job(wd, NULL, stages));
+  tap_ok(is_result(&r) && json_array_size(json_object_get(r.reply, "stages")) == 1 && geti(st(&r, 0), "exit_code") == 1,
+         "stage skip: second stage not run or listed");
+  json_decref(r.reply);
+  wd = workdir();
+  stages = json_pack("[o,o]", stage("a", sh("echo one"), wd, 5000, 100), stage("b", sh("echo two"), wd, 5000, 100));
+  r = run_job(job(wd, NULL, stages));
+  tap_ok(is_result(&r) && json_array_size(json_object_get(r.reply, "stages")) == 2 &&
+             stream_is(st(&r, 1), "stdout_b64", "two\n"),
+         "two successful stages both listed");
+  json_decref(r.reply);
+}
+
+static void test_exec_fail_and_signal(void) {
+  const char *wd = workdir();
+  struct agent_run r = run_job(job(wd, NULL, json_pack("[o]", stage("s", json_pack("[s]", "no-such-cmd"), wd, 5000, 1000))));
+  json_t *s = st(&r, 0);
+  tap_ok(is_result(&r) && geti(s, "exit_code") == 127 &&
+             stream_is(s, "stderr_b64", "runner-agent: exec no-such-cmd: No such file or directory\n"),
+         "exec failure: 127 with reason on stderr");
+  json_decref(r.reply);
+  r = run_job(one_stage_job("kill -TERM $$", 5000, 100));
+  s = st(&r, 0);
+  tap_ok(is_result(&r) && geti(s, "exit_code") == 143 && geti(s, "signal") == 15 && !getb(s, "timed_out"),
+         "signalled: exit_code 143, signal 15");
+  json_decref(r.reply);
+}
+
+static void test_bad_jobs(void) {
+  const char *wd = workdir();
+  json_t *files = json_pack("[{s:s, s:s}]", "path", "a/../b", "content_b64", "");
+  struct agent_run r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 1000, 10))));
+  tap_ok(is_error(&r, "bad_job", "files[0].path: '..' is not allowed"), "bad path: bad_job error frame");
+  json_decref(r.reply);
+  wd = workdir();
+  json_t *stages = json_pack("[o,o]", stage("a", sh("true"), wd, 1000, 10), stage("b", json_array(), wd, 1000, 10));
+  r = run_job(job(wd, NULL, stages));
+  tap_ok(is_error(&r, "bad_job", "stages[1].argv: must be a non-empty array of strings"), "empty argv: bad_job");
+  json_decref(r.reply);
+  r = run_job(json_pack("{s:s, s:i}", "type", "job", "protocol", 2));
+  tap_ok(is_error(&r, "bad_job", "protocol"), "wrong protocol: bad_job");
+  json_decref(r.reply);
+  int ready_ok;
+  r = run_raw("\0\0\0\0", 4, &ready_ok);
+  tap_ok(ready_ok && is_error(&r, "bad_frame", "length 0"), "length-0 frame: bad_frame");
+  json_decref(r.reply);
+  r = run_raw("\x04\0\0\x01", 4, &ready_ok);
+  tap_ok(is_error(&r, "bad_frame", "exceeds"), "oversize frame: bad_frame");
+  json_decref(r.reply);
+  r = run_raw("\0\0\0\x03{x}", 7, &ready_ok);
+  tap_ok(is_error(&r, "bad_frame", "JSON"), "invalid JSON: bad_frame");
+  json_decref(r.reply);
+}
+
+static void test_existing_file(void) {
+  const char *wd = workdir();
+  mkdir(wd, 0755);
+  char link[512];
+  snprintf(link, sizeof link, "%s/evil", wd);
+  if (symlink("/tmp", link) < 0) perror("symlink");
+  json_t *files = json_pack("[{s:s, s:s}]", "path", "evil/x", "content_b64", "");
+  struct agent_run r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 1000, 10))));
+  tap_ok(is_error(&r, "file_write", "evil/x"), "symlinked directory component: file_write error");
+  json_decref(r.reply);
+}
+
+/* ---- seccomp ---- */
+
+static int load_filter(const char *path) {
+  FILE *f = fopen(path, "rb");
+  static struct sock_filter prog[4096];
+  size_t n = f ? fread(prog, sizeof prog[0], 4096, f) : 0;
+  if (f) fclose(f);
+  struct sock_fprog fp = {.len = (unsigned short)n, .filter = prog};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp);
+}
+
+/* In a child under the filter: returns a bitmask of checks that passed. */
+static int filtered_checks(const char *path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (load_filter(path) < 0) _exit(0);
+    int bits = 0;
+    if (getpid() > 0) bits |= 1;
+    if (unshare(CLONE_NEWUSER) < 0 && errno == EPERM) bits |= 2;
+    if (syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS) bits |= 4;
+    if (syscall(SYS_personality, 0xffffffffUL) >= 0) bits |= 8;
+    if (syscall(SYS_personality, 0x0400000UL) < 0 && errno == ENOSYS) bits |= 16;
+    if (syscall(SYS_mount, "x", "/", "tmpfs", 0, NULL) < 0 && errno == EPERM) bits |= 32;
+    pid_t c = fork(); /* glibc fork = clone without namespace flags */
+    if (c == 0) _exit(7);
+    int st;
+    if (c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 7) bits |= 64;
+    _exit(bits);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_seccomp(void) {
+  char cmd[4096], bpf[512];
+  snprintf(bpf, sizeof bpf, "%s/filter.bpf", tmp_root);
+  snprintf(cmd, sizeof cmd, "%s/runner-seccomp %s", out_dir, bpf);
+  struct stat sb;
+  tap_ok(system(cmd) == 0 && stat(bpf, &sb) == 0 && sb.st_size > 0 && sb.st_size % 8 == 0,
+         "seccomp: filter generated, non-empty, multiple of 8 bytes");
+  int bits = filtered_checks(bpf);
+  tap_ok(bits == 127, "seccomp: getpid ok, unshare EPERM, clone3 ENOSYS, personality rules, mount EPERM, fork ok (%d)",
+         bits);
+}
+
+/* runner-launch (needs root to change uid; skipped otherwise). */
+static int launch(const char *args, char *out, size_t outlen) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s/runner-launch %s 2>&1", out_dir, args);
+  FILE *p = popen(cmd, "r");
+  size_t n = p ? fread(out, 1, outlen - 1, p) : 0;
+  out[n] = '\0';
+  int st = p ? pclose(p) : -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_launch(void) {
+  char out[1024], args[1024], cg[512];
+  if (geteuid() != 0) {
+    tap_ok(1, "# SKIP runner-launch tests need root");
+    return;
+  }
+  snprintf(cg, sizeof cg, "%s/cgroup.procs", tmp_root);
+  FILE *f = fopen(cg, "w");
+  if (f) fclose(f);
+  snprintf(args, sizeof args,
+           "--cgroup-procs %s --uid 65534 --gid 65534 -- sh -c 'echo $$; id -u; id -g; id -G; "
+           "grep NoNewPrivs /proc/self/status' 5</dev/null",
+           cg);
+  int rc = launch(args, out, sizeof out);
+  char pid[32] = "";
+  f = fopen(cg, "r");
+  if (f && fgets(pid, sizeof pid, f) == NULL) pid[0] = '\0';
+  if (f) fclose(f);
+  char want[256];
+  snprintf(want, sizeof want, "%s\n65534\n65534\n65534\nNoNewPrivs:\t1\n", pid);
+  tap_ok(rc == 0 && pid[0] && strcmp(out, want) == 0, "launch: cgroup pid written, ids dropped, no_new_privs");
+  if (rc != 0 || strcmp(out, want) != 0) tap_diag("output: %s", out);
+  tap_ok(launch("--uid 0 --gid 65534 -- true", out, sizeof out) == 125 && strstr(out, "runner-launch: "),
+         "launch: uid 0 refused with 125");
+  tap_ok(launch("--uid 65534 --gid 0 -- true", out, sizeof out) == 125, "launch: gid 0 refused with 125");
+  tap_ok(launch("--uid 65534 --gid 65534 -- /no/such/prog", out, sizeof out) == 125, "launch: exec failure is 125");
+  snprintf(args, sizeof args, "--uid 65534 --gid 65534 -- sh -c 'test -e /proc/self/fd/3 && ! test -e /proc/self/fd/5' 3</dev/null 5</dev/null");
+  tap_ok(launch(args, out, sizeof out) == 0, "launch: fd 3 kept, fd 5 closed");
+}
+
+static void test_version(void) {
+  char cmd[4096], line[128] = "";
+  snprintf(cmd, sizeof cmd, "%s/runner-agent --version", out_dir);
+  FILE *p = popen(cmd, "r");
+  if (p && fgets(line, sizeof line, p) == NULL) line[0] = '\0';
+  if (p) pclose(p);
+  tap_ok(strcmp(line, "runner-agent 0.1.0\n") == 0, "--version");
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) return fprintf(stderr, "usage: test_agent OUTDIR\n"), 2;
+  out_dir = argv[1];
+  alarm(60); /* a hung agent fails the run instead of blocking it */
+  signal(SIGPIPE, SIG_IGN);
+  if (mkdtemp(tmp_root) == NULL) return perror("mkdtemp"), 1;
+  test_version();
+  test_basic();
+  test_files_stdin_path();
+  test_timeout();
+  test_orphan();
+  test_output_cap();
+  test_stage_skip();
+  test_exec_fail_and_signal();
+  test_bad_jobs();
+  test_existing_file();
+  test_seccomp();
+  test_launch();
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_root);
+  if (system(cmd) != 0) tap_diag("cleanup of %s failed", tmp_root);
+  return tap_done();
+}

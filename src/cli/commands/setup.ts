@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { setupHost } from '../../host/setup.js';
+import { DEFAULT_LANGUAGES } from '../../languages/catalog.js';
+import { exitWith, printJson, type CliContext } from '../context.js';
+import { listOption } from '../parse.js';
+import { progressPrinter } from '../progress.js';
+
+export function setupCommand(ctx: CliContext): Command {
+  return new Command('setup')
+    .description('install host packages (apt), build the agent and seccomp filter, build the default images; idempotent')
+    .option('--lang <ids>', `languages whose images to build (default: ${DEFAULT_LANGUAGES.join(',')})`, listOption)
+    .option('--mirror <url>', 'Debian mirror', process.env.RUNNER_CODES_MIRROR)
+    .option('-q, --quiet', 'print steps only, not the tools\' output')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(
+      exitWith(ctx, async (flags: { lang?: string[]; mirror?: string; quiet?: boolean; json?: boolean }) => {
+        const report = await setupHost({
+          languages: flags.lang?.length ? flags.lang : DEFAULT_LANGUAGES,
+          ...(flags.mirror ? { mirror: flags.mirror } : {}),
+          onProgress: progressPrinter({ quiet: flags.quiet === true }),
+        });
+        if (flags.json) {
+          printJson({
+            installed_packages: report.installedPackages,
+            images: report.images.map((r) => ({ image: r.image, built: r.built, seconds: r.seconds, versions: r.manifest.versions })),
+          });
+        } else {
+          process.stderr.write('setup complete: try `infra.operator run --lang python --code "print(1)"`\n');
+        }
+        return 0;
+      }),
+    );
+}

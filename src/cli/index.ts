@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { isRunnerError } from '../errors.js';
+import { doctorCommand } from './commands/doctor.js';
+import { languagesCommand } from './commands/languages.js';
+import { rootfsCommand } from './commands/rootfs.js';
+import { runCommand } from './commands/run.js';
+import { setupCommand } from './commands/setup.js';
+import type { CliContext } from './context.js';
+import { EXIT, describeError, exitCodeFor } from './exit-codes.js';
+
+/** The CLI entry point (bins `infra.operator` and `runner-codes`): the only place that exits. */
+async function main(argv: string[]): Promise<number> {
+  const ctx: CliContext = { exitCode: EXIT.OK };
+  const program = new Command('infra.operator')
+    .description('Runner Codes: run untrusted code safely and fast, in many languages')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) });
+  for (const command of [runCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx)]) {
+    program.addCommand(command.exitOverride());
+  }
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    process.stderr.write(`${describeError(err)}\n`);
+    if (!isRunnerError(err) && process.env.RUNNER_CODES_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+process.exit(await main(process.argv));

@@ -1,0 +1,19 @@
+import { InvalidRequestError } from '../errors.js';
+
+/** commander argument parsers that fail with a message naming the flag. */
+export function integerOption(flag: string, min = 0): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidRequestError(flag, `'${value}' is not a whole number`);
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidRequestError(flag, `must be at least ${min}`);
+    return n;
+  };
+}
+
+export function listOption(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+export function repeatable(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, RunnerError, SandboxError } from '../errors.js';
+import type { ImageStore } from '../images/store.js';
+import { getLanguage } from '../languages/lookup.js';
+import type { Backend, Sandbox } from '../sandbox/backend.js';
+import { buildJob, jobBudgetMs } from './job.js';
+import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type Limits } from './limits.js';
+import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
+import { failedResult, successResult, type ExecutionResult, type ResultContext } from './result.js';
+
+export interface EngineOptions {
+  backend: Backend;
+  images: ImageStore;
+  defaults?: Limits;
+  maxima?: Limits;
+  inputMaxima?: InputMaxima;
+}
+
+export interface ExecuteOptions {
+  /** Aborting destroys the sandbox at once; the result is `failed` with RC_ERR_CANCELLED. */
+  signal?: AbortSignal;
+  /** Trace id to use (the API passes its request id); a random UUID otherwise. */
+  traceId?: string;
+}
+
+/**
+ * The execution engine: a library the CLI, the HTTP API and a queue worker all call the same way.
+ * `execute` validates the request (throwing RunnerError for bad input, before anything starts),
+ * runs it in a fresh sandbox that is destroyed afterwards, and returns the result. Failures of
+ * the infrastructure after validation come back as a `failed` result, never as a throw.
+ */
+export class Engine {
+  readonly backend: Backend;
+  readonly images: ImageStore;
+  readonly #defaults: Limits;
+  readonly #maxima: Limits;
+  readonly #inputMaxima: InputMaxima;
+
+  constructor(options: EngineOptions) {
+    this.backend = options.backend;
+    this.images = options.images;
+    this.#defaults = options.defaults ?? DEFAULT_LIMITS;
+    this.#maxima = options.maxima ?? DEFAULT_MAXIMA;
+    this.#inputMaxima = options.inputMaxima ?? DEFAULT_INPUT_MAXIMA;
+  }
+
+  async execute(request: ExecuteRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    const started = performance.now();
+    const language = getLanguage(request.language);
+    const normalized = normalizeRequest(request, language, this.#inputMaxima);
+    const limits = resolveLimits(language, request.limits, this.#defaults, this.#maxima);
+    const manifest = this.images.require(language.image, language.id);
+    const job = buildJob(language, normalized, limits);
+
+    const ctx: ResultContext = {
+      traceId: options.traceId ?? randomUUID(),
+      language: language.id,
+      version: manifest.versions[language.id] ?? null,
+      loadMs: 0,
+      totalMs: 0,
+    };
+    let sandbox: Sandbox | undefined;
+    const onAbort = (): void => void sandbox?.destroy();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) throw cancelled();
+      sandbox = await this.backend.start({ rootfs: this.images.rootfs(language.image), limits, traceId: ctx.traceId });
+      await sandbox.ready();
+      ctx.loadMs = performance.now() - started;
+      const result = await sandbox.run(job, jobBudgetMs(job));
+      const { oomKills } = sandbox.stats();
+      ctx.totalMs = performance.now() - started;
+      return successResult(ctx, result.stages, normalized.outputEncoding, oomKills);
+    } catch (err) {
+      ctx.totalMs = performance.now() - started;
+      const error = options.signal?.aborted ? cancelled() : asRunnerError(err);
+      return failedResult(ctx, error);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      await sandbox?.destroy();
+    }
+  }
+}
+
+function cancelled(): RunnerError {
+  return new RunnerError(ErrorCodes.CANCELLED, 'execution cancelled');
+}
+
+function asRunnerError(err: unknown): RunnerError {
+  if (err instanceof RunnerError) return err;
+  return new SandboxError(ErrorCodes.SANDBOX_START, (err as Error)?.message ?? String(err), { cause: err });
+}

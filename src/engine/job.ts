@@ -1,0 +1,77 @@
+import type { ArgvTemplate, LanguageSpec } from '../languages/types.js';
+import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import type { JobMessage, JobStage } from '../protocol/messages.js';
+import { WORKDIR } from '../sandbox/bwrap/plan.js';
+import type { Limits } from './limits.js';
+import type { NormalizedRequest } from './request.js';
+
+/** The environment every stage starts from; never anything of the host's. */
+const BASE_ENV: readonly [string, string][] = [
+  ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  ['HOME', '/tmp'],
+  ['TMPDIR', '/tmp'],
+  ['LANG', 'C.UTF-8'],
+  ['LC_ALL', 'C.UTF-8'],
+  ['USER', 'runner'],
+];
+
+/** Expands `{file}`, `{sources}` and `{args}` in an argv template. */
+export function expandArgv(template: ArgvTemplate, language: LanguageSpec, request: NormalizedRequest): string[] {
+  const sources = request.files
+    .map((file) => file.path)
+    .filter((path) => language.extensions.some((ext) => path.endsWith(ext)));
+  return template.flatMap((part) => {
+    if (part === '{args}') return request.args;
+    if (part === '{sources}') return sources.length > 0 ? sources : [request.entry];
+    return [part.replaceAll('{file}', request.entry)];
+  });
+}
+
+function stageEnv(language: LanguageSpec, request: NormalizedRequest): string[] {
+  const env = new Map<string, string>(BASE_ENV);
+  for (const [name, value] of Object.entries(language.env ?? {})) env.set(name, value);
+  for (const [name, value] of request.env) env.set(name, value);
+  return [...env].map(([name, value]) => `${name}=${value}`);
+}
+
+function stage(name: string, argv: string[], env: string[], stdin: Buffer, timeoutMs: number, limits: Limits): JobStage {
+  return {
+    name,
+    argv,
+    env,
+    cwd: WORKDIR,
+    stdin_b64: stdin.toString('base64'),
+    timeout_ms: timeoutMs,
+    output_limit: limits.outputBytes,
+    rlimits: {
+      // CPU seconds: a backstop behind the wall-clock timeout, which is what users set.
+      cpu_s: Math.ceil(timeoutMs / 1000) + 1,
+      nofile: limits.nofile,
+      fsize_bytes: limits.fileSizeBytes,
+      stack_bytes: limits.stackBytes,
+      core_bytes: 0,
+    },
+  };
+}
+
+/** Turns a validated request into the agent's job frame: plain data, no I/O. */
+export function buildJob(language: LanguageSpec, request: NormalizedRequest, limits: Limits): JobMessage {
+  const env = stageEnv(language, request);
+  const stages: JobStage[] = [];
+  if (language.compile) {
+    stages.push(stage('compile', expandArgv(language.compile, language, request), env, Buffer.alloc(0), limits.compileTimeoutMs, limits));
+  }
+  stages.push(stage('run', expandArgv(language.run, language, request), env, request.stdin, limits.runTimeoutMs, limits));
+  return {
+    type: 'job',
+    protocol: PROTOCOL_VERSION,
+    workdir: WORKDIR,
+    files: request.files.map((file) => ({ path: file.path, content_b64: file.content.toString('base64'), executable: file.executable })),
+    stages,
+  };
+}
+
+/** Wall-clock budget for the whole job on the host side: every stage's timeout plus grace for start and teardown. */
+export function jobBudgetMs(job: JobMessage): number {
+  return job.stages.reduce((sum, s) => sum + s.timeout_ms, 0) + 5_000;
+}

@@ -1,0 +1,133 @@
+import { constants } from 'node:os';
+import type { RunnerError } from '../errors.js';
+import type { StageReport } from '../protocol/messages.js';
+
+/** One stage (compile or run) as callers see it. */
+export interface StageResult {
+  stdout: string;
+  stderr: string;
+  exit_code: number | null;
+  /** Signal name (e.g. `SIGKILL`) when the program was killed by a signal. */
+  signal: string | null;
+  timed_out: boolean;
+  oom_killed: boolean;
+  truncated: { stdout: boolean; stderr: boolean };
+  wall_time_ms: number;
+  cpu_time_ms: number;
+  /** Peak resident memory of the stage's largest process. */
+  memory_peak_bytes: number;
+}
+
+/**
+ * The result of one execution. The top-level fields describe the last stage that ran: the run
+ * stage, or the compile stage when compilation failed (then `compile` holds the same data).
+ * `status` is `failed` only for infrastructure errors, which carry `error`.
+ */
+export interface ExecutionResult {
+  trace_id: string;
+  status: 'success' | 'failed';
+  language: string;
+  version: string | null;
+  stdout: string;
+  stderr: string;
+  exit_code: number | null;
+  signal: string | null;
+  timed_out: boolean;
+  oom_killed: boolean;
+  truncated: { stdout: boolean; stderr: boolean };
+  /** The original project's format, e.g. "209ms". */
+  load_time: string;
+  exec_time: string;
+  timings: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number };
+  cpu_time_ms: number;
+  memory_peak_bytes: number;
+  /** Present for compiled languages. */
+  compile?: StageResult;
+  /** Present when status is `failed`. */
+  error?: { code: string; message: string };
+}
+
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, num]) => [num, name]));
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+export function stageResult(report: StageReport, encoding: 'utf8' | 'base64', oomKilled: boolean): StageResult {
+  const decode = (b64: string): string => (encoding === 'base64' ? b64 : Buffer.from(b64, 'base64').toString('utf8'));
+  return {
+    stdout: decode(report.stdout_b64),
+    stderr: decode(report.stderr_b64),
+    exit_code: report.exit_code,
+    signal: report.signal ? (SIGNAL_NAMES.get(report.signal) ?? `SIG${report.signal}`) : null,
+    timed_out: report.timed_out,
+    oom_killed: oomKilled,
+    truncated: { stdout: report.stdout_truncated, stderr: report.stderr_truncated },
+    wall_time_ms: round(report.wall_ms),
+    cpu_time_ms: round(report.cpu_ms),
+    memory_peak_bytes: report.max_rss_kb * 1024,
+  };
+}
+
+export interface ResultContext {
+  traceId: string;
+  language: string;
+  version: string | null;
+  loadMs: number;
+  totalMs: number;
+}
+
+/**
+ * Builds the caller's result from the agent's stage reports. `oomKills` (from the cgroup) marks the
+ * last stage that ran: the OOM killer acts on the whole sandbox, and that is the stage it hit.
+ */
+export function successResult(ctx: ResultContext, reports: StageReport[], encoding: 'utf8' | 'base64', oomKills: number): ExecutionResult {
+  const stages = reports.map((report, i) => stageResult(report, encoding, oomKills > 0 && i === reports.length - 1));
+  const compileIndex = reports.findIndex((r) => r.name === 'compile');
+  const compile = compileIndex >= 0 ? stages[compileIndex] : undefined;
+  const last = stages[stages.length - 1];
+  const run = reports[reports.length - 1]?.name === 'run' ? last : undefined;
+  const result = baseResult(ctx, 'success', {
+    compile_ms: compile?.wall_time_ms ?? 0,
+    exec_ms: run?.wall_time_ms ?? 0,
+  });
+  if (last) {
+    Object.assign(result, {
+      stdout: last.stdout,
+      stderr: last.stderr,
+      exit_code: last.exit_code,
+      signal: last.signal,
+      timed_out: last.timed_out,
+      oom_killed: last.oom_killed,
+      truncated: last.truncated,
+      cpu_time_ms: last.cpu_time_ms,
+      memory_peak_bytes: last.memory_peak_bytes,
+    });
+  }
+  if (compile) result.compile = compile;
+  return result;
+}
+
+export function failedResult(ctx: ResultContext, error: RunnerError): ExecutionResult {
+  const result = baseResult(ctx, 'failed', { compile_ms: 0, exec_ms: 0 });
+  result.error = { code: error.code, message: error.message };
+  return result;
+}
+
+function baseResult(ctx: ResultContext, status: 'success' | 'failed', ms: { compile_ms: number; exec_ms: number }): ExecutionResult {
+  return {
+    trace_id: ctx.traceId,
+    status,
+    language: ctx.language,
+    version: ctx.version,
+    stdout: '',
+    stderr: '',
+    exit_code: null,
+    signal: null,
+    timed_out: false,
+    oom_killed: false,
+    truncated: { stdout: false, stderr: false },
+    load_time: `${Math.round(ctx.loadMs)}ms`,
+    exec_time: `${Math.round(ms.exec_ms)}ms`,
+    timings: { load_ms: round(ctx.loadMs), compile_ms: ms.compile_ms, exec_ms: ms.exec_ms, total_ms: round(ctx.totalMs) },
+    cpu_time_ms: 0,
+    memory_peak_bytes: 0,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The one error family of Runner Codes. Callers match on `code`, never on message text.
+ * Every code is documented in docs/errors.md; test/unit/errors.test.ts keeps the two in step.
+ * Never reuse a retired code.
+ */
+export const ErrorCodes = {
+  /** The request is malformed: a field is missing, of the wrong type or out of range. */
+  INVALID_REQUEST: 'RC_ERR_INVALID_REQUEST',
+  /** The requested language is not in the catalog. */
+  UNKNOWN_LANGUAGE: 'RC_ERR_UNKNOWN_LANGUAGE',
+  /** The language exists but its image has not been built on this host. */
+  IMAGE_MISSING: 'RC_ERR_IMAGE_MISSING',
+  /** Building an image failed. */
+  IMAGE_BUILD: 'RC_ERR_IMAGE_BUILD',
+  /** A host dependency (bwrap, the agent, the seccomp filter, cgroups) is missing or unusable. */
+  HOST_DEPENDENCY: 'RC_ERR_HOST_DEPENDENCY',
+  /** The operation needs root (cgroups, apt, debootstrap). */
+  NEEDS_ROOT: 'RC_ERR_NEEDS_ROOT',
+  /** The sandbox could not be started or died before the agent answered. */
+  SANDBOX_START: 'RC_ERR_SANDBOX_START',
+  /** The agent broke the frame protocol or reported an internal failure. */
+  AGENT_PROTOCOL: 'RC_ERR_AGENT_PROTOCOL',
+  /** The agent did not answer within the job's time budget plus grace; the sandbox was destroyed. */
+  AGENT_TIMEOUT: 'RC_ERR_AGENT_TIMEOUT',
+  /** The agent refused the job (e.g. a file could not be written). */
+  JOB_REJECTED: 'RC_ERR_JOB_REJECTED',
+  /** stdin is larger than the configured maximum (the original project's E005). */
+  STDIN_TOO_LARGE: 'RC_ERR_STDIN_TOO_LARGE',
+  /** A cgroup operation failed. */
+  CGROUP: 'RC_ERR_CGROUP',
+  /** The execution was cancelled by the caller (e.g. server shutdown). */
+  CANCELLED: 'RC_ERR_CANCELLED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class RunnerError extends Error {
+  readonly code: ErrorCode;
+  /** Where the caller can look or what to do next, one line (shown by the CLI, included in API errors). */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RunnerError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad input from a caller (CLI flags, API body). `field` names the offending field. */
+export class InvalidRequestError extends RunnerError {
+  readonly field: string;
+  constructor(field: string, message: string, code: ErrorCode = ErrorCodes.INVALID_REQUEST) {
+    super(code, `${field}: ${message}`);
+    this.name = 'InvalidRequestError';
+    this.field = field;
+  }
+}
+
+export class SandboxError extends RunnerError {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(code, message, options);
+    this.name = 'SandboxError';
+  }
+}
+
+export class ImageError extends RunnerError {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(code, message, options);
+    this.name = 'ImageError';
+  }
+}
+
+export function isRunnerError(err: unknown): err is RunnerError {
+  return err instanceof RunnerError;
+}

@@ -1,0 +1,12 @@
+import { join } from 'node:path';
+import { packageRoot, type DataPaths } from '../config/paths.js';
+import { runLogged } from '../images/run-logged.js';
+
+/**
+ * Builds runner-agent, runner-launch and runner-seccomp into the data dir (make is incremental,
+ * so a second run is quick), then compiles the seccomp policy to BPF.
+ */
+export async function buildAgent(paths: DataPaths, onLine: (line: string) => void): Promise<void> {
+  await runLogged(['make', '-C', join(packageRoot, 'agent'), `OUT=${paths.binDir}`, 'all'], onLine);
+  await runLogged([paths.seccompCompiler, paths.seccompFilter], onLine);
+}

@@ -1,0 +1,54 @@
+import { dataPaths, type DataPaths } from '../config/paths.js';
+import { ErrorCodes, RunnerError } from '../errors.js';
+import { buildImages, type BuildEvent, type BuildReport } from '../images/builder.js';
+import { runLogged } from '../images/run-logged.js';
+import { ImageStore } from '../images/store.js';
+import { getLanguage } from '../languages/lookup.js';
+import { buildAgent } from './agent-build.js';
+import { missingDependencies } from './dependencies.js';
+
+export interface SetupOptions {
+  /** Languages whose images to build. */
+  languages: readonly string[];
+  paths?: DataPaths;
+  mirror?: string;
+  onProgress?: (event: BuildEvent) => void;
+}
+
+export interface SetupReport {
+  installedPackages: string[];
+  images: BuildReport[];
+}
+
+/**
+ * Prepares this host: apt packages, the agent and seccomp filter, the language images.
+ * Idempotent: each step does nothing when its result is already there.
+ */
+export async function setupHost(options: SetupOptions): Promise<SetupReport> {
+  if (process.getuid?.() !== 0) {
+    throw new RunnerError(ErrorCodes.NEEDS_ROOT, 'setup needs root (apt, cgroups, image builds)', { hint: 'run `sudo infra.operator setup`' });
+  }
+  const paths = options.paths ?? dataPaths();
+  const progress = options.onProgress ?? (() => undefined);
+  const log = (image: string) => (line: string) => progress({ image, kind: 'log', message: line });
+  const imageIds = [...new Set(options.languages.map((name) => getLanguage(name).image))];
+
+  const packages = [...new Set(missingDependencies().map((dep) => dep.aptPackage))];
+  if (packages.length > 0) {
+    progress({ image: 'host', kind: 'step', message: `apt-get install ${packages.join(' ')}` });
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await runLogged(['apt-get', 'update', '-q'], log('host'), env);
+    await runLogged(['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages], log('host'), env);
+  } else {
+    progress({ image: 'host', kind: 'skip', message: 'host packages present' });
+  }
+
+  progress({ image: 'agent', kind: 'step', message: `build runner-agent, runner-launch, seccomp filter into ${paths.binDir}` });
+  await buildAgent(paths, log('agent'));
+
+  const images = await buildImages(new ImageStore(paths.imagesDir), imageIds, {
+    ...(options.mirror === undefined ? {} : { mirror: options.mirror }),
+    onProgress: progress,
+  });
+  return { installedPackages: packages, images };
+}

@@ -1,0 +1,14 @@
+/** What is recorded next to every built image (images/<id>/manifest.json). */
+export interface ImageManifest {
+  id: string;
+  /** Content hash of the recipe chain and the build scripts; a different hash means rebuild. */
+  recipe_hash: string;
+  parent: string | null;
+  packages: string[];
+  built_at: string;
+  build_seconds: number;
+  /** Apparent size of the whole tree (shared files counted in every image that has them). */
+  bytes: number;
+  /** Toolchain version per language id, probed in the image after the build. */
+  versions: Record<string, string | null>;
+}

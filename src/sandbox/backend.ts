@@ -1,0 +1,33 @@
+import type { Limits } from '../engine/limits.js';
+import type { JobMessage, ResultMessage } from '../protocol/messages.js';
+import type { CgroupStats } from './cgroup/types.js';
+
+/** What a backend needs to start one sandbox. */
+export interface SandboxSpec {
+  /** Directory holding the image's root filesystem (read-only at run time). */
+  rootfs: string;
+  limits: Limits;
+  /** Trace id of the execution (for logs only; never reaches the sandbox). */
+  traceId: string;
+}
+
+/**
+ * One sandbox: started with the agent waiting for a job, used for exactly one job, then destroyed.
+ * Lifecycle: starting → ready → running → done, and destroy() from any state.
+ */
+export interface Sandbox {
+  readonly id: string;
+  /** Resolves when the agent has said it is ready (the sandbox is fully set up). */
+  ready(): Promise<void>;
+  /** Sends the job and resolves with the agent's result. Rejects after `budgetMs` without an answer. */
+  run(job: JobMessage, budgetMs: number): Promise<ResultMessage>;
+  /** Resource usage of the whole sandbox (cgroup), valid until destroy(). */
+  stats(): CgroupStats;
+  /** Kills everything in the sandbox and removes every trace of it on the host. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: string;
+  start(spec: SandboxSpec): Promise<Sandbox>;
+}

@@ -1,0 +1,77 @@
+/**
+ * Plan, then act: everything about one bwrap sandbox as plain data, turned into argv by a pure
+ * function. Unit-testable without root; the backend only executes what the plan says.
+ */
+
+/** Where the agent binary is mounted inside every image (the image builder creates the mount point). */
+export const AGENT_PATH_IN_SANDBOX = '/.runner/runner-agent';
+export const WORKDIR = '/work';
+/** uid/gid the sandboxed code sees. On the host the sandbox runs as the unprivileged `hostUid`. */
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+/** The seccomp filter arrives on this fd (the launcher keeps fds 0-3 open). */
+export const SECCOMP_FD = 3;
+
+export interface BwrapPlan {
+  rootfs: string;
+  agentBinary: string;
+  /** Size of each writable tmpfs (/work, /tmp, /dev/shm). */
+  tmpfsBytes: number;
+  hostname: string;
+}
+
+export interface LaunchPlan {
+  /** cgroup.procs files the launcher joins before exec (the process is limited before any code runs). */
+  cgroupProcsFiles: readonly string[];
+  hostUid: number;
+  hostGid: number;
+}
+
+/** Environment of the agent itself; each stage gets its own env from the job. */
+const AGENT_ENV: readonly [string, string][] = [
+  ['PATH', '/usr/local/bin:/usr/bin:/bin'],
+  ['LANG', 'C.UTF-8'],
+];
+
+export function bwrapArgs(plan: BwrapPlan): string[] {
+  const size = String(plan.tmpfsBytes);
+  return [
+    // SECURITY: new namespaces for everything; the net namespace has only a down-then-up loopback,
+    // so nothing (not the host's loopback either) is reachable.
+    '--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup',
+    '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID),
+    // SECURITY: no nested user namespaces (seccomp also refuses unshare/clone with CLONE_NEW*).
+    '--disable-userns',
+    '--hostname', plan.hostname,
+    // The agent is PID 1: it reaps orphans and can kill(-1) everything left after a stage.
+    '--as-pid-1',
+    '--die-with-parent',
+    // SECURITY: setsid() so sandboxed code cannot push input into a controlling terminal (TIOCSTI).
+    '--new-session',
+    // SECURITY: the image is the read-only root; writable places are size-capped tmpfs only.
+    '--ro-bind', plan.rootfs, '/',
+    '--ro-bind', plan.agentBinary, AGENT_PATH_IN_SANDBOX,
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--size', size, '--perms', '1777', '--tmpfs', '/tmp',
+    '--size', size, '--perms', '1777', '--tmpfs', '/dev/shm',
+    '--size', size, '--perms', '0755', '--tmpfs', WORKDIR,
+    '--chdir', WORKDIR,
+    // SECURITY: never the host's environment.
+    '--clearenv',
+    ...AGENT_ENV.flatMap(([name, value]) => ['--setenv', name, value]),
+    '--cap-drop', 'ALL',
+    '--seccomp', String(SECCOMP_FD),
+    '--',
+    AGENT_PATH_IN_SANDBOX,
+  ];
+}
+
+export function launchArgs(plan: LaunchPlan): string[] {
+  return [
+    ...plan.cgroupProcsFiles.flatMap((file) => ['--cgroup-procs', file]),
+    '--uid', String(plan.hostUid),
+    '--gid', String(plan.hostGid),
+    '--',
+  ];
+}

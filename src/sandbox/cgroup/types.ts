@@ -1,0 +1,37 @@
+/** Limits a sandbox cgroup enforces. */
+export interface CgroupLimits {
+  memoryBytes: number;
+  pids: number;
+  /** CPU quota as a number of CPUs (e.g. 1 = one full core). */
+  cpus: number;
+}
+
+/** Usage read back after (or during) an execution. */
+export interface CgroupStats {
+  /** Peak memory of the whole sandbox, or null when the kernel does not report it. */
+  memoryPeakBytes: number | null;
+  /** How many processes the OOM killer killed in this cgroup. */
+  oomKills: number;
+}
+
+/** One sandbox's cgroup (a directory per controller on v1, one directory on v2). */
+export interface Cgroup {
+  readonly name: string;
+  /** Files a launcher writes its pid into to join the cgroup before it execs untrusted code. */
+  readonly procsFiles: readonly string[];
+  /** Applies limits; valid while processes run (used by the warm pool). */
+  setLimits(limits: CgroupLimits): void;
+  stats(): CgroupStats;
+  /** Kills every process in the cgroup and removes it. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+export interface CgroupDriver {
+  readonly version: 1 | 2;
+  /** Creates a cgroup for one sandbox, with limits applied. */
+  create(name: string, limits: CgroupLimits): Cgroup;
+  /** Names of existing sandbox cgroups under our parent (for stale clean-up and leak checks). */
+  list(): string[];
+  /** Kills and removes the named cgroup (used for stale ones left by a crashed process). */
+  remove(name: string): Promise<void>;
+}

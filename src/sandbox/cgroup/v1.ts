@@ -1,0 +1,117 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, SandboxError } from '../../errors.js';
+import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './types.js';
+import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
+
+/** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
+const CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+type Controller = (typeof CONTROLLERS)[number];
+
+const CFS_PERIOD_US = 100_000;
+
+/** cgroup v1 (and hybrid hosts): one directory per controller under `<mount>/<controller>/<parent>/`. */
+export class CgroupV1Driver implements CgroupDriver {
+  readonly version = 1 as const;
+  readonly #mount: string;
+  readonly #parent: string;
+
+  constructor(mount: string, parent: string) {
+    this.#mount = mount;
+    this.#parent = parent;
+    for (const controller of CONTROLLERS) {
+      if (!existsSync(join(mount, controller))) {
+        throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `cgroup v1 controller '${controller}' is not mounted at ${join(mount, controller)}`);
+      }
+    }
+  }
+
+  #dir(controller: Controller, name: string): string {
+    return join(this.#mount, controller, this.#parent, name);
+  }
+
+  create(name: string, limits: CgroupLimits): Cgroup {
+    try {
+      for (const controller of CONTROLLERS) mkdirSync(this.#dir(controller, name), { recursive: true });
+    } catch (cause) {
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${name}`, { cause });
+    }
+    const cgroup = new CgroupV1(name, (c) => this.#dir(c, name), () => this.remove(name));
+    cgroup.setLimits(limits);
+    return cgroup;
+  }
+
+  list(): string[] {
+    return listDirs(join(this.#mount, 'memory', this.#parent));
+  }
+
+  async remove(name: string): Promise<void> {
+    const freezer = this.#dir('freezer', name);
+    if (existsSync(freezer)) {
+      // Freeze so nothing can fork while we kill, then kill every task, then thaw so they die.
+      writeControl(join(freezer, 'freezer.state'), 'FROZEN');
+      await waitFor(() => readControl(join(freezer, 'freezer.state'))?.trim() !== 'FREEZING');
+      for (const pid of readPids(join(freezer, 'cgroup.procs'))) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      writeControl(join(freezer, 'freezer.state'), 'THAWED');
+    }
+    for (const controller of CONTROLLERS) await removeCgroupDir(this.#dir(controller, name));
+  }
+}
+
+class CgroupV1 implements Cgroup {
+  readonly name: string;
+  readonly procsFiles: readonly string[];
+  readonly #dir: (controller: Controller) => string;
+  readonly #remove: () => Promise<void>;
+  #destroyed: Promise<void> | undefined;
+
+  constructor(name: string, dir: (controller: Controller) => string, remove: () => Promise<void>) {
+    this.name = name;
+    this.#dir = dir;
+    this.#remove = remove;
+    this.procsFiles = CONTROLLERS.map((c) => join(dir(c), 'cgroup.procs'));
+  }
+
+  setLimits(limits: CgroupLimits): void {
+    const memory = this.#dir('memory');
+    try {
+      writeControl(join(memory, 'memory.limit_in_bytes'), limits.memoryBytes);
+      // memsw (memory + swap) exists only with swap accounting; it must be >= limit_in_bytes.
+      if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) {
+        writeControl(join(memory, 'memory.memsw.limit_in_bytes'), limits.memoryBytes);
+      }
+      writeControl(join(memory, 'memory.swappiness'), 0);
+      writeControl(join(this.#dir('pids'), 'pids.max'), limits.pids);
+      writeControl(join(this.#dir('cpu'), 'cpu.cfs_period_us'), CFS_PERIOD_US);
+      writeControl(join(this.#dir('cpu'), 'cpu.cfs_quota_us'), Math.round(limits.cpus * CFS_PERIOD_US));
+    } catch (cause) {
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.name}`, { cause });
+    }
+  }
+
+  stats(): CgroupStats {
+    const memory = this.#dir('memory');
+    const peak = readControl(join(memory, 'memory.max_usage_in_bytes'));
+    return {
+      memoryPeakBytes: peak === null ? null : Number(peak.trim()),
+      oomKills: readKeyedCounters(join(memory, 'memory.oom_control')).get('oom_kill') ?? 0,
+    };
+  }
+
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#remove();
+    return this.#destroyed;
+  }
+}
+
+async function waitFor(done: () => boolean, timeoutMs = 1000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await sleep(1);
+}

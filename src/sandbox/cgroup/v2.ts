@@ -1,0 +1,116 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, SandboxError } from '../../errors.js';
+import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './types.js';
+import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
+
+const CPU_PERIOD_US = 100_000;
+const NEEDED = ['memory', 'pids', 'cpu'] as const;
+
+/** cgroup v2 (unified): one directory per sandbox under `<mount>/<parent>/`. */
+export class CgroupV2Driver implements CgroupDriver {
+  readonly version = 2 as const;
+  readonly #parentDir: string;
+
+  constructor(mount: string, parent: string) {
+    this.#parentDir = join(mount, parent);
+    try {
+      mkdirSync(this.#parentDir, { recursive: true });
+      // Controllers must be enabled in every ancestor's subtree_control for the leaf to get them.
+      enableControllers(mount, parent);
+    } catch (cause) {
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot prepare cgroup v2 parent ${this.#parentDir}`, { cause });
+    }
+  }
+
+  create(name: string, limits: CgroupLimits): Cgroup {
+    const dir = join(this.#parentDir, name);
+    try {
+      mkdirSync(dir);
+    } catch (cause) {
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${dir}`, { cause });
+    }
+    const cgroup = new CgroupV2(name, dir, () => this.remove(name));
+    cgroup.setLimits(limits);
+    return cgroup;
+  }
+
+  list(): string[] {
+    return listDirs(this.#parentDir);
+  }
+
+  async remove(name: string): Promise<void> {
+    const dir = join(this.#parentDir, name);
+    if (!existsSync(dir)) return;
+    if (existsSync(join(dir, 'cgroup.kill'))) {
+      writeControl(join(dir, 'cgroup.kill'), 1);
+    } else {
+      // Kernels before 5.14 lack cgroup.kill: freeze, kill each task, thaw.
+      writeControl(join(dir, 'cgroup.freeze'), 1);
+      for (const pid of readPids(join(dir, 'cgroup.procs'))) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      writeControl(join(dir, 'cgroup.freeze'), 0);
+    }
+    await removeCgroupDir(dir);
+  }
+}
+
+function enableControllers(mount: string, parent: string): void {
+  const parts = parent.split('/').filter(Boolean);
+  for (let depth = 0; depth < parts.length; depth++) {
+    const dir = join(mount, ...parts.slice(0, depth));
+    const enabled = (readControl(join(dir, 'cgroup.subtree_control')) ?? '').split(/\s+/);
+    const available = (readControl(join(dir, 'cgroup.controllers')) ?? '').split(/\s+/);
+    const missing = NEEDED.filter((c) => !enabled.includes(c));
+    for (const controller of missing) {
+      if (!available.includes(controller)) {
+        throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `cgroup v2 controller '${controller}' is not available in ${dir}`);
+      }
+    }
+    if (missing.length > 0) writeControl(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+  }
+}
+
+class CgroupV2 implements Cgroup {
+  readonly name: string;
+  readonly procsFiles: readonly string[];
+  readonly #dir: string;
+  readonly #remove: () => Promise<void>;
+  #destroyed: Promise<void> | undefined;
+
+  constructor(name: string, dir: string, remove: () => Promise<void>) {
+    this.name = name;
+    this.#dir = dir;
+    this.#remove = remove;
+    this.procsFiles = [join(dir, 'cgroup.procs')];
+  }
+
+  setLimits(limits: CgroupLimits): void {
+    try {
+      writeControl(join(this.#dir, 'memory.max'), limits.memoryBytes);
+      if (existsSync(join(this.#dir, 'memory.swap.max'))) writeControl(join(this.#dir, 'memory.swap.max'), 0);
+      writeControl(join(this.#dir, 'pids.max'), limits.pids);
+      writeControl(join(this.#dir, 'cpu.max'), `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
+    } catch (cause) {
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.#dir}`, { cause });
+    }
+  }
+
+  stats(): CgroupStats {
+    const peak = readControl(join(this.#dir, 'memory.peak'));
+    return {
+      memoryPeakBytes: peak === null ? null : Number(peak.trim()),
+      oomKills: readKeyedCounters(join(this.#dir, 'memory.events')).get('oom_kill') ?? 0,
+    };
+  }
+
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#remove();
+    return this.#destroyed;
+  }
+}
