@@ -1,0 +1,40 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { bwrapArgs, launchArgs } from '../../src/sandbox/bwrap/plan.js';
+
+describe('bwrap plan', () => {
+  const args = bwrapArgs({ rootfs: '/img/python/rootfs', agentBinary: '/bin/agent', tmpfsBytes: 1024, hostname: 'sandbox' });
+  const has = (...seq: string[]): boolean => args.some((_, i) => seq.every((s, j) => args[i + j] === s));
+
+  it('unshares every namespace and drops every capability', () => {
+    for (const ns of ['user', 'pid', 'net', 'ipc', 'uts', 'cgroup']) assert.ok(args.includes(`--unshare-${ns}`), ns);
+    assert.ok(has('--cap-drop', 'ALL'));
+    assert.ok(args.includes('--disable-userns'));
+    assert.ok(args.includes('--die-with-parent'));
+    assert.ok(args.includes('--new-session'));
+    assert.ok(has('--seccomp', '3'));
+  });
+
+  it('mounts the image read-only as / and only size-capped tmpfs writable', () => {
+    assert.ok(has('--ro-bind', '/img/python/rootfs', '/'));
+    assert.ok(!args.includes('--bind'), 'no writable bind mounts of host paths');
+    for (const dir of ['/tmp', '/dev/shm', '/work']) {
+      const i = args.indexOf(dir);
+      assert.equal(args[i - 1], '--tmpfs');
+      assert.equal(args[i - 5], '--size');
+      assert.equal(args[i - 4], '1024');
+    }
+  });
+
+  it('clears the environment and runs the agent as PID 1', () => {
+    assert.ok(args.includes('--clearenv'));
+    assert.ok(args.includes('--as-pid-1'));
+    assert.deepEqual(args.slice(-2), ['--', '/.runner/runner-agent']);
+  });
+
+  it('launches as the unprivileged host uid after joining the cgroups', () => {
+    assert.deepEqual(launchArgs({ cgroupProcsFiles: ['/cg/a/cgroup.procs', '/cg/b/cgroup.procs'], hostUid: 65534, hostGid: 65534 }), [
+      '--cgroup-procs', '/cg/a/cgroup.procs', '--cgroup-procs', '/cg/b/cgroup.procs', '--uid', '65534', '--gid', '65534', '--',
+    ]);
+  });
+});
