@@ -2,8 +2,8 @@ import { constants } from 'node:os';
 import type { RunnerError } from '../errors.js';
 import type { StageReport } from '../protocol/messages.js';
 
-/** One stage (compile or run) as callers see it. */
-export interface StageResult {
+/** What a stage's program did: shared by each stage and the top level of the result. */
+export interface StageOutcome {
   stdout: string;
   stderr: string;
   exit_code: number | null;
@@ -12,6 +12,10 @@ export interface StageResult {
   timed_out: boolean;
   oom_killed: boolean;
   truncated: { stdout: boolean; stderr: boolean };
+}
+
+/** One stage (compile or run) as callers see it. */
+export interface StageResult extends StageOutcome {
   wall_time_ms: number;
   cpu_time_ms: number;
   /** Peak resident memory of the stage's largest process. */
@@ -23,18 +27,11 @@ export interface StageResult {
  * stage, or the compile stage when compilation failed (then `compile` holds the same data).
  * `status` is `failed` only for infrastructure errors, which carry `error`.
  */
-export interface ExecutionResult {
+export interface ExecutionResult extends StageOutcome {
   trace_id: string;
   status: 'success' | 'failed';
   language: string;
   version: string | null;
-  stdout: string;
-  stderr: string;
-  exit_code: number | null;
-  signal: string | null;
-  timed_out: boolean;
-  oom_killed: boolean;
-  truncated: { stdout: boolean; stderr: boolean };
   /** The original project's format, e.g. "209ms". */
   load_time: string;
   exec_time: string;

@@ -4,7 +4,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { openEngine } from '../../src/engine/open-engine.js';
 import type { ExecuteRequest } from '../../src/engine/request.js';
 import type { ExecutionResult } from '../../src/engine/result.js';
-import { leftovers } from './host.js';
+import { NOTHING_LEFT, leftovers } from './host.js';
 
 let shared: Promise<Engine> | undefined;
 
@@ -18,7 +18,7 @@ export function engine(): Promise<Engine> {
     after(async () => {
       // Destruction is awaited inside execute(); give exiting processes a moment to be reaped.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.deepEqual(leftovers(), { cgroups: [], processes: [] }, 'sandboxes left cgroups or processes behind');
+      assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
     });
   }
   return shared;

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { dataPaths } from '../../src/config/paths.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { DEFAULT_SANDBOX_HOST_UID } from '../../src/engine/open-engine.js';
 
@@ -8,6 +9,8 @@ const SANDBOX_COMMS = new Set(['bwrap', 'runner-agent', 'runner-launch']);
 export interface Leftovers {
   cgroups: string[];
   processes: string[];
+  /** Host mounts that mention an image or bwrap (sandbox mounts live in their own namespace). */
+  mounts: string[];
 }
 
 function processes(): string[] {
@@ -27,7 +30,16 @@ function processes(): string[] {
   return found;
 }
 
-/** What sandboxes left behind on the host: cgroups and processes (host-side evidence, not program output). */
-export function leftovers(): Leftovers {
-  return { cgroups: openCgroupDriver().list(), processes: processes() };
+function mounts(): string[] {
+  const images = dataPaths().imagesDir;
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(images) || line.includes('bwrap'));
 }
+
+/** What sandboxes left behind on the host (host-side evidence, not program output). */
+export function leftovers(): Leftovers {
+  return { cgroups: openCgroupDriver().list(), processes: processes(), mounts: mounts() };
+}
+
+export const NOTHING_LEFT: Leftovers = { cgroups: [], processes: [], mounts: [] };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RunnerError } from '../../src/errors.js';
 import type { ExecuteRequest } from '../../src/engine/request.js';
 import { engine } from '../helpers/engine.js';
-import { leftovers } from '../helpers/host.js';
+import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 async function rejects(request: ExecuteRequest, code: string, message: RegExp): Promise<void> {
   const e = await engine();
@@ -33,6 +33,6 @@ describe('bad input gets a clear error and starts nothing', () => {
   it('bad env name', () => rejects({ language: 'python', code: 'print(1)', env: { 'A=B': 'x' } }, 'RC_ERR_INVALID_REQUEST', /env\.A=B/));
 
   it('left nothing behind', () => {
-    assert.deepEqual(leftovers(), { cgroups: [], processes: [] });
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 });

@@ -58,6 +58,15 @@ describe('infra.operator run', () => {
     assert.equal(r.stdout, "['a', 'b c']\n");
   });
 
+  it('passes binary output through untouched', async () => {
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      execFile(process.execPath, [CLI, 'run', '--lang', 'python', '--code', 'import sys; sys.stdout.buffer.write(bytes([255, 0, 10, 200]))'], { encoding: 'buffer' }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+    });
+    assert.deepEqual([...bytes], [255, 0, 10, 200]);
+  });
+
   it('says when a time limit was hit', async () => {
     const r = await cli(['run', '--lang', 'bash', '--code', 'sleep 10', '--timeout', '300']);
     assert.equal(r.code, 137);
@@ -153,6 +162,15 @@ describe('other commands', () => {
     const reports = JSON.parse(r.stdout) as { image: string; built: boolean }[];
     assert.deepEqual(reports.map((x) => [x.image, x.built]), [['base', false], ['python', false]]);
     assert.match(r.stderr, /\[python\] up to date/);
+  });
+
+  it('setup is idempotent: a second run installs and rebuilds nothing', async () => {
+    const r = await cli(['setup', '--json', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { installed_packages: string[]; images: { image: string; built: boolean }[] };
+    assert.deepEqual(report.installed_packages, []);
+    assert.ok(report.images.length >= 4);
+    assert.ok(report.images.every((i) => !i.built), JSON.stringify(report.images));
   });
 
   it('rootfs rm refuses unknown images', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { engine, run } from '../helpers/engine.js';
-import { leftovers } from '../helpers/host.js';
+import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 const MiB = 1024 * 1024;
 
@@ -20,7 +20,7 @@ describe('wall-clock timeout', () => {
     assert.equal(result.stdout, 'started\n');
     assert.equal(result.signal, 'SIGKILL');
     assert.ok(elapsed < 2000, `returned after ${elapsed} ms, expected within timeout + 1 s`);
-    assert.deepEqual(leftovers(), { cgroups: [], processes: [] });
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 
   it('does not wait for background processes once the program exits', async () => {
@@ -76,7 +76,7 @@ describe('processes', () => {
     });
     const forked = Number(result.stdout.trim());
     assert.ok(forked > 0 && forked < 32, `forked ${forked} processes under pids=32`);
-    assert.deepEqual(leftovers(), { cgroups: [], processes: [] });
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 
   it('survives a shell fork bomb', async () => {
@@ -158,11 +158,26 @@ describe('filesystem', () => {
   });
 
   it('runs as an unprivileged user with a clean environment', async () => {
-    const result = await run({ language: 'bash', code: 'id -u; cat /proc/self/status | grep CapEff; env | sort | cut -d= -f1 | tr "\\n" " "' });
-    const [uid, caps, names] = result.stdout.split('\n');
+    const result = await run({ language: 'bash', code: 'id -u; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t" " "; env | sort | cut -d= -f1 | tr "\\n" " "' });
+    const [uid, caps, noNewPrivs, seccomp, names] = result.stdout.split('\n');
     assert.equal(uid, '1000');
-    assert.match(caps ?? '', /CapEff:\s+0000000000000000/);
+    assert.equal(caps, 'CapEff: 0000000000000000');
+    assert.equal(noNewPrivs, 'NoNewPrivs: 1');
+    assert.equal(seccomp, 'Seccomp: 2', 'a seccomp filter is active');
     assert.equal(names?.trim(), 'HOME LANG LC_ALL PATH PWD SHLVL TMPDIR USER _');
+  });
+
+  it('refuses namespace and tracing syscalls (seccomp)', async () => {
+    const result = await run({
+      language: 'python',
+      code: [
+        'import ctypes, os',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'for name, call in [("unshare", lambda: libc.unshare(0x10000000)), ("ptrace", lambda: libc.ptrace(16, 1, 0, 0)), ("mount", lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None))]:',
+        '    r = call(); print(name, r, os.strerror(ctypes.get_errno()))',
+      ].join('\n'),
+    });
+    assert.equal(result.stdout, 'unshare -1 Operation not permitted\nptrace -1 Operation not permitted\nmount -1 Operation not permitted\n', result.stderr);
   });
 });
 
@@ -176,6 +191,6 @@ describe('cancellation', () => {
     assert.equal(result.status, 'failed');
     assert.equal(result.error?.code, 'RC_ERR_CANCELLED');
     assert.ok(performance.now() - started < 3000);
-    assert.deepEqual(leftovers(), { cgroups: [], processes: [] });
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 });

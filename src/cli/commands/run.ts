@@ -21,6 +21,7 @@ interface RunFlags {
   compileTimeout?: number;
   memory?: number;
   json?: boolean;
+  base64?: boolean;
 }
 
 export function runCommand(ctx: CliContext): Command {
@@ -37,6 +38,7 @@ export function runCommand(ctx: CliContext): Command {
     .option('--compile-timeout <ms>', 'compile time limit in ms (default 30000)', integerOption('--compile-timeout', 1))
     .option('-m, --memory <MB>', 'memory limit in MiB (default 256)', integerOption('--memory', 1))
     .option('--json', 'print the full result object as JSON instead of the program\'s output')
+    .option('--base64', 'with --json: stdout and stderr as base64 (binary-safe) instead of UTF-8 text')
     .argument('[args...]', 'arguments for the program, after --')
     .addHelpText('after', '\nExamples:\n  infra.operator run --lang python --code "print(1)"\n  infra.operator run --lang c --file hello.c --stdin world --json\n')
     .action(
@@ -56,7 +58,12 @@ async function toRequest(flags: RunFlags, positional: string[]): Promise<Execute
   if (flags.stdin !== undefined && flags.stdinFile !== undefined) {
     throw new InvalidRequestError('--stdin/--stdin-file', 'give at most one of --stdin or --stdin-file');
   }
-  const request: ExecuteRequest = { language: flags.lang, args: [...(flags.args ?? []), ...positional] };
+  const request: ExecuteRequest = {
+    language: flags.lang,
+    args: [...(flags.args ?? []), ...positional],
+    // Plain output passes the program's bytes through untouched; JSON carries text unless asked.
+    outputEncoding: flags.json && !flags.base64 ? 'utf8' : 'base64',
+  };
   if (flags.code !== undefined) request.code = flags.code;
   if (flags.file) request.files = await Promise.all(flags.file.map(readSource));
   if (flags.entry !== undefined) request.entry = flags.entry;
@@ -98,8 +105,8 @@ function reportPlain(result: ExecutionResult): number {
     process.stderr.write(`error: ${result.error?.message ?? 'execution failed'} (${result.error?.code})\n`);
     return EXIT.INFRASTRUCTURE;
   }
-  process.stdout.write(result.stdout);
-  process.stderr.write(result.stderr);
+  process.stdout.write(Buffer.from(result.stdout, 'base64'));
+  process.stderr.write(Buffer.from(result.stderr, 'base64'));
   const notes: string[] = [];
   if (result.compile && result.compile.exit_code !== 0) notes.push('compilation failed');
   if (result.timed_out) notes.push('time limit exceeded');

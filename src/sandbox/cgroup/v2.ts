@@ -10,20 +10,31 @@ const NEEDED = ['memory', 'pids', 'cpu'] as const;
 /** cgroup v2 (unified): one directory per sandbox under `<mount>/<parent>/`. */
 export class CgroupV2Driver implements CgroupDriver {
   readonly version = 2 as const;
+  readonly #mount: string;
+  readonly #parent: string;
   readonly #parentDir: string;
+  #prepared = false;
 
   constructor(mount: string, parent: string) {
+    this.#mount = mount;
+    this.#parent = parent;
     this.#parentDir = join(mount, parent);
+  }
+
+  /** Creates the parent and enables the controllers in every ancestor (once, on first use). */
+  #prepare(): void {
+    if (this.#prepared) return;
     try {
       mkdirSync(this.#parentDir, { recursive: true });
-      // Controllers must be enabled in every ancestor's subtree_control for the leaf to get them.
-      enableControllers(mount, parent);
     } catch (cause) {
-      throw new SandboxError(ErrorCodes.CGROUP, `cannot prepare cgroup v2 parent ${this.#parentDir}`, { cause });
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup v2 parent ${this.#parentDir}`, { cause });
     }
+    enableControllers(this.#mount, this.#parent);
+    this.#prepared = true;
   }
 
   create(name: string, limits: CgroupLimits): Cgroup {
+    this.#prepare();
     const dir = join(this.#parentDir, name);
     try {
       mkdirSync(dir);
