@@ -1,0 +1,23 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { removeStaleSandboxes } from '../../src/engine/open-engine.js';
+import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
+import { sandboxName } from '../../src/sandbox/names.js';
+
+it('a new engine kills and removes sandboxes left by a crashed process, and only those', async () => {
+  const driver = openCgroupDriver();
+  const deadPid = spawnSync('true').pid!; // exited and reaped: its pid names a crashed owner
+  const stale = driver.create(sandboxName(deadPid), { memoryBytes: 64 << 20, pids: 8, cpus: 1 });
+  const live = driver.create(sandboxName(process.pid), { memoryBytes: 64 << 20, pids: 8, cpus: 1 });
+  const orphan = spawn('sleep', ['100'], { stdio: 'ignore' });
+  const killed = new Promise((resolve) => orphan.once('exit', (_code, signal) => resolve(signal)));
+  for (const file of stale.procsFiles) writeFileSync(file, String(orphan.pid));
+
+  assert.equal(await removeStaleSandboxes(driver), 1);
+  assert.equal(await killed, 'SIGKILL');
+  assert.deepEqual(driver.list(), [live.name]);
+  await live.destroy();
+  assert.deepEqual(driver.list(), []);
+});
