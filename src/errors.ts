@@ -30,6 +30,28 @@ export const ErrorCodes = {
   CGROUP: 'RC_ERR_CGROUP',
   /** The execution was cancelled by the caller (e.g. server shutdown). */
   CANCELLED: 'RC_ERR_CANCELLED',
+  /** The submitted files are larger than the configured maximum. */
+  CODE_TOO_LARGE: 'RC_ERR_CODE_TOO_LARGE',
+  /** Every execution slot is busy and the wait queue is full; retry after the Retry-After delay. */
+  QUEUE_FULL: 'RC_ERR_QUEUE_FULL',
+  /** The server is shutting down and takes no new work. */
+  SHUTTING_DOWN: 'RC_ERR_SHUTTING_DOWN',
+  /** An API key is required and none was sent (the original project's E004). */
+  API_KEY_MISSING: 'RC_ERR_API_KEY_MISSING',
+  /** The API key sent is not valid (the original project's E003). */
+  API_KEY_INVALID: 'RC_ERR_API_KEY_INVALID',
+  /** The caller exceeded its request rate (the original project's E002). */
+  RATE_LIMITED: 'RC_ERR_RATE_LIMITED',
+  /** No such route or resource. */
+  NOT_FOUND: 'RC_ERR_NOT_FOUND',
+  /** The request body is larger than the server accepts. */
+  BODY_TOO_LARGE: 'RC_ERR_BODY_TOO_LARGE',
+  /** The request body is not JSON (or not UTF-8). */
+  UNSUPPORTED_MEDIA_TYPE: 'RC_ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** An unexpected failure inside Runner Codes; the server log has the details under the trace id. */
+  INTERNAL: 'RC_ERR_INTERNAL',
+  /** The server's configuration is invalid. */
+  CONFIG: 'RC_ERR_CONFIG',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

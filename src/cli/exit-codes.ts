@@ -16,6 +16,8 @@ const USAGE_CODES = new Set<string>([
   ErrorCodes.HOST_DEPENDENCY,
   ErrorCodes.NEEDS_ROOT,
   ErrorCodes.STDIN_TOO_LARGE,
+  ErrorCodes.CODE_TOO_LARGE,
+  ErrorCodes.CONFIG,
 ]);
 
 /** The one place an error becomes an exit code. */

@@ -93,7 +93,7 @@ export function resolveLimits(
   for (const { key, target, field, unit, scale, min } of REQUESTABLE) {
     const value = request[key];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
       throw new InvalidRequestError(field, 'must be an integer');
     }
     const max = Math.floor(maxima[target] / scale);

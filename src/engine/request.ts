@@ -110,7 +110,9 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
     seen.add(path);
     const content = decodeContent(file, field);
     total += content.length;
-    if (total > maxima.filesBytes) throw new InvalidRequestError('files', `more than ${maxima.filesBytes} bytes in total`);
+    if (total > maxima.filesBytes) {
+      throw new InvalidRequestError(request.code !== undefined ? 'code' : 'files', `is more than the ${maxima.filesBytes}-byte maximum`, ErrorCodes.CODE_TOO_LARGE);
+    }
     return { path, content, executable: false };
   });
   if (files.every((file) => file.content.length === 0)) throw new InvalidRequestError('files', 'every file is empty');

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Engine } from '../engine/engine.js';
+import { DEFAULT_MAXIMA, type Limits } from '../engine/limits.js';
+import { DEFAULT_INPUT_MAXIMA, type InputMaxima } from '../engine/request.js';
+import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
+import { apiKeyHook } from './auth.js';
+import type { ApiConfig } from './config.js';
+import { Executor } from './executor.js';
+import { toHttpError, type HttpError } from './http-errors.js';
+import { registerDocs } from './routes/docs.js';
+import { executeRoutes } from './routes/execute.js';
+import { healthRoutes } from './routes/health.js';
+import { languageRoutes } from './routes/languages.js';
+import { pistonRoutes } from './routes/piston.js';
+import { runRoutes } from './routes/run.js';
+import type { Api, ErrorFormat, RouteDeps } from './types.js';
+
+/** Trace ids from clients are kept only when they are short and plain (they reach our logs). */
+const SAFE_TRACE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function errorBody(format: ErrorFormat, error: HttpError, traceId: string): unknown {
+  if (format === 'piston') return { message: error.message };
+  if (format === 'run') return { status: 'failed', code: error.legacyCode ?? error.code, message: error.message, trace_id: traceId };
+  return {
+    error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}), ...(error.legacyCode ? { legacy_code: error.legacyCode } : {}) },
+    trace_id: traceId,
+  };
+}
+
+/** Parses JSON bodies strictly: UTF-8 only (invalid bytes are an error, not U+FFFD), objects only. */
+function parseJson(_request: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void {
+  if (!isUtf8(body)) return done(new RunnerError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'body: is not valid UTF-8'));
+  if (body.length === 0) return done(new InvalidRequestError('body', 'must not be empty'));
+  try {
+    done(null, JSON.parse(body.toString('utf8')));
+  } catch {
+    done(new InvalidRequestError('body', 'is not valid JSON'));
+  }
+}
+
+/**
+ * Builds the HTTP API around an engine: schema-validated routes, one error translation, API keys,
+ * rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
+ */
+export async function buildApp(engineInstance: Engine, config: ApiConfig, options: { logger?: boolean } = {}): Promise<{ app: Api; executor: Executor }> {
+  const executor = new Executor(engineInstance, { concurrency: config.concurrency, queueLimit: config.queueLimit });
+  const app: Api = Fastify({
+    logger: options.logger === false ? false : { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-trace-id'];
+      return typeof given === 'string' && SAFE_TRACE_ID.test(given) ? given : randomUUID();
+    },
+    // Unknown fields are rejected, types are never coerced: what the schema says is what we get.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
+  // Piston's own client (piston-client) posts JSON as text/plain; accept that on the Piston routes only.
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request, body, done) => {
+    if (request.url.startsWith('/api/v2/')) return parseJson(request, body as Buffer, done);
+    done(new RunnerError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'body: must be sent as application/json'));
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-trace-id', request.id);
+  });
+  // While shutting down, close each connection after its reply so that keep-alive clients do not hold the server open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (executor.queue.closed) reply.header('connection', 'close');
+  });
+  if (config.apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(config.apiKeys));
+  if (config.rateLimit > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimit,
+      timeWindow: 60_000,
+      keyGenerator: (request) => request.apiKeyId ?? request.ip,
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(new RunnerError(ErrorCodes.RATE_LIMITED, `API quota exceeded: ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`), {
+          statusCode: 429,
+        }),
+    });
+  }
+
+  app.setErrorHandler((err: FastifyError, request, reply: FastifyReply) => {
+    const error = toHttpError(err);
+    if (error.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: error.code, field: error.field }, error.message);
+    if (error.retryAfter !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(error.retryAfter));
+    reply.code(error.status).send(errorBody(request.routeOptions.config.errorFormat ?? 'v1', error, request.id));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const format: ErrorFormat = request.url.startsWith('/api/v2/') ? 'piston' : 'v1';
+    const error = toHttpError(new RunnerError(ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`));
+    reply.code(404).send(errorBody(format, error, request.id));
+  });
+
+  await registerDocs(app);
+  const deps: RouteDeps = { executor, config };
+  for (const routes of [executeRoutes, runRoutes, languageRoutes, healthRoutes, pistonRoutes]) await routes(app, deps);
+  return { app, executor };
+}
+
+/** Engine maxima derived from the API configuration. */
+export function engineLimitsFor(config: ApiConfig): { maxima: Limits; inputMaxima: InputMaxima } {
+  return {
+    maxima: {
+      ...DEFAULT_MAXIMA,
+      runTimeoutMs: config.maxTimeoutMs,
+      compileTimeoutMs: Math.max(config.maxTimeoutMs, DEFAULT_MAXIMA.compileTimeoutMs),
+      memoryBytes: config.maxMemoryMb * 1024 * 1024,
+      outputBytes: config.maxOutputBytes,
+    },
+    inputMaxima: { ...DEFAULT_INPUT_MAXIMA, stdinBytes: config.maxStdinBytes, filesBytes: config.maxCodeBytes },
+  };
+}

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { ErrorCodes, RunnerError } from '../errors.js';
+
+/** Everything the API server can be configured with. */
+export interface ApiConfig {
+  port: number;
+  host: string;
+  apiKeys: string[];
+  /** Requests per minute per API key (or per client address without keys); 0 = unlimited. */
+  rateLimit: number;
+  concurrency: number;
+  queueLimit: number;
+  bodyLimit: number;
+  maxStdinBytes: number;
+  maxCodeBytes: number;
+  /** Most elements in an array `stdin` of POST /api/v1/run. */
+  maxBatch: number;
+  maxTimeoutMs: number;
+  maxMemoryMb: number;
+  maxOutputBytes: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+type Kind = 'int' | 'string' | 'list';
+
+interface OptionSpec {
+  key: keyof ApiConfig;
+  /** Flag (commander syntax), environment variable, config-file key. */
+  flag: string;
+  env: string;
+  file: string;
+  kind: Kind;
+  description: string;
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+  /** Never printed (API keys). */
+  secret?: boolean;
+}
+
+/**
+ * The options table: one row per option, read by the loader, by `infra.operator api --help` and
+ * by docs/api.md. Precedence: flag > environment > config file > default.
+ */
+export const API_OPTIONS: readonly OptionSpec[] = [
+  { key: 'port', flag: '--port <n>', env: 'RUNNER_CODES_PORT', file: 'port', kind: 'int', min: 0, max: 65535, description: 'TCP port (0 = any free port)' },
+  { key: 'host', flag: '--host <addr>', env: 'RUNNER_CODES_HOST', file: 'host', kind: 'string', description: 'address to bind; non-loopback without API keys is refused loudly' },
+  { key: 'apiKeys', flag: '--api-key <key...>', env: 'RUNNER_CODES_API_KEYS', file: 'api_keys', kind: 'list', secret: true, description: 'accepted API keys (env: comma-separated); none = no authentication' },
+  { key: 'rateLimit', flag: '--rate-limit <n>', env: 'RUNNER_CODES_RATE_LIMIT', file: 'rate_limit', kind: 'int', min: 0, description: 'requests per minute per API key or client address (0 = unlimited)' },
+  { key: 'concurrency', flag: '--concurrency <n>', env: 'RUNNER_CODES_CONCURRENCY', file: 'concurrency', kind: 'int', min: 1, max: 1024, description: 'executions running at once (default: CPU cores)' },
+  { key: 'queueLimit', flag: '--queue-limit <n>', env: 'RUNNER_CODES_QUEUE_LIMIT', file: 'queue_limit', kind: 'int', min: 0, description: 'executions waiting for a slot before 429' },
+  { key: 'bodyLimit', flag: '--body-limit <bytes>', env: 'RUNNER_CODES_BODY_LIMIT', file: 'body_limit', kind: 'int', min: 1024, description: 'largest request body' },
+  { key: 'maxStdinBytes', flag: '--max-stdin <bytes>', env: 'RUNNER_CODES_MAX_STDIN', file: 'max_stdin_bytes', kind: 'int', min: 0, description: 'largest stdin (E005 beyond)' },
+  { key: 'maxCodeBytes', flag: '--max-code <bytes>', env: 'RUNNER_CODES_MAX_CODE', file: 'max_code_bytes', kind: 'int', min: 1, description: 'largest total size of submitted files' },
+  { key: 'maxBatch', flag: '--max-batch <n>', env: 'RUNNER_CODES_MAX_BATCH', file: 'max_batch', kind: 'int', min: 1, description: 'most elements of an array stdin in /api/v1/run' },
+  { key: 'maxTimeoutMs', flag: '--max-timeout <ms>', env: 'RUNNER_CODES_MAX_TIMEOUT', file: 'max_timeout_ms', kind: 'int', min: 1, description: 'largest run/compile timeout a request may ask for' },
+  { key: 'maxMemoryMb', flag: '--max-memory <MB>', env: 'RUNNER_CODES_MAX_MEMORY', file: 'max_memory_mb', kind: 'int', min: 16, description: 'largest memory limit a request may ask for' },
+  { key: 'maxOutputBytes', flag: '--max-output <bytes>', env: 'RUNNER_CODES_MAX_OUTPUT', file: 'max_output_bytes', kind: 'int', min: 0, description: 'largest per-stream output cap a request may ask for' },
+  { key: 'shutdownGraceMs', flag: '--shutdown-grace <ms>', env: 'RUNNER_CODES_SHUTDOWN_GRACE', file: 'shutdown_grace_ms', kind: 'int', min: 0, description: 'on SIGTERM/SIGINT, how long in-flight executions may finish before they are cancelled' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
+];
+
+export function defaultApiConfig(): ApiConfig {
+  return {
+    port: 8080,
+    host: '127.0.0.1',
+    apiKeys: [],
+    rateLimit: 0,
+    concurrency: availableParallelism(),
+    queueLimit: 64,
+    bodyLimit: 8 * 1024 * 1024,
+    maxStdinBytes: 1024 * 1024,
+    maxCodeBytes: 4 * 1024 * 1024,
+    maxBatch: 64,
+    maxTimeoutMs: 60_000,
+    maxMemoryMb: 2048,
+    maxOutputBytes: 16 * 1024 * 1024,
+    shutdownGraceMs: 10_000,
+    logLevel: 'info',
+  };
+}
+
+function configError(source: string, message: string): RunnerError {
+  return new RunnerError(ErrorCodes.CONFIG, `${source}: ${message}`);
+}
+
+function parseValue(spec: OptionSpec, raw: unknown, source: string): ApiConfig[keyof ApiConfig] {
+  if (spec.kind === 'list') {
+    const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+    if (!list || list.some((v) => typeof v !== 'string')) throw configError(source, 'must be a list of strings');
+    return (list as string[]).map((v) => v.trim()).filter(Boolean);
+  }
+  if (spec.kind === 'int') {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n)) throw configError(source, `'${String(raw)}' is not a whole number`);
+    if (spec.min !== undefined && n < spec.min) throw configError(source, `must be at least ${spec.min}`);
+    if (spec.max !== undefined && n > spec.max) throw configError(source, `must be at most ${spec.max}`);
+    return n;
+  }
+  if (typeof raw !== 'string' || raw === '') throw configError(source, 'must be a non-empty string');
+  if (spec.choices && !spec.choices.includes(raw)) throw configError(source, `must be one of ${spec.choices.join(', ')}`);
+  return raw;
+}
+
+/**
+ * Loads the configuration: defaults, then the JSON config file (`configPath`), then the
+ * environment, then flags (already parsed by commander, keyed like ApiConfig).
+ */
+export function loadApiConfig(flags: Partial<Record<keyof ApiConfig, unknown>>, env: NodeJS.ProcessEnv = process.env, configPath?: string): ApiConfig {
+  const config = defaultApiConfig() as unknown as Record<string, unknown>;
+  if (configPath) {
+    let file: Record<string, unknown>;
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8'));
+    } catch (err) {
+      throw configError(configPath, `cannot read the config file: ${(err as Error).message}`);
+    }
+    if (file === null || typeof file !== 'object' || Array.isArray(file)) throw configError(configPath, 'must hold a JSON object');
+    for (const [name, value] of Object.entries(file)) {
+      const spec = API_OPTIONS.find((o) => o.file === name);
+      if (!spec) throw configError(configPath, `unknown option '${name}' (known: ${API_OPTIONS.map((o) => o.file).join(', ')})`);
+      config[spec.key] = parseValue(spec, value, `${configPath}: ${name}`);
+    }
+  }
+  for (const spec of API_OPTIONS) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') config[spec.key] = parseValue(spec, raw, spec.env);
+  }
+  for (const spec of API_OPTIONS) {
+    const raw = flags[spec.key];
+    if (raw !== undefined) config[spec.key] = parseValue(spec, raw, spec.flag.split(' ')[0]!);
+  }
+  return config as unknown as ApiConfig;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

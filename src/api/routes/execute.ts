@@ -1,0 +1,51 @@
+import { Type } from 'typebox';
+import type { ExecuteRequest } from '../../engine/request.js';
+import type { LimitRequest } from '../../engine/limits.js';
+import { disconnectSignal } from '../disconnect.js';
+import { statusOf } from '../http-errors.js';
+import { ErrorBodySchema } from '../schemas/common.js';
+import { ExecuteBodySchema, ExecutionResultSchema, type ExecuteBody } from '../schemas/execute.js';
+import type { Api, RouteDeps } from '../types.js';
+
+/** The API's limit fields (ms, MiB, bytes) as the engine's LimitRequest. */
+export function limitRequest(body: { timeout?: number; compile_timeout?: number; memory?: number; pids?: number; output_limit?: number }): LimitRequest {
+  const limits: LimitRequest = {};
+  if (body.timeout !== undefined) limits.timeoutMs = body.timeout;
+  if (body.compile_timeout !== undefined) limits.compileTimeoutMs = body.compile_timeout;
+  if (body.memory !== undefined) limits.memoryMb = body.memory;
+  if (body.pids !== undefined) limits.pids = body.pids;
+  if (body.output_limit !== undefined) limits.outputLimitBytes = body.output_limit;
+  return limits;
+}
+
+function toExecuteRequest(body: ExecuteBody): ExecuteRequest {
+  const request: ExecuteRequest = { language: body.language, limits: limitRequest(body) };
+  if (body.code !== undefined) request.code = body.code;
+  if (body.files !== undefined) request.files = body.files.map((f) => ({ name: f.name, content: f.content, ...(f.encoding ? { encoding: f.encoding } : {}) }));
+  if (body.entry !== undefined) request.entry = body.entry;
+  if (body.stdin !== undefined) request.stdin = body.stdin;
+  if (body.args !== undefined) request.args = body.args;
+  if (body.env !== undefined) request.env = body.env;
+  if (body.output_encoding !== undefined) request.outputEncoding = body.output_encoding;
+  return request;
+}
+
+export async function executeRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+  app.post(
+    '/api/v1/execute',
+    {
+      schema: {
+        summary: 'Run a program in a fresh sandbox',
+        description: 'Returns the result object. A program that fails, times out or runs out of memory is still a 200 with `status: "success"`; `status: "failed"` (HTTP 5xx) means the service itself failed.',
+        tags: ['execute'],
+        body: ExecuteBodySchema,
+        response: { 200: ExecutionResultSchema, '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
+      },
+    },
+    async (request, reply) => {
+      const result = await executor.execute(toExecuteRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply) });
+      if (result.error) reply.code(statusOf(result.error.code));
+      return result;
+    },
+  );
+}

@@ -1,0 +1,36 @@
+import { Type } from 'typebox';
+import { LANGUAGES } from '../../languages/catalog.js';
+import type { Api, RouteDeps } from '../types.js';
+
+export async function healthRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+  const open = { rateLimit: false } as const;
+  app.get(
+    '/health',
+    { config: open, schema: { summary: 'Liveness', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/ready',
+    {
+      config: open,
+      schema: {
+        summary: 'Readiness: the backend is usable and at least one language image is present',
+        tags: ['operations'],
+        response: {
+          '2xx': Type.Object({ ready: Type.Boolean(), backend: Type.String(), languages: Type.Array(Type.String()) }),
+          '5xx': Type.Object({ ready: Type.Boolean(), backend: Type.String(), languages: Type.Array(Type.String()) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const installed = LANGUAGES.filter((lang) => executor.engine.images.manifest(lang.image) !== null).map((lang) => lang.id);
+      const ready = installed.length > 0 && !executor.queue.closed;
+      reply.code(ready ? 200 : 503);
+      return { ready, backend: executor.engine.backend.name, languages: installed };
+    },
+  );
+  app.get('/metrics', { config: open, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_request, reply) => {
+    reply.type(executor.metrics.registry.contentType);
+    return executor.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,46 @@
+import { Type } from 'typebox';
+import { LANGUAGES } from '../../languages/catalog.js';
+import { disconnectSignal } from '../disconnect.js';
+import { pistonStage, pistonToRequest, resolvePistonRuntime, runStageOf } from '../piston.js';
+import { PistonErrorSchema, PistonExecuteBodySchema, PistonExecuteResultSchema, PistonRuntimeSchema } from '../schemas/piston.js';
+import type { Api, RouteDeps } from '../types.js';
+import { RunnerError, type ErrorCode } from '../../errors.js';
+
+export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+  const images = executor.engine.images;
+  const piston = { errorFormat: 'piston' } as const;
+
+  app.get(
+    '/api/v2/runtimes',
+    { config: piston, schema: { summary: 'Installed runtimes (Piston v2)', tags: ['piston'], response: { 200: Type.Array(PistonRuntimeSchema) } } },
+    async () =>
+      LANGUAGES.flatMap((lang) => {
+        const version = images.manifest(lang.image)?.versions[lang.id];
+        return version ? [{ language: lang.id, version, aliases: [...lang.aliases] }] : [];
+      }),
+  );
+
+  app.post(
+    '/api/v2/execute',
+    {
+      config: piston,
+      schema: {
+        summary: 'Run a program (Piston v2)',
+        tags: ['piston'],
+        body: PistonExecuteBodySchema,
+        response: { 200: PistonExecuteResultSchema, '4xx': PistonErrorSchema, '5xx': PistonErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { language, version } = resolvePistonRuntime(request.body, images);
+      const result = await executor.execute(pistonToRequest(request.body, language), { traceId: request.id, signal: disconnectSignal(reply) });
+      if (result.error) throw new RunnerError(result.error.code as ErrorCode, result.error.message);
+      return {
+        language: language.id,
+        version,
+        run: pistonStage(runStageOf(result)),
+        ...(result.compile ? { compile: pistonStage(result.compile) } : {}),
+      };
+    },
+  );
+}

@@ -1,0 +1,47 @@
+import { openEngine } from '../engine/open-engine.js';
+import { buildApp, engineLimitsFor } from './app.js';
+import { isLoopback, type ApiConfig } from './config.js';
+import type { Executor } from './executor.js';
+import type { Api } from './types.js';
+
+export interface RunningServer {
+  app: Api;
+  executor: Executor;
+  /** The address actually bound (port 0 picks a free one). */
+  url: string;
+  /**
+   * Graceful shutdown: stop accepting, let in-flight executions finish for up to the grace period,
+   * cancel the rest (their sandboxes are destroyed), close. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Opens the engine on this host and serves the API until close(). */
+export async function startServer(config: ApiConfig, options: { logger?: boolean } = {}): Promise<RunningServer> {
+  const engine = await openEngine(engineLimitsFor(config));
+  const { app, executor } = await buildApp(engine, config, options);
+  if (!isLoopback(config.host) && config.apiKeys.length === 0) {
+    const warning = `WARNING: serving on ${config.host} without API keys: anyone who can reach this address can run code here. Set --api-key or RUNNER_CODES_API_KEYS.`;
+    app.log.warn(warning);
+    process.stderr.write(`\n${'!'.repeat(78)}\n${warning}\n${'!'.repeat(78)}\n\n`);
+  }
+  const url = await app.listen({ port: config.port, host: config.host });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    executor,
+    url,
+    close() {
+      closing ??= (async () => {
+        executor.stopAccepting();
+        const cancel = setTimeout(() => executor.cancelAll(), config.shutdownGraceMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(cancel);
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ApiConfig } from './config.js';
+import type { Executor } from './executor.js';
+
+/** The Fastify instance with TypeBox types: route handlers get typed bodies from their schemas. */
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** What every route module receives. */
+export interface RouteDeps {
+  executor: Executor;
+  config: ApiConfig;
+}
+
+/** Error body shapes: ours, the original project's /api/v1/run, and Piston's. */
+export type ErrorFormat = 'v1' | 'run' | 'piston';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    errorFormat?: ErrorFormat;
+  }
+  interface FastifyRequest {
+    /** A stable, non-secret id of the API key used (for rate limits and logs). */
+    apiKeyId?: string;
+  }
+}

@@ -1,0 +1,36 @@
+import { Command, Option } from 'commander';
+import { API_OPTIONS, defaultApiConfig, loadApiConfig, type ApiConfig } from '../../api/config.js';
+import { startServer } from '../../api/server.js';
+import { exitWith, type CliContext } from '../context.js';
+
+export function apiCommand(ctx: CliContext): Command {
+  const command = new Command('api')
+    .description('serve the HTTP API (POST /api/v1/execute, /api/v1/run, Piston v2, /openapi.json, /docs)')
+    .option('--config <path>', 'JSON config file (keys: ' + API_OPTIONS.map((o) => o.file).join(', ') + '); env RUNNER_CODES_CONFIG');
+  const defaults = defaultApiConfig();
+  for (const spec of API_OPTIONS) {
+    const shown = spec.secret ? '' : ` (default: ${JSON.stringify(defaults[spec.key])})`;
+    command.addOption(new Option(spec.flag, `${spec.description}${shown}; env ${spec.env}`));
+  }
+  command.addHelpText('after', '\nPrecedence: flag > environment > config file > default. Stops gracefully on SIGTERM/SIGINT.\n');
+  return command.action(
+    exitWith(ctx, async (flags: Record<string, unknown>) => {
+      const given: Partial<Record<keyof ApiConfig, unknown>> = {};
+      for (const spec of API_OPTIONS) {
+        const value = flags[new Option(spec.flag).attributeName()];
+        if (value !== undefined) given[spec.key] = value;
+      }
+      const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
+      const server = await startServer(loadApiConfig(given, process.env, configPath));
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          server.app.log.info('shutting down');
+          void server.close().then(resolve);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      return 0;
+    }),
+  );
+}
