@@ -46,7 +46,7 @@ interface OptionSpec {
  */
 export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port <n>', env: 'RUNNER_CODES_PORT', file: 'port', kind: 'int', min: 0, max: 65535, description: 'TCP port (0 = any free port)' },
-  { key: 'host', flag: '--host <addr>', env: 'RUNNER_CODES_HOST', file: 'host', kind: 'string', description: 'address to bind; non-loopback without API keys is refused loudly' },
+  { key: 'host', flag: '--host <addr>', env: 'RUNNER_CODES_HOST', file: 'host', kind: 'string', description: 'address to bind; a non-loopback address without API keys prints a loud warning' },
   { key: 'apiKeys', flag: '--api-key <key...>', env: 'RUNNER_CODES_API_KEYS', file: 'api_keys', kind: 'list', secret: true, description: 'accepted API keys (env: comma-separated); none = no authentication' },
   { key: 'rateLimit', flag: '--rate-limit <n>', env: 'RUNNER_CODES_RATE_LIMIT', file: 'rate_limit', kind: 'int', min: 0, description: 'requests per minute per API key or client address (0 = unlimited)' },
   { key: 'concurrency', flag: '--concurrency <n>', env: 'RUNNER_CODES_CONCURRENCY', file: 'concurrency', kind: 'int', min: 1, max: 1024, description: 'executions running at once (default: CPU cores)' },

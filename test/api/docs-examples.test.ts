@@ -1,0 +1,43 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { packageRoot } from '../../src/config/paths.js';
+import { testServer } from '../helpers/server.js';
+
+const run = promisify(execFile);
+const { base } = await testServer();
+
+/** Values that differ from run to run; everything else must match the documented reply exactly. */
+const VOLATILE = new Set(['trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory']);
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, VOLATILE.has(k) ? typeof v : normalize(v)]));
+  }
+  return value;
+}
+
+it('every curl example in docs/api.md still answers as documented', async () => {
+  const doc = readFileSync(join(packageRoot, 'docs', 'api.md'), 'utf8');
+  const examples = [...doc.matchAll(/```sh\n\$ (curl .*)\n([\s\S]*?)```/g)].map((m) => ({ command: m[1]!, documented: m[2]!.trim() }));
+  assert.ok(examples.length >= 8, `found ${examples.length} examples`);
+  for (const { command, documented } of examples) {
+    // The commands are this repository's own documentation, run through bash exactly as a reader would.
+    const { stdout } = await run('bash', ['-c', command.replaceAll('http://localhost:8080', base)]);
+    let expected: unknown;
+    try {
+      expected = JSON.parse(documented);
+    } catch {
+      // Not JSON (headers, metrics): the documented lines that do not vary must all appear.
+      for (const line of documented.split('\n').filter((l) => /^(HTTP\/|content-type|\{|runner_codes_(sandboxes|queue))/.test(l))) {
+        assert.ok(stdout.includes(line.replace(/ \d+$/, '')), `${command}\nmissing: ${line}`);
+      }
+      continue;
+    }
+    assert.deepEqual(normalize(JSON.parse(stdout)), normalize(expected), command);
+  }
+});

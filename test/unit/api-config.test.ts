@@ -1,0 +1,92 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultApiConfig, isLoopback, loadApiConfig } from '../../src/api/config.js';
+import { ExecutionQueue } from '../../src/engine/queue.js';
+
+describe('API configuration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-config-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', concurrency: 3, api_keys: ['from-file'] }));
+
+  it('takes flag > environment > config file > default', () => {
+    const config = loadApiConfig({ port: '9200' }, { RUNNER_CODES_PORT: '9100', RUNNER_CODES_CONCURRENCY: '5' }, file);
+    assert.equal(config.port, 9200);
+    assert.equal(config.concurrency, 5);
+    assert.equal(config.host, '0.0.0.0');
+    assert.deepEqual(config.apiKeys, ['from-file']);
+    assert.equal(config.queueLimit, defaultApiConfig().queueLimit);
+    assert.deepEqual(loadApiConfig({}, { RUNNER_CODES_API_KEYS: 'a, b,,c' }).apiKeys, ['a', 'b', 'c']);
+  });
+
+  it('names the option at fault', () => {
+    assert.throws(() => loadApiConfig({ port: 'eighty' }, {}), /^RunnerError: --port: 'eighty' is not a whole number$/);
+    assert.throws(() => loadApiConfig({}, { RUNNER_CODES_PORT: '70000' }), /RUNNER_CODES_PORT: must be at most 65535/);
+    assert.throws(() => loadApiConfig({}, { RUNNER_CODES_LOG_LEVEL: 'loud' }), /RUNNER_CODES_LOG_LEVEL: must be one of fatal/);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ prot: 1 }));
+    assert.throws(() => loadApiConfig({}, {}, join(dir, 'bad.json')), /unknown option 'prot'/);
+    assert.throws(() => loadApiConfig({}, {}, join(dir, 'missing.json')), /cannot read the config file/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('knows loopback addresses', () => {
+    assert.ok(isLoopback('127.0.0.1') && isLoopback('::1') && isLoopback('localhost') && isLoopback('127.1.2.3'));
+    assert.ok(!isLoopback('0.0.0.0') && !isLoopback('10.0.0.1') && !isLoopback('::'));
+  });
+});
+
+describe('execution queue', () => {
+  it('runs at most `concurrency` tasks, queues up to the limit, refuses beyond', async () => {
+    const queue = new ExecutionQueue({ concurrency: 2, maxQueued: 1 });
+    let running = 0;
+    let peak = 0;
+    const release: (() => void)[] = [];
+    const task = (): Promise<void> =>
+      new Promise((resolve) => {
+        running++;
+        peak = Math.max(peak, running);
+        release.push(() => {
+          running--;
+          resolve();
+        });
+      });
+    const a = queue.run(task);
+    const b = queue.run(task);
+    const c = queue.run(task);
+    assert.equal(queue.queued, 1);
+    assert.equal(queue.canAccept(1), false);
+    await assert.rejects(queue.run(task), /all 2 execution slots are busy and 1 requests are waiting/);
+    release.shift()!();
+    await a;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(queue.queued, 0);
+    release.shift()!();
+    release.shift()!();
+    await Promise.all([b, c]);
+    assert.equal(peak, 2);
+    assert.equal(queue.running, 0);
+  });
+
+  it('drops an aborted waiter without running it, and refuses everything after close()', async () => {
+    const queue = new ExecutionQueue({ concurrency: 1, maxQueued: 5 });
+    let finish!: () => void;
+    const first = queue.run(() => new Promise<void>((resolve) => (finish = resolve)));
+    const controller = new AbortController();
+    let ran = false;
+    const second = queue.run(async () => {
+      ran = true;
+    }, controller.signal);
+    controller.abort();
+    await assert.rejects(second, { code: 'RC_ERR_CANCELLED' });
+    const third = queue.run(async () => undefined);
+    queue.close();
+    await assert.rejects(third, { code: 'RC_ERR_SHUTTING_DOWN' });
+    await assert.rejects(queue.run(async () => undefined), { code: 'RC_ERR_SHUTTING_DOWN' });
+    finish();
+    await first;
+    assert.equal(ran, false);
+    assert.equal(queue.running, 0);
+  });
+});
