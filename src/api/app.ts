@@ -13,7 +13,7 @@ import { Executor } from './executor.js';
 import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
 import { executeRoutes } from './routes/execute.js';
-import { healthRoutes } from './routes/health.js';
+import { operationsRoutes } from './routes/operations.js';
 import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
 import { runRoutes } from './routes/run.js';
@@ -101,7 +101,7 @@ export async function buildApp(engineInstance: Engine, config: ApiConfig, option
 
   await registerDocs(app);
   const deps: RouteDeps = { executor, config };
-  for (const routes of [executeRoutes, runRoutes, languageRoutes, healthRoutes, pistonRoutes]) await routes(app, deps);
+  for (const routes of [executeRoutes, runRoutes, languageRoutes, operationsRoutes, pistonRoutes]) await routes(app, deps);
   return { app, executor };
 }
 

@@ -49,7 +49,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: '--host <addr>', env: 'RUNNER_CODES_HOST', file: 'host', kind: 'string', description: 'address to bind; a non-loopback address without API keys prints a loud warning' },
   { key: 'apiKeys', flag: '--api-key <key...>', env: 'RUNNER_CODES_API_KEYS', file: 'api_keys', kind: 'list', secret: true, description: 'accepted API keys (env: comma-separated); none = no authentication' },
   { key: 'rateLimit', flag: '--rate-limit <n>', env: 'RUNNER_CODES_RATE_LIMIT', file: 'rate_limit', kind: 'int', min: 0, description: 'requests per minute per API key or client address (0 = unlimited)' },
-  { key: 'concurrency', flag: '--concurrency <n>', env: 'RUNNER_CODES_CONCURRENCY', file: 'concurrency', kind: 'int', min: 1, max: 1024, description: 'executions running at once (default: CPU cores)' },
+  { key: 'concurrency', flag: '--concurrency <n>', env: 'RUNNER_CODES_CONCURRENCY', file: 'concurrency', kind: 'int', min: 1, max: 1024, description: 'executions running at once (default: the number of CPU cores)' },
   { key: 'queueLimit', flag: '--queue-limit <n>', env: 'RUNNER_CODES_QUEUE_LIMIT', file: 'queue_limit', kind: 'int', min: 0, description: 'executions waiting for a slot before 429' },
   { key: 'bodyLimit', flag: '--body-limit <bytes>', env: 'RUNNER_CODES_BODY_LIMIT', file: 'body_limit', kind: 'int', min: 1024, description: 'largest request body' },
   { key: 'maxStdinBytes', flag: '--max-stdin <bytes>', env: 'RUNNER_CODES_MAX_STDIN', file: 'max_stdin_bytes', kind: 'int', min: 0, description: 'largest stdin (E005 beyond)' },
@@ -133,6 +133,12 @@ export function loadApiConfig(flags: Partial<Record<keyof ApiConfig, unknown>>, 
     if (raw !== undefined) config[spec.key] = parseValue(spec, raw, spec.flag.split(' ')[0]!);
   }
   return config as unknown as ApiConfig;
+}
+
+/** The warning printed when the server is reachable from other hosts without authentication. */
+export function exposureWarning(config: Pick<ApiConfig, 'host' | 'apiKeys'>): string | null {
+  if (isLoopback(config.host) || config.apiKeys.length > 0) return null;
+  return `WARNING: serving on ${config.host} without API keys: anyone who can reach this address can run code here. Set --api-key or RUNNER_CODES_API_KEYS.`;
 }
 
 export function isLoopback(host: string): boolean {

@@ -1,6 +1,6 @@
 import { openEngine } from '../engine/open-engine.js';
 import { buildApp, engineLimitsFor } from './app.js';
-import { isLoopback, type ApiConfig } from './config.js';
+import { exposureWarning, type ApiConfig } from './config.js';
 import type { Executor } from './executor.js';
 import type { Api } from './types.js';
 
@@ -20,8 +20,8 @@ export interface RunningServer {
 export async function startServer(config: ApiConfig, options: { logger?: boolean } = {}): Promise<RunningServer> {
   const engine = await openEngine(engineLimitsFor(config));
   const { app, executor } = await buildApp(engine, config, options);
-  if (!isLoopback(config.host) && config.apiKeys.length === 0) {
-    const warning = `WARNING: serving on ${config.host} without API keys: anyone who can reach this address can run code here. Set --api-key or RUNNER_CODES_API_KEYS.`;
+  const warning = exposureWarning(config);
+  if (warning) {
     app.log.warn(warning);
     process.stderr.write(`\n${'!'.repeat(78)}\n${warning}\n${'!'.repeat(78)}\n\n`);
   }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataPaths } from '../../src/config/paths.js';
 import { packageRoot } from '../../src/config/paths.js';
+import { API_OPTIONS } from '../../src/api/config.js';
 
 const CLI = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
 
@@ -128,10 +129,18 @@ describe('clear one-line errors with exit code 2', () => {
 
 describe('other commands', () => {
   it('has --help everywhere', async () => {
-    for (const command of [[], ['run'], ['setup'], ['doctor'], ['rootfs'], ['rootfs', 'build'], ['rootfs', 'list'], ['rootfs', 'rm'], ['languages']]) {
+    for (const command of [[], ['run'], ['api'], ['setup'], ['doctor'], ['rootfs'], ['rootfs', 'build'], ['rootfs', 'list'], ['rootfs', 'rm'], ['languages']]) {
       const r = await cli([...command, '--help']);
       assert.equal(r.code, 0, `${command.join(' ')} --help`);
       assert.match(r.stdout, /Usage: /);
+    }
+  });
+
+  it('api --help documents every option with its environment variable', async () => {
+    const r = await cli(['api', '--help']);
+    for (const spec of API_OPTIONS) {
+      assert.ok(r.stdout.includes(spec.flag.split(' ')[0]!), spec.flag);
+      assert.ok(r.stdout.includes(spec.env), spec.env);
     }
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultApiConfig, isLoopback, loadApiConfig } from '../../src/api/config.js';
+import { defaultApiConfig, exposureWarning, isLoopback, loadApiConfig } from '../../src/api/config.js';
 import { ExecutionQueue } from '../../src/engine/queue.js';
 
 describe('API configuration', () => {
@@ -29,6 +29,12 @@ describe('API configuration', () => {
     assert.throws(() => loadApiConfig({}, {}, join(dir, 'bad.json')), /unknown option 'prot'/);
     assert.throws(() => loadApiConfig({}, {}, join(dir, 'missing.json')), /cannot read the config file/);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('warns when reachable from other hosts without API keys', () => {
+    assert.match(exposureWarning({ host: '0.0.0.0', apiKeys: [] }) ?? '', /^WARNING: serving on 0.0.0.0 without API keys/);
+    assert.equal(exposureWarning({ host: '0.0.0.0', apiKeys: ['k'] }), null);
+    assert.equal(exposureWarning({ host: '127.0.0.1', apiKeys: [] }), null);
   });
 
   it('knows loopback addresses', () => {

@@ -9,7 +9,7 @@ export function apiCommand(ctx: CliContext): Command {
     .option('--config <path>', 'JSON config file (keys: ' + API_OPTIONS.map((o) => o.file).join(', ') + '); env RUNNER_CODES_CONFIG');
   const defaults = defaultApiConfig();
   for (const spec of API_OPTIONS) {
-    const shown = spec.secret ? '' : ` (default: ${JSON.stringify(defaults[spec.key])})`;
+    const shown = spec.secret || spec.key === 'concurrency' ? '' : ` (default: ${JSON.stringify(defaults[spec.key])})`;
     command.addOption(new Option(spec.flag, `${spec.description}${shown}; env ${spec.env}`));
   }
   command.addHelpText('after', '\nPrecedence: flag > environment > config file > default. Stops gracefully on SIGTERM/SIGINT.\n');

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { LANGUAGES } from '../../languages/catalog.js';
 import type { Api, RouteDeps } from '../types.js';
 
-export async function healthRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
   const open = { rateLimit: false } as const;
   app.get(
     '/health',
