@@ -4,8 +4,6 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Engine } from '../engine/engine.js';
-import { DEFAULT_MAXIMA, type Limits } from '../engine/limits.js';
-import { DEFAULT_INPUT_MAXIMA, type InputMaxima } from '../engine/request.js';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { apiKeyHook } from './auth.js';
 import type { ApiConfig } from './config.js';
@@ -103,18 +101,4 @@ export async function buildApp(engineInstance: Engine, config: ApiConfig, option
   const deps: RouteDeps = { executor, config };
   for (const routes of [executeRoutes, runRoutes, languageRoutes, operationsRoutes, pistonRoutes]) await routes(app, deps);
   return { app, executor };
-}
-
-/** Engine maxima derived from the API configuration. */
-export function engineLimitsFor(config: ApiConfig): { maxima: Limits; inputMaxima: InputMaxima } {
-  return {
-    maxima: {
-      ...DEFAULT_MAXIMA,
-      runTimeoutMs: config.maxTimeoutMs,
-      compileTimeoutMs: Math.max(config.maxTimeoutMs, DEFAULT_MAXIMA.compileTimeoutMs),
-      memoryBytes: config.maxMemoryMb * 1024 * 1024,
-      outputBytes: config.maxOutputBytes,
-    },
-    inputMaxima: { ...DEFAULT_INPUT_MAXIMA, stdinBytes: config.maxStdinBytes, filesBytes: config.maxCodeBytes },
-  };
 }

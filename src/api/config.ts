@@ -21,6 +21,15 @@ export interface ApiConfig {
   maxOutputBytes: number;
   shutdownGraceMs: number;
   logLevel: string;
+  /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
+  poolSize: number;
+  /** Per-language pool sizes, e.g. ["python=4", "c=1"]. */
+  poolSizes: string[];
+  /** Languages whose pools are filled at start. */
+  poolWarm: string[];
+  poolMaxIdle: number;
+  poolIdleTtlMs: number;
+  poolShrinkAfterMs: number;
 }
 
 type Kind = 'int' | 'string' | 'list';
@@ -59,6 +68,12 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxMemoryMb', flag: '--max-memory <MB>', env: 'RUNNER_CODES_MAX_MEMORY', file: 'max_memory_mb', kind: 'int', min: 16, description: 'largest memory limit a request may ask for' },
   { key: 'maxOutputBytes', flag: '--max-output <bytes>', env: 'RUNNER_CODES_MAX_OUTPUT', file: 'max_output_bytes', kind: 'int', min: 0, description: 'largest per-stream output cap a request may ask for' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace <ms>', env: 'RUNNER_CODES_SHUTDOWN_GRACE', file: 'shutdown_grace_ms', kind: 'int', min: 0, description: 'on SIGTERM/SIGINT, how long in-flight executions may finish before they are cancelled' },
+  { key: 'poolSize', flag: '--pool-size <n>', env: 'RUNNER_CODES_POOL_SIZE', file: 'pool_size', kind: 'int', min: 0, max: 64, description: 'warm sandboxes kept per image once it is in use (0 = no pool)' },
+  { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1' },
+  { key: 'poolWarm', flag: '--pool-warm <lang...>', env: 'RUNNER_CODES_POOL_WARM', file: 'pool_warm', kind: 'list', description: 'languages whose pools are filled at start (others fill on first use)' },
+  { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages' },
+  { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
+  { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
 ];
 
@@ -79,6 +94,12 @@ export function defaultApiConfig(): ApiConfig {
     maxOutputBytes: 16 * 1024 * 1024,
     shutdownGraceMs: 10_000,
     logLevel: 'info',
+    poolSize: 2,
+    poolSizes: [],
+    poolWarm: [],
+    poolMaxIdle: 16,
+    poolIdleTtlMs: 300_000,
+    poolShrinkAfterMs: 600_000,
   };
 }
 
@@ -90,7 +111,8 @@ function parseValue(spec: OptionSpec, raw: unknown, source: string): ApiConfig[k
   if (spec.kind === 'list') {
     const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
     if (!list || list.some((v) => typeof v !== 'string')) throw configError(source, 'must be a list of strings');
-    return (list as string[]).map((v) => v.trim()).filter(Boolean);
+    // Accepts ['a', 'b'], ['a,b'] and 'a,b' alike.
+    return (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   }
   if (spec.kind === 'int') {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;

@@ -1,5 +1,6 @@
 import { openEngine } from '../engine/open-engine.js';
-import { buildApp, engineLimitsFor } from './app.js';
+import { buildApp } from './app.js';
+import { engineOptionsFor } from './engine-options.js';
 import { exposureWarning, type ApiConfig } from './config.js';
 import type { Executor } from './executor.js';
 import type { Api } from './types.js';
@@ -18,7 +19,7 @@ export interface RunningServer {
 
 /** Opens the engine on this host and serves the API until close(). */
 export async function startServer(config: ApiConfig, options: { logger?: boolean } = {}): Promise<RunningServer> {
-  const engine = await openEngine(engineLimitsFor(config));
+  const engine = await openEngine(engineOptionsFor(config));
   const { app, executor } = await buildApp(engine, config, options);
   const warning = exposureWarning(config);
   if (warning) {
@@ -39,6 +40,8 @@ export async function startServer(config: ApiConfig, options: { logger?: boolean
           await app.close();
         } finally {
           clearTimeout(cancel);
+          // Every pooled sandbox, and every used one still being torn down, is gone after this.
+          await engine.close();
         }
       })();
       return closing;

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isRunnerError } from '../errors.js';
 import { apiCommand } from './commands/api.js';
+import { benchCommand } from './commands/bench.js';
 import { doctorCommand } from './commands/doctor.js';
 import { languagesCommand } from './commands/languages.js';
 import { rootfsCommand } from './commands/rootfs.js';
@@ -19,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
-  for (const command of [runCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx)]) {
+  for (const command of [runCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx), benchCommand(ctx)]) {
     program.addCommand(command.exitOverride());
   }
   try {

@@ -4,6 +4,7 @@ import { ErrorCodes, RunnerError, SandboxError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import { getLanguage } from '../languages/lookup.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
+import type { SandboxPool } from './pool.js';
 import { buildJob, jobBudgetMs } from './job.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
@@ -12,6 +13,13 @@ import { failedResult, successResult, type ExecutionResult, type ResultContext }
 export interface EngineOptions {
   backend: Backend;
   images: ImageStore;
+  /** Warm pool to take sandboxes from; without one every execution starts its sandbox cold. */
+  pool?: SandboxPool;
+  /**
+   * Return results before the used sandbox is destroyed (destruction goes on in the background and
+   * close() waits for it). Servers want this for latency; the CLI and tests do not.
+   */
+  deferDestroy?: boolean;
   defaults?: Limits;
   maxima?: Limits;
   inputMaxima?: InputMaxima;
@@ -36,6 +44,9 @@ export class Engine {
   readonly #defaults: Limits;
   readonly #maxima: Limits;
   readonly #inputMaxima: InputMaxima;
+  readonly #pool: SandboxPool | undefined;
+  readonly #deferDestroy: boolean;
+  readonly #destroying = new Set<Promise<void>>();
 
   constructor(options: EngineOptions) {
     this.backend = options.backend;
@@ -43,6 +54,19 @@ export class Engine {
     this.#defaults = options.defaults ?? DEFAULT_LIMITS;
     this.#maxima = options.maxima ?? DEFAULT_MAXIMA;
     this.#inputMaxima = options.inputMaxima ?? DEFAULT_INPUT_MAXIMA;
+    this.#pool = options.pool;
+    this.#deferDestroy = options.deferDestroy ?? false;
+    this.#pool?.warm((image) => this.images.rootfs(image));
+  }
+
+  get pool(): SandboxPool | undefined {
+    return this.#pool;
+  }
+
+  /** Destroys the warm pool and waits for every sandbox still being destroyed. */
+  async close(): Promise<void> {
+    await this.#pool?.close();
+    await Promise.all(this.#destroying);
   }
 
   async execute(request: ExecuteRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
@@ -65,8 +89,14 @@ export class Engine {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) throw cancelled();
-      sandbox = await this.backend.start({ rootfs: this.images.rootfs(language.image), limits, traceId: ctx.traceId });
-      await sandbox.ready();
+      const rootfs = this.images.rootfs(language.image);
+      sandbox = this.#pool?.take(language.image, rootfs);
+      if (sandbox) {
+        sandbox.applyLimits(limits);
+      } else {
+        sandbox = await this.backend.start({ rootfs, limits, traceId: ctx.traceId });
+        await sandbox.ready();
+      }
       ctx.loadMs = performance.now() - started;
       const result = await sandbox.run(job, jobBudgetMs(job));
       const { oomKills } = sandbox.stats();
@@ -78,8 +108,16 @@ export class Engine {
       return failedResult(ctx, error);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
-      await sandbox?.destroy();
+      if (sandbox) await this.#dispose(sandbox);
     }
+  }
+
+  async #dispose(sandbox: Sandbox): Promise<void> {
+    const destroying = sandbox.destroy();
+    if (!this.#deferDestroy) return destroying;
+    // Failures surface in the leak checks and the next start's stale clean-up, not in this result.
+    const tracked: Promise<void> = destroying.catch(() => undefined).finally(() => this.#destroying.delete(tracked));
+    this.#destroying.add(tracked);
   }
 }
 

@@ -8,11 +8,14 @@ import { openCgroupDriver } from '../sandbox/cgroup/detect.js';
 import type { CgroupDriver } from '../sandbox/cgroup/types.js';
 import { isProcessAlive, ownerOf } from '../sandbox/names.js';
 import { Engine, type EngineOptions } from './engine.js';
+import { SandboxPool, type PoolOptions } from './pool.js';
 
 /** The unprivileged host uid/gid sandboxes run as (`nobody`); configurable for dedicated uids. */
 export const DEFAULT_SANDBOX_HOST_UID = 65534;
 
-export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend' | 'images'>> {
+export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend' | 'images' | 'pool'>> {
+  /** Keep a warm pool of sandboxes with these settings. */
+  pool?: PoolOptions;
   paths?: DataPaths;
   hostUid?: number;
   hostGid?: number;
@@ -45,7 +48,13 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
     hostUid: options.hostUid ?? DEFAULT_SANDBOX_HOST_UID,
     hostGid: options.hostGid ?? DEFAULT_SANDBOX_HOST_UID,
   });
-  return new Engine({ ...options, backend, images: new ImageStore(paths.imagesDir) });
+  const { pool, ...engineOptions } = options;
+  return new Engine({
+    ...engineOptions,
+    backend,
+    images: new ImageStore(paths.imagesDir),
+    ...(pool ? { pool: new SandboxPool(backend, pool) } : {}),
+  });
 }
 
 /** Kills and removes cgroups whose owning process is gone (a crash of an earlier server). */

@@ -17,6 +17,10 @@ export interface SandboxSpec {
  */
 export interface Sandbox {
   readonly id: string;
+  /** False once the sandbox died or was destroyed (a warm pool never hands out a dead one). */
+  readonly alive: boolean;
+  /** Changes the cgroup limits of a started sandbox (a pooled one, before its job). */
+  applyLimits(limits: Limits): void;
   /** Resolves when the agent has said it is ready (the sandbox is fully set up). */
   ready(): Promise<void>;
   /** Sends the job and resolves with the agent's result. Rejects after `budgetMs` without an answer. */

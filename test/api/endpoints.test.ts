@@ -104,6 +104,16 @@ describe('languages, health, readiness, metrics, docs', () => {
     assert.equal(missing.body.error.code, 'RC_ERR_NOT_FOUND');
   });
 
+  it('shows the warm pool: python became active and served from it', async () => {
+    for (let i = 0; i < 3; i++) await post(base, '/api/v1/execute', { language: 'python', code: 'print(1)' });
+    const pool = (await get(base, '/api/v1/pool')).body;
+    assert.equal(pool.enabled, true);
+    const python = pool.images.find((p: { image: string }) => p.image === 'python');
+    assert.equal(python.target, 2);
+    assert.ok(python.hits >= 1, JSON.stringify(python));
+    assert.ok(pool.idle_memory_bytes > 0);
+  });
+
   it('answers health and readiness', async () => {
     assert.deepEqual((await get(base, '/health')).body, { status: 'ok' });
     const ready = await get(base, '/ready');

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { API_OPTIONS, defaultApiConfig, loadApiConfig, type ApiConfig } from '../../api/config.js';
-import { startServer } from '../../api/server.js';
 import { exitWith, type CliContext } from '../context.js';
 
 export function apiCommand(ctx: CliContext): Command {
@@ -21,6 +20,8 @@ export function apiCommand(ctx: CliContext): Command {
         if (value !== undefined) given[spec.key] = value;
       }
       const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
+      // Loaded on use: the server's dependencies would slow every other command's start.
+      const { startServer } = await import('../../api/server.js');
       const server = await startServer(loadApiConfig(given, process.env, configPath));
       await new Promise<void>((resolve) => {
         const stop = (): void => {

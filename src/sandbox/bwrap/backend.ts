@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { JobMessage, ResultMessage } from '../../protocol/messages.js';
 import { AgentChannel } from '../agent-channel.js';
+import type { Limits } from '../../engine/limits.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
 import type { Cgroup, CgroupDriver, CgroupStats } from '../cgroup/types.js';
 import { bwrapArgs, launchArgs } from './plan.js';
@@ -69,6 +70,7 @@ class BwrapSandbox implements Sandbox {
   readonly #ready: Promise<void>;
   readonly #exited: Promise<void>;
   #diagnostics = '';
+  #exitedAlready = false;
   #destroyed: Promise<void> | undefined;
 
   constructor(id: string, child: ChildProcess, cgroup: Cgroup, startTimeoutMs: number) {
@@ -81,6 +83,7 @@ class BwrapSandbox implements Sandbox {
     });
     this.#exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
+        this.#exitedAlready = true;
         this.#channel.fail(this.#exitError(code, signal));
         resolve();
       });
@@ -96,6 +99,14 @@ class BwrapSandbox implements Sandbox {
 
   ready(): Promise<void> {
     return this.#ready;
+  }
+
+  get alive(): boolean {
+    return !this.#exitedAlready && this.#destroyed === undefined;
+  }
+
+  applyLimits(limits: Limits): void {
+    this.#cgroup.setLimits(limits);
   }
 
   async run(job: JobMessage, budgetMs: number): Promise<ResultMessage> {

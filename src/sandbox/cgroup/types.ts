@@ -10,6 +10,8 @@ export interface CgroupLimits {
 export interface CgroupStats {
   /** Peak memory of the whole sandbox, or null when the kernel does not report it. */
   memoryPeakBytes: number | null;
+  /** Memory charged to the sandbox now (processes, tmpfs, kernel objects). */
+  memoryCurrentBytes: number | null;
   /** How many processes the OOM killer killed in this cgroup. */
   oomKills: number;
 }

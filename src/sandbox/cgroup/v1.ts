@@ -82,11 +82,12 @@ class CgroupV1 implements Cgroup {
   setLimits(limits: CgroupLimits): void {
     const memory = this.#dir('memory');
     try {
-      writeControl(join(memory, 'memory.limit_in_bytes'), limits.memoryBytes);
-      // memsw (memory + swap) exists only with swap accounting; it must be >= limit_in_bytes.
-      if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) {
-        writeControl(join(memory, 'memory.memsw.limit_in_bytes'), limits.memoryBytes);
-      }
+      // memsw (memory + swap, only with swap accounting) must stay >= limit_in_bytes at every step:
+      // when raising a live limit (warm pool), raise memsw first; when lowering, lower the limit first.
+      const memsw = join(memory, 'memory.memsw.limit_in_bytes');
+      const limit = join(memory, 'memory.limit_in_bytes');
+      const order = Number(readControl(limit)) < limits.memoryBytes ? [memsw, limit] : [limit, memsw];
+      for (const file of order) if (file === limit || existsSync(memsw)) writeControl(file, limits.memoryBytes);
       writeControl(join(memory, 'memory.swappiness'), 0);
       writeControl(join(this.#dir('pids'), 'pids.max'), limits.pids);
       writeControl(join(this.#dir('cpu'), 'cpu.cfs_period_us'), CFS_PERIOD_US);
@@ -99,8 +100,10 @@ class CgroupV1 implements Cgroup {
   stats(): CgroupStats {
     const memory = this.#dir('memory');
     const peak = readControl(join(memory, 'memory.max_usage_in_bytes'));
+    const current = readControl(join(memory, 'memory.usage_in_bytes'));
     return {
       memoryPeakBytes: peak === null ? null : Number(peak.trim()),
+      memoryCurrentBytes: current === null ? null : Number(current.trim()),
       oomKills: readKeyedCounters(join(memory, 'memory.oom_control')).get('oom_kill') ?? 0,
     };
   }

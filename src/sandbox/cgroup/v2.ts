@@ -114,8 +114,10 @@ class CgroupV2 implements Cgroup {
 
   stats(): CgroupStats {
     const peak = readControl(join(this.#dir, 'memory.peak'));
+    const current = readControl(join(this.#dir, 'memory.current'));
     return {
       memoryPeakBytes: peak === null ? null : Number(peak.trim()),
+      memoryCurrentBytes: current === null ? null : Number(current.trim()),
       oomKills: readKeyedCounters(join(this.#dir, 'memory.events')).get('oom_kill') ?? 0,
     };
   }

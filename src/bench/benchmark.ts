@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataPaths } from '../config/paths.js';
+import { ImageStore } from '../images/store.js';
+import { descendants, pssBytes, rssBytes } from './host-probe.js';
+import { concurrent, interleaved, sequential, type Operation } from './load.js';
+import { CLI_PATH, startServerProcess, waitForPool } from './server-process.js';
+import { summarize, type Summary } from './stats.js';
+
+export interface BenchOptions {
+  languages: readonly string[];
+  /** Sequential samples per measurement. */
+  samples: number;
+  /** Duration of each concurrent run. */
+  durationMs: number;
+  concurrency: readonly number[];
+  resultsDir: string;
+  log: (line: string) => void;
+}
+
+interface BenchLanguage {
+  id: string;
+  code: string;
+  stdout: string;
+  /** The bare equivalent on the host with the image's own build, as one or more argv steps. */
+  bare(images: ImageStore, dir: string): string[][];
+}
+
+const C_HELLO = '#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n';
+
+const LANGUAGES: Record<string, BenchLanguage> = {
+  // Debian's python3 on the host is the same build as in the image (3.11.2); never a pyenv shim.
+  python: { id: 'python', code: 'print(1)', stdout: '1\n', bare: () => [['/usr/bin/python3', '-c', 'print(1)']] },
+  // The host's node is another build, so run the image's own node binary (chroot only changes the root).
+  javascript: { id: 'javascript', code: 'console.log(1)', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('node'), '/usr/bin/node', '-e', 'console.log(1)']] },
+  // The host's gcc is the image's build (Debian 12.2.0): compile, then run, like the sandbox does.
+  c: {
+    id: 'c',
+    code: C_HELLO,
+    stdout: '1\n',
+    bare: (_images, dir) => [
+      ['gcc', '-O2', '-pipe', '-std=gnu17', '-o', join(dir, 'a.out'), join(dir, 'main.c'), '-lm'],
+      [join(dir, 'a.out')],
+    ],
+  },
+};
+
+/** The environment every bare run gets: as clean as the sandbox's (no host variables such as NODE_OPTIONS). */
+const BARE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/tmp' };
+
+function run(argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'], env: BARE_ENV });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv[0]} exited ${code}`))));
+  });
+}
+
+function httpOp(url: string, lang: BenchLanguage): Operation {
+  return async () => {
+    const res = await fetch(`${url}/api/v1/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ language: lang.id, code: lang.code }),
+    });
+    const body = (await res.json()) as { stdout?: string };
+    if (res.status !== 200 || body.stdout !== lang.stdout) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+  };
+}
+
+export interface LanguageReport {
+  language: string;
+  bare: Summary;
+  bare_throughput: Record<string, number>;
+  cli_cold: Summary;
+  http_warm: Summary;
+  http_concurrent: Record<string, { latency: Summary; throughput: number; failures: number }>;
+  ratios: { warm_p50_to_bare_p50: number; cli_p50_to_bare_p50: number; throughput_to_bare: Record<string, number> };
+}
+
+export interface BenchReport {
+  started_at: string;
+  host: { cpus: number; kernel: string };
+  options: { samples: number; duration_ms: number; concurrency: readonly number[] };
+  languages: LanguageReport[];
+  memory: { server_rss_bytes_idle: number; server_rss_bytes_after_load: number; idle_sandboxes: number; idle_sandbox_pss_bytes: number; idle_sandbox_cgroup_bytes: number };
+  results_file: string;
+}
+
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+
+/** Everything issue 4 asks to measure, side by side in one run. */
+export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
+  const { log } = options;
+  const images = new ImageStore(dataPaths().imagesDir);
+  const langs = options.languages.map((id) => {
+    const lang = LANGUAGES[id];
+    if (!lang) throw new Error(`no benchmark for '${id}' (have: ${Object.keys(LANGUAGES).join(', ')})`);
+    return lang;
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
+  writeFileSync(join(dir, 'main.c'), C_HELLO);
+  const server = await startServerProcess(['--pool-warm', langs.map((l) => l.id).join(','), '--pool-size', '2', '--queue-limit', '256']);
+  const reports: LanguageReport[] = [];
+  let memory: BenchReport['memory'];
+  try {
+    await waitForPool(server.url, langs.length * 2);
+    const rssIdle = rssBytes(server.pid);
+    const sandboxProcs = descendants(server.pid).filter((p) => p.comm === 'bwrap' || p.comm === 'runner-agent');
+    const pool = (await (await fetch(`${server.url}/api/v1/pool`)).json()) as { idle_total: number; idle_memory_bytes: number };
+    const idlePss = sandboxProcs.reduce((sum, p) => sum + pssBytes(p.pid), 0);
+
+    for (const lang of langs) {
+      const bareOp: Operation = async () => {
+        for (const argv of lang.bare(images, dir)) await run(argv);
+      };
+      const http = httpOp(server.url, lang);
+      const cliOp: Operation = () => run([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code]);
+      await interleaved([bareOp, http], 5);
+      log(`[${lang.id}] bare and http warm, ${options.samples} sequential each, interleaved`);
+      const [bareSamples, httpSamples] = await interleaved([bareOp, http], options.samples);
+      const bare = summarize(bareSamples!);
+      const httpWarm = summarize(httpSamples!);
+      log(`[${lang.id}] cli cold (${Math.ceil(options.samples / 5)} sequential)`);
+      const cliCold = summarize(await sequential(cliOp, Math.ceil(options.samples / 5)));
+      const httpConcurrent: LanguageReport['http_concurrent'] = {};
+      const bareThroughput: Record<string, number> = {};
+      for (const clients of options.concurrency) {
+        log(`[${lang.id}] http ${clients} clients, ${options.durationMs / 1000} s`);
+        const c = await concurrent(http, clients, options.durationMs);
+        httpConcurrent[String(clients)] = { latency: summarize(c.samples), throughput: c.throughput, failures: c.failures };
+        log(`[${lang.id}] bare ${clients} parallel, ${options.durationMs / 1000} s`);
+        bareThroughput[String(clients)] = (await concurrent(bareOp, clients, options.durationMs)).throughput;
+      }
+      reports.push({
+        language: lang.id,
+        bare,
+        bare_throughput: bareThroughput,
+        cli_cold: cliCold,
+        http_warm: httpWarm,
+        http_concurrent: httpConcurrent,
+        ratios: {
+          warm_p50_to_bare_p50: ratio(httpWarm.p50, bare.p50),
+          cli_p50_to_bare_p50: ratio(cliCold.p50, bare.p50),
+          throughput_to_bare: Object.fromEntries(options.concurrency.map((c) => [String(c), ratio(httpConcurrent[String(c)]!.throughput, bareThroughput[String(c)]!)])),
+        },
+      });
+    }
+    memory = {
+      server_rss_bytes_idle: rssIdle,
+      server_rss_bytes_after_load: rssBytes(server.pid),
+      idle_sandboxes: pool.idle_total,
+      idle_sandbox_pss_bytes: Math.round(idlePss / Math.max(1, pool.idle_total)),
+      idle_sandbox_cgroup_bytes: Math.round(pool.idle_memory_bytes / Math.max(1, pool.idle_total)),
+    };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await mkdir(options.resultsDir, { recursive: true });
+  const startedAt = new Date().toISOString();
+  const file = join(options.resultsDir, `bench-${startedAt.replace(/[:.]/g, '-')}.json`);
+  const report: BenchReport = {
+    started_at: startedAt,
+    host: { cpus: (await import('node:os')).availableParallelism(), kernel: (await import('node:os')).release() },
+    options: { samples: options.samples, duration_ms: options.durationMs, concurrency: options.concurrency },
+    languages: reports,
+    memory,
+    results_file: file,
+  };
+  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  return report;
+}
+
+/** The report as a table for people. */
+export function formatReport(report: BenchReport): string {
+  const ms = (x: number): string => `${x.toFixed(1)}`.padStart(7);
+  const lines = [
+    `benchmark ${report.started_at} on ${report.host.cpus} CPUs (kernel ${report.host.kernel})`,
+    '',
+    `${'language'.padEnd(11)} ${'scenario'.padEnd(22)} ${'p50 ms'.padStart(7)} ${'p95 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'req/s'.padStart(7)}  ratio to bare`,
+  ];
+  for (const l of report.languages) {
+    const row = (name: string, s: Summary, rps = '', r = ''): string => `${l.language.padEnd(11)} ${name.padEnd(22)} ${ms(s.p50)} ${ms(s.p95)} ${ms(s.p99)} ${rps.padStart(7)}  ${r}`;
+    lines.push(row('bare (host)', l.bare));
+    lines.push(row('cli run (cold)', l.cli_cold, '', `p50 ×${l.ratios.cli_p50_to_bare_p50}`));
+    lines.push(row('http warm sequential', l.http_warm, '', `p50 ×${l.ratios.warm_p50_to_bare_p50}`));
+    for (const [clients, c] of Object.entries(l.http_concurrent)) {
+      lines.push(row(`http ${clients} clients`, c.latency, String(c.throughput), `throughput ${l.ratios.throughput_to_bare[clients]} of bare (${l.bare_throughput[clients]} req/s)${c.failures ? `, ${c.failures} failures` : ''}`));
+    }
+  }
+  const mib = (b: number): string => `${(b / 1048576).toFixed(2)} MiB`;
+  lines.push(
+    '',
+    `server RSS: ${mib(report.memory.server_rss_bytes_idle)} idle, ${mib(report.memory.server_rss_bytes_after_load)} after load`,
+    `idle pooled sandbox: ${mib(report.memory.idle_sandbox_pss_bytes)} PSS of its processes (bwrap + agent), ${mib(report.memory.idle_sandbox_cgroup_bytes)} charged to its cgroup (${report.memory.idle_sandboxes} idle)`,
+    `results: ${report.results_file}`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,61 @@
+import { performance } from 'node:perf_hooks';
+
+/** One timed operation: resolves when done, rejects on failure. */
+export type Operation = () => Promise<void>;
+
+/** Runs `op` `count` times one after another; returns each wall time in ms. */
+export async function sequential(op: Operation, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await op();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/**
+ * Runs each operation `count` times, interleaved (a, b, a, b, …), so that drift in a shared,
+ * noisy machine's speed hits every operation alike; returns each one's wall times in ms.
+ */
+export async function interleaved(ops: readonly Operation[], count: number): Promise<number[][]> {
+  const samples = ops.map(() => [] as number[]);
+  for (let i = 0; i < count; i++) {
+    for (const [index, op] of ops.entries()) {
+      const started = performance.now();
+      await op();
+      samples[index]!.push(performance.now() - started);
+    }
+  }
+  return samples;
+}
+
+export interface ConcurrentRun {
+  samples: number[];
+  failures: number;
+  seconds: number;
+  throughput: number;
+}
+
+/** `clients` loops each running `op` back to back for `durationMs`; latency of each and throughput. */
+export async function concurrent(op: Operation, clients: number, durationMs: number): Promise<ConcurrentRun> {
+  const samples: number[] = [];
+  let failures = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        try {
+          await op();
+          samples.push(performance.now() - t);
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { samples, failures, seconds, throughput: Math.round((samples.length / seconds) * 10) / 10 };
+}

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { Command } from 'commander';
+import type { BenchReport } from '../../bench/benchmark.js';
+import { packageRoot } from '../../config/paths.js';
+import { exitWith, printJson, type CliContext } from '../context.js';
+import { integerOption, listOption } from '../parse.js';
+
+export function benchCommand(ctx: CliContext): Command {
+  return new Command('bench')
+    .description('measure bare interpreter vs cold CLI vs warm HTTP (sequential and concurrent), side by side; or a soak run')
+    .option('--languages <ids>', 'languages to measure (default: python,javascript,c)', listOption)
+    .option('--samples <n>', 'sequential samples per measurement (default 100)', integerOption('--samples', 1))
+    .option('--duration <s>', 'seconds of each concurrent run (default 20)', integerOption('--duration', 1))
+    .option('--clients <list>', 'concurrent client counts (default 4,16)', listOption)
+    .option('--quick', 'short run: 20 samples, 3 s concurrent runs')
+    .option('--soak <n>', 'instead: n sequential executions, checking for leaked processes, cgroups, mounts, fds and RSS', integerOption('--soak', 1))
+    .option('--json', 'print the JSON report')
+    .action(
+      exitWith(ctx, async (flags: { languages?: string[]; samples?: number; duration?: number; clients?: string[]; quick?: boolean; soak?: number; json?: boolean }) => {
+        const resultsDir = join(packageRoot, 'bench', 'results');
+        const log = (line: string): void => void process.stderr.write(`${line}\n`);
+        if (flags.soak !== undefined) {
+          const { runSoak, formatSoak } = await import('../../bench/soak.js');
+          const soak = await runSoak({ executions: flags.soak, resultsDir, log });
+          if (flags.json) printJson(soak);
+          else process.stdout.write(formatSoak(soak) + '\n');
+          return soak.leak_free ? 0 : 1;
+        }
+        const { runBenchmark, formatReport } = await import('../../bench/benchmark.js');
+        const report: BenchReport = await runBenchmark({
+          languages: flags.languages ?? ['python', 'javascript', 'c'],
+          samples: flags.samples ?? (flags.quick ? 20 : 100),
+          durationMs: (flags.duration ?? (flags.quick ? 3 : 20)) * 1000,
+          concurrency: (flags.clients ?? ['4', '16']).map(Number),
+          resultsDir,
+          log,
+        });
+        if (flags.json) printJson(report);
+        else process.stdout.write(formatReport(report) + '\n');
+        return 0;
+      }),
+    );
+}
