@@ -26,6 +26,7 @@ export function poolOptionsFor(config: ApiConfig): PoolOptions | undefined {
     sizes,
     warm: [...new Set(config.poolWarm.map((lang) => imageOf(lang, '--pool-warm')))],
     maxIdle: config.poolMaxIdle,
+    maxIdleMemoryBytes: config.poolMaxIdleMemoryMb * 1024 * 1024,
     idleTtlMs: config.poolIdleTtlMs,
     shrinkAfterMs: config.poolShrinkAfterMs,
   };

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataPaths } from '../config/paths.js';
 import { ImageStore } from '../images/store.js';
 import { descendants, pssBytes, rssBytes } from './host-probe.js';
-import { concurrent, interleaved, sequential, type Operation } from './load.js';
+import { interleaved, interleavedConcurrent, sequential, type Operation } from './load.js';
 import { CLI_PATH, startServerProcess, waitForPool } from './server-process.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -25,8 +25,10 @@ interface BenchLanguage {
   id: string;
   code: string;
   stdout: string;
-  /** The bare equivalent on the host with the image's own build, as one or more argv steps. */
+  /** The bare equivalent on the host with the image's own build, as argv steps run in `dir`. */
   bare(images: ImageStore, dir: string): string[][];
+  /** Files the bare steps need in their own directory (one directory per run, so parallel runs never race). */
+  files?: Record<string, string>;
 }
 
 const C_HELLO = '#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n';
@@ -41,6 +43,7 @@ const LANGUAGES: Record<string, BenchLanguage> = {
     id: 'c',
     code: C_HELLO,
     stdout: '1\n',
+    files: { 'main.c': C_HELLO },
     bare: (_images, dir) => [
       ['gcc', '-O2', '-pipe', '-std=gnu17', '-o', join(dir, 'a.out'), join(dir, 'main.c'), '-lm'],
       [join(dir, 'a.out')],
@@ -59,15 +62,27 @@ function run(argv: string[]): Promise<void> {
   });
 }
 
-function httpOp(url: string, lang: BenchLanguage): Operation {
+/** Server-side timings of each warm request, to split the latency into its parts. */
+interface ServerTimings {
+  load_ms: number[];
+  exec_ms: number[];
+  total_ms: number[];
+}
+
+function httpOp(url: string, lang: BenchLanguage, timings?: ServerTimings): Operation {
   return async () => {
     const res = await fetch(`${url}/api/v1/execute`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ language: lang.id, code: lang.code }),
     });
-    const body = (await res.json()) as { stdout?: string };
+    const body = (await res.json()) as { stdout?: string; timings?: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number } };
     if (res.status !== 200 || body.stdout !== lang.stdout) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+    if (timings && body.timings) {
+      timings.load_ms.push(body.timings.load_ms);
+      timings.exec_ms.push(body.timings.compile_ms + body.timings.exec_ms);
+      timings.total_ms.push(body.timings.total_ms);
+    }
   };
 }
 
@@ -77,6 +92,8 @@ export interface LanguageReport {
   bare_throughput: Record<string, number>;
   cli_cold: Summary;
   http_warm: Summary;
+  /** Medians of the warm sequential requests: where the time goes. */
+  http_warm_breakdown: { client_ms: number; server_total_ms: number; sandbox_load_ms: number; program_ms: number };
   http_concurrent: Record<string, { latency: Summary; throughput: number; failures: number }>;
   ratios: { warm_p50_to_bare_p50: number; cli_p50_to_bare_p50: number; throughput_to_bare: Record<string, number> };
 }
@@ -102,7 +119,6 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     return lang;
   });
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
-  writeFileSync(join(dir, 'main.c'), C_HELLO);
   const server = await startServerProcess(['--pool-warm', langs.map((l) => l.id).join(','), '--pool-size', '2', '--queue-limit', '256']);
   const reports: LanguageReport[] = [];
   let memory: BenchReport['memory'];
@@ -114,14 +130,24 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     const idlePss = sandboxProcs.reduce((sum, p) => sum + pssBytes(p.pid), 0);
 
     for (const lang of langs) {
+      let runs = 0;
       const bareOp: Operation = async () => {
-        for (const argv of lang.bare(images, dir)) await run(argv);
+        let runDir = dir;
+        if (lang.files) {
+          runDir = join(dir, String(runs++));
+          mkdirSync(runDir);
+          for (const [name, content] of Object.entries(lang.files)) writeFileSync(join(runDir, name), content);
+        }
+        for (const argv of lang.bare(images, runDir)) await run(argv);
+        if (runDir !== dir) rmSync(runDir, { recursive: true, force: true });
       };
+      const serverTimings: ServerTimings = { load_ms: [], exec_ms: [], total_ms: [] };
       const http = httpOp(server.url, lang);
+      const measuredHttp = httpOp(server.url, lang, serverTimings);
       const cliOp: Operation = () => run([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code]);
       await interleaved([bareOp, http], 5);
       log(`[${lang.id}] bare and http warm, ${options.samples} sequential each, interleaved`);
-      const [bareSamples, httpSamples] = await interleaved([bareOp, http], options.samples);
+      const [bareSamples, httpSamples] = await interleaved([bareOp, measuredHttp], options.samples);
       const bare = summarize(bareSamples!);
       const httpWarm = summarize(httpSamples!);
       log(`[${lang.id}] cli cold (${Math.ceil(options.samples / 5)} sequential)`);
@@ -129,11 +155,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
       const httpConcurrent: LanguageReport['http_concurrent'] = {};
       const bareThroughput: Record<string, number> = {};
       for (const clients of options.concurrency) {
-        log(`[${lang.id}] http ${clients} clients, ${options.durationMs / 1000} s`);
-        const c = await concurrent(http, clients, options.durationMs);
-        httpConcurrent[String(clients)] = { latency: summarize(c.samples), throughput: c.throughput, failures: c.failures };
-        log(`[${lang.id}] bare ${clients} parallel, ${options.durationMs / 1000} s`);
-        bareThroughput[String(clients)] = (await concurrent(bareOp, clients, options.durationMs)).throughput;
+        log(`[${lang.id}] http and bare, ${clients} clients, ${options.durationMs / 1000} s each, in alternating slices`);
+        const [c, b] = await interleavedConcurrent([http, bareOp], clients, options.durationMs);
+        httpConcurrent[String(clients)] = { latency: summarize(c!.samples), throughput: c!.throughput, failures: c!.failures };
+        bareThroughput[String(clients)] = b!.throughput;
       }
       reports.push({
         language: lang.id,
@@ -141,6 +166,12 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
         bare_throughput: bareThroughput,
         cli_cold: cliCold,
         http_warm: httpWarm,
+        http_warm_breakdown: {
+          client_ms: httpWarm.p50,
+          server_total_ms: summarize(serverTimings.total_ms).p50,
+          sandbox_load_ms: summarize(serverTimings.load_ms).p50,
+          program_ms: summarize(serverTimings.exec_ms).p50,
+        },
         http_concurrent: httpConcurrent,
         ratios: {
           warm_p50_to_bare_p50: ratio(httpWarm.p50, bare.p50),
@@ -188,6 +219,8 @@ export function formatReport(report: BenchReport): string {
     lines.push(row('bare (host)', l.bare));
     lines.push(row('cli run (cold)', l.cli_cold, '', `p50 ×${l.ratios.cli_p50_to_bare_p50}`));
     lines.push(row('http warm sequential', l.http_warm, '', `p50 ×${l.ratios.warm_p50_to_bare_p50}`));
+    const b = l.http_warm_breakdown;
+    lines.push(`${''.padEnd(11)}   p50 split: client ${b.client_ms} ms = server ${b.server_total_ms} ms (take sandbox ${b.sandbox_load_ms} ms, program in sandbox ${b.program_ms} ms) + HTTP/JSON ${Math.round((b.client_ms - b.server_total_ms) * 100) / 100} ms`);
     for (const [clients, c] of Object.entries(l.http_concurrent)) {
       lines.push(row(`http ${clients} clients`, c.latency, String(c.throughput), `throughput ${l.ratios.throughput_to_bare[clients]} of bare (${l.bare_throughput[clients]} req/s)${c.failures ? `, ${c.failures} failures` : ''}`));
     }

@@ -59,3 +59,22 @@ export async function concurrent(op: Operation, clients: number, durationMs: num
   const seconds = (performance.now() - started) / 1000;
   return { samples, failures, seconds, throughput: Math.round((samples.length / seconds) * 10) / 10 };
 }
+
+/**
+ * Concurrent runs of several operations in alternating slices (a, b, a, b, …) that add up to
+ * `durationMs` each, so that a noisy machine's drift hits all of them alike.
+ */
+export async function interleavedConcurrent(ops: readonly Operation[], clients: number, durationMs: number, slices = 4): Promise<ConcurrentRun[]> {
+  const runs: ConcurrentRun[] = ops.map(() => ({ samples: [], failures: 0, seconds: 0, throughput: 0 }));
+  for (let slice = 0; slice < slices; slice++) {
+    for (const [index, op] of ops.entries()) {
+      const part = await concurrent(op, clients, durationMs / slices);
+      const run = runs[index]!;
+      run.samples.push(...part.samples);
+      run.failures += part.failures;
+      run.seconds += part.seconds;
+    }
+  }
+  for (const run of runs) run.throughput = Math.round((run.samples.length / run.seconds) * 10) / 10;
+  return runs;
+}

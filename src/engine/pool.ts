@@ -9,6 +9,8 @@ export interface PoolOptions {
   warm?: readonly string[];
   /** Most idle (and starting) sandboxes over all images. */
   maxIdle: number;
+  /** Most memory charged to all idle sandboxes together; no refill beyond it. */
+  maxIdleMemoryBytes?: number;
   /** An idle sandbox older than this is replaced by a fresh one. */
   idleTtlMs: number;
   /** An image not asked for in this long shrinks to zero idle sandboxes. */
@@ -112,7 +114,7 @@ export class SandboxPool {
       })),
       idle_total: all.reduce((sum, p) => sum + p.idle.length, 0),
       max_idle: this.#options.maxIdle,
-      idle_memory_bytes: all.flatMap((p) => p.idle).reduce((sum, i) => sum + (i.sandbox.stats().memoryCurrentBytes ?? 0), 0),
+      idle_memory_bytes: this.#idleMemory(),
     };
   }
 
@@ -145,8 +147,15 @@ export class SandboxPool {
     return count;
   }
 
+  #idleMemory(): number {
+    let bytes = 0;
+    for (const p of this.#pools.values()) for (const i of p.idle) bytes += i.sandbox.stats().memoryCurrentBytes ?? 0;
+    return bytes;
+  }
+
   #refill(pool: ImagePool): void {
-    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#pooledCount() < this.#options.maxIdle) {
+    const memoryCap = this.#options.maxIdleMemoryBytes ?? Infinity;
+    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#pooledCount() < this.#options.maxIdle && this.#idleMemory() < memoryCap) {
       this.#startOne(pool);
     }
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /**
  * Sandbox names carry the owning process's pid (`rc-<pid>-<random>`), so that a later process can
@@ -16,11 +17,11 @@ export function ownerOf(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** Whether `pid` is a live process (a zombie, exited but not yet reaped, counts as dead). */
 export function isProcessAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
   }
 }

@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const { base } = await testServer();
 
 /** Values that differ from run to run; everything else must match the documented reply exactly. */
-const VOLATILE = new Set(['trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory']);
+const VOLATILE = new Set(['trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory', 'image_bytes']);
 
 function normalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalize);

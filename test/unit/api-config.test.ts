@@ -96,3 +96,13 @@ describe('execution queue', () => {
     assert.equal(queue.running, 0);
   });
 });
+
+describe('docs/api.md', () => {
+  it('documents every server option with its flag, environment variable and config key', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { packageRoot } = await import('../../src/config/paths.js');
+    const { API_OPTIONS } = await import('../../src/api/config.js');
+    const doc = readFileSync(join(packageRoot, 'docs', 'api.md'), 'utf8');
+    for (const o of API_OPTIONS) assert.ok(doc.includes(`| \`${o.flag}\` | \`${o.env}\` | \`${o.file}\` |`), o.flag);
+  });
+});

@@ -1,35 +1,11 @@
-import { Type, type Static } from 'typebox';
-import { DEFAULT_LIMITS, type Limits } from '../../engine/limits.js';
+import { Type } from 'typebox';
 import { ErrorCodes, RunnerError } from '../../errors.js';
-import type { ImageStore } from '../../images/store.js';
 import { LANGUAGES } from '../../languages/catalog.js';
 import { findLanguage } from '../../languages/lookup.js';
-import type { LanguageSpec } from '../../languages/types.js';
+import { describeLanguage } from '../../languages/describe.js';
 import { ErrorBodySchema } from '../schemas/common.js';
 import { LanguageSchema } from '../schemas/languages.js';
 import type { Api, RouteDeps } from '../types.js';
-
-type Language = Static<typeof LanguageSchema>;
-
-/** A catalog entry as the API shows it: what is installed here, and its default limits. */
-export function describeLanguage(lang: LanguageSpec, images: ImageStore): Language {
-  const manifest = images.manifest(lang.image);
-  const limits: Limits = { ...DEFAULT_LIMITS, ...lang.limits };
-  return {
-    id: lang.id,
-    aliases: [...lang.aliases],
-    name: lang.name,
-    version: manifest?.versions[lang.id] ?? null,
-    installed: manifest !== null,
-    limits: {
-      timeout: limits.runTimeoutMs,
-      compile_timeout: limits.compileTimeoutMs,
-      memory: Math.round(limits.memoryBytes / (1024 * 1024)),
-      pids: limits.pids,
-      output_limit: limits.outputBytes,
-    },
-  };
-}
 
 export async function languageRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
   const images = executor.engine.images;

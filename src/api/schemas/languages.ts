@@ -8,6 +8,7 @@ export const LanguageSchema = Type.Object(
     name: Type.String(),
     version: Type.Union([Type.String(), Type.Null()]),
     installed: Type.Boolean(),
+    image_bytes: Type.Integer({ description: 'apparent size of the image on this host' }),
     limits: Type.Object(
       {
         timeout: Type.Integer({ description: 'default run timeout, ms' }),

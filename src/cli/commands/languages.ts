@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { ImageStore } from '../../images/store.js';
 import { LANGUAGES } from '../../languages/catalog.js';
+import { describeLanguage } from '../../languages/describe.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 
 export function languagesCommand(ctx: CliContext): Command {
@@ -11,17 +12,7 @@ export function languagesCommand(ctx: CliContext): Command {
     .action(
       exitWith(ctx, async (flags: { json?: boolean }) => {
         const images = new ImageStore(dataPaths().imagesDir);
-        const rows = LANGUAGES.map((lang) => {
-          const manifest = images.manifest(lang.image);
-          return {
-            id: lang.id,
-            aliases: [...lang.aliases],
-            name: lang.name,
-            version: manifest?.versions[lang.id] ?? null,
-            installed: manifest !== null,
-            image_bytes: manifest?.bytes ?? 0,
-          };
-        });
+        const rows = LANGUAGES.map((lang) => describeLanguage(lang, images));
         if (flags.json) {
           printJson(rows);
         } else {
@@ -32,5 +23,4 @@ export function languagesCommand(ctx: CliContext): Command {
         return 0;
       }),
     );
-
 }

@@ -32,6 +32,6 @@ export function openCgroupDriver(parent = 'runner-codes', mount = '/sys/fs/cgrou
   if (mode === 'v2') return new CgroupV2Driver(mount, parent);
   if (mode === 'v1') return new CgroupV1Driver(mount, parent);
   throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `no cgroup filesystem at ${mount}`, {
-    hint: 'mount cgroup2 at /sys/fs/cgroup (or the v1 controllers memory, pids, cpu, cpuacct, freezer)',
+    hint: 'mount cgroup2 at /sys/fs/cgroup (or the v1 controllers memory, pids, cpu, freezer)',
   });
 }

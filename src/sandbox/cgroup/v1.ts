@@ -6,7 +6,7 @@ import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './types.js
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
 
 /** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
-const CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+const CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'] as const;
 type Controller = (typeof CONTROLLERS)[number];
 
 const CFS_PERIOD_US = 100_000;
