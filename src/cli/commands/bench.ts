@@ -13,12 +13,20 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--duration <s>', 'seconds of each concurrent run (default 20)', integerOption('--duration', 1))
     .option('--clients <list>', 'concurrent client counts (default 4,16)', listOption)
     .option('--quick', 'short run: 20 samples, 3 s concurrent runs')
+    .option('--cost', 'instead: CPU per execution, bare vs sandbox, machine-wide and in the engine process')
     .option('--soak <n>', 'instead: n sequential executions, checking for leaked processes, cgroups, mounts, fds and RSS', integerOption('--soak', 1))
     .option('--json', 'print the JSON report')
     .action(
-      exitWith(ctx, async (flags: { languages?: string[]; samples?: number; duration?: number; clients?: string[]; quick?: boolean; soak?: number; json?: boolean }) => {
+      exitWith(ctx, async (flags: { languages?: string[]; samples?: number; duration?: number; clients?: string[]; quick?: boolean; soak?: number; cost?: boolean; json?: boolean }) => {
         const resultsDir = join(packageRoot, 'bench', 'results');
         const log = (line: string): void => void process.stderr.write(`${line}\n`);
+        if (flags.cost) {
+          const { measureCost, formatCost } = await import('../../bench/cost.js');
+          const rows = await measureCost(flags.samples ?? 100);
+          if (flags.json) printJson(rows);
+          else process.stdout.write(formatCost(rows) + '\n');
+          return 0;
+        }
         if (flags.soak !== undefined) {
           const { runSoak, formatSoak } = await import('../../bench/soak.js');
           const soak = await runSoak({ executions: flags.soak, resultsDir, log });
