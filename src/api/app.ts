@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Engine } from '../engine/engine.js';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { apiKeyHook } from './auth.js';
+import { RequestLog } from './request-log.js';
 import type { ApiConfig } from './config.js';
 import { Executor } from './executor.js';
 import { toHttpError, type HttpError } from './http-errors.js';
@@ -49,8 +50,7 @@ export async function buildApp(engineInstance: Engine, config: ApiConfig, option
   const app: Api = Fastify({
     logger: options.logger === false ? false : { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
     bodyLimit: config.bodyLimit,
-    // One log line per request (on the response, below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     genReqId: (req) => {
       const given = req.headers['x-trace-id'];
       return typeof given === 'string' && SAFE_TRACE_ID.test(given) ? given : randomUUID();
@@ -68,9 +68,6 @@ export async function buildApp(engineInstance: Engine, config: ApiConfig, option
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-trace-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: request.url.slice(0, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
   });
   // While shutting down, close each connection after its reply so that keep-alive clients do not hold the server open.
   app.addHook('onSend', async (_request, reply) => {

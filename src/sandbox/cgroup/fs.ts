@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync, rmdirSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Small synchronous helpers for cgroupfs files: kernel files, microseconds each, no event-loop hop. */
@@ -43,13 +44,14 @@ export function listDirs(path: string): string[] {
 
 /**
  * rmdir a cgroup directory, retrying while it is still busy (killed tasks take a moment to
- * leave). Missing directories count as removed.
+ * leave). Missing directories count as removed. Asynchronous on purpose: removing a memory cgroup
+ * costs the kernel about a millisecond, which belongs on libuv's thread pool, not the event loop.
  */
 export async function removeCgroupDir(path: string, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     try {
-      rmdirSync(path);
+      await rmdir(path);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

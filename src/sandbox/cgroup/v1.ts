@@ -61,7 +61,7 @@ export class CgroupV1Driver implements CgroupDriver {
       }
       writeControl(join(freezer, 'freezer.state'), 'THAWED');
     }
-    for (const controller of CONTROLLERS) await removeCgroupDir(this.#dir(controller, name));
+    await Promise.all(CONTROLLERS.map((controller) => removeCgroupDir(this.#dir(controller, name))));
   }
 }
 
