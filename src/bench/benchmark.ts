@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataPaths } from '../config/paths.js';
+import { Pool } from 'undici';
 import { ImageStore } from '../images/store.js';
 import { descendants, pssBytes, rssBytes } from './host-probe.js';
 import { interleaved, interleavedConcurrent, sequential, type Operation } from './load.js';
@@ -69,15 +70,13 @@ interface ServerTimings {
   total_ms: number[];
 }
 
-function httpOp(url: string, lang: BenchLanguage, timings?: ServerTimings): Operation {
+function httpOp(client: Pool, lang: BenchLanguage, timings?: ServerTimings): Operation {
+  const payload = JSON.stringify({ language: lang.id, code: lang.code });
   return async () => {
-    const res = await fetch(`${url}/api/v1/execute`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ language: lang.id, code: lang.code }),
-    });
-    const body = (await res.json()) as { stdout?: string; timings?: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number } };
-    if (res.status !== 200 || body.stdout !== lang.stdout) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+    // undici's request API: the load generator shares the machine's cores, so it should cost little.
+    const res = await client.request({ method: 'POST', path: '/api/v1/execute', headers: { 'content-type': 'application/json' }, body: payload });
+    const body = (await res.body.json()) as { stdout?: string; timings?: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number } };
+    if (res.statusCode !== 200 || body.stdout !== lang.stdout) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
     if (timings && body.timings) {
       timings.load_ms.push(body.timings.load_ms);
       timings.exec_ms.push(body.timings.compile_ms + body.timings.exec_ms);
@@ -120,6 +119,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   });
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
   const server = await startServerProcess(['--pool-warm', langs.map((l) => l.id).join(','), '--pool-size', '2', '--queue-limit', '256']);
+  const client = new Pool(server.url, { connections: Math.max(...options.concurrency, 1) });
   const reports: LanguageReport[] = [];
   let memory: BenchReport['memory'];
   try {
@@ -142,8 +142,8 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
         if (runDir !== dir) rmSync(runDir, { recursive: true, force: true });
       };
       const serverTimings: ServerTimings = { load_ms: [], exec_ms: [], total_ms: [] };
-      const http = httpOp(server.url, lang);
-      const measuredHttp = httpOp(server.url, lang, serverTimings);
+      const http = httpOp(client, lang);
+      const measuredHttp = httpOp(client, lang, serverTimings);
       const cliOp: Operation = () => run([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code]);
       await interleaved([bareOp, http], 5);
       log(`[${lang.id}] bare and http warm, ${options.samples} sequential each, interleaved`);
@@ -188,6 +188,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
       idle_sandbox_cgroup_bytes: Math.round(pool.idle_memory_bytes / Math.max(1, pool.idle_total)),
     };
   } finally {
+    await client.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
