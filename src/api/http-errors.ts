@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
-import { ErrorCodes, InvalidRequestError, isRunnerError, type ErrorCode } from '../errors.js';
+import type { ExecutionResult } from '../engine/result.js';
+import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError, type ErrorCode } from '../errors.js';
 
 /** An error as the HTTP layer sends it. */
 export interface HttpError {
@@ -31,6 +32,14 @@ const BY_CODE: Partial<Record<ErrorCode, { status: number; legacy?: string; retr
   [ErrorCodes.CANCELLED]: { status: 503 },
   [ErrorCodes.AGENT_TIMEOUT]: { status: 504, legacy: 'E001' },
 };
+
+/**
+ * Routes whose response shape has no room for a failed result (the original /api/v1/run, Piston)
+ * turn an infrastructure failure back into an error, so that the one error handler shapes it.
+ */
+export function throwIfFailed(result: ExecutionResult): void {
+  if (result.error) throw new RunnerError(result.error.code as ErrorCode, result.error.message);
+}
 
 /** HTTP status of an error code (500 for codes with no entry). */
 export function statusOf(code: string): number {

@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
 import { LANGUAGES } from '../../languages/catalog.js';
 import { disconnectSignal } from '../disconnect.js';
+import { throwIfFailed } from '../http-errors.js';
 import { pistonStage, pistonToRequest, resolvePistonRuntime, runStageOf } from '../piston.js';
 import { PistonErrorSchema, PistonExecuteBodySchema, PistonExecuteResultSchema, PistonRuntimeSchema } from '../schemas/piston.js';
 import type { Api, RouteDeps } from '../types.js';
-import { RunnerError, type ErrorCode } from '../../errors.js';
 
 export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
   const images = executor.engine.images;
@@ -34,7 +34,7 @@ export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<v
     async (request, reply) => {
       const { language, version } = resolvePistonRuntime(request.body, images);
       const result = await executor.execute(pistonToRequest(request.body, language), { traceId: request.id, signal: disconnectSignal(reply) });
-      if (result.error) throw new RunnerError(result.error.code as ErrorCode, result.error.message);
+      throwIfFailed(result);
       return {
         language: language.id,
         version,

@@ -1,9 +1,10 @@
+import { Type } from 'typebox';
 import type { ExecuteRequest } from '../../engine/request.js';
 import type { ExecutionResult } from '../../engine/result.js';
-import { ErrorCodes, RunnerError, type ErrorCode } from '../../errors.js';
+import { ErrorCodes, RunnerError } from '../../errors.js';
 import { disconnectSignal } from '../disconnect.js';
+import { throwIfFailed } from '../http-errors.js';
 import { RunBodySchema, RunErrorSchema, RunResultSchema, type RunResult } from '../schemas/run.js';
-import { Type } from 'typebox';
 import type { Api, RouteDeps } from '../types.js';
 
 /** Why a run counts as failed, in the original project's words. */
@@ -50,7 +51,7 @@ export async function runRoutes(app: Api, { executor, config }: RouteDeps): Prom
       if (!Array.isArray(stdin)) {
         const result = await one(stdin);
         // A failure of the service itself is an HTTP error here; in a batch it is reported per element.
-        if (result.error) throw new RunnerError(result.error.code as ErrorCode, result.error.message);
+        throwIfFailed(result);
         return toRunResult(result);
       }
       if (stdin.length > config.maxBatch) {

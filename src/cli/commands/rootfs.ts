@@ -3,7 +3,7 @@ import { dataPaths } from '../../config/paths.js';
 import { InvalidRequestError } from '../../errors.js';
 import { buildImages } from '../../images/builder.js';
 import { ImageStore } from '../../images/store.js';
-import { IMAGES, LANGUAGES } from '../../languages/catalog.js';
+import { IMAGES } from '../../languages/catalog.js';
 import { getLanguage, languagesOfImage } from '../../languages/lookup.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { listOption } from '../parse.js';
