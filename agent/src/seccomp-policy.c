@@ -7,9 +7,10 @@ const char *const seccomp_allowed[] = {
     "read", "write", "open", "openat", "openat2", "close", "close_range", "creat", "stat", "fstat", "lstat",
     "newfstatat", "statx", "statfs", "fstatfs", "lseek", "pread64", "pwrite64", "readv", "writev", "preadv",
     "pwritev", "preadv2", "pwritev2", "access", "faccessat", "faccessat2", "pipe", "pipe2", "dup", "dup2", "dup3",
-    "fcntl", "flock", "fsync", "fdatasync", "sync_file_range", "truncate", "ftruncate", "getdents", "getdents64",
+    "fcntl", "flock", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range", "truncate", "ftruncate", "getdents", "getdents64",
     "getcwd", "chdir", "fchdir", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "link", "linkat",
-    "unlink", "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat", "chmod", "fchmod", "fchmodat", "chown",
+    "unlink", "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat", "chmod", "fchmod", "fchmodat",
+    "fchmodat2", "chown",
     "fchown", "lchown", "fchownat", "umask", "mknod", "mknodat", "ioctl", "sendfile", "copy_file_range", "splice",
     "tee", "vmsplice", "utime", "utimes", "utimensat", "futimesat", "fadvise64", "fallocate", "readahead",
     "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
@@ -17,10 +18,14 @@ const char *const seccomp_allowed[] = {
     /* polling and events */
     "select", "pselect6", "poll", "ppoll", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait",
     "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+    /* POSIX timers (Ruby's timer thread, JVMs) and Linux AIO */
+    "timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete", "io_setup", "io_destroy",
+    "io_getevents", "io_pgetevents", "io_submit", "io_cancel",
     "signalfd", "signalfd4", "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
     /* memory */
     "mmap", "mprotect", "munmap", "mremap", "madvise", "brk", "mincore", "msync", "mlock", "mlock2", "munlock",
-    "mlockall", "munlockall", "membarrier", "get_mempolicy", "set_mempolicy", "mbind",
+    "mlockall", "munlockall", "membarrier", "get_mempolicy", "set_mempolicy", "mbind", "pkey_alloc", "pkey_free",
+    "pkey_mprotect", "map_shadow_stack", "mseal", "cachestat",
     /* signals */
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo",
     "rt_tgsigqueueinfo", "rt_sigsuspend", "sigaltstack", "restart_syscall", "alarm", "pause", "getitimer",
@@ -28,6 +33,8 @@ const char *const seccomp_allowed[] = {
     /* processes and threads */
     "fork", "vfork", "execve", "execveat", "exit", "exit_group", "wait4", "waitid", "futex", "futex_waitv",
     "set_robust_list", "get_robust_list", "set_tid_address", "arch_prctl", "prctl", "rseq", "getpid", "getppid",
+    /* a program may only narrow its own filter further (browsers, some runtimes do) */
+    "seccomp",
     "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "getpgid",
     "setpgid",
     /* id changes need CAP_SETUID/CAP_SETGID, which sandboxed code lacks; no-op calls must work */

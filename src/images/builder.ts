@@ -55,7 +55,7 @@ export async function buildImages(store: ImageStore, imageIds: readonly string[]
     const wanted = options.force === true && imageIds.includes(id);
     if (status.built && !status.stale && !parentRebuilt && !wanted) {
       options.onProgress?.({ image: id, kind: 'skip', message: 'up to date' });
-      reports.push({ image: id, built: false, seconds: 0, manifest: status.manifest! });
+      reports.push({ image: id, built: false, seconds: 0, manifest: await probeMissingVersions(store, status.manifest!) });
       continue;
     }
     reports.push(await buildOne(store, id, options));
@@ -106,6 +106,17 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
     await rm(buildDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Languages added to the catalog after an image was built get their version probed now. */
+async function probeMissingVersions(store: ImageStore, manifest: ImageManifest): Promise<ImageManifest> {
+  const missing = languagesOfImage(manifest.id).filter((language) => !(language.id in manifest.versions));
+  if (missing.length === 0) return manifest;
+  const versions = { ...manifest.versions };
+  for (const language of missing) versions[language.id] = await probeVersion(store.rootfs(manifest.id), language.versionProbe);
+  const updated = { ...manifest, versions };
+  await writeFile(join(store.dir, manifest.id, 'manifest.json'), JSON.stringify(updated, null, 2) + '\n');
+  return updated;
 }
 
 /** Replaces images/<id> with the finished build; a reader never sees a half-built image. */
