@@ -15,7 +15,7 @@ const BASE_ENV: readonly [string, string][] = [
   ['USER', 'runner'],
 ];
 
-/** Expands `{file}`, `{sources}` and `{args}` in an argv template. */
+/** Expands `{file}`, `{stem}`, `{sources}` and `{args}` in an argv template. */
 export function expandArgv(template: ArgvTemplate, language: LanguageSpec, request: NormalizedRequest): string[] {
   const sources = request.files
     .map((file) => file.path)
@@ -23,7 +23,8 @@ export function expandArgv(template: ArgvTemplate, language: LanguageSpec, reque
   return template.flatMap((part) => {
     if (part === '{args}') return request.args;
     if (part === '{sources}') return sources.length > 0 ? sources : [request.entry];
-    return [part.replaceAll('{file}', request.entry)];
+    const stem = request.entry.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
+    return [part.replaceAll('{file}', request.entry).replaceAll('{stem}', stem)];
   });
 }
 

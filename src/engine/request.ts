@@ -90,7 +90,7 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
   if (request.code !== undefined) {
     if (typeof request.code !== 'string') throw new InvalidRequestError('code', 'must be a string');
     if (request.code.trim() === '') throw new InvalidRequestError('code', 'must not be empty');
-    submitted = [{ name: language.fileName, content: request.code }];
+    submitted = [{ name: entryFileName(language, request.code), content: request.code }];
   } else if (request.files !== undefined) {
     if (!Array.isArray(request.files) || request.files.length === 0) {
       throw new InvalidRequestError('files', 'must be a non-empty array');
@@ -117,6 +117,13 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
   });
   if (files.every((file) => file.content.length === 0)) throw new InvalidRequestError('files', 'every file is empty');
   return files;
+}
+
+/** The file name bare `code` is saved as: the language's default, or derived from the code. */
+export function entryFileName(language: LanguageSpec, code: string): string {
+  const rule = language.fileNameFromCode;
+  const match = rule ? new RegExp(rule.pattern, 'm').exec(code) : null;
+  return rule && match?.[1] ? rule.name.replace('$1', match[1]) : language.fileName;
 }
 
 /**

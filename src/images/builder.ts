@@ -108,9 +108,9 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
   }
 }
 
-/** Languages added to the catalog after an image was built get their version probed now. */
+/** Languages added to the catalog after an image was built (or whose probe failed) are probed now. */
 async function probeMissingVersions(store: ImageStore, manifest: ImageManifest): Promise<ImageManifest> {
-  const missing = languagesOfImage(manifest.id).filter((language) => !(language.id in manifest.versions));
+  const missing = languagesOfImage(manifest.id).filter((language) => !manifest.versions[language.id]);
   if (missing.length === 0) return manifest;
   const versions = { ...manifest.versions };
   for (const language of missing) versions[language.id] = await probeVersion(store.rootfs(manifest.id), language.versionProbe);

@@ -16,6 +16,9 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'sqlite', parent: 'base', packages: ['sqlite3'], description: 'SQLite command-line shell' },
   { id: 'tcl', parent: 'base', packages: ['tcl'], description: 'Tcl 8.6 (tclsh)' },
   { id: 'awk', parent: 'base', packages: ['gawk'], description: 'GNU awk' },
+  { id: 'go', parent: 'base', packages: ['golang-go'], description: 'Go toolchain from Debian' },
+  { id: 'rust', parent: 'gcc', packages: ['rustc'], description: 'Rust compiler from Debian (links with the gcc layer)' },
+  { id: 'jdk', parent: 'base', packages: ['openjdk-17-jdk-headless'], description: 'OpenJDK 17: the JVM languages\' shared layer' },
 ];
 
 const HELLO_STDIN = 'World';
@@ -242,6 +245,77 @@ export const LANGUAGES: readonly LanguageSpec[] = [
       stdin: HELLO_STDIN,
       stdout: HELLO_STDOUT,
     },
+  },
+  {
+    id: 'go',
+    name: 'Go',
+    aliases: ['golang'],
+    image: 'go',
+    fileName: 'main.go',
+    extensions: ['.go'],
+    compile: ['go', 'build', '-o', 'a.out', '{sources}'],
+    run: ['./a.out', '{args}'],
+    // A fresh sandbox has an empty build cache; GOPATH mode keeps single files buildable without go.mod.
+    env: { GOCACHE: '/tmp/go-cache', GOPATH: '/tmp/go', GO111MODULE: 'off', CGO_ENABLED: '0' },
+    limits: { memoryBytes: 512 * 1024 * 1024, pids: 256 },
+    versionProbe: ['go', 'version'],
+    conformance: {
+      code:
+        'package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n\t"strings"\n)\n\n' +
+        'func main() {\n\tline, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\n' +
+        '\tfmt.Printf("Hello, %s!\\n", strings.TrimRight(line, "\\n"))\n' +
+        '\ts := 0\n\tfor i := 1; i <= 100; i++ {\n\t\ts += i\n\t}\n\tfmt.Println(s)\n}\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'package main\n\nfunc main() {\n\tundefinedThing()\n}\n' },
+  },
+  {
+    id: 'rust',
+    name: 'Rust',
+    aliases: ['rs'],
+    image: 'rust',
+    fileName: 'main.rs',
+    extensions: ['.rs'],
+    compile: ['rustc', '-O', '-o', 'a.out', '{file}'],
+    run: ['./a.out', '{args}'],
+    limits: { memoryBytes: 512 * 1024 * 1024, pids: 128 },
+    versionProbe: ['rustc', '--version'],
+    conformance: {
+      code:
+        'use std::io::BufRead;\n\nfn main() {\n    let mut line = String::new();\n' +
+        '    std::io::stdin().lock().read_line(&mut line).unwrap();\n' +
+        '    println!("Hello, {}!", line.trim_end_matches(\'\\n\'));\n' +
+        '    let s: u32 = (1..=100).sum();\n    println!("{}", s);\n}\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'fn main() {\n    let x: u32 = "nope";\n}\n' },
+  },
+  {
+    id: 'java',
+    name: 'Java',
+    aliases: [],
+    image: 'jdk',
+    fileName: 'Main.java',
+    // javac insists that a public class lives in a file of its name.
+    fileNameFromCode: { pattern: '^\\s*public\\s+(?:final\\s+|abstract\\s+)*class\\s+(\\w+)', name: '$1.java' },
+    extensions: ['.java'],
+    // Serial GC and C1 only: a short-lived JVM starts faster and stays small.
+    compile: ['javac', '-J-XX:+UseSerialGC', '-J-XX:TieredStopAtLevel=1', '-encoding', 'UTF-8', '-d', '.', '{sources}'],
+    run: ['java', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', '.', '{stem}', '{args}'],
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 60_000 },
+    versionProbe: ['java', '-version'],
+    conformance: {
+      code:
+        'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n' +
+        '        String name = new Scanner(System.in).nextLine();\n' +
+        '        System.out.println("Hello, " + name + "!");\n' +
+        '        int s = 0;\n        for (int i = 1; i <= 100; i++) s += i;\n        System.out.println(s);\n    }\n}\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'public class Main {\n    public static void main(String[] args) {\n        int x = "nope";\n    }\n}\n' },
   },
 ];
 

@@ -13,6 +13,7 @@ export interface ImageRecipe {
 
 /** Placeholders in argv templates:
  *  - `{file}`    the entry file (relative to the work dir)
+ *  - `{stem}`    the entry file's name without its extension (Java's main class)
  *  - `{sources}` every submitted file whose name ends with one of the language's `extensions`
  *                (expands to several arguments)
  *  - `{args}`    the caller's arguments (expands to zero or more arguments; run stage only)
@@ -44,6 +45,11 @@ export interface LanguageSpec {
   image: string;
   /** Default entry file name when a caller sends bare `code`. */
   fileName: string;
+  /**
+   * Derive the entry file name from the code instead (Java: the public class decides it): the first
+   * match of `pattern` names the file `name` with `$1` replaced by the captured group.
+   */
+  fileNameFromCode?: { pattern: string; name: string };
   /** File name extensions of this language's sources, for `{sources}`. */
   extensions: readonly string[];
   compile?: ArgvTemplate;

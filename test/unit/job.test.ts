@@ -31,6 +31,14 @@ describe('job building', () => {
     assert.deepEqual(job.files.map((f) => f.path), ['main.c', 'util/x.c', 'x.h']);
   });
 
+  it('names a Java file after its public class and runs the class by its stem', () => {
+    const java = getLanguage('java');
+    const request = normalizeRequest({ language: 'java', code: 'import x;\n\npublic final class Greeter {\n}\n' }, java);
+    assert.equal(request.entry, 'Greeter.java');
+    assert.deepEqual(expandArgv(['java', '-cp', '.', '{stem}'], java, request), ['java', '-cp', '.', 'Greeter']);
+    assert.equal(normalizeRequest({ language: 'java', code: 'class Hidden {}' }, java).entry, 'Main.java');
+  });
+
   it('every catalog entry is well-formed', () => {
     for (const lang of LANGUAGES) {
       assert.ok(lang.run.length > 0, lang.id);

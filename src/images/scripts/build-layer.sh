@@ -18,6 +18,9 @@ echo "step: apt-get install $*"
 mount -t overlay overlay -o "lowerdir=$parent,upperdir=$upper,workdir=$work" "$merged"
 source "$here/chroot-mounts.sh"
 chroot_mounts "$merged"
+# Some maintainer scripts (openjdk's) register man pages as alternatives and fail when the directory
+# the base image's trim removed is missing; it is trimmed again below.
+mkdir -p "$merged/usr/share/man/man1"
 in_chroot "$merged" apt-get update -q
 in_chroot "$merged" apt-get install -y -q --no-install-recommends "$@"
 in_chroot "$merged" apt-get clean
