@@ -18,6 +18,11 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'awk', parent: 'base', packages: ['gawk'], description: 'GNU awk' },
   { id: 'go', parent: 'base', packages: ['golang-go'], description: 'Go toolchain from Debian' },
   { id: 'rust', parent: 'gcc', packages: ['rustc'], description: 'Rust compiler from Debian (links with the gcc layer)' },
+  { id: 'fortran', parent: 'gcc', packages: ['gfortran'], description: 'GNU Fortran' },
+  { id: 'd', parent: 'gcc', packages: ['gdc'], description: 'GNU D compiler with Phobos' },
+  { id: 'pascal', parent: 'base', packages: ['fp-compiler', 'fp-units-rtl'], description: 'Free Pascal (compiler and run-time units only, not the 1 GB meta package)' },
+  { id: 'ocaml', parent: 'gcc', packages: ['ocaml-nox'], description: 'OCaml native compiler (links with the gcc layer)' },
+  { id: 'erlang', parent: 'base', packages: ['erlang-base'], description: 'Erlang/OTP runtime and compiler' },
   { id: 'jdk', parent: 'base', packages: ['openjdk-17-jdk-headless'], description: 'OpenJDK 17: the JVM languages\' shared layer' },
 ];
 
@@ -316,6 +321,109 @@ export const LANGUAGES: readonly LanguageSpec[] = [
       stdout: HELLO_STDOUT,
     },
     compileError: { code: 'public class Main {\n    public static void main(String[] args) {\n        int x = "nope";\n    }\n}\n' },
+  },
+  {
+    id: 'fortran',
+    name: 'Fortran (GNU Fortran)',
+    aliases: ['gfortran', 'f90'],
+    image: 'fortran',
+    fileName: 'main.f90',
+    extensions: ['.f90', '.f95', '.f03', '.f08', '.f'],
+    compile: ['gfortran', '-O2', '-pipe', '-o', 'a.out', '{sources}'],
+    run: ['./a.out', '{args}'],
+    versionProbe: ['gfortran', '--version'],
+    conformance: {
+      code:
+        'program main\n  implicit none\n  character(len=256) :: name\n  integer :: i, s\n' +
+        "  read(*, '(A)') name\n  print '(A)', 'Hello, ' // trim(name) // '!'\n" +
+        '  s = 0\n  do i = 1, 100\n    s = s + i\n  end do\n' +
+        "  print '(I0)', s\nend program main\n",
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'program main\n  implicit none\n  x = 1\nend program main\n' },
+  },
+  {
+    id: 'd',
+    name: 'D (GDC)',
+    aliases: ['gdc', 'dlang'],
+    image: 'd',
+    fileName: 'main.d',
+    extensions: ['.d'],
+    compile: ['gdc', '-O2', '-pipe', '-o', 'a.out', '{sources}'],
+    run: ['./a.out', '{args}'],
+    versionProbe: ['gdc', '--version'],
+    conformance: {
+      code:
+        'import std.stdio, std.string, std.range, std.algorithm;\n\nvoid main() {\n' +
+        '    auto name = readln().chomp();\n    writeln("Hello, ", name, "!");\n' +
+        '    writeln(iota(1, 101).sum);\n}\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'void main() {\n    int x = "nope";\n}\n' },
+  },
+  {
+    id: 'pascal',
+    name: 'Pascal (Free Pascal)',
+    aliases: ['fpc', 'freepascal'],
+    image: 'pascal',
+    fileName: 'main.pas',
+    extensions: ['.pas', '.pp'],
+    compile: ['fpc', '-O2', '-v0', '-oa.out', '{file}'],
+    run: ['./a.out', '{args}'],
+    versionProbe: ['fpc', '-iV'],
+    conformance: {
+      code:
+        'program Main;\nvar\n  name: string;\n  i, s: integer;\nbegin\n  readln(name);\n' +
+        "  writeln('Hello, ', name, '!');\n  s := 0;\n  for i := 1 to 100 do\n    s := s + i;\n  writeln(s);\nend.\n",
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'program Main;\nbegin\n  undefinedThing := 1;\nend.\n' },
+  },
+  {
+    id: 'ocaml',
+    name: 'OCaml',
+    aliases: ['ml'],
+    image: 'ocaml',
+    fileName: 'main.ml',
+    extensions: ['.ml'],
+    compile: ['ocamlopt', '-o', 'a.out', '{sources}'],
+    run: ['./a.out', '{args}'],
+    versionProbe: ['ocamlopt', '-version'],
+    conformance: {
+      code:
+        'let () =\n  let name = input_line stdin in\n  Printf.printf "Hello, %s!\\n" name;\n' +
+        '  let s = ref 0 in\n  for i = 1 to 100 do s := !s + i done;\n  Printf.printf "%d\\n" !s\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'let () = print_int "nope"\n' },
+  },
+  {
+    id: 'erlang',
+    name: 'Erlang',
+    aliases: ['erl'],
+    image: 'erlang',
+    fileName: 'main.erl',
+    // erlc wants the module name to match the file name.
+    fileNameFromCode: { pattern: '^-module\\((\\w+)\\)', name: '$1.erl' },
+    extensions: ['.erl'],
+    compile: ['erlc', '{sources}'],
+    run: ['erl', '-noshell', '-s', '{stem}', 'main', '-s', 'init', 'stop', '-extra', '{args}'],
+    limits: { pids: 256 },
+    versionProbe: ['sh', '-c', 'cat /usr/lib/erlang/releases/*/OTP_VERSION'],
+    conformance: {
+      code:
+        '-module(main).\n-export([main/0]).\n\nmain() ->\n' +
+        '    Name = string:trim(io:get_line(""), trailing, "\\n"),\n' +
+        '    io:format("Hello, ~s!~n", [Name]),\n' +
+        '    io:format("~p~n", [lists:sum(lists:seq(1, 100))]).\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: '-module(main).\n-export([main/0]).\n\nmain() -> undefined_function().\n' },
   },
 ];
 
