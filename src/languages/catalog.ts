@@ -23,6 +23,13 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'pascal', parent: 'base', packages: ['fp-compiler', 'fp-units-rtl'], description: 'Free Pascal (compiler and run-time units only, not the 1 GB meta package)' },
   { id: 'ocaml', parent: 'gcc', packages: ['ocaml-nox'], description: 'OCaml native compiler (links with the gcc layer)' },
   { id: 'erlang', parent: 'base', packages: ['erlang-base'], description: 'Erlang/OTP runtime and compiler' },
+  { id: 'elixir', parent: 'erlang', packages: ['elixir'], description: 'Elixir on the Erlang layer' },
+  { id: 'guile', parent: 'base', packages: ['guile-3.0'], description: 'GNU Guile 3 (Scheme)' },
+  { id: 'sbcl', parent: 'base', packages: ['sbcl'], description: 'Steel Bank Common Lisp' },
+  { id: 'prolog', parent: 'base', packages: ['swi-prolog-nox'], description: 'SWI-Prolog without X11' },
+  { id: 'pypy', parent: 'base', packages: ['pypy3'], description: 'PyPy 3' },
+  { id: 'forth', parent: 'base', packages: ['gforth'], description: 'GNU Forth' },
+  { id: 'r', parent: 'base', packages: ['r-base-core'], description: 'R (core, no recommended packages)' },
   { id: 'jdk', parent: 'base', packages: ['openjdk-17-jdk-headless'], description: 'OpenJDK 17: the JVM languages\' shared layer' },
 ];
 
@@ -424,6 +431,123 @@ export const LANGUAGES: readonly LanguageSpec[] = [
       stdout: HELLO_STDOUT,
     },
     compileError: { code: '-module(main).\n-export([main/0]).\n\nmain() -> undefined_function().\n' },
+  },
+  {
+    id: 'elixir',
+    name: 'Elixir',
+    aliases: ['ex', 'exs'],
+    image: 'elixir',
+    fileName: 'main.exs',
+    extensions: ['.exs', '.ex'],
+    run: ['elixir', '{file}', '{args}'],
+    limits: { pids: 256 },
+    versionProbe: ['sh', '-c', 'elixir --version | grep ^Elixir'],
+    conformance: {
+      code: 'name = IO.gets("") |> String.trim_trailing("\\n")\nIO.puts("Hello, #{name}!")\nIO.puts(Enum.sum(1..100))\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'scheme',
+    name: 'Scheme (GNU Guile)',
+    aliases: ['guile'],
+    image: 'guile',
+    fileName: 'main.scm',
+    extensions: ['.scm'],
+    run: ['guile', '--no-auto-compile', '-s', '{file}', '{args}'],
+    versionProbe: ['guile', '--version'],
+    conformance: {
+      code:
+        '(use-modules (ice-9 rdelim))\n(define name (read-line))\n' +
+        '(display (string-append "Hello, " name "!"))\n(newline)\n' +
+        '(display (apply + (iota 100 1)))\n(newline)\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'commonlisp',
+    name: 'Common Lisp (SBCL)',
+    aliases: ['lisp', 'sbcl', 'cl'],
+    image: 'sbcl',
+    fileName: 'main.lisp',
+    extensions: ['.lisp', '.cl'],
+    run: ['sbcl', '--script', '{file}', '{args}'],
+    versionProbe: ['sbcl', '--version'],
+    conformance: {
+      code: '(let ((name (read-line)))\n  (format t "Hello, ~a!~%" name)\n  (format t "~d~%" (loop for i from 1 to 100 sum i)))\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'prolog',
+    name: 'Prolog (SWI-Prolog)',
+    aliases: ['swipl', 'swi-prolog'],
+    image: 'prolog',
+    fileName: 'main.pl',
+    extensions: ['.pl', '.pro'],
+    run: ['swipl', '{file}', '{args}'],
+    versionProbe: ['swipl', '--version'],
+    conformance: {
+      code:
+        ':- initialization(main, main).\n\nmain :-\n    read_line_to_string(user_input, Name),\n' +
+        '    format("Hello, ~w!~n", [Name]),\n    numlist(1, 100, L),\n    sum_list(L, S),\n    format("~w~n", [S]).\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'pypy',
+    name: 'PyPy (Python 3)',
+    aliases: ['pypy3'],
+    image: 'pypy',
+    fileName: 'main.py',
+    extensions: ['.py'],
+    run: ['pypy3', '{file}', '{args}'],
+    env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+    versionProbe: ['sh', '-c', 'pypy3 --version | grep -o "PyPy [0-9.]*"'],
+    conformance: {
+      code: 'name = input()\nprint(f"Hello, {name}!")\nprint(sum(range(1, 101)))\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'forth',
+    name: 'Forth (Gforth)',
+    aliases: ['gforth'],
+    image: 'forth',
+    fileName: 'main.fs',
+    extensions: ['.fs', '.fth', '.4th'],
+    run: ['gforth', '{file}', '{args}'],
+    versionProbe: ['gforth', '--version'],
+    conformance: {
+      code:
+        'create buf 256 allot\n: main\n  buf 256 stdin read-line throw drop\n' +
+        '  ." Hello, " buf swap type ." !" cr\n  0 101 1 do i + loop s>d <# #s #> type cr ;\nmain bye\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'r',
+    name: 'R',
+    aliases: ['rscript'],
+    image: 'r',
+    fileName: 'main.R',
+    extensions: ['.R', '.r'],
+    run: ['Rscript', '{file}', '{args}'],
+    limits: { memoryBytes: 512 * 1024 * 1024 },
+    versionProbe: ['Rscript', '--version'],
+    conformance: {
+      code:
+        'con <- file("stdin")\nname <- readLines(con, n = 1)\nclose(con)\n' +
+        'cat("Hello, ", name, "!\\n", sep = "")\ncat(sum(1:100), "\\n", sep = "")\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
   },
 ];
 
