@@ -30,6 +30,14 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'pypy', parent: 'base', packages: ['pypy3'], description: 'PyPy 3' },
   { id: 'forth', parent: 'base', packages: ['gforth'], description: 'GNU Forth' },
   { id: 'r', parent: 'base', packages: ['r-base-core'], description: 'R (core, no recommended packages)' },
+  { id: 'clojure', parent: 'jdk', packages: ['clojure'], description: 'Clojure on the JDK layer' },
+  { id: 'groovy', parent: 'jdk', packages: ['groovy'], description: 'Groovy on the JDK layer' },
+  { id: 'cobol', parent: 'gcc', packages: ['gnucobol3'], description: 'GnuCOBOL (compiles through gcc)' },
+  { id: 'nim', parent: 'gcc', packages: ['nim'], description: 'Nim (compiles through gcc)' },
+  { id: 'raku', parent: 'base', packages: ['rakudo'], description: 'Raku (Rakudo on MoarVM)' },
+  { id: 'coffeescript', parent: 'node', packages: ['coffeescript'], description: 'CoffeeScript on the node layer' },
+  { id: 'ada', parent: 'gcc', packages: ['gnat'], description: 'GNAT Ada compiler' },
+  { id: 'mono', parent: 'base', packages: ['mono-mcs'], description: 'Mono C# compiler and runtime' },
   { id: 'jdk', parent: 'base', packages: ['openjdk-17-jdk-headless'], description: 'OpenJDK 17: the JVM languages\' shared layer' },
 ];
 
@@ -548,6 +556,152 @@ export const LANGUAGES: readonly LanguageSpec[] = [
       stdin: HELLO_STDIN,
       stdout: HELLO_STDOUT,
     },
+  },
+  {
+    id: 'clojure',
+    name: 'Clojure',
+    aliases: ['clj'],
+    image: 'clojure',
+    fileName: 'main.clj',
+    extensions: ['.clj'],
+    run: ['clojure', '{file}', '{args}'],
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
+    versionProbe: ['clojure', '-e', '(print (clojure-version))'],
+    conformance: {
+      code: '(let [name (read-line)]\n  (println (str "Hello, " name "!"))\n  (println (reduce + (range 1 101))))\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'groovy',
+    name: 'Groovy',
+    aliases: [],
+    image: 'groovy',
+    fileName: 'main.groovy',
+    extensions: ['.groovy'],
+    run: ['groovy', '{file}', '{args}'],
+    // Debian's groovy script looks for the JVM through JAVA_HOME (default-java is not installed).
+    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64' },
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
+    versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'groovy', '--version'],
+    conformance: {
+      code: 'def name = System.in.newReader().readLine()\nprintln "Hello, ${name}!"\nprintln((1..100).sum())\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'cobol',
+    name: 'COBOL (GnuCOBOL)',
+    aliases: ['cob', 'gnucobol'],
+    image: 'cobol',
+    fileName: 'main.cob',
+    extensions: ['.cob', '.cbl'],
+    compile: ['cobc', '-x', '-free', '-o', 'a.out', '{sources}'],
+    run: ['./a.out', '{args}'],
+    versionProbe: ['cobc', '--version'],
+    conformance: {
+      code:
+        'IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\nDATA DIVISION.\nWORKING-STORAGE SECTION.\n' +
+        '01 NAME PIC X(256).\n01 I PIC 9(3).\n01 S PIC 9(5) VALUE 0.\n01 S-OUT PIC Z(4)9.\n' +
+        'PROCEDURE DIVISION.\n    ACCEPT NAME.\n    DISPLAY "Hello, " FUNCTION TRIM(NAME) "!".\n' +
+        '    PERFORM VARYING I FROM 1 BY 1 UNTIL I > 100\n        ADD I TO S\n    END-PERFORM.\n' +
+        '    MOVE S TO S-OUT.\n    DISPLAY FUNCTION TRIM(S-OUT).\n    STOP RUN.\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\nPROCEDURE DIVISION.\n    MOVE UNDEFINED-THING TO NOTHING.\n    STOP RUN.\n' },
+  },
+  {
+    id: 'nim',
+    name: 'Nim',
+    aliases: [],
+    image: 'nim',
+    fileName: 'main.nim',
+    extensions: ['.nim'],
+    compile: ['nim', 'compile', '--hints:off', '--nimcache:/tmp/nimcache', '-o:a.out', '{file}'],
+    run: ['./a.out', '{args}'],
+    limits: { compileTimeoutMs: 60_000 },
+    versionProbe: ['nim', '--version'],
+    conformance: {
+      code: 'let name = stdin.readLine()\necho "Hello, ", name, "!"\nvar s = 0\nfor i in 1..100:\n  s += i\necho s\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'let x: int = "nope"\n' },
+  },
+  {
+    id: 'raku',
+    name: 'Raku (Rakudo)',
+    aliases: ['perl6', 'rakudo'],
+    image: 'raku',
+    fileName: 'main.raku',
+    extensions: ['.raku', '.p6'],
+    run: ['raku', '{file}', '{args}'],
+    versionProbe: ['sh', '-c', 'raku --version | grep -o "Rakudo.*v[0-9.]*" | grep -o "v[0-9.]*" | head -1'],
+    conformance: {
+      code: 'my $name = get;\nsay "Hello, $name!";\nsay [+] 1..100;\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'coffeescript',
+    name: 'CoffeeScript',
+    aliases: ['coffee'],
+    image: 'coffeescript',
+    fileName: 'main.coffee',
+    extensions: ['.coffee'],
+    run: ['coffee', '{file}', '{args}'],
+    versionProbe: ['coffee', '--version'],
+    conformance: {
+      code: "line = require('fs').readFileSync(0, 'utf8').split('\\n')[0]\nconsole.log \"Hello, #{line}!\"\nconsole.log [1..100].reduce (a, b) -> a + b\n",
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+  },
+  {
+    id: 'ada',
+    name: 'Ada (GNAT)',
+    aliases: ['gnat'],
+    image: 'ada',
+    fileName: 'main.adb',
+    extensions: ['.adb', '.ads'],
+    compile: ['gnatmake', '-q', '-o', 'a.out', '{file}'],
+    run: ['./a.out', '{args}'],
+    versionProbe: ['gnatmake', '--version'],
+    conformance: {
+      code:
+        'with Ada.Text_IO; use Ada.Text_IO;\nwith Ada.Integer_Text_IO;\n\nprocedure Main is\n' +
+        '   Name : constant String := Get_Line;\n   S : Integer := 0;\nbegin\n' +
+        '   Put_Line ("Hello, " & Name & "!");\n   for I in 1 .. 100 loop\n      S := S + I;\n   end loop;\n' +
+        '   Ada.Integer_Text_IO.Put (S, Width => 0);\n   New_Line;\nend Main;\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'procedure Main is\nbegin\n   Undefined_Thing;\nend Main;\n' },
+  },
+  {
+    id: 'csharp',
+    name: 'C# (Mono)',
+    aliases: ['cs', 'c#', 'mono'],
+    image: 'mono',
+    fileName: 'main.cs',
+    extensions: ['.cs'],
+    compile: ['mcs', '-out:main.exe', '{sources}'],
+    run: ['mono', 'main.exe', '{args}'],
+    limits: { memoryBytes: 512 * 1024 * 1024, pids: 128 },
+    versionProbe: ['mono', '--version'],
+    conformance: {
+      code:
+        'using System;\n\nclass Program {\n    static void Main() {\n        var name = Console.ReadLine();\n' +
+        '        Console.WriteLine("Hello, " + name + "!");\n        int s = 0;\n' +
+        '        for (int i = 1; i <= 100; i++) s += i;\n        Console.WriteLine(s);\n    }\n}\n',
+      stdin: HELLO_STDIN,
+      stdout: HELLO_STDOUT,
+    },
+    compileError: { code: 'class Program { static void Main() { int x = "nope"; } }\n' },
   },
 ];
 
