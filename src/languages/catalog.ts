@@ -1,4 +1,4 @@
-import type { ImageRecipe, LanguageSpec } from './types.js';
+import type { ConformanceCase, ImageRecipe, LanguageSpec } from './types.js';
 
 /**
  * The image recipes. Images form a tree rooted at `base` (debootstrap minbase); each child is
@@ -41,8 +41,8 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'jdk', parent: 'base', packages: ['openjdk-17-jdk-headless'], description: 'OpenJDK 17: the JVM languages\' shared layer' },
 ];
 
-const HELLO_STDIN = 'World';
-const HELLO_STDOUT = 'Hello, World!\n5050\n';
+/** Every conformance program reads `World` and must print exactly this. */
+const hello = (code: string): ConformanceCase => ({ code, stdin: 'World', stdout: 'Hello, World!\n5050\n' });
 
 /**
  * The language catalog: data only. The engine turns an entry into a job without any
@@ -59,11 +59,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['python3', '{file}', '{args}'],
     env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
     versionProbe: ['python3', '--version'],
-    conformance: {
-      code: 'name = input()\nprint(f"Hello, {name}!")\nprint(sum(range(1, 101)))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('name = input()\nprint(f"Hello, {name}!")\nprint(sum(range(1, 101)))\n'),
   },
   {
     id: 'javascript',
@@ -74,14 +70,11 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.js', '.mjs', '.cjs'],
     run: ['node', '{file}', '{args}'],
     versionProbe: ['node', '--version'],
-    conformance: {
-      code:
-        "const line = require('fs').readFileSync(0, 'utf8').split('\\n')[0];\n" +
+    conformance: hello(
+      "const line = require('fs').readFileSync(0, 'utf8').split('\\n')[0];\n" +
         'console.log(`Hello, ${line}!`);\n' +
         'let s = 0; for (let i = 1; i <= 100; i++) s += i;\nconsole.log(s);\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
   },
   {
     id: 'bash',
@@ -92,11 +85,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.sh'],
     run: ['bash', '{file}', '{args}'],
     versionProbe: ['bash', '--version'],
-    conformance: {
-      code: 'read -r name\necho "Hello, $name!"\necho $(( 100 * 101 / 2 ))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('read -r name\necho "Hello, $name!"\necho $(( 100 * 101 / 2 ))\n'),
   },
   {
     id: 'c',
@@ -109,15 +98,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['./a.out', '{args}'],
     limits: { compileTimeoutMs: 30_000 },
     versionProbe: ['gcc', '--version'],
-    conformance: {
-      code:
-        '#include <stdio.h>\n#include <string.h>\n' +
+    conformance: hello(
+      '#include <stdio.h>\n#include <string.h>\n' +
         'int main(void) {\n  char name[256] = "";\n  if (!fgets(name, sizeof name, stdin)) return 1;\n' +
         '  name[strcspn(name, "\\n")] = 0;\n  printf("Hello, %s!\\n", name);\n' +
         '  int s = 0; for (int i = 1; i <= 100; i++) s += i;\n  printf("%d\\n", s);\n  return 0;\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'int main(void) { return undefined_symbol; }\n' },
   },
   {
@@ -131,15 +117,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['./a.out', '{args}'],
     limits: { compileTimeoutMs: 30_000 },
     versionProbe: ['g++', '--version'],
-    conformance: {
-      code:
-        '#include <iostream>\n#include <string>\n' +
+    conformance: hello(
+      '#include <iostream>\n#include <string>\n' +
         'int main() {\n  std::string name;\n  std::getline(std::cin, name);\n' +
         '  std::cout << "Hello, " << name << "!\\n";\n' +
         '  int s = 0; for (int i = 1; i <= 100; ++i) s += i;\n  std::cout << s << "\\n";\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'int main() { return not_declared; }\n' },
   },
   {
@@ -151,11 +134,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.sh'],
     run: ['sh', '{file}', '{args}'],
     versionProbe: ['dpkg-query', '-W', '-f', '${Version}', 'dash'],
-    conformance: {
-      code: 'read -r name\necho "Hello, $name!"\necho $(( 100 * 101 / 2 ))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('read -r name\necho "Hello, $name!"\necho $(( 100 * 101 / 2 ))\n'),
   },
   {
     id: 'lua',
@@ -166,11 +145,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.lua'],
     run: ['lua5.4', '{file}', '{args}'],
     versionProbe: ['lua5.4', '-v'],
-    conformance: {
-      code: 'local name = io.read("l")\nprint("Hello, " .. name .. "!")\nlocal s = 0\nfor i = 1, 100 do s = s + i end\nprint(s)\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('local name = io.read("l")\nprint("Hello, " .. name .. "!")\nlocal s = 0\nfor i = 1, 100 do s = s + i end\nprint(s)\n'),
   },
   {
     id: 'ruby',
@@ -181,11 +156,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.rb'],
     run: ['ruby', '{file}', '{args}'],
     versionProbe: ['ruby', '--version'],
-    conformance: {
-      code: 'name = STDIN.gets.chomp\nputs "Hello, #{name}!"\nputs (1..100).sum\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('name = STDIN.gets.chomp\nputs "Hello, #{name}!"\nputs (1..100).sum\n'),
   },
   {
     id: 'perl',
@@ -196,11 +167,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.pl', '.pm'],
     run: ['perl', '{file}', '{args}'],
     versionProbe: ['perl', '-e', 'print $^V'],
-    conformance: {
-      code: 'use strict; use warnings;\nmy $name = <STDIN>;\nchomp $name;\nprint "Hello, $name!\\n";\nmy $s = 0;\n$s += $_ for 1 .. 100;\nprint "$s\\n";\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('use strict; use warnings;\nmy $name = <STDIN>;\nchomp $name;\nprint "Hello, $name!\\n";\nmy $s = 0;\n$s += $_ for 1 .. 100;\nprint "$s\\n";\n'),
   },
   {
     id: 'php',
@@ -211,11 +178,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.php'],
     run: ['php', '{file}', '{args}'],
     versionProbe: ['php', '--version'],
-    conformance: {
-      code: '<?php\n$name = trim(fgets(STDIN));\necho "Hello, $name!\\n";\necho array_sum(range(1, 100)), "\\n";\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('<?php\n$name = trim(fgets(STDIN));\necho "Hello, $name!\\n";\necho array_sum(range(1, 100)), "\\n";\n'),
   },
   {
     id: 'sqlite',
@@ -227,14 +190,11 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     // The program is read as a shell command so that stdin stays free for the program's data.
     run: ['sqlite3', '-batch', ':memory:', '.read {file}'],
     versionProbe: ['sqlite3', '--version'],
-    conformance: {
-      code:
-        'CREATE TABLE input(line TEXT);\n.import /dev/stdin input\n' +
+    conformance: hello(
+      'CREATE TABLE input(line TEXT);\n.import /dev/stdin input\n' +
         "SELECT 'Hello, ' || line || '!' FROM input LIMIT 1;\n" +
         'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) SELECT sum(i) FROM n;\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
   },
   {
     id: 'tcl',
@@ -245,11 +205,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.tcl'],
     run: ['tclsh', '{file}', '{args}'],
     versionProbe: ['sh', '-c', 'echo "puts [info patchlevel]" | tclsh'],
-    conformance: {
-      code: 'gets stdin name\nputs "Hello, $name!"\nset s 0\nfor {set i 1} {$i <= 100} {incr i} { incr s $i }\nputs $s\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('gets stdin name\nputs "Hello, $name!"\nset s 0\nfor {set i 1} {$i <= 100} {incr i} { incr s $i }\nputs $s\n'),
   },
   {
     id: 'awk',
@@ -260,11 +216,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.awk'],
     run: ['gawk', '-f', '{file}'],
     versionProbe: ['gawk', '--version'],
-    conformance: {
-      code: '{ print "Hello, " $0 "!" }\nEND { s = 0; for (i = 1; i <= 100; i++) s += i; print s }\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('{ print "Hello, " $0 "!" }\nEND { s = 0; for (i = 1; i <= 100; i++) s += i; print s }\n'),
   },
   {
     id: 'go',
@@ -279,15 +231,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     env: { GOCACHE: '/tmp/go-cache', GOPATH: '/tmp/go', GO111MODULE: 'off', CGO_ENABLED: '0' },
     limits: { memoryBytes: 512 * 1024 * 1024, pids: 256 },
     versionProbe: ['go', 'version'],
-    conformance: {
-      code:
-        'package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n\t"strings"\n)\n\n' +
+    conformance: hello(
+      'package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n\t"strings"\n)\n\n' +
         'func main() {\n\tline, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\n' +
         '\tfmt.Printf("Hello, %s!\\n", strings.TrimRight(line, "\\n"))\n' +
         '\ts := 0\n\tfor i := 1; i <= 100; i++ {\n\t\ts += i\n\t}\n\tfmt.Println(s)\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'package main\n\nfunc main() {\n\tundefinedThing()\n}\n' },
   },
   {
@@ -301,15 +250,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['./a.out', '{args}'],
     limits: { memoryBytes: 512 * 1024 * 1024, pids: 128 },
     versionProbe: ['rustc', '--version'],
-    conformance: {
-      code:
-        'use std::io::BufRead;\n\nfn main() {\n    let mut line = String::new();\n' +
+    conformance: hello(
+      'use std::io::BufRead;\n\nfn main() {\n    let mut line = String::new();\n' +
         '    std::io::stdin().lock().read_line(&mut line).unwrap();\n' +
         '    println!("Hello, {}!", line.trim_end_matches(\'\\n\'));\n' +
         '    let s: u32 = (1..=100).sum();\n    println!("{}", s);\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'fn main() {\n    let x: u32 = "nope";\n}\n' },
   },
   {
@@ -326,15 +272,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['java', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', '.', '{stem}', '{args}'],
     limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 60_000 },
     versionProbe: ['java', '-version'],
-    conformance: {
-      code:
-        'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n' +
+    conformance: hello(
+      'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n' +
         '        String name = new Scanner(System.in).nextLine();\n' +
         '        System.out.println("Hello, " + name + "!");\n' +
         '        int s = 0;\n        for (int i = 1; i <= 100; i++) s += i;\n        System.out.println(s);\n    }\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'public class Main {\n    public static void main(String[] args) {\n        int x = "nope";\n    }\n}\n' },
   },
   {
@@ -347,15 +290,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     compile: ['gfortran', '-O2', '-pipe', '-o', 'a.out', '{sources}'],
     run: ['./a.out', '{args}'],
     versionProbe: ['gfortran', '--version'],
-    conformance: {
-      code:
-        'program main\n  implicit none\n  character(len=256) :: name\n  integer :: i, s\n' +
+    conformance: hello(
+      'program main\n  implicit none\n  character(len=256) :: name\n  integer :: i, s\n' +
         "  read(*, '(A)') name\n  print '(A)', 'Hello, ' // trim(name) // '!'\n" +
         '  s = 0\n  do i = 1, 100\n    s = s + i\n  end do\n' +
         "  print '(I0)', s\nend program main\n",
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'program main\n  implicit none\n  x = 1\nend program main\n' },
   },
   {
@@ -368,14 +308,11 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     compile: ['gdc', '-O2', '-pipe', '-o', 'a.out', '{sources}'],
     run: ['./a.out', '{args}'],
     versionProbe: ['gdc', '--version'],
-    conformance: {
-      code:
-        'import std.stdio, std.string, std.range, std.algorithm;\n\nvoid main() {\n' +
+    conformance: hello(
+      'import std.stdio, std.string, std.range, std.algorithm;\n\nvoid main() {\n' +
         '    auto name = readln().chomp();\n    writeln("Hello, ", name, "!");\n' +
         '    writeln(iota(1, 101).sum);\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'void main() {\n    int x = "nope";\n}\n' },
   },
   {
@@ -388,13 +325,10 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     compile: ['fpc', '-O2', '-v0', '-oa.out', '{file}'],
     run: ['./a.out', '{args}'],
     versionProbe: ['fpc', '-iV'],
-    conformance: {
-      code:
-        'program Main;\nvar\n  name: string;\n  i, s: integer;\nbegin\n  readln(name);\n' +
+    conformance: hello(
+      'program Main;\nvar\n  name: string;\n  i, s: integer;\nbegin\n  readln(name);\n' +
         "  writeln('Hello, ', name, '!');\n  s := 0;\n  for i := 1 to 100 do\n    s := s + i;\n  writeln(s);\nend.\n",
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'program Main;\nbegin\n  undefinedThing := 1;\nend.\n' },
   },
   {
@@ -407,13 +341,10 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     compile: ['ocamlopt', '-o', 'a.out', '{sources}'],
     run: ['./a.out', '{args}'],
     versionProbe: ['ocamlopt', '-version'],
-    conformance: {
-      code:
-        'let () =\n  let name = input_line stdin in\n  Printf.printf "Hello, %s!\\n" name;\n' +
+    conformance: hello(
+      'let () =\n  let name = input_line stdin in\n  Printf.printf "Hello, %s!\\n" name;\n' +
         '  let s = ref 0 in\n  for i = 1 to 100 do s := !s + i done;\n  Printf.printf "%d\\n" !s\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'let () = print_int "nope"\n' },
   },
   {
@@ -429,15 +360,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['erl', '-noshell', '-s', '{stem}', 'main', '-s', 'init', 'stop', '-extra', '{args}'],
     limits: { pids: 256 },
     versionProbe: ['sh', '-c', 'cat /usr/lib/erlang/releases/*/OTP_VERSION'],
-    conformance: {
-      code:
-        '-module(main).\n-export([main/0]).\n\nmain() ->\n' +
+    conformance: hello(
+      '-module(main).\n-export([main/0]).\n\nmain() ->\n' +
         '    Name = string:trim(io:get_line(""), trailing, "\\n"),\n' +
         '    io:format("Hello, ~s!~n", [Name]),\n' +
         '    io:format("~p~n", [lists:sum(lists:seq(1, 100))]).\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: '-module(main).\n-export([main/0]).\n\nmain() -> undefined_function().\n' },
   },
   {
@@ -450,11 +378,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['elixir', '{file}', '{args}'],
     limits: { pids: 256 },
     versionProbe: ['sh', '-c', 'elixir --version | grep ^Elixir'],
-    conformance: {
-      code: 'name = IO.gets("") |> String.trim_trailing("\\n")\nIO.puts("Hello, #{name}!")\nIO.puts(Enum.sum(1..100))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('name = IO.gets("") |> String.trim_trailing("\\n")\nIO.puts("Hello, #{name}!")\nIO.puts(Enum.sum(1..100))\n'),
   },
   {
     id: 'scheme',
@@ -465,14 +389,11 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.scm'],
     run: ['guile', '--no-auto-compile', '-s', '{file}', '{args}'],
     versionProbe: ['guile', '--version'],
-    conformance: {
-      code:
-        '(use-modules (ice-9 rdelim))\n(define name (read-line))\n' +
+    conformance: hello(
+      '(use-modules (ice-9 rdelim))\n(define name (read-line))\n' +
         '(display (string-append "Hello, " name "!"))\n(newline)\n' +
         '(display (apply + (iota 100 1)))\n(newline)\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
   },
   {
     id: 'commonlisp',
@@ -483,11 +404,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.lisp', '.cl'],
     run: ['sbcl', '--script', '{file}', '{args}'],
     versionProbe: ['sbcl', '--version'],
-    conformance: {
-      code: '(let ((name (read-line)))\n  (format t "Hello, ~a!~%" name)\n  (format t "~d~%" (loop for i from 1 to 100 sum i)))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('(let ((name (read-line)))\n  (format t "Hello, ~a!~%" name)\n  (format t "~d~%" (loop for i from 1 to 100 sum i)))\n'),
   },
   {
     id: 'prolog',
@@ -498,13 +415,10 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.pl', '.pro'],
     run: ['swipl', '{file}', '{args}'],
     versionProbe: ['swipl', '--version'],
-    conformance: {
-      code:
-        ':- initialization(main, main).\n\nmain :-\n    read_line_to_string(user_input, Name),\n' +
+    conformance: hello(
+      ':- initialization(main, main).\n\nmain :-\n    read_line_to_string(user_input, Name),\n' +
         '    format("Hello, ~w!~n", [Name]),\n    numlist(1, 100, L),\n    sum_list(L, S),\n    format("~w~n", [S]).\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
   },
   {
     id: 'pypy',
@@ -516,11 +430,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['pypy3', '{file}', '{args}'],
     env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
     versionProbe: ['sh', '-c', 'pypy3 --version | grep -o "PyPy [0-9.]*"'],
-    conformance: {
-      code: 'name = input()\nprint(f"Hello, {name}!")\nprint(sum(range(1, 101)))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('name = input()\nprint(f"Hello, {name}!")\nprint(sum(range(1, 101)))\n'),
   },
   {
     id: 'forth',
@@ -531,13 +441,10 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.fs', '.fth', '.4th'],
     run: ['gforth', '{file}', '{args}'],
     versionProbe: ['gforth', '--version'],
-    conformance: {
-      code:
-        'create buf 256 allot\n: main\n  buf 256 stdin read-line throw drop\n' +
+    conformance: hello(
+      'create buf 256 allot\n: main\n  buf 256 stdin read-line throw drop\n' +
         '  ." Hello, " buf swap type ." !" cr\n  0 101 1 do i + loop s>d <# #s #> type cr ;\nmain bye\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
   },
   {
     id: 'r',
@@ -549,13 +456,10 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['Rscript', '{file}', '{args}'],
     limits: { memoryBytes: 512 * 1024 * 1024 },
     versionProbe: ['Rscript', '--version'],
-    conformance: {
-      code:
-        'con <- file("stdin")\nname <- readLines(con, n = 1)\nclose(con)\n' +
+    conformance: hello(
+      'con <- file("stdin")\nname <- readLines(con, n = 1)\nclose(con)\n' +
         'cat("Hello, ", name, "!\\n", sep = "")\ncat(sum(1:100), "\\n", sep = "")\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
   },
   {
     id: 'clojure',
@@ -567,11 +471,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['clojure', '{file}', '{args}'],
     limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
     versionProbe: ['clojure', '-e', '(print (clojure-version))'],
-    conformance: {
-      code: '(let [name (read-line)]\n  (println (str "Hello, " name "!"))\n  (println (reduce + (range 1 101))))\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('(let [name (read-line)]\n  (println (str "Hello, " name "!"))\n  (println (reduce + (range 1 101))))\n'),
   },
   {
     id: 'groovy',
@@ -585,11 +485,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64' },
     limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
     versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'groovy', '--version'],
-    conformance: {
-      code: 'def name = System.in.newReader().readLine()\nprintln "Hello, ${name}!"\nprintln((1..100).sum())\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('def name = System.in.newReader().readLine()\nprintln "Hello, ${name}!"\nprintln((1..100).sum())\n'),
   },
   {
     id: 'cobol',
@@ -601,16 +497,13 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     compile: ['cobc', '-x', '-free', '-o', 'a.out', '{sources}'],
     run: ['./a.out', '{args}'],
     versionProbe: ['cobc', '--version'],
-    conformance: {
-      code:
-        'IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\nDATA DIVISION.\nWORKING-STORAGE SECTION.\n' +
+    conformance: hello(
+      'IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\nDATA DIVISION.\nWORKING-STORAGE SECTION.\n' +
         '01 NAME PIC X(256).\n01 I PIC 9(3).\n01 S PIC 9(5) VALUE 0.\n01 S-OUT PIC Z(4)9.\n' +
         'PROCEDURE DIVISION.\n    ACCEPT NAME.\n    DISPLAY "Hello, " FUNCTION TRIM(NAME) "!".\n' +
         '    PERFORM VARYING I FROM 1 BY 1 UNTIL I > 100\n        ADD I TO S\n    END-PERFORM.\n' +
         '    MOVE S TO S-OUT.\n    DISPLAY FUNCTION TRIM(S-OUT).\n    STOP RUN.\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\nPROCEDURE DIVISION.\n    MOVE UNDEFINED-THING TO NOTHING.\n    STOP RUN.\n' },
   },
   {
@@ -624,11 +517,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['./a.out', '{args}'],
     limits: { compileTimeoutMs: 60_000 },
     versionProbe: ['nim', '--version'],
-    conformance: {
-      code: 'let name = stdin.readLine()\necho "Hello, ", name, "!"\nvar s = 0\nfor i in 1..100:\n  s += i\necho s\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('let name = stdin.readLine()\necho "Hello, ", name, "!"\nvar s = 0\nfor i in 1..100:\n  s += i\necho s\n'),
     compileError: { code: 'let x: int = "nope"\n' },
   },
   {
@@ -640,11 +529,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.raku', '.p6'],
     run: ['raku', '{file}', '{args}'],
     versionProbe: ['sh', '-c', 'raku --version | grep -o "Rakudo.*v[0-9.]*" | grep -o "v[0-9.]*" | head -1'],
-    conformance: {
-      code: 'my $name = get;\nsay "Hello, $name!";\nsay [+] 1..100;\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello('my $name = get;\nsay "Hello, $name!";\nsay [+] 1..100;\n'),
   },
   {
     id: 'coffeescript',
@@ -655,11 +540,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     extensions: ['.coffee'],
     run: ['coffee', '{file}', '{args}'],
     versionProbe: ['coffee', '--version'],
-    conformance: {
-      code: "line = require('fs').readFileSync(0, 'utf8').split('\\n')[0]\nconsole.log \"Hello, #{line}!\"\nconsole.log [1..100].reduce (a, b) -> a + b\n",
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    conformance: hello("line = require('fs').readFileSync(0, 'utf8').split('\\n')[0]\nconsole.log \"Hello, #{line}!\"\nconsole.log [1..100].reduce (a, b) -> a + b\n"),
   },
   {
     id: 'ada',
@@ -671,15 +552,12 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     compile: ['gnatmake', '-q', '-o', 'a.out', '{file}'],
     run: ['./a.out', '{args}'],
     versionProbe: ['gnatmake', '--version'],
-    conformance: {
-      code:
-        'with Ada.Text_IO; use Ada.Text_IO;\nwith Ada.Integer_Text_IO;\n\nprocedure Main is\n' +
+    conformance: hello(
+      'with Ada.Text_IO; use Ada.Text_IO;\nwith Ada.Integer_Text_IO;\n\nprocedure Main is\n' +
         '   Name : constant String := Get_Line;\n   S : Integer := 0;\nbegin\n' +
         '   Put_Line ("Hello, " & Name & "!");\n   for I in 1 .. 100 loop\n      S := S + I;\n   end loop;\n' +
         '   Ada.Integer_Text_IO.Put (S, Width => 0);\n   New_Line;\nend Main;\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'procedure Main is\nbegin\n   Undefined_Thing;\nend Main;\n' },
   },
   {
@@ -693,14 +571,11 @@ export const LANGUAGES: readonly LanguageSpec[] = [
     run: ['mono', 'main.exe', '{args}'],
     limits: { memoryBytes: 512 * 1024 * 1024, pids: 128 },
     versionProbe: ['mono', '--version'],
-    conformance: {
-      code:
-        'using System;\n\nclass Program {\n    static void Main() {\n        var name = Console.ReadLine();\n' +
+    conformance: hello(
+      'using System;\n\nclass Program {\n    static void Main() {\n        var name = Console.ReadLine();\n' +
         '        Console.WriteLine("Hello, " + name + "!");\n        int s = 0;\n' +
         '        for (int i = 1; i <= 100; i++) s += i;\n        Console.WriteLine(s);\n    }\n}\n',
-      stdin: HELLO_STDIN,
-      stdout: HELLO_STDOUT,
-    },
+    ),
     compileError: { code: 'class Program { static void Main() { int x = "nope"; } }\n' },
   },
 ];
