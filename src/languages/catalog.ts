@@ -38,6 +38,8 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'coffeescript', parent: 'node', packages: ['coffeescript'], description: 'CoffeeScript on the node layer' },
   { id: 'ada', parent: 'gcc', packages: ['gnat'], description: 'GNAT Ada compiler' },
   { id: 'mono', parent: 'base', packages: ['mono-mcs'], description: 'Mono C# compiler and runtime' },
+  { id: 'ghc', parent: 'gcc', packages: ['ghc'], description: 'Glasgow Haskell Compiler (links with the gcc layer)' },
+  { id: 'racket', parent: 'base', packages: ['racket'], description: 'Racket' },
   { id: 'jdk', parent: 'base', packages: ['openjdk-17-jdk-headless'], description: 'OpenJDK 17: the JVM languages\' shared layer' },
 ];
 
@@ -577,6 +579,32 @@ export const LANGUAGES: readonly LanguageSpec[] = [
         '        for (int i = 1; i <= 100; i++) s += i;\n        Console.WriteLine(s);\n    }\n}\n',
     ),
     compileError: { code: 'class Program { static void Main() { int x = "nope"; } }\n' },
+  },
+  {
+    id: 'haskell',
+    name: 'Haskell (GHC)',
+    aliases: ['hs', 'ghc'],
+    image: 'ghc',
+    fileName: 'Main.hs',
+    extensions: ['.hs'],
+    compile: ['ghc', '-O0', '-v0', '-o', 'a.out', '{sources}'],
+    run: ['./a.out', '{args}'],
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 60_000 },
+    versionProbe: ['ghc', '--numeric-version'],
+    conformance: hello('main :: IO ()\nmain = do\n  name <- getLine\n  putStrLn ("Hello, " ++ name ++ "!")\n  print (sum [1 .. 100 :: Int])\n'),
+    compileError: { code: 'main :: IO ()\nmain = putStrLn (1 :: Int)\n' },
+  },
+  {
+    id: 'racket',
+    name: 'Racket',
+    aliases: ['rkt'],
+    image: 'racket',
+    fileName: 'main.rkt',
+    extensions: ['.rkt'],
+    run: ['racket', '{file}', '{args}'],
+    limits: { memoryBytes: 512 * 1024 * 1024 },
+    versionProbe: ['racket', '--version'],
+    conformance: hello('#lang racket/base\n(define name (read-line))\n(printf "Hello, ~a!\\n" name)\n(displayln (for/sum ([i (in-range 1 101)]) i))\n'),
   },
 ];
 
