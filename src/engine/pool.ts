@@ -154,8 +154,9 @@ export class SandboxPool {
   }
 
   #refill(pool: ImagePool): void {
-    const memoryCap = this.#options.maxIdleMemoryBytes ?? Infinity;
-    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#pooledCount() < this.#options.maxIdle && this.#idleMemory() < memoryCap) {
+    // Idle memory cannot change while this loop only starts sandboxes: read the cgroups once.
+    if (this.#options.maxIdleMemoryBytes !== undefined && this.#idleMemory() >= this.#options.maxIdleMemoryBytes) return;
+    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#pooledCount() < this.#options.maxIdle) {
       this.#startOne(pool);
     }
   }
