@@ -15,7 +15,7 @@ const BASE_ENV: readonly [string, string][] = [
   ['USER', 'runner'],
 ];
 
-/** Expands `{file}`, `{stem}`, `{sources}` and `{args}` in an argv template. */
+/** Expands `{file}`, `{stem}`, `{noext}`, `{sources}` and `{args}` in an argv template. */
 export function expandArgv(template: ArgvTemplate, language: LanguageSpec, request: NormalizedRequest): string[] {
   const sources = request.files
     .map((file) => file.path)
@@ -23,8 +23,9 @@ export function expandArgv(template: ArgvTemplate, language: LanguageSpec, reque
   return template.flatMap((part) => {
     if (part === '{args}') return request.args;
     if (part === '{sources}') return sources.length > 0 ? sources : [request.entry];
-    const stem = request.entry.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
-    return [part.replaceAll('{file}', request.entry).replaceAll('{stem}', stem)];
+    const noext = request.entry.replace(/\.[^./]*$/, '');
+    const stem = noext.replace(/^.*\//, '');
+    return [part.replaceAll('{file}', request.entry).replaceAll('{stem}', stem).replaceAll('{noext}', noext)];
   });
 }
 

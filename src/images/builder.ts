@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ErrorCodes, ImageError, RunnerError } from '../errors.js';
 import { getImageRecipe, imageChain, languagesOfImage } from '../languages/lookup.js';
 import type { ImageManifest } from './manifest.js';
-import { SCRIPTS_DIR, SUITE, recipeHash } from './recipe-hash.js';
+import { type FetchedNpmPackage, fetchNpmPackages } from './npm-fetch.js';
+import { SCRIPTS_DIR, SUITE, layerAssetsDir, recipeHash } from './recipe-hash.js';
 import { runLogged } from './run-logged.js';
 import type { ImageStore } from './store.js';
 import { probeVersion, treeBytes } from './probe.js';
@@ -70,11 +71,12 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
   const started = Date.now();
   const buildDir = join(store.dir, `.build-${id}-${process.pid}`);
   const rootfs = join(buildDir, 'rootfs');
-  progress({ image: id, kind: 'start', message: recipe.parent ? `packages: ${recipe.packages.join(' ')}` : `debootstrap ${SUITE}` });
+  progress({ image: id, kind: 'start', message: recipe.parent ? `packages: ${[...recipe.packages, ...(recipe.npm ?? []).map((pkg) => pkg.spec)].join(' ')}` : `debootstrap ${SUITE}` });
   const onLine = (line: string): void => {
     if (line.startsWith('step: ')) progress({ image: id, kind: 'step', message: line.slice(6) });
     else progress({ image: id, kind: 'log', message: line });
   };
+  let npm: FetchedNpmPackage[] = [];
   try {
     await mkdir(buildDir, { recursive: true });
     if (recipe.parent === undefined) {
@@ -83,7 +85,13 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
     } else {
       const parentRootfs = store.rootfs(recipe.parent);
       if (!existsSync(parentRootfs)) throw new ImageError(ErrorCodes.IMAGE_BUILD, `parent image '${recipe.parent}' is missing`);
-      await runLogged(['bash', join(SCRIPTS_DIR, 'build-layer.sh'), parentRootfs, buildDir, ...recipe.packages], onLine);
+      const inputs = join(buildDir, 'inputs');
+      await mkdir(inputs, { recursive: true });
+      await writeFile(join(inputs, 'packages'), recipe.packages.map((name) => name + '\n').join(''));
+      if (recipe.npm?.length) progress({ image: id, kind: 'step', message: `npm pack ${recipe.npm.map((pkg) => pkg.spec).join(' ')}` });
+      npm = await fetchNpmPackages(recipe.npm ?? [], inputs);
+      await runLogged(['bash', join(SCRIPTS_DIR, 'build-layer.sh'), parentRootfs, buildDir, inputs, layerAssetsDir(id)], onLine);
+      await rm(inputs, { recursive: true, force: true });
     }
     progress({ image: id, kind: 'step', message: 'probe versions' });
     const versions: Record<string, string | null> = {};
@@ -93,6 +101,7 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
       recipe_hash: recipeHash(id),
       parent: recipe.parent ?? null,
       packages: recipe.packages,
+      npm,
       built_at: new Date().toISOString(),
       build_seconds: Math.round((Date.now() - started) / 100) / 10,
       bytes: await treeBytes(rootfs),

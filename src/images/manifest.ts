@@ -1,3 +1,5 @@
+import type { FetchedNpmPackage } from './npm-fetch.js';
+
 /** What is recorded next to every built image (images/<id>/manifest.json). */
 export interface ImageManifest {
   id: string;
@@ -5,6 +7,8 @@ export interface ImageManifest {
   recipe_hash: string;
   parent: string | null;
   packages: string[];
+  /** npm packages unpacked into the image, with the integrity hash their tarballs had. */
+  npm?: FetchedNpmPackage[];
   built_at: string;
   build_seconds: number;
   /** Apparent size of the whole tree (shared files counted in every image that has them). */

@@ -1,12 +1,13 @@
 import { DEFAULT_LIMITS, type Limits } from '../engine/limits.js';
 import type { ImageStore } from '../images/store.js';
-import type { LanguageSpec } from './types.js';
+import type { LanguageFamily, LanguageSpec } from './types.js';
 
 /** A catalog entry as users see it (CLI `languages --json`, `GET /api/v1/languages`). */
 export interface LanguageInfo {
   id: string;
   aliases: string[];
   name: string;
+  family: LanguageFamily;
   /** The toolchain version probed in this host's image; null when the image is not built. */
   version: string | null;
   installed: boolean;
@@ -22,6 +23,7 @@ export function describeLanguage(lang: LanguageSpec, images: ImageStore): Langua
     id: lang.id,
     aliases: [...lang.aliases],
     name: lang.name,
+    family: lang.family,
     version: manifest?.versions[lang.id] ?? null,
     installed: manifest !== null,
     image_bytes: manifest?.bytes ?? 0,

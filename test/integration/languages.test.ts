@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LANGUAGES } from '../../src/languages/catalog.js';
 import { getLanguage } from '../../src/languages/lookup.js';
-import { run } from '../helpers/engine.js';
+import { engine, run } from '../helpers/engine.js';
+import { skipUnlessBuilt } from '../helpers/images.js';
 
 /** Prints its arguments one per line and exits 7: the same program in each language. */
 const ARGS_AND_EXIT: Record<string, string> = {
@@ -55,6 +56,8 @@ for (const id of DEFAULT_LANGUAGES) {
   });
 }
 
+const sandboxes = await engine();
+
 describe('multi-file programs', () => {
   it('compiles every C source and runs the entry', async () => {
     const result = await run({
@@ -78,6 +81,29 @@ describe('multi-file programs', () => {
       ],
     });
     assert.equal(result.stdout, 'hi there\n', result.stderr);
+  });
+
+  it('compiles TypeScript modules that import each other and runs the entry', { skip: skipUnlessBuilt(sandboxes, 'typescript') }, async () => {
+    const result = await run({
+      language: 'typescript',
+      files: [
+        { name: 'app/main.ts', content: "import { greet } from './greet.js';\nconsole.log(greet('modules'));\n" },
+        { name: 'app/greet.ts', content: 'export function greet(name: string): string {\n  return `hi ${name}`;\n}\n' },
+      ],
+    });
+    assert.equal(result.stdout, 'hi modules\n', result.compile?.stdout ?? result.stderr);
+  });
+
+  it('compiles every Java class and runs the named entry class', { skip: skipUnlessBuilt(sandboxes, 'java') }, async () => {
+    const result = await run({
+      language: 'java',
+      entry: 'App.java',
+      files: [
+        { name: 'Greeter.java', content: 'public class Greeter {\n  static String greet(String n) { return "hi " + n; }\n}\n' },
+        { name: 'App.java', content: 'public class App {\n  public static void main(String[] a) { System.out.println(Greeter.greet("java")); }\n}\n' },
+      ],
+    });
+    assert.equal(result.stdout, 'hi java\n', result.compile?.stderr ?? result.stderr);
   });
 
   it('accepts base64 file content and can return base64 output', async () => {

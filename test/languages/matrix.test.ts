@@ -40,7 +40,8 @@ describe('conformance matrix', () => {
         assert.ok(result.compile);
         assert.notEqual(result.compile.exit_code, 0);
         // Some compilers (fpc, erlc) write their diagnostics on stdout.
-        assert.match(result.compile.stdout + result.compile.stderr, /error|undefined|not found/i);
+        const diagnostic = result.compile.stdout + result.compile.stderr;
+        assert.ok(diagnostic.includes(lang.compileError!.message), `expected '${lang.compileError!.message}' in: ${diagnostic}`);
       });
     }
   }

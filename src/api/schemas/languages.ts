@@ -6,6 +6,9 @@ export const LanguageSchema = Type.Object(
     id: Type.String(),
     aliases: Type.Array(Type.String()),
     name: Type.String(),
+    family: Type.Union([Type.Literal('interpreted'), Type.Literal('compiled'), Type.Literal('jvm'), Type.Literal('beam'), Type.Literal('database')], {
+      description: 'how it runs: interpreted, compiled ahead of time, on the JVM, on the BEAM, or as a database',
+    }),
     version: Type.Union([Type.String(), Type.Null()]),
     installed: Type.Boolean(),
     image_bytes: Type.Integer({ description: 'apparent size of the image on this host' }),

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { setupHost } from '../../host/setup.js';
-import { DEFAULT_LANGUAGES } from '../../languages/catalog.js';
+import { InvalidRequestError } from '../../errors.js';
+import { DEFAULT_LANGUAGES, LANGUAGES } from '../../languages/catalog.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { listOption } from '../parse.js';
 import { progressPrinter } from '../progress.js';
@@ -9,13 +10,16 @@ export function setupCommand(ctx: CliContext): Command {
   return new Command('setup')
     .description('install host packages (apt), build the agent and seccomp filter, build the default images; idempotent')
     .option('--lang <ids>', `languages whose images to build (default: ${DEFAULT_LANGUAGES.join(',')})`, listOption)
+    .option('--all', 'build the images of every language in the catalog')
     .option('--mirror <url>', 'Debian mirror', process.env.RUNNER_CODES_MIRROR)
     .option('-q, --quiet', 'print steps only, not the tools\' output')
     .option('--json', 'print a JSON summary on stdout')
     .action(
-      exitWith(ctx, async (flags: { lang?: string[]; mirror?: string; quiet?: boolean; json?: boolean }) => {
+      exitWith(ctx, async (flags: { lang?: string[]; all?: boolean; mirror?: string; quiet?: boolean; json?: boolean }) => {
+        if (flags.all && flags.lang?.length) throw new InvalidRequestError('--all', 'give either --all or --lang, not both');
+        const languages = flags.all ? LANGUAGES.map((language) => language.id) : flags.lang?.length ? flags.lang : DEFAULT_LANGUAGES;
         const report = await setupHost({
-          languages: flags.lang?.length ? flags.lang : DEFAULT_LANGUAGES,
+          languages,
           ...(flags.mirror ? { mirror: flags.mirror } : {}),
           onProgress: progressPrinter({ quiet: flags.quiet === true }),
         });

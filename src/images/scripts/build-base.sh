@@ -14,9 +14,11 @@ echo "step: debootstrap $suite (minbase) from $mirror"
 debootstrap --variant=minbase --components=main "$suite" "$rootfs" "$mirror"
 
 echo "step: configure apt and dpkg"
+# Backports has a lower priority: a layer gets a package from it only by asking (name/$suite-backports).
 cat > "$rootfs/etc/apt/sources.list" <<SOURCES
 deb $mirror $suite main
 deb $mirror $suite-updates main
+deb $mirror $suite-backports main
 deb $security $suite-security main
 SOURCES
 cat > "$rootfs/etc/apt/apt.conf.d/90runner-codes" <<'APT'

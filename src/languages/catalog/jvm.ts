@@ -1,0 +1,97 @@
+import type { LanguageSpec } from '../types.js';
+import { hello } from './conformance.js';
+
+/** JVM languages, all on the shared OpenJDK layer: they need more memory, pids and time than most. */
+export const JVM: readonly LanguageSpec[] = [
+  {
+    id: 'java',
+    name: 'Java',
+    family: 'jvm',
+    aliases: [],
+    image: 'jdk',
+    fileName: 'Main.java',
+    // javac insists that a public class lives in a file of its name.
+    fileNameFromCode: { pattern: '^\\s*public\\s+(?:final\\s+|abstract\\s+)*class\\s+(\\w+)', name: '$1.java' },
+    extensions: ['.java'],
+    // Serial GC and C1 only: a short-lived JVM starts faster and stays small.
+    compile: ['javac', '-J-XX:+UseSerialGC', '-J-XX:TieredStopAtLevel=1', '-encoding', 'UTF-8', '-d', '.', '{sources}'],
+    run: ['java', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', '.', '{stem}', '{args}'],
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 60_000 },
+    versionProbe: ['java', '-version'],
+    conformance: hello(
+      'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n' +
+        '        String name = new Scanner(System.in).nextLine();\n' +
+        '        System.out.println("Hello, " + name + "!");\n' +
+        '        int s = 0;\n        for (int i = 1; i <= 100; i++) s += i;\n        System.out.println(s);\n    }\n}\n',
+    ),
+    compileError: { code: 'public class Main {\n    public static void main(String[] args) {\n        int x = "nope";\n    }\n}\n', message: 'incompatible types' },
+  },
+  {
+    id: 'clojure',
+    name: 'Clojure',
+    family: 'jvm',
+    aliases: ['clj'],
+    image: 'clojure',
+    fileName: 'main.clj',
+    extensions: ['.clj'],
+    run: ['clojure', '{file}', '{args}'],
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
+    versionProbe: ['clojure', '-e', '(print (clojure-version))'],
+    conformance: hello('(let [name (read-line)]\n  (println (str "Hello, " name "!"))\n  (println (reduce + (range 1 101))))\n'),
+  },
+  {
+    id: 'groovy',
+    name: 'Groovy',
+    family: 'jvm',
+    aliases: [],
+    image: 'groovy',
+    fileName: 'main.groovy',
+    extensions: ['.groovy'],
+    run: ['groovy', '{file}', '{args}'],
+    // Debian's groovy script looks for the JVM through JAVA_HOME (default-java is not installed).
+    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64' },
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
+    versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'groovy', '--version'],
+    conformance: hello('def name = System.in.newReader().readLine()\nprintln "Hello, ${name}!"\nprintln((1..100).sum())\n'),
+  },
+  {
+    id: 'kotlin',
+    name: 'Kotlin',
+    family: 'jvm',
+    aliases: ['kt'],
+    image: 'kotlin',
+    fileName: 'main.kt',
+    extensions: ['.kt'],
+    // A self-contained jar: kotlinc finds the main function and writes it into the manifest.
+    compile: ['kotlinc', '-nowarn', '-include-runtime', '-d', 'main.jar', '{sources}'],
+    run: ['java', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', 'main.jar', '{args}'],
+    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64', JAVA_OPTS: '-XX:+UseSerialGC -XX:TieredStopAtLevel=1' },
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 90_000 },
+    versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'kotlinc', '-version'],
+    conformance: hello(
+      'fun main() {\n    val name = readLine() ?: ""\n    println("Hello, $name!")\n    println((1..100).sum())\n}\n',
+    ),
+    compileError: { code: 'fun main() {\n    val x: Int = "nope"\n    println(x)\n}\n', message: 'type mismatch' },
+  },
+  {
+    id: 'scala',
+    name: 'Scala',
+    family: 'jvm',
+    aliases: ['sc'],
+    image: 'scala',
+    fileName: 'Main.scala',
+    // The main object decides the class to run, and names the file after it.
+    fileNameFromCode: { pattern: '^\\s*object\\s+(\\w+)', name: '$1.scala' },
+    extensions: ['.scala'],
+    compile: ['scalac', '-nowarn', '-d', '.', '{sources}'],
+    run: ['scala', '-nc', '-cp', '.', '{stem}', '{args}'],
+    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64', JAVA_OPTS: '-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss4m' },
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 90_000 },
+    versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'scala', '-version'],
+    conformance: hello(
+      'object Main {\n  def main(args: Array[String]): Unit = {\n    val name = scala.io.StdIn.readLine()\n' +
+        '    println(s"Hello, $name!")\n    println((1 to 100).sum)\n  }\n}\n',
+    ),
+    compileError: { code: 'object Main {\n  def main(args: Array[String]): Unit = {\n    val x: Int = "nope"\n  }\n}\n', message: 'type mismatch' },
+  },
+];

@@ -1,0 +1,51 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/config/paths.js';
+import { IMAGES, LANGUAGES } from '../../src/languages/catalog.js';
+import { findLanguage, imageChain } from '../../src/languages/lookup.js';
+
+const doc = readFileSync(join(packageRoot, 'docs', 'languages.md'), 'utf8');
+const tableRows = (heading: string): string[] => {
+  const section = doc.slice(doc.indexOf(`## ${heading}`));
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('\n|')));
+  return table.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| ---')).map((line) => line.split('|')[1]!.trim());
+};
+
+it('docs/languages.md has a conformance row for every language, and only those', () => {
+  const rows = tableRows('Conformance matrix').filter((id) => id !== 'language');
+  assert.deepEqual([...rows].sort(), LANGUAGES.map((l) => l.id).sort());
+});
+
+it('docs/languages.md describes every image, and only those', () => {
+  const rows = tableRows('Images').filter((id) => id !== 'image');
+  assert.deepEqual([...rows].sort(), IMAGES.map((i) => i.id).sort());
+});
+
+it('lists the languages with no source here as not available, and the catalog offers none of them', () => {
+  const section = doc.slice(doc.indexOf('## Not available'));
+  for (const name of ['Julia', 'Zig', 'Swift', 'Dart', 'F#', 'MongoDB', 'V']) {
+    assert.ok(section.includes(name), `${name} is listed`);
+    assert.equal(findLanguage(name.toLowerCase()), undefined, `${name} is not advertised`);
+  }
+});
+
+it('every image has a reachable parent chain, and every language an image', () => {
+  for (const image of IMAGES) assert.equal(imageChain(image.id)[0]!.id, 'base');
+  const imageIds = new Set(IMAGES.map((i) => i.id));
+  for (const language of LANGUAGES) assert.ok(imageIds.has(language.image), `${language.id}: image ${language.image}`);
+});
+
+it('pins every npm package to an exact version', () => {
+  for (const image of IMAGES) {
+    for (const pkg of image.npm ?? []) assert.match(pkg.spec, /^(@[a-z0-9-]+\/)?[a-z0-9.-]+@\d+\.\d+\.\d+$/, `${image.id}: ${pkg.spec}`);
+  }
+});
+
+it('gives every compiled language a compile stage and a compile-error program', () => {
+  for (const language of LANGUAGES) {
+    if (language.family === 'compiled') assert.ok(language.compile && language.compileError, language.id);
+    if (language.compileError) assert.ok(language.compile, `${language.id} has a compile error but no compile stage`);
+  }
+});
