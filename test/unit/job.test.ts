@@ -43,7 +43,8 @@ describe('job building', () => {
     for (const lang of LANGUAGES) {
       assert.ok(lang.run.length > 0, lang.id);
       assert.ok(lang.extensions.some((ext) => lang.fileName.endsWith(ext)), `${lang.id}: fileName matches an extension`);
-      assert.ok(lang.conformance.stdout.endsWith('5050\n'), lang.id);
+      // Databases print their results as tables; the greeting and the sum are in the cells.
+      assert.ok(lang.conformance.stdout.includes('Hello, World!') && lang.conformance.stdout.includes('5050'), lang.id);
       assert.equal(Boolean(lang.compile), Boolean(lang.compileError), `${lang.id}: compiled languages have a compile-error case`);
     }
   });

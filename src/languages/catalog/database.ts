@@ -32,7 +32,7 @@ export const DATABASE: readonly LanguageSpec[] = [
     // directory, runs the file with `mariadb --table` in the database `sandbox`, and stops it.
     run: ['runner-mariadb', '{file}'],
     limits: { memoryBytes: 512 * 1024 * 1024, pids: 128, runTimeoutMs: 20_000, diskBytes: 256 * 1024 * 1024 },
-    versionProbe: ['mariadbd', '--version'],
+    versionProbe: ['/usr/sbin/mariadbd', '--version'],
     conformance: {
       code:
         'CREATE TABLE input (line TEXT);\n' +
