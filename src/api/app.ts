@@ -6,7 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Engine } from '../engine/engine.js';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { apiKeyHook } from './auth.js';
-import { RequestLog } from './request-log.js';
+import { loggableError, RequestLog } from './request-log.js';
+import { printable } from '../safe-text.js';
 import type { ApiConfig } from './config.js';
 import { Executor } from './executor.js';
 import { toHttpError, type HttpError } from './http-errors.js';
@@ -45,10 +46,20 @@ function parseJson(_request: FastifyRequest, body: Buffer, done: (err: Error | n
  * Builds the HTTP API around an engine: schema-validated routes, one error translation, API keys,
  * rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
  */
-export async function buildApp(engineInstance: Engine, config: ApiConfig, options: { logger?: boolean } = {}): Promise<{ app: Api; executor: Executor }> {
+export interface AppOptions {
+  /** false: no logging at all. */
+  logger?: boolean;
+  /** Where log lines go (default stdout). */
+  logStream?: { write(line: string): void };
+}
+
+export async function buildApp(engineInstance: Engine, config: ApiConfig, options: AppOptions = {}): Promise<{ app: Api; executor: Executor }> {
   const executor = new Executor(engineInstance, { concurrency: config.concurrency, queueLimit: config.queueLimit });
   const app: Api = Fastify({
-    logger: options.logger === false ? false : { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    logger:
+      options.logger === false
+        ? false
+        : { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'], ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: config.bodyLimit,
     logController: new RequestLog(),
     genReqId: (req) => {
@@ -88,8 +99,9 @@ export async function buildApp(engineInstance: Engine, config: ApiConfig, option
 
   app.setErrorHandler((err: FastifyError, request, reply: FastifyReply) => {
     const error = toHttpError(err);
-    if (error.status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: error.code, field: error.field }, error.message);
+    // SECURITY: messages and field names can quote caller input (file names, language names).
+    if (error.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
+    else request.log.info({ code: error.code, field: error.field === undefined ? undefined : printable(error.field) }, printable(error.message));
     if (error.retryAfter !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(error.retryAfter));
     reply.code(error.status).send(errorBody(request.routeOptions.config.errorFormat ?? 'v1', error, request.id));
   });

@@ -1,5 +1,5 @@
 import { openEngine } from '../engine/open-engine.js';
-import { buildApp } from './app.js';
+import { buildApp, type AppOptions } from './app.js';
 import { engineOptionsFor } from './engine-options.js';
 import { exposureWarning, type ApiConfig } from './config.js';
 import type { Executor } from './executor.js';
@@ -18,7 +18,7 @@ export interface RunningServer {
 }
 
 /** Opens the engine on this host and serves the API until close(). */
-export async function startServer(config: ApiConfig, options: { logger?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer> {
   const engine = await openEngine(engineOptionsFor(config));
   const { app, executor } = await buildApp(engine, config, options);
   const warning = exposureWarning(config);

@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { ErrorCodes, InvalidRequestError } from '../errors.js';
 import type { LanguageSpec } from '../languages/types.js';
 import { MAX_FILES, MAX_PATH_BYTES } from '../protocol/limits.js';
+import { hasUnsafeChars, printable } from '../safe-text.js';
 import type { LimitRequest } from './limits.js';
 
 /** One submitted file. `content` is text, or base64 when `encoding` says so. */
@@ -70,7 +71,7 @@ export function normalizeRequest(
   const files = normalizeFiles(request, language, maxima);
   const entry = request.entry ?? files[0]!.path;
   if (!files.some((file) => file.path === entry)) {
-    throw new InvalidRequestError('entry', `'${entry}' is not one of the submitted files`);
+    throw new InvalidRequestError('entry', `'${printable(String(entry))}' is not one of the submitted files`);
   }
   return {
     files,
@@ -106,7 +107,7 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
     const field = `files[${index}]`;
     if (file === null || typeof file !== 'object') throw new InvalidRequestError(field, 'must be an object');
     const path = validateFileName(file.name, `${field}.name`);
-    if (seen.has(path)) throw new InvalidRequestError(`${field}.name`, `'${path}' is given twice`);
+    if (seen.has(path)) throw new InvalidRequestError(`${field}.name`, `'${printable(path)}' is given twice`);
     seen.add(path);
     const content = decodeContent(file, field);
     total += content.length;
@@ -116,7 +117,15 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
     return { path, content, executable: false };
   });
   if (files.every((file) => file.content.length === 0)) throw new InvalidRequestError('files', 'every file is empty');
+  rejectFileDirectoryClashes(files.map((file) => file.path));
   return files;
+}
+
+/** `a` and `a/b` cannot both exist: the agent would refuse the job, so say which field is at fault. */
+function rejectFileDirectoryClashes(paths: string[]): void {
+  const dirs = new Set(paths.flatMap((path) => path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+  const index = paths.findIndex((path) => dirs.has(path));
+  if (index >= 0) throw new InvalidRequestError(`files[${index}].name`, `'${printable(paths[index]!)}' is also a directory of another file`);
 }
 
 /** The file name bare `code` is saved as: the language's default, or derived from the code. */
@@ -134,7 +143,11 @@ export function validateFileName(name: unknown, field: string): string {
   if (typeof name !== 'string' || name === '') throw new InvalidRequestError(field, 'must be a non-empty string');
   if (Buffer.byteLength(name) > MAX_PATH_BYTES) throw new InvalidRequestError(field, `must be at most ${MAX_PATH_BYTES} bytes`);
   if (name.includes('\0')) throw new InvalidRequestError(field, 'must not contain NUL');
+  // SECURITY: names reach listings, logs and terminals; control and bidi characters could forge them.
+  if (hasUnsafeChars(name)) throw new InvalidRequestError(field, 'must not contain control or bidirectional-override characters');
   if (name.startsWith('/')) throw new InvalidRequestError(field, 'must be a relative path, not absolute');
+  // Names become compiler and interpreter arguments ({file}, {sources}): never options.
+  if (name.startsWith('-') || name.includes('/-')) throw new InvalidRequestError(field, "must not have a component starting with '-'");
   if (name.includes('\\')) throw new InvalidRequestError(field, 'must use / as separator, not \\');
   for (const part of name.split('/')) {
     if (part === '') throw new InvalidRequestError(field, 'must not contain empty path components');
@@ -184,7 +197,7 @@ function normalizeEnv(env: unknown, maxima: InputMaxima): [string, string][] {
   const entries = Object.entries(env);
   if (entries.length > maxima.envCount) throw new InvalidRequestError('env', `at most ${maxima.envCount} variables`);
   return entries.map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new InvalidRequestError(`env.${name}`, 'is not a valid variable name');
+    if (!ENV_NAME.test(name)) throw new InvalidRequestError(`env.${printable(name, 64)}`, 'is not a valid variable name');
     if (typeof value !== 'string') throw new InvalidRequestError(`env.${name}`, 'must be a string');
     if (value.includes('\0')) throw new InvalidRequestError(`env.${name}`, 'must not contain NUL');
     if (Buffer.byteLength(value) > maxima.argBytes) throw new InvalidRequestError(`env.${name}`, `must be at most ${maxima.argBytes} bytes`);

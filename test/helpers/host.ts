@@ -1,10 +1,22 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dataPaths } from '../../src/config/paths.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
-import { DEFAULT_SANDBOX_HOST_UID } from '../../src/engine/open-engine.js';
+import { DEFAULT_HOST_ID_RANGE, inHostIdRange } from '../../src/sandbox/host-ids.js';
+import { isProcessAlive, ownerOf } from '../../src/sandbox/names.js';
 
-/** Process names that belong to sandboxes; none may outlive a test. */
-const SANDBOX_COMMS = new Set(['bwrap', 'runner-agent', 'runner-launch']);
+/** Whether a host uid is one sandboxes run as. */
+export function isSandboxUid(uid: number): boolean {
+  return inHostIdRange(DEFAULT_HOST_ID_RANGE, uid);
+}
+
+/**
+ * Sandboxes this process answers for: its own, and those of owners that died (a crash leftover).
+ * Another live engine's sandboxes (a test run beside this one) are its business.
+ */
+function ours(sandbox: string): boolean {
+  const owner = ownerOf(sandbox);
+  return owner === undefined || owner === process.pid || !isProcessAlive(owner);
+}
 
 export interface Leftovers {
   cgroups: string[];
@@ -18,11 +30,13 @@ function processes(): string[] {
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const comm = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
       // A zombie has exited and left its cgroup; its new parent (init) reaps it on its own time.
       if (/^State:\s+Z/m.test(status)) continue;
-      if (SANDBOX_COMMS.has(comm) || uid === DEFAULT_SANDBOX_HOST_UID) found.push(`${pid} ${comm} uid=${uid}`);
+      const comm = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      const sandbox = /\/runner-codes\/(rc-[^/\n]+)/.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+      // In one of our sandbox cgroups, or running as a sandbox uid outside every sandbox (escaped).
+      if ((sandbox && ours(sandbox)) || (!sandbox && isSandboxUid(uid))) found.push(`${pid} ${comm} uid=${uid}`);
     } catch {
       // the process ended while we looked
     }
@@ -39,7 +53,7 @@ function mounts(): string[] {
 
 /** What sandboxes left behind on the host (host-side evidence, not program output). */
 export function leftovers(): Leftovers {
-  return { cgroups: openCgroupDriver().list(), processes: processes(), mounts: mounts() };
+  return { cgroups: openCgroupDriver().list().filter(ours), processes: processes(), mounts: mounts() };
 }
 
 export const NOTHING_LEFT: Leftovers = { cgroups: [], processes: [], mounts: [] };

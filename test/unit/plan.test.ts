@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bwrapArgs, launchArgs } from '../../src/sandbox/bwrap/plan.js';
+import { bwrapArgs, launchArgs, PROC_MASKS } from '../../src/sandbox/bwrap/plan.js';
 
 describe('bwrap plan', () => {
   const args = bwrapArgs({ rootfs: '/img/python/rootfs', agentBinary: '/bin/agent', tmpfsBytes: 1024, hostname: 'sandbox' });
@@ -24,6 +24,17 @@ describe('bwrap plan', () => {
       assert.equal(args[i - 5], '--size');
       assert.equal(args[i - 4], '1024');
     }
+  });
+
+  it('masks host details in /proc after mounting it', () => {
+    const masked = bwrapArgs({ rootfs: '/r', agentBinary: '/a', tmpfsBytes: 1024, hostname: 'sandbox', procMasks: { files: ['/proc/cmdline'], dirs: ['/proc/acpi'] } });
+    const proc = masked.indexOf('/proc');
+    const file = masked.indexOf('/proc/cmdline');
+    assert.ok(proc > 0 && file > proc);
+    assert.deepEqual(masked.slice(file - 2, file + 1), ['--ro-bind', '/dev/null', '/proc/cmdline']);
+    const dir = masked.indexOf('/proc/acpi');
+    assert.deepEqual(masked.slice(dir - 1, dir + 3), ['--tmpfs', '/proc/acpi', '--remount-ro', '/proc/acpi']);
+    assert.ok(PROC_MASKS.files.includes('/proc/sys/kernel/random/boot_id'));
   });
 
   it('clears the environment and runs the agent as PID 1', () => {

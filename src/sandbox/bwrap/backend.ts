@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { JobMessage, ResultMessage } from '../../protocol/messages.js';
 import { AgentChannel } from '../agent-channel.js';
 import type { Limits } from '../../engine/limits.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
 import type { Cgroup, CgroupDriver, CgroupStats } from '../cgroup/types.js';
-import { bwrapArgs, launchArgs } from './plan.js';
-import { sandboxName } from '../names.js';
+import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
+import { hostUidOf, sandboxName } from '../names.js';
+import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
 
 export interface BwrapBackendOptions {
   bwrapPath: string;
@@ -15,9 +16,8 @@ export interface BwrapBackendOptions {
   agentPath: string;
   seccompFilterPath: string;
   cgroups: CgroupDriver;
-  /** Unprivileged host uid/gid the sandbox runs as (never 0). */
-  hostUid: number;
-  hostGid: number;
+  /** Host uids (= gids) sandboxes run as, one of its own per live sandbox; never 0. */
+  hostIds: HostIdRange;
   /** How long the agent may take to say ready. */
   startTimeoutMs?: number;
 }
@@ -29,36 +29,46 @@ const DIAGNOSTICS_BYTES = 16 * 1024;
 export class BwrapBackend implements Backend {
   readonly name = 'bwrap';
   readonly #options: Required<BwrapBackendOptions>;
+  readonly #ids: HostIdAllocator;
+  readonly #procMasks: ProcMasks;
 
   constructor(options: BwrapBackendOptions) {
-    if (options.hostUid === 0 || options.hostGid === 0) {
-      throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, 'sandboxes must not run as host uid/gid 0');
-    }
+    // SECURITY: the allocator refuses a range that includes uid 0 (and the launcher refuses 0 too).
+    this.#ids = new HostIdAllocator(options.hostIds);
     this.#options = { startTimeoutMs: 10_000, ...options };
+    this.#procMasks = { files: PROC_MASKS.files.filter((f) => existsSync(f)), dirs: PROC_MASKS.dirs.filter((d) => existsSync(d)) };
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const o = this.#options;
-    const name = sandboxName();
-    const cgroup = o.cgroups.create(name, spec.limits);
+    const uid = this.#ids.acquire(() => o.cgroups.list().map(hostUidOf));
+    const name = sandboxName(process.pid, uid);
+    let cgroup: Cgroup;
+    try {
+      cgroup = o.cgroups.create(name, spec.limits);
+    } catch (err) {
+      this.#ids.release(uid);
+      throw err;
+    }
+    const release = (): void => this.#ids.release(uid);
     let seccompFd: number | undefined;
     let child: ChildProcess;
     try {
       // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
       seccompFd = openSync(o.seccompFilterPath, 'r');
       const args = [
-        ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: o.hostUid, hostGid: o.hostGid }),
+        ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }),
         o.bwrapPath,
-        ...bwrapArgs({ rootfs: spec.rootfs, agentBinary: o.agentPath, tmpfsBytes: spec.limits.diskBytes, hostname: 'sandbox' }),
+        ...bwrapArgs({ rootfs: spec.rootfs, agentBinary: o.agentPath, tmpfsBytes: spec.limits.diskBytes, hostname: 'sandbox', procMasks: this.#procMasks }),
       ];
       child = spawn(o.launcherPath, args, { stdio: ['pipe', 'pipe', 'pipe', seccompFd], env: {} });
     } catch (cause) {
-      await cgroup.destroy();
+      await cgroup.destroy().finally(release);
       throw new SandboxError(ErrorCodes.SANDBOX_START, `cannot start bwrap: ${(cause as Error).message}`, { cause });
     } finally {
       if (seccompFd !== undefined) closeSync(seccompFd);
     }
-    return new BwrapSandbox(name, child, cgroup, o.startTimeoutMs);
+    return new BwrapSandbox(name, child, cgroup, o.startTimeoutMs, release);
   }
 }
 
@@ -72,9 +82,11 @@ class BwrapSandbox implements Sandbox {
   #diagnostics = '';
   #exitedAlready = false;
   #destroyed: Promise<void> | undefined;
+  readonly #releaseHostId: () => void;
 
-  constructor(id: string, child: ChildProcess, cgroup: Cgroup, startTimeoutMs: number) {
+  constructor(id: string, child: ChildProcess, cgroup: Cgroup, startTimeoutMs: number, releaseHostId: () => void) {
     this.id = id;
+    this.#releaseHostId = releaseHostId;
     this.#child = child;
     this.#cgroup = cgroup;
     this.#channel = new AgentChannel(child.stdout!, child.stdin!);
@@ -125,6 +137,9 @@ class BwrapSandbox implements Sandbox {
       // The launcher/bwrap process was in the cgroup and is dead now; wait for Node to reap it.
       this.#child.kill('SIGKILL');
       await this.#exited;
+      // Only now, with every process of the sandbox gone, may another sandbox get this uid (a failed
+      // teardown above keeps it held for good: one id lost beats two sandboxes sharing one).
+      this.#releaseHostId();
     })();
     return this.#destroyed;
   }

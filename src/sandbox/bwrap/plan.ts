@@ -18,7 +18,29 @@ export interface BwrapPlan {
   /** Size of each writable tmpfs (/work, /tmp, /dev/shm). */
   tmpfsBytes: number;
   hostname: string;
+  /** /proc files hidden behind an unreadable node and /proc directories behind an empty read-only tmpfs. */
+  procMasks?: ProcMasks;
 }
+
+export interface ProcMasks {
+  files: readonly string[];
+  dirs: readonly string[];
+}
+
+/**
+ * SECURITY: what the sandbox's own /proc would still tell about the host: kernel command line and
+ * config, symbol addresses, the host's boot id (a machine identity), timers and scheduler state of
+ * host processes, keys, and hardware and filesystem details. Docker masks a similar list. The
+ * backend keeps only the entries this kernel has (bwrap cannot mount over a missing path).
+ */
+export const PROC_MASKS: ProcMasks = {
+  files: [
+    '/proc/cmdline', '/proc/config.gz', '/proc/kallsyms', '/proc/kcore', '/proc/keys', '/proc/key-users',
+    '/proc/latency_stats', '/proc/sched_debug', '/proc/sysrq-trigger', '/proc/timer_list', '/proc/timer_stats',
+    '/proc/sys/kernel/random/boot_id',
+  ],
+  dirs: ['/proc/acpi', '/proc/asound', '/proc/bus', '/proc/driver', '/proc/fs', '/proc/irq', '/proc/scsi'],
+};
 
 export interface LaunchPlan {
   /** cgroup.procs files the launcher joins before exec (the process is limited before any code runs). */
@@ -52,6 +74,9 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '--ro-bind', plan.rootfs, '/',
     '--ro-bind', plan.agentBinary, AGENT_PATH_IN_SANDBOX,
     '--proc', '/proc',
+    // /dev/null mounted nodev: opening a masked file fails with EACCES.
+    ...(plan.procMasks?.files ?? []).flatMap((file) => ['--ro-bind', '/dev/null', file]),
+    ...(plan.procMasks?.dirs ?? []).flatMap((dir) => ['--size', '4096', '--tmpfs', dir, '--remount-ro', dir]),
     '--dev', '/dev',
     '--size', size, '--perms', '1777', '--tmpfs', '/tmp',
     '--size', size, '--perms', '1777', '--tmpfs', '/dev/shm',
