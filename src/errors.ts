@@ -52,6 +52,8 @@ export const ErrorCodes = {
   INTERNAL: 'RC_ERR_INTERNAL',
   /** The server's configuration is invalid. */
   CONFIG: 'RC_ERR_CONFIG',
+  /** The VMM (Firecracker's API, or its vsock) refused a request or did not answer. */
+  VMM_API: 'RC_ERR_VMM_API',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -31,24 +32,31 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
 }
 
 static void usage(void) {
-  fputs("usage: runner-agent [--io PATH]\n       runner-agent --version\n", stderr);
+  fputs("usage: runner-agent [--io PATH | --io-fd N]\n       runner-agent --version\n", stderr);
   exit(2);
 }
 
-static void parse_args(int argc, char **argv, const char **io_path) {
+static void parse_args(int argc, char **argv, const char **io_path, int *io_fd) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--version") == 0) {
       puts(RC_AGENT_NAME " " RC_AGENT_VERSION);
       exit(0);
     } else if (strcmp(argv[i], "--io") == 0 && i + 1 < argc) {
       *io_path = argv[++i];
+    } else if (strcmp(argv[i], "--io-fd") == 0 && i + 1 < argc) {
+      /* An fd opened by whoever started us (the VM init opens the port as root, so code running as
+       * the sandbox user cannot open it and speak to the host in the agent's place). */
+      char *end;
+      long fd = strtol(argv[++i], &end, 10);
+      if (*end != '\0' || fd < 3 || fd > 1024) usage();
+      *io_fd = (int)fd;
     } else {
       usage();
     }
   }
 }
 
-static void setup(const char *io_path, struct io *io) {
+static void setup(const char *io_path, int io_fd, struct io *io) {
   signal(SIGPIPE, SIG_IGN); /* a vanished reader is a write error, not a silent death */
   umask(022);
   sigset_t set;
@@ -62,6 +70,9 @@ static void setup(const char *io_path, struct io *io) {
   if (io_path != NULL) {
     io->in = io->out = open(io_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (io->in < 0) die("open %s: %s", io_path, strerror(errno));
+  } else if (io_fd >= 0) {
+    if (fcntl(io_fd, F_SETFD, FD_CLOEXEC) < 0) die("fd %d: %s", io_fd, strerror(errno));
+    io->in = io->out = io_fd;
   }
 }
 
@@ -108,10 +119,11 @@ static int serve(const struct io *io, struct agent_error *err) {
 
 int main(int argc, char **argv) {
   const char *io_path = NULL;
+  int io_fd = -1;
   struct io io;
   struct agent_error err = {0};
-  parse_args(argc, argv, &io_path);
-  setup(io_path, &io);
+  parse_args(argc, argv, &io_path, &io_fd);
+  setup(io_path, io_fd, &io);
   if (send_json(io.out, result_ready_json(), &err) < 0) die("sending ready frame: %s", err.message);
   /* From here on: no die(). */
   if (serve(&io, &err) == 0) return 0;

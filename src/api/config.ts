@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, RunnerError } from '../errors.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../sandbox/availability.js';
 
 /** Everything the API server can be configured with. */
 export interface ApiConfig {
@@ -21,6 +22,8 @@ export interface ApiConfig {
   maxOutputBytes: number;
   shutdownGraceMs: number;
   logLevel: string;
+  /** Isolation backend: bwrap, qemu, firecracker or auto. */
+  backend: BackendChoice;
   /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
   poolSize: number;
   /** Per-language pool sizes, e.g. ["python=4", "c=1"]. */
@@ -76,6 +79,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together' },
   { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
+  { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
 ];
 
@@ -96,6 +100,7 @@ export function defaultApiConfig(): ApiConfig {
     maxOutputBytes: 16 * 1024 * 1024,
     shutdownGraceMs: 10_000,
     logLevel: 'info',
+    backend: 'auto',
     poolSize: 2,
     poolSizes: [],
     poolWarm: [],

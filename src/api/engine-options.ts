@@ -44,6 +44,7 @@ export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
       outputBytes: config.maxOutputBytes,
     },
     inputMaxima: { ...DEFAULT_INPUT_MAXIMA, stdinBytes: config.maxStdinBytes, filesBytes: config.maxCodeBytes },
+    backend: config.backend,
     // A server answers before the used sandbox is torn down; close() waits for the teardown.
     deferDestroy: true,
     ...(pool ? { pool } : {}),

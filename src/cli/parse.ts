@@ -10,6 +10,14 @@ export function integerOption(flag: string, min = 0): (value: string) => number 
   };
 }
 
+/** A flag whose value must be one of `choices`. */
+export function choiceOption<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidRequestError(flag, `must be one of ${choices.join(', ')}`);
+    return value as T;
+  };
+}
+
 export function listOption(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }

@@ -17,6 +17,8 @@ export interface DataPaths {
   agent: string;
   launcher: string;
   seccompCompiler: string;
+  /** PID 1 of a microVM guest (goes into the initramfs). */
+  vmInit: string;
   seccompFilter: string;
   imagesDir: string;
 }
@@ -29,6 +31,7 @@ export function dataPaths(root: string = dataDir()): DataPaths {
     agent: join(binDir, 'runner-agent'),
     launcher: join(binDir, 'runner-launch'),
     seccompCompiler: join(binDir, 'runner-seccomp'),
+    vmInit: join(binDir, 'runner-vminit'),
     seccompFilter: join(root, 'seccomp.bpf'),
     imagesDir: join(root, 'images'),
   };

@@ -94,7 +94,7 @@ export class Engine {
       if (sandbox) {
         sandbox.applyLimits(limits);
       } else {
-        sandbox = await this.backend.start({ rootfs, limits, traceId: ctx.traceId });
+        sandbox = await this.backend.start({ image: language.image, rootfs, limits, traceId: ctx.traceId });
         await sandbox.ready();
       }
       ctx.loadMs = performance.now() - started;

@@ -1,60 +1,89 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../host/dependencies.js';
 import { ImageStore } from '../images/store.js';
+import type { KernelManifest } from '../images/vm/kernel.js';
+import { vmPaths } from '../images/vm/paths.js';
+import { chooseBackend, firecrackerBinary, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
+import type { Backend } from '../sandbox/backend.js';
 import { BwrapBackend } from '../sandbox/bwrap/backend.js';
+import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
+import { QemuBackend } from '../sandbox/qemu/backend.js';
+import { guestClock } from '../sandbox/qemu/guest-clock.js';
 import { openCgroupDriver } from '../sandbox/cgroup/detect.js';
 import type { CgroupDriver } from '../sandbox/cgroup/types.js';
+import { DEFAULT_HOST_ID_RANGE, type HostIdRange } from '../sandbox/host-ids.js';
 import { isProcessAlive, ownerOf } from '../sandbox/names.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { SandboxPool, type PoolOptions } from './pool.js';
 
-/** The unprivileged host uid/gid sandboxes run as (`nobody`); configurable for dedicated uids. */
-export const DEFAULT_SANDBOX_HOST_UID = 65534;
+export { DEFAULT_HOST_ID_RANGE } from '../sandbox/host-ids.js';
 
 export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend' | 'images' | 'pool'>> {
   /** Keep a warm pool of sandboxes with these settings. */
   pool?: PoolOptions;
   paths?: DataPaths;
-  hostUid?: number;
-  hostGid?: number;
+  /** Host uids sandboxes run as, one per live sandbox (default DEFAULT_HOST_ID_RANGE). */
+  hostIds?: HostIdRange;
   cgroupParent?: string;
+  /** Isolation backend (default `auto`: see chooseBackend). */
+  backend?: BackendChoice;
 }
 
 /**
- * Wires an Engine to this host: checks that setup has run, opens the cgroup driver, removes
- * sandboxes left behind by crashed processes, and starts the bwrap backend.
+ * Wires an Engine to this host: checks that setup has run, picks the backend, opens the cgroup
+ * driver, removes sandboxes left behind by crashed processes, and starts the backend.
  */
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const paths = options.paths ?? dataPaths();
-  const bwrap = which('bwrap');
-  if (!bwrap) throw missing('bubblewrap (bwrap) is not installed');
   for (const [file, what] of [
     [paths.agent, 'the agent'],
     [paths.launcher, 'the launcher'],
-    [paths.seccompFilter, 'the seccomp filter'],
   ] as const) {
     if (!existsSync(file)) throw missing(`${what} is not built (${file})`);
   }
+  const capabilities = hostCapabilities(paths);
+  // auto falls back to bwrap, whose own checks below name what is missing.
+  const name = chooseBackend(options.backend ?? 'auto', capabilities);
   const cgroups = openCgroupDriver(options.cgroupParent);
   await removeStaleSandboxes(cgroups);
-  const backend = new BwrapBackend({
-    bwrapPath: bwrap,
-    launcherPath: paths.launcher,
-    agentPath: paths.agent,
-    seccompFilterPath: paths.seccompFilter,
-    cgroups,
-    hostUid: options.hostUid ?? DEFAULT_SANDBOX_HOST_UID,
-    hostGid: options.hostGid ?? DEFAULT_SANDBOX_HOST_UID,
-  });
-  const { pool, ...engineOptions } = options;
+  const hostIds = options.hostIds ?? DEFAULT_HOST_ID_RANGE;
+  const backend =
+    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? firecrackerBackend(paths, cgroups, hostIds) : bwrapBackend(paths, cgroups, hostIds);
+  const { pool, backend: _choice, ...engineOptions } = options;
   return new Engine({
     ...engineOptions,
     backend,
     images: new ImageStore(paths.imagesDir),
     ...(pool ? { pool: new SandboxPool(backend, pool) } : {}),
   });
+}
+
+function bwrapBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange): Backend {
+  const bwrap = which('bwrap');
+  if (!bwrap) throw missing('bubblewrap (bwrap) is not installed');
+  if (!existsSync(paths.seccompFilter)) throw missing(`the seccomp filter is not built (${paths.seccompFilter})`);
+  return new BwrapBackend({ bwrapPath: bwrap, launcherPath: paths.launcher, agentPath: paths.agent, seccompFilterPath: paths.seccompFilter, cgroups, hostIds });
+}
+
+function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg'): Backend {
+  const vm = vmPaths(paths);
+  const kernel = JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest;
+  return new QemuBackend({
+    qemuPath: which('qemu-system-x86_64')!,
+    launcherPath: paths.launcher,
+    vm,
+    cgroups,
+    hostIds,
+    accel,
+    clock: guestClock(kernel.hz),
+    runDir: vm.runDir,
+  });
+}
+
+function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange): Backend {
+  return new FirecrackerBackend({ command: [firecrackerBinary()!], launcherPath: paths.launcher, vm: vmPaths(paths), cgroups, hostIds, runDir: vmPaths(paths).runDir });
 }
 
 /** Kills and removes cgroups whose owning process is gone (a crash of an earlier server). */

@@ -166,7 +166,7 @@ export class SandboxPool {
     void (async () => {
       let sandbox: Sandbox | undefined;
       try {
-        sandbox = await this.#backend.start({ rootfs: pool.rootfs, limits: this.#options.limits ?? DEFAULT_LIMITS, traceId: `pool-${pool.image}` });
+        sandbox = await this.#backend.start({ image: pool.image, rootfs: pool.rootfs, limits: this.#options.limits ?? DEFAULT_LIMITS, traceId: `pool-${pool.image}` });
         await sandbox.ready();
         if (this.#closed || pool.idle.length >= pool.target) await sandbox.destroy();
         else pool.idle.push({ sandbox, since: Date.now() });

@@ -8,6 +8,8 @@ export interface HostDependency {
   /** A command found on PATH, or an absolute file path. */
   provides: string;
   aptPackage: string;
+  /** Needed only for the microVM backends (installed by `setup --vm`). */
+  vm?: true;
 }
 
 /** Everything `setup` installs and `doctor` checks (declared once, used by both). */
@@ -20,6 +22,10 @@ export const HOST_DEPENDENCIES: readonly HostDependency[] = [
   { purpose: 'agent build (static libc)', provides: '/usr/lib/x86_64-linux-gnu/libc.a', aptPackage: 'libc6-dev' },
   { purpose: 'seccomp filter compiler', provides: '/usr/include/seccomp.h', aptPackage: 'libseccomp-dev' },
   { purpose: 'agent JSON parsing', provides: '/usr/include/jansson.h', aptPackage: 'libjansson-dev' },
+  { purpose: 'QEMU microVM backend', provides: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86', vm: true },
+  { purpose: 'guest initramfs', provides: 'cpio', aptPackage: 'cpio', vm: true },
+  { purpose: 'guest disks (mkfs.ext4 -d)', provides: 'mkfs.ext4', aptPackage: 'e2fsprogs', vm: true },
+  { purpose: 'guest vmlinux for Firecracker (unpacking the LZ4 kernel)', provides: 'lz4', aptPackage: 'lz4', vm: true },
 ];
 
 /** Absolute path of a command on PATH (or the path itself when absolute and present), else null. */
@@ -37,6 +43,7 @@ export function which(command: string, path: string = process.env.PATH ?? '/usr/
   return null;
 }
 
-export function missingDependencies(): HostDependency[] {
-  return HOST_DEPENDENCIES.filter((dep) => which(dep.provides) === null);
+/** Dependencies not present on this host; the microVM ones only when `vm` is asked for. */
+export function missingDependencies(vm = false): HostDependency[] {
+  return HOST_DEPENDENCIES.filter((dep) => (vm || !dep.vm) && which(dep.provides) === null);
 }

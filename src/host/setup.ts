@@ -6,18 +6,22 @@ import { ImageStore } from '../images/store.js';
 import { getLanguage } from '../languages/lookup.js';
 import { buildAgent } from './agent-build.js';
 import { missingDependencies } from './dependencies.js';
+import { setupVm, type VmSetupReport } from './vm-setup.js';
 
 export interface SetupOptions {
   /** Languages whose images to build. */
   languages: readonly string[];
   paths?: DataPaths;
   mirror?: string;
+  /** Also prepare the microVM guest: kernel, initramfs, a disk per language image. */
+  vm?: boolean;
   onProgress?: (event: BuildEvent) => void;
 }
 
 export interface SetupReport {
   installedPackages: string[];
   images: BuildReport[];
+  vm?: VmSetupReport;
 }
 
 /**
@@ -33,7 +37,7 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
   const log = (image: string) => (line: string) => progress({ image, kind: 'log', message: line });
   const imageIds = [...new Set(options.languages.map((name) => getLanguage(name).image))];
 
-  const packages = [...new Set(missingDependencies().map((dep) => dep.aptPackage))];
+  const packages = [...new Set(missingDependencies(options.vm === true).map((dep) => dep.aptPackage))];
   if (packages.length > 0) {
     progress({ image: 'host', kind: 'step', message: `apt-get install ${packages.join(' ')}` });
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -50,5 +54,7 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
     ...(options.mirror === undefined ? {} : { mirror: options.mirror }),
     onProgress: progress,
   });
-  return { installedPackages: packages, images };
+  const store = new ImageStore(paths.imagesDir);
+  const vm = options.vm ? await setupVm(paths, store, imageIds, progress) : undefined;
+  return { installedPackages: packages, images, ...(vm ? { vm } : {}) };
 }

@@ -6,10 +6,10 @@ import { ErrorCodes, ImageError } from '../errors.js';
  * Runs a build command (argv, never a shell string), passing each output line to `onLine`.
  * Rejects with IMAGE_BUILD carrying the last lines of output when it fails.
  */
-export function runLogged(argv: readonly string[], onLine: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function runLogged(argv: readonly string[], onLine: (line: string) => void, env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<string> {
   const [command, ...args] = argv;
   return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'], env, ...(cwd === undefined ? {} : { cwd }) });
     const tail: string[] = [];
     const output: string[] = [];
     const take = (line: string): void => {

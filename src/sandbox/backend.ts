@@ -4,6 +4,8 @@ import type { CgroupStats } from './cgroup/types.js';
 
 /** What a backend needs to start one sandbox. */
 export interface SandboxSpec {
+  /** Image id (microVM backends boot that image's disk). */
+  image: string;
   /** Directory holding the image's root filesystem (read-only at run time). */
   rootfs: string;
   limits: Limits;

@@ -6,7 +6,7 @@ import { openEngine } from '../../src/engine/open-engine.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 it('a crashed server leaves nothing running, and the next start removes its cgroups', async () => {
-  const server = await startServerProcess(['--pool-warm', 'python,bash', '--pool-size', '2']);
+  const server = await startServerProcess(['--backend', 'bwrap', '--pool-warm', 'python,bash', '--pool-size', '2']);
   await waitForPool(server.url, 4);
   const busy = fetch(`${server.url}/api/v1/execute`, {
     method: 'POST',
@@ -22,7 +22,7 @@ it('a crashed server leaves nothing running, and the next start removes its cgro
   const after = leftovers();
   assert.deepEqual(after.processes, [], 'no sandbox process survived the crash');
   assert.ok(after.cgroups.length >= 4, `the crashed server's cgroups remain until the next start (${after.cgroups.length})`);
-  const engine = await openEngine();
+  const engine = await openEngine({ backend: 'bwrap' });
   await engine.close();
   assert.deepEqual(leftovers(), NOTHING_LEFT);
 });

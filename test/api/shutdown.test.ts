@@ -8,7 +8,7 @@ import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 import { post } from '../helpers/server.js';
 
 it('SIGTERM: finishes short executions, cancels long and queued ones, leaves nothing, exits 0', async () => {
-  const server = spawn(process.execPath, [join(packageRoot, 'dist/src/cli/index.js'), 'api', '--port', '0', '--concurrency', '3', '--shutdown-grace', '1500', '--log-level', 'info'], {
+  const server = spawn(process.execPath, [join(packageRoot, 'dist/src/cli/index.js'), 'api', '--backend', 'bwrap', '--port', '0', '--concurrency', '3', '--shutdown-grace', '1500', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));

@@ -14,7 +14,8 @@ let shared: Promise<Engine> | undefined;
  */
 export function engine(): Promise<Engine> {
   if (!shared) {
-    shared = openEngine();
+    // The suite's expectations (cgroup evidence, seccomp, namespaces) are the bwrap backend's; VM backends have test/vm/.
+    shared = openEngine({ backend: 'bwrap' });
     after(async () => {
       // Destruction is awaited inside execute(); give exiting processes a moment to be reaped.
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -2,14 +2,15 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultApiConfig, type ApiConfig } from '../../src/api/config.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
+import type { AppOptions } from '../../src/api/app.js';
 import { NOTHING_LEFT, leftovers } from './host.js';
 
 /**
  * A real API server on loopback (port 0) over the real engine, closed after the file's tests,
  * which then asserts that no sandbox was left behind.
  */
-export async function testServer(overrides: Partial<ApiConfig> = {}): Promise<RunningServer & { base: string }> {
-  const server = await startServer({ ...defaultApiConfig(), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides }, { logger: false });
+export async function testServer(overrides: Partial<ApiConfig> = {}, options: AppOptions = { logger: false }): Promise<RunningServer & { base: string }> {
+  const server = await startServer({ ...defaultApiConfig(), port: 0, host: '127.0.0.1', logLevel: 'silent', backend: 'bwrap', ...overrides }, options);
   after(async () => {
     await server.close();
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -8,6 +8,7 @@ import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 async function pooledEngine(options: { idleTtlMs?: number; shrinkAfterMs?: number; defaultSize?: number } = {}): Promise<Engine> {
   const engine = await openEngine({
+    backend: 'bwrap',
     pool: { defaultSize: options.defaultSize ?? 2, warm: ['base'], maxIdle: 8, idleTtlMs: options.idleTtlMs ?? 60_000, shrinkAfterMs: options.shrinkAfterMs ?? 60_000 },
   });
   return engine;
@@ -72,7 +73,7 @@ describe('warm pool', () => {
   });
 
   it('replaces expired idle sandboxes and shrinks unused images to zero', async () => {
-    const engine = await openEngine({ pool: { defaultSize: 1, maxIdle: 4, idleTtlMs: 300, shrinkAfterMs: 1200 } });
+    const engine = await openEngine({ backend: 'bwrap', pool: { defaultSize: 1, maxIdle: 4, idleTtlMs: 300, shrinkAfterMs: 1200 } });
     await engine.execute({ language: 'python', code: 'print(1)' }); // a miss that makes python active
     await untilIdle(engine, 1);
     const first = agents();

@@ -7,7 +7,8 @@ import type { ExecutionResult } from '../../engine/result.js';
 import { InvalidRequestError } from '../../errors.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { integerOption, repeatable } from '../parse.js';
+import { choiceOption, integerOption, repeatable } from '../parse.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../../sandbox/availability.js';
 
 interface RunFlags {
   lang: string;
@@ -20,6 +21,7 @@ interface RunFlags {
   timeout?: number;
   compileTimeout?: number;
   memory?: number;
+  backend?: BackendChoice;
   json?: boolean;
   base64?: boolean;
 }
@@ -37,6 +39,7 @@ export function runCommand(ctx: CliContext): Command {
     .option('-t, --timeout <ms>', 'run time limit in ms (default 10000)', integerOption('--timeout', 1))
     .option('--compile-timeout <ms>', 'compile time limit in ms (default 30000)', integerOption('--compile-timeout', 1))
     .option('-m, --memory <MB>', 'memory limit in MiB (default 256)', integerOption('--memory', 1))
+    .option('--backend <name>', `isolation backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, choiceOption('--backend', BACKEND_CHOICES))
     .option('--json', 'print the full result object as JSON instead of the program\'s output')
     .option('--base64', 'with --json: stdout and stderr as base64 (binary-safe) instead of UTF-8 text')
     .argument('[args...]', 'arguments for the program, after --')
@@ -44,7 +47,7 @@ export function runCommand(ctx: CliContext): Command {
     .action(
       exitWith(ctx, async (positional: string[], flags: RunFlags) => {
         const request = await toRequest(flags, positional);
-        const engine = await openEngine();
+        const engine = await openEngine({ ...(flags.backend ? { backend: flags.backend } : {}) });
         const result = await engine.execute(request);
         return flags.json ? reportJson(result) : reportPlain(result);
       }),

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { ErrorCodes, ImageError } from '../../errors.js';
+import { runLogged } from '../run-logged.js';
+import { GUEST_MODULES, type VmPaths } from './paths.js';
+
+/** Debian's kernel for cloud VMs: small, virtio drivers as modules, no hardware drivers. */
+export const KERNEL_PACKAGE = 'linux-image-cloud-amd64';
+
+export interface KernelManifest {
+  /** The versioned package the meta package pointed at, e.g. linux-image-6.1.0-56-cloud-amd64. */
+  package: string;
+  version: string;
+  /** The kernel's release string (its /lib/modules directory name). */
+  release: string;
+  /** CONFIG_HZ: the guest's lpj boot argument is loops per jiffy. */
+  hz: number;
+  fetched_at: string;
+}
+
+export async function readKernelManifest(vm: VmPaths): Promise<KernelManifest | null> {
+  if (!existsSync(vm.kernelManifest) || !existsSync(vm.vmlinuz) || !existsSync(vm.vmlinux)) return null;
+  return JSON.parse(await readFile(vm.kernelManifest, 'utf8')) as KernelManifest;
+}
+
+/**
+ * Fetches the guest kernel with apt (`apt-get download`, checked against the archive's signed
+ * index like any package) and unpacks what the guest needs: vmlinuz, its config and the virtio
+ * modules. Skipped when the kernel the meta package names is already there.
+ */
+export async function fetchKernel(vm: VmPaths, onLine: (line: string) => void): Promise<{ manifest: KernelManifest; fetched: boolean }> {
+  await mkdir(vm.dir, { recursive: true });
+  const work = await mkdtemp(join(vm.dir, '.kernel-'));
+  try {
+    await runLogged(['apt-get', 'download', '-q', KERNEL_PACKAGE], onLine, aptEnv(), work);
+    const meta = join(work, (await readdir(work)).find((f) => f.endsWith('.deb'))!);
+    const depends = (await runLogged(['dpkg-deb', '--field', meta, 'Depends'], onLine)).trim();
+    const match = /^(linux-image-[^\s,]+) \(= ([^)]+)\)/.exec(depends);
+    if (!match) throw new ImageError(ErrorCodes.IMAGE_BUILD, `${KERNEL_PACKAGE} depends on '${depends}', not on one kernel package`);
+    const [, pkg, version] = match as unknown as [string, string, string];
+    const current = await readKernelManifest(vm);
+    if (current?.package === pkg && current.version === version) return { manifest: current, fetched: false };
+
+    await runLogged(['apt-get', 'download', '-q', pkg], onLine, aptEnv(), work);
+    const deb = join(work, (await readdir(work)).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'))!);
+    const tree = join(work, 'tree');
+    await runLogged(['dpkg-deb', '--extract', deb, tree], onLine);
+    const release = pkg.replace(/^linux-image-/, '');
+    const staged = join(work, 'kernel');
+    await mkdir(join(staged, 'modules'), { recursive: true });
+    await copyFile(join(tree, 'boot', `vmlinuz-${release}`), join(staged, 'vmlinuz'));
+    await copyFile(join(tree, 'boot', `config-${release}`), join(staged, 'config'));
+    await unpackVmlinux(join(staged, 'vmlinuz'), join(staged, 'vmlinux'));
+    for (const module of GUEST_MODULES) {
+      await copyFile(join(tree, 'lib', 'modules', release, 'kernel', module), join(staged, 'modules', basename(module)));
+    }
+    const config = await readFile(join(staged, 'config'), 'utf8');
+    const hz = Number(/^CONFIG_HZ=(\d+)$/m.exec(config)?.[1] ?? 250);
+    const manifest: KernelManifest = { package: pkg, version, release, hz, fetched_at: new Date().toISOString() };
+    await writeFile(join(staged, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await rm(vm.kernelDir, { recursive: true, force: true });
+    await rename(staged, vm.kernelDir);
+    return { manifest, fetched: true };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Start of an LZ4 "legacy" frame, which is how Debian compresses the kernel inside bzImage. */
+const LZ4_LEGACY_MAGIC = Buffer.from([0x02, 0x21, 0x4c, 0x18]);
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+/**
+ * Firecracker boots only an uncompressed ELF `vmlinux`; Debian ships a bzImage whose payload is
+ * LZ4. Decompress the payload from its magic with lz4(1). lz4 complains about the bzImage trailer
+ * after the frame (exit status 1), so the result is judged by what it wrote: an ELF file.
+ */
+async function unpackVmlinux(vmlinuz: string, vmlinux: string): Promise<void> {
+  const image = await readFile(vmlinuz);
+  const start = image.indexOf(LZ4_LEGACY_MAGIC);
+  if (start < 0) throw new ImageError(ErrorCodes.IMAGE_BUILD, `${vmlinuz} holds no LZ4-compressed kernel`);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('lz4', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const out = createWriteStream(vmlinux);
+    child.stdout.pipe(out);
+    child.once('error', (err) => reject(new ImageError(ErrorCodes.IMAGE_BUILD, `cannot run lz4: ${err.message}`, { cause: err })));
+    out.once('close', () => resolve());
+    child.stdin.on('error', () => undefined); // lz4 may stop reading at the end of the frame
+    child.stdin.end(image.subarray(start));
+  });
+  const head = Buffer.alloc(4);
+  const fd = await open(vmlinux, 'r');
+  await fd.read(head, 0, 4, 0).finally(() => fd.close());
+  if (!head.equals(ELF_MAGIC)) throw new ImageError(ErrorCodes.IMAGE_BUILD, `unpacking ${vmlinuz} gave no ELF kernel`);
+}
+
+function aptEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+}

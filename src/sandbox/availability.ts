@@ -1,0 +1,137 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { DataPaths } from '../config/paths.js';
+import { ErrorCodes, SandboxError } from '../errors.js';
+import { which } from '../host/dependencies.js';
+import { vmPaths } from '../images/vm/paths.js';
+import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
+
+export const BACKEND_NAMES = ['bwrap', 'qemu', 'firecracker'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+/** What a user may ask for: a backend, or `auto` for the strongest one this host can run fast. */
+export type BackendChoice = BackendName | 'auto';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
+
+export interface Capability {
+  usable: boolean;
+  reason: string;
+}
+
+export interface HostCapabilities {
+  root: boolean;
+  cgroup: Capability & { mode: CgroupMode };
+  userNamespaces: Capability;
+  kvm: Capability;
+  backends: Record<BackendName, Capability>;
+  /** How QEMU would run here: with KVM, or emulated (TCG: seconds to boot). */
+  qemuAccel: 'kvm' | 'tcg';
+}
+
+function readNumber(path: string): number | null {
+  try {
+    return Number(readFileSync(path, 'utf8').trim());
+  } catch {
+    return null;
+  }
+}
+
+function userNamespaces(): Capability {
+  if (readNumber('/proc/sys/user/max_user_namespaces') === 0) return { usable: false, reason: 'user.max_user_namespaces is 0' };
+  if (readNumber('/proc/sys/kernel/unprivileged_userns_clone') === 0) {
+    return { usable: false, reason: 'kernel.unprivileged_userns_clone is 0 (sysctl -w kernel.unprivileged_userns_clone=1)' };
+  }
+  if (readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === 1) {
+    return { usable: false, reason: 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)' };
+  }
+  return { usable: true, reason: 'unprivileged user namespaces enabled' };
+}
+
+function cgroups(root: boolean): HostCapabilities['cgroup'] {
+  const mode = detectCgroupMode();
+  if (mode === 'none') return { mode, usable: false, reason: 'no cgroup filesystem at /sys/fs/cgroup' };
+  if (!root) return { mode, usable: false, reason: 'creating cgroups needs root' };
+  return { mode, usable: true, reason: mode === 'v1' ? 'cgroup v1 (legacy or hybrid)' : 'cgroup v2 (unified)' };
+}
+
+/**
+ * KVM for the VMs: the device, a CPU that has virtualisation extensions (a /dev/kvm node can exist
+ * without them), and access for the unprivileged uids the VMs run as, not only for root.
+ */
+function kvm(cpuinfo: string): Capability {
+  if (!existsSync('/dev/kvm')) return { usable: false, reason: '/dev/kvm is absent (no hardware virtualisation)' };
+  if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return { usable: false, reason: '/dev/kvm exists but the CPU shows no vmx/svm (no nested virtualisation here)' };
+  if ((statSync('/dev/kvm').mode & 0o006) !== 0o006) {
+    return { usable: false, reason: '/dev/kvm is not read-writable by the unprivileged VM users (chmod 0666 /dev/kvm, as systemd does)' };
+  }
+  return { usable: true, reason: '/dev/kvm usable' };
+}
+
+const problems = (...checks: (string | null)[]): string[] => checks.filter((p): p is string => p !== null);
+const built = (path: string, what: string): string | null => (existsSync(path) ? null : `${what} not built: run \`infra.operator setup\``);
+
+/** The Firecracker binary: RUNNER_CODES_FIRECRACKER, else `firecracker` on PATH. It is the user's to provide. */
+export function firecrackerBinary(env: NodeJS.ProcessEnv = process.env): string | null {
+  return which(env.RUNNER_CODES_FIRECRACKER ?? 'firecracker');
+}
+
+/** What this host can run, and for each backend why not. Reads only; changes nothing. */
+export function hostCapabilities(paths: DataPaths): HostCapabilities {
+  const root = process.getuid?.() === 0;
+  const cgroup = cgroups(root);
+  const userns = userNamespaces();
+  const kvmCap = kvm(readFileSync('/proc/cpuinfo', 'utf8'));
+  const vm = vmPaths(paths);
+  const common = problems(cgroup.usable ? null : cgroup.reason, built(paths.agent, 'runner-agent'), built(paths.launcher, 'runner-launch'));
+  const bwrap = which('bwrap');
+  const bwrapProblems = [
+    ...problems(bwrap ? null : 'bwrap is not installed', userns.usable ? null : userns.reason),
+    ...common,
+    ...problems(built(paths.seccompFilter, 'seccomp filter')),
+  ];
+  const qemu = which('qemu-system-x86_64');
+  const vmSetup = existsSync(vm.kernelManifest) && existsSync(vm.initramfs) ? null : 'the guest kernel and initramfs are not prepared: run `infra.operator setup --vm`';
+  const qemuProblems = [...problems(qemu ? null : 'qemu-system-x86_64 is not installed (setup --vm installs it)', vmSetup), ...common];
+  const firecracker = firecrackerBinary();
+  const qemuAccel = kvmCap.usable ? 'kvm' : 'tcg';
+  return {
+    root,
+    cgroup,
+    userNamespaces: userns,
+    kvm: kvmCap,
+    qemuAccel,
+    backends: {
+      bwrap: bwrapProblems.length === 0 ? { usable: true, reason: `bubblewrap at ${bwrap}` } : { usable: false, reason: bwrapProblems.join('; ') },
+      qemu:
+        qemuProblems.length === 0
+          ? { usable: true, reason: qemuAccel === 'kvm' ? `${qemu} with KVM` : `${qemu} under emulation (TCG, no KVM): works, boots take seconds` }
+          : { usable: false, reason: qemuProblems.join('; ') },
+      firecracker: ((reasons) => (reasons.length === 0 ? { usable: true, reason: `${firecracker} with KVM` } : { usable: false, reason: reasons.join('; ') }))([
+        ...problems(
+          kvmCap.usable ? null : `needs KVM (${kvmCap.reason})`,
+          firecracker ? null : 'no firecracker binary (on PATH or RUNNER_CODES_FIRECRACKER; ≥ 1.16.1, see docs/vm.md)',
+          existsSync(vm.vmlinux) ? null : vmSetup ?? 'no vmlinux: run `infra.operator setup --vm`',
+        ),
+        ...common,
+      ]),
+    },
+  };
+}
+
+/**
+ * Resolves a backend choice on this host. `auto` takes firecracker where it is usable, else QEMU
+ * with KVM, else bwrap: an emulated VM is real isolation but seconds per boot, so it is only used
+ * when asked for by name. A named backend that cannot run here is an error naming why.
+ */
+export function chooseBackend(choice: BackendChoice, capabilities: HostCapabilities): BackendName {
+  const { backends } = capabilities;
+  if (choice === 'auto') {
+    if (backends.firecracker.usable) return 'firecracker';
+    if (backends.qemu.usable && capabilities.qemuAccel === 'kvm') return 'qemu';
+    return 'bwrap';
+  }
+  if (!backends[choice].usable) {
+    throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `the ${choice} backend cannot run here: ${backends[choice].reason}`, {
+      hint: 'see `infra.operator doctor`',
+    });
+  }
+  return choice;
+}

@@ -1,0 +1,105 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dataPaths } from '../../src/config/paths.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { openEngine } from '../../src/engine/open-engine.js';
+import { vmPaths } from '../../src/images/vm/paths.js';
+import { hostCapabilities } from '../../src/sandbox/availability.js';
+import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+
+/**
+ * The QEMU microVM backend end to end: real VMs (emulated with TCG where the host has no KVM,
+ * which makes each boot take seconds, so the cases are few). Needs `infra.operator setup --vm
+ * --lang python,c`; skipped without it, except under CI, where .ci/run prepares it.
+ */
+const paths = dataPaths();
+const qemu = hostCapabilities(paths).backends.qemu;
+const skip = qemu.usable || process.env.CI === 'true' ? false : `the qemu backend is not usable here: ${qemu.reason}`;
+
+/** QEMU processes of this test run, found on the host's process table (not from program output). */
+function qemuProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.startsWith('qemu-system') || cmdline.includes('/qemu-system')) found.push(`${pid} ${cmdline.split('\0').slice(0, 3).join(' ')}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe('QEMU microVM backend', { skip }, () => {
+  let engine: Engine;
+  before(async () => {
+    engine = await openEngine({ backend: 'qemu' });
+  });
+  after(async () => {
+    await engine?.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(leftovers(), NOTHING_LEFT, 'VMs left cgroups or processes behind');
+    assert.deepEqual(qemuProcesses(), [], 'no QEMU process outlives its execution');
+    assert.deepEqual(readdirSync(vmPaths(paths).runDir), [], 'no VM socket directory is left');
+  });
+
+  it('runs Python in a guest kernel of its own, with stdin', async () => {
+    const result = await engine.execute({
+      language: 'python',
+      code: 'import platform, sys\nname = sys.stdin.readline().strip()\nprint(f"Hello, {name}!")\nprint(platform.release())\n',
+      stdin: 'VM\n',
+    });
+    assert.equal(result.status, 'success', JSON.stringify(result.error));
+    const [greeting, release] = result.stdout.split('\n');
+    assert.equal(greeting, 'Hello, VM!');
+    assert.match(release!, /cloud-amd64$/, 'the guest runs Debian\'s cloud kernel, not the host\'s');
+    assert.equal(result.exit_code, 0);
+  });
+
+  it('compiles and runs C in the VM, keeping the exit code', async () => {
+    const code = '#include <stdio.h>\nint main(void) {\n  int s = 0;\n  for (int i = 1; i <= 100; i++) s += i;\n  printf("%d\\n", s);\n  return 3;\n}\n';
+    const result = await engine.execute({ language: 'c', code });
+    assert.equal(result.status, 'success', JSON.stringify(result.error));
+    assert.equal(result.compile?.exit_code, 0, result.compile?.stderr);
+    assert.equal(result.stdout, '5050\n');
+    assert.equal(result.exit_code, 3);
+  });
+
+  it('kills the whole process tree in the guest on a timeout', async () => {
+    const code = 'sleep 300 &\n(setsid sleep 300 &)\necho started\nsleep 300\n';
+    const started = Date.now();
+    const result = await engine.execute({ language: 'bash', code, limits: { timeoutMs: 1000 } });
+    assert.equal(result.status, 'success', JSON.stringify(result.error));
+    assert.equal(result.timed_out, true);
+    assert.equal(result.stdout, 'started\n');
+    assert.ok(Date.now() - started < 30_000, 'the execution ended soon after its timeout');
+  });
+
+  it('contains a memory bomb inside the guest: the program is killed, the VM answers', async () => {
+    const result = await engine.execute({ language: 'python', code: 'b = []\nwhile True:\n    b.append(bytearray(16 * 1024 * 1024))\n', limits: { memoryMb: 64 } });
+    assert.equal(result.status, 'success', JSON.stringify(result.error));
+    assert.notEqual(result.exit_code, 0);
+    assert.ok(result.signal === 'SIGKILL' || /MemoryError/.test(result.stderr), `killed by the guest's OOM killer or refused memory: ${result.signal} ${result.stderr}`);
+  });
+
+  it('keeps booted VMs in the engine\'s warm pool, one execution each', async () => {
+    const pooled = await openEngine({
+      backend: 'qemu',
+      pool: { defaultSize: 1, warm: ['python'], maxIdle: 2, idleTtlMs: 600_000, shrinkAfterMs: 600_000 },
+    });
+    try {
+      const idle = (): number => pooled.pool!.stats().images.find((p) => p.image === 'python')?.idle ?? 0;
+      for (const deadline = Date.now() + 60_000; idle() < 1; ) {
+        assert.ok(Date.now() < deadline, 'the pool booted a VM');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const result = await pooled.execute({ language: 'python', code: 'print("warm")\n' });
+      assert.equal(result.stdout, 'warm\n', JSON.stringify(result.error));
+      const stats = pooled.pool!.stats().images.find((p) => p.image === 'python')!;
+      assert.equal(stats.hits, 1, 'the execution took the booted VM');
+    } finally {
+      await pooled.close();
+    }
+  });
+});
