@@ -5,7 +5,8 @@ import { which } from '../host/dependencies.js';
 import { ImageStore } from '../images/store.js';
 import type { KernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';
-import { chooseBackend, firecrackerBinary, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
+import { firecrackerBinary } from '../host/firecracker-binary.js';
+import { chooseBackend, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
 import type { Backend } from '../sandbox/backend.js';
 import { BwrapBackend } from '../sandbox/bwrap/backend.js';
 import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
@@ -83,7 +84,8 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
 }
 
 function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange): Backend {
-  return new FirecrackerBackend({ command: [firecrackerBinary()!], launcherPath: paths.launcher, vm: vmPaths(paths), cgroups, hostIds, runDir: vmPaths(paths).runDir });
+  const vm = vmPaths(paths);
+  return new FirecrackerBackend({ command: [firecrackerBinary(vm)!], launcherPath: paths.launcher, vm, cgroups, hostIds, runDir: vm.runDir });
 }
 
 /** Kills and removes cgroups whose owning process is gone (a crash of an earlier server). */

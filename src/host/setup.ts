@@ -5,7 +5,9 @@ import { runLogged } from '../images/run-logged.js';
 import { ImageStore } from '../images/store.js';
 import { getLanguage } from '../languages/lookup.js';
 import { buildAgent } from './agent-build.js';
+import { vmPaths } from '../images/vm/paths.js';
 import { missingDependencies } from './dependencies.js';
+import { registerFirecracker } from './firecracker-binary.js';
 import { setupVm, type VmSetupReport } from './vm-setup.js';
 
 export interface SetupOptions {
@@ -15,6 +17,8 @@ export interface SetupOptions {
   mirror?: string;
   /** Also prepare the microVM guest: kernel, initramfs, a disk per language image. */
   vm?: boolean;
+  /** A Firecracker binary to check (≥ 1.16.1) and use for the firecracker backend. */
+  firecracker?: string;
   onProgress?: (event: BuildEvent) => void;
 }
 
@@ -36,6 +40,9 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
   const progress = options.onProgress ?? (() => undefined);
   const log = (image: string) => (line: string) => progress({ image, kind: 'log', message: line });
   const imageIds = [...new Set(options.languages.map((name) => getLanguage(name).image))];
+  // Checked first: a wrong binary is a usage error, found before minutes of work.
+  const firecracker = options.vm && options.firecracker !== undefined ? await registerFirecracker(vmPaths(paths), options.firecracker) : undefined;
+  if (firecracker) progress({ image: 'vm', kind: 'done', message: `firecracker: ${firecracker}` });
 
   const packages = [...new Set(missingDependencies(options.vm === true).map((dep) => dep.aptPackage))];
   if (packages.length > 0) {
@@ -55,6 +62,6 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
     onProgress: progress,
   });
   const store = new ImageStore(paths.imagesDir);
-  const vm = options.vm ? await setupVm(paths, store, imageIds, progress) : undefined;
+  const vm = options.vm ? { ...(await setupVm(paths, store, imageIds, progress)), ...(firecracker ? { firecracker } : {}) } : undefined;
   return { installedPackages: packages, images, ...(vm ? { vm } : {}) };
 }

@@ -11,6 +11,8 @@ export interface VmSetupReport {
   initramfs: string;
   /** Disks made in this run (the others were current). */
   disks: string[];
+  /** The Firecracker binary checked and linked, when one was given. */
+  firecracker?: string;
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../host/dependencies.js';
+import { firecrackerBinary } from '../host/firecracker-binary.js';
 import { vmPaths } from '../images/vm/paths.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
 
@@ -68,11 +69,6 @@ function kvm(cpuinfo: string): Capability {
 const problems = (...checks: (string | null)[]): string[] => checks.filter((p): p is string => p !== null);
 const built = (path: string, what: string): string | null => (existsSync(path) ? null : `${what} not built: run \`infra.operator setup\``);
 
-/** The Firecracker binary: RUNNER_CODES_FIRECRACKER, else `firecracker` on PATH. It is the user's to provide. */
-export function firecrackerBinary(env: NodeJS.ProcessEnv = process.env): string | null {
-  return which(env.RUNNER_CODES_FIRECRACKER ?? 'firecracker');
-}
-
 /** What this host can run, and for each backend why not. Reads only; changes nothing. */
 export function hostCapabilities(paths: DataPaths): HostCapabilities {
   const root = process.getuid?.() === 0;
@@ -90,7 +86,7 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
   const qemu = which('qemu-system-x86_64');
   const vmSetup = existsSync(vm.kernelManifest) && existsSync(vm.initramfs) ? null : 'the guest kernel and initramfs are not prepared: run `infra.operator setup --vm`';
   const qemuProblems = [...problems(qemu ? null : 'qemu-system-x86_64 is not installed (setup --vm installs it)', vmSetup), ...common];
-  const firecracker = firecrackerBinary();
+  const firecracker = firecrackerBinary(vm);
   const qemuAccel = kvmCap.usable ? 'kvm' : 'tcg';
   return {
     root,
@@ -107,7 +103,7 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
       firecracker: ((reasons) => (reasons.length === 0 ? { usable: true, reason: `${firecracker} with KVM` } : { usable: false, reason: reasons.join('; ') }))([
         ...problems(
           kvmCap.usable ? null : `needs KVM (${kvmCap.reason})`,
-          firecracker ? null : 'no firecracker binary (on PATH or RUNNER_CODES_FIRECRACKER; ≥ 1.16.1, see docs/vm.md)',
+          firecracker ? null : 'no firecracker binary (`setup --vm --firecracker PATH`, RUNNER_CODES_FIRECRACKER or PATH; ≥ 1.16.1, see docs/vm.md)',
           existsSync(vm.vmlinux) ? null : vmSetup ?? 'no vmlinux: run `infra.operator setup --vm`',
         ),
         ...common,

@@ -19,6 +19,8 @@ export interface VmPaths {
   disksDir: string;
   /** Per-VM private directories (sockets) of running VMs. */
   runDir: string;
+  /** Link to the Firecracker binary `setup --vm --firecracker PATH` checked. */
+  firecracker: string;
 }
 
 export function vmPaths(paths: DataPaths): VmPaths {
@@ -35,6 +37,7 @@ export function vmPaths(paths: DataPaths): VmPaths {
     initramfs: join(dir, 'initramfs.cpio'),
     disksDir: join(dir, 'disks'),
     runDir: join(paths.root, 'run'),
+    firecracker: join(dir, 'bin', 'firecracker'),
   };
 }
 
