@@ -3,12 +3,12 @@ import { isUtf8 } from 'node:buffer';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Engine } from '../engine/engine.js';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { apiKeyHook } from './auth.js';
 import { loggableError, RequestLog } from './request-log.js';
 import { printable } from '../safe-text.js';
 import type { ApiConfig } from './config.js';
+import type { EngineService } from './engine-service.js';
 import { Executor } from './executor.js';
 import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
@@ -53,7 +53,7 @@ export interface AppOptions {
   logStream?: { write(line: string): void };
 }
 
-export async function buildApp(engineInstance: Engine, config: ApiConfig, options: AppOptions = {}): Promise<{ app: Api; executor: Executor }> {
+export async function buildApp(engineInstance: EngineService, config: ApiConfig, options: AppOptions = {}): Promise<{ app: Api; executor: Executor }> {
   const executor = new Executor(engineInstance, { concurrency: config.concurrency, queueLimit: config.queueLimit });
   const app: Api = Fastify({
     logger:

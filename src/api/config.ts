@@ -24,6 +24,8 @@ export interface ApiConfig {
   logLevel: string;
   /** Isolation backend: bwrap, qemu, firecracker or auto. */
   backend: BackendChoice;
+  /** Uid (and gid) the HTTP side runs as when the server starts as root; 0 keeps one process. */
+  apiUid: number;
   /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
   poolSize: number;
   /** Per-language pool sizes, e.g. ["python=4", "c=1"]. */
@@ -80,6 +82,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
   { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
+  { key: 'apiUid', flag: '--api-uid <n>', env: 'RUNNER_CODES_API_UID', file: 'api_uid', kind: 'int', min: 0, max: 4294967294, description: 'started as root, the HTTP side runs as this uid/gid in its own process and the engine stays privileged apart from it; 0 = one process' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
 ];
 
@@ -101,6 +104,7 @@ export function defaultApiConfig(): ApiConfig {
     shutdownGraceMs: 10_000,
     logLevel: 'info',
     backend: 'auto',
+    apiUid: 65534,
     poolSize: 2,
     poolSizes: [],
     poolWarm: [],

@@ -1,7 +1,7 @@
-import type { Engine } from '../engine/engine.js';
 import { ExecutionQueue } from '../engine/queue.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
+import type { EngineService } from './engine-service.js';
 import { ApiMetrics } from './metrics.js';
 
 /**
@@ -9,12 +9,12 @@ import { ApiMetrics } from './metrics.js';
  * executions so that shutdown can cancel them.
  */
 export class Executor {
-  readonly engine: Engine;
+  readonly engine: EngineService;
   readonly queue: ExecutionQueue;
   readonly metrics: ApiMetrics;
   readonly #inFlight = new Set<AbortController>();
 
-  constructor(engine: Engine, options: { concurrency: number; queueLimit: number }) {
+  constructor(engine: EngineService, options: { concurrency: number; queueLimit: number }) {
     this.engine = engine;
     this.queue = new ExecutionQueue({ concurrency: options.concurrency, maxQueued: options.queueLimit });
     this.metrics = new ApiMetrics({ running: () => this.queue.running, queued: () => this.queue.queued });

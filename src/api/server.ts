@@ -1,6 +1,7 @@
 import { openEngine } from '../engine/open-engine.js';
 import { buildApp, type AppOptions } from './app.js';
 import { engineOptionsFor } from './engine-options.js';
+import { localEngineService } from './engine-service.js';
 import { exposureWarning, type ApiConfig } from './config.js';
 import type { Executor } from './executor.js';
 import type { Api } from './types.js';
@@ -20,7 +21,7 @@ export interface RunningServer {
 /** Opens the engine on this host and serves the API until close(). */
 export async function startServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer> {
   const engine = await openEngine(engineOptionsFor(config));
-  const { app, executor } = await buildApp(engine, config, options);
+  const { app, executor } = await buildApp(localEngineService(engine), config, options);
   const warning = exposureWarning(config);
   if (warning) {
     app.log.warn(warning);

@@ -26,7 +26,7 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
       const installed = LANGUAGES.filter((lang) => executor.engine.images.manifest(lang.image) !== null).map((lang) => lang.id);
       const ready = installed.length > 0 && !executor.queue.closed;
       reply.code(ready ? 200 : 503);
-      return { ready, backend: executor.engine.backend.name, languages: installed };
+      return { ready, backend: executor.engine.backendName, languages: installed };
     },
   );
   app.get(
@@ -57,8 +57,8 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
       },
     },
     async () => {
-      const pool = executor.engine.pool;
-      return pool ? { enabled: true, ...pool.stats() } : { enabled: false, images: [], idle_total: 0, max_idle: 0, idle_memory_bytes: 0 };
+      const stats = await executor.engine.poolStats();
+      return stats ? { enabled: true, ...stats } : { enabled: false, images: [], idle_total: 0, max_idle: 0, idle_memory_bytes: 0 };
     },
   );
   app.get('/metrics', { config: open, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_request, reply) => {

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { API_OPTIONS, defaultApiConfig, loadApiConfig, type ApiConfig } from '../../api/config.js';
+import { ErrorCodes, RunnerError } from '../../errors.js';
 import { exitWith, type CliContext } from '../context.js';
 
 export function apiCommand(ctx: CliContext): Command {
@@ -20,17 +21,32 @@ export function apiCommand(ctx: CliContext): Command {
         if (value !== undefined) given[spec.key] = value;
       }
       const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
+      const config = loadApiConfig(given, process.env, configPath);
       // Loaded on use: the server's dependencies would slow every other command's start.
-      const { startServer } = await import('../../api/server.js');
-      const server = await startServer(loadApiConfig(given, process.env, configPath));
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          server.app.log.info('shutting down');
-          void server.close().then(resolve);
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      const server =
+        process.getuid?.() === 0 && config.apiUid !== 0
+          ? await (await import('../../api/separated-server.js')).startSeparatedServer(config)
+          : await (await import('../../api/server.js')).startServer(config);
+      let stopping = false;
+      const never = new Promise<never>(() => undefined);
+      // The HTTP side exiting while nobody asked it to stop is a crash; during a stop it is expected.
+      const crashed = 'workerExited' in server ? server.workerExited.then(() => (stopping ? never : ('crashed' as const))) : never;
+      const outcome = await Promise.race([
+        crashed,
+        new Promise<'stopped'>((resolve) => {
+          const stop = (): void => {
+            stopping = true;
+            process.stderr.write('shutting down\n');
+            void server.close().then(() => resolve('stopped'));
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        }),
+      ]);
+      if (outcome === 'crashed') {
+        await server.close();
+        throw new RunnerError(ErrorCodes.INTERNAL, 'the HTTP side of the server exited unexpectedly');
+      }
       return 0;
     }),
   );

@@ -1,0 +1,47 @@
+/**
+ * The HTTP side of a privilege-separated server (`infra.operator api` started as root): this
+ * process parses and answers every request, running as an unprivileged uid; the engine runs in
+ * the parent, which sent us the configuration. See separated-server.ts.
+ */
+import { dataPaths } from '../config/paths.js';
+import { ImageStore } from '../images/store.js';
+import { buildApp } from './app.js';
+import type { ApiConfig } from './config.js';
+import { RemoteEngineService } from './engine-ipc.js';
+
+export type SupervisorMessage = { type: 'start'; config: ApiConfig; backendName: string } | { type: 'shutdown' };
+export type WorkerStatus = { type: 'listening'; url: string } | { type: 'failed'; message: string };
+
+// The parent decides when to stop (it drains us first); a signal to the whole group is its to handle.
+process.on('SIGTERM', () => undefined);
+process.on('SIGINT', () => undefined);
+// The parent gone (crashed or killed): nothing here may outlive it.
+process.once('disconnect', () => process.exit(1));
+
+process.once('message', (raw: unknown) => {
+  const message = raw as SupervisorMessage;
+  if (message?.type !== 'start') process.exit(2);
+  void serve(message as Extract<SupervisorMessage, { type: 'start' }>);
+});
+
+async function serve({ config, backendName }: { config: ApiConfig; backendName: string }): Promise<void> {
+  const report = (status: WorkerStatus): void => void process.send?.(status);
+  try {
+    const engine = new RemoteEngineService(backendName, new ImageStore(dataPaths().imagesDir));
+    const { app, executor } = await buildApp(engine, config);
+    const url = await app.listen({ port: config.port, host: config.host });
+    report({ type: 'listening', url });
+    process.on('message', (next: unknown) => {
+      if ((next as SupervisorMessage)?.type !== 'shutdown') return;
+      executor.stopAccepting();
+      const cancel = setTimeout(() => executor.cancelAll(), config.shutdownGraceMs);
+      void app.close().finally(() => {
+        clearTimeout(cancel);
+        process.exit(0);
+      });
+    });
+  } catch (err) {
+    report({ type: 'failed', message: (err as Error).message });
+    process.exit(1);
+  }
+}
