@@ -32,7 +32,7 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
 }
 
 static void usage(void) {
-  fputs("usage: runner-agent [--io PATH | --io-fd N]\n       runner-agent --version\n", stderr);
+  fputs("usage: runner-agent [--io PATH | --io-fd N] [--guest]\n       runner-agent --version\n", stderr);
   exit(2);
 }
 
@@ -43,6 +43,8 @@ static void parse_args(int argc, char **argv, const char **io_path, int *io_fd) 
       exit(0);
     } else if (strcmp(argv[i], "--io") == 0 && i + 1 < argc) {
       *io_path = argv[++i];
+    } else if (strcmp(argv[i], "--guest") == 0) {
+      stage_count_oom_kills(true); /* in a VM: the kernel's counters are the sandbox's own */
     } else if (strcmp(argv[i], "--io-fd") == 0 && i + 1 < argc) {
       /* An fd opened by whoever started us (the VM init opens the port as root, so code running as
        * the sandbox user cannot open it and speak to the host in the agent's place). */

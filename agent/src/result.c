@@ -39,10 +39,11 @@ static json_t *stage_json(const struct stage_result *r) {
     json_decref(err);
     return NULL;
   }
-  return json_pack("{s:s, s:i, s:i, s:b, s:o, s:o, s:b, s:b, s:f, s:f, s:I}", "name", r->name, "exit_code",
+  return json_pack("{s:s, s:i, s:i, s:b, s:o, s:o, s:b, s:b, s:f, s:f, s:I, s:I}", "name", r->name, "exit_code",
                    r->exit_code, "signal", r->signal, "timed_out", r->timed_out, "stdout_b64", out, "stderr_b64",
                    err, "stdout_truncated", r->out.truncated, "stderr_truncated", r->err.truncated, "wall_ms",
-                   r->wall_ms, "cpu_ms", r->cpu_ms, "max_rss_kb", (json_int_t)r->max_rss_kb);
+                   r->wall_ms, "cpu_ms", r->cpu_ms, "max_rss_kb", (json_int_t)r->max_rss_kb, "oom_kills",
+                   (json_int_t)r->oom_kills);
 }
 
 int result_json(const struct stage_result *stages, size_t n, char **out, struct agent_error *err) {

@@ -260,12 +260,31 @@ static int start_child(struct run *r, struct agent_error *err) {
   return 0;
 }
 
+static bool count_oom_kills;
+
+void stage_count_oom_kills(bool enable) { count_oom_kills = enable; }
+
+/* The kernel's `oom_kill` counter from /proc/vmstat, or -1 when it cannot be read. */
+static long read_oom_kills(void) {
+  if (!count_oom_kills) return -1;
+  FILE *f = fopen("/proc/vmstat", "re");
+  if (f == NULL) return -1;
+  char line[128];
+  long n = -1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "oom_kill %ld", &n) == 1) break;
+  fclose(f);
+  return n;
+}
+
 static double tv_ms(struct timeval tv) { return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0; }
 
-static void finish(struct run *r, const struct rusage *before) {
+static void finish(struct run *r, const struct rusage *before, long oom_before) {
   struct stage_result *res = r->res;
   struct rusage after;
   reap(r); /* collect orphans that are already gone (PID 1 case) */
+  long oom_after = read_oom_kills();
+  res->oom_kills = oom_before >= 0 && oom_after > oom_before ? oom_after - oom_before : 0;
   getrusage(RUSAGE_CHILDREN, &after);
   if (WIFSIGNALED(r->status)) {
     res->signal = WTERMSIG(r->status);
@@ -287,10 +306,11 @@ int stage_run(const struct job_stage *st, int sigfd, struct stage_result *res, s
   outbuf_init(&res->err, st->output_limit);
   struct rusage before;
   getrusage(RUSAGE_CHILDREN, &before);
+  long oom_before = read_oom_kills();
   __attribute__((cleanup(run_cleanup))) struct run r = {
       .st = st, .res = res, .sigfd = sigfd, .pipe_in = {-1, -1}, .pipe_out = {-1, -1}, .pipe_err = {-1, -1}};
   if (open_pipes(&r, err) < 0 || start_child(&r, err) < 0 || run_loop(&r, err) < 0) return -1;
-  finish(&r, &before);
+  finish(&r, &before, oom_before);
   return 0;
 }
 

@@ -14,7 +14,13 @@ struct stage_result {
   struct outbuf out, err;
   double wall_ms, cpu_ms;
   long max_rss_kb;
+  long oom_kills; /* kernel OOM kills during the stage, when counted (stage_count_oom_kills) */
 };
+
+/* In a VM guest the agent's kernel is the sandbox's own, so its global OOM-kill counter
+ * (/proc/vmstat) counts exactly the sandbox's kills; on a shared host kernel it would count the
+ * host's, so it stays off there (the host's cgroup reports OOM kills instead). */
+void stage_count_oom_kills(bool enable);
 
 /* Run one stage to completion. sigfd is a non-blocking signalfd for SIGCHLD (SIGCHLD blocked).
  * Returns 0 when the stage ran (whatever its outcome), -1 on an agent failure (internal). */

@@ -197,7 +197,7 @@ int main(void) {
   char fd_arg[16];
   snprintf(fd_arg, sizeof fd_arg, "%d", port_fd);
   drop_privileges();
-  char *argv[] = {"runner-agent", "--io-fd", fd_arg, NULL};
+  char *argv[] = {"runner-agent", "--guest", "--io-fd", fd_arg, NULL};
   char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", NULL};
   execve("/.runner/runner-agent", argv, envp);
   fail("exec runner-agent: %s", strerror(errno));

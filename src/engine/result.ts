@@ -73,10 +73,11 @@ export interface ResultContext {
 
 /**
  * Builds the caller's result from the agent's stage reports. `oomKills` (from the cgroup) marks the
- * last stage that ran: the OOM killer acts on the whole sandbox, and that is the stage it hit.
+ * last stage that ran: the OOM killer acts on the whole sandbox, and that is the stage it hit. In
+ * a VM the guest kernel's own count comes with each stage instead.
  */
 export function successResult(ctx: ResultContext, reports: StageReport[], encoding: 'utf8' | 'base64', oomKills: number): ExecutionResult {
-  const stages = reports.map((report, i) => stageResult(report, encoding, oomKills > 0 && i === reports.length - 1));
+  const stages = reports.map((report, i) => stageResult(report, encoding, (oomKills > 0 && i === reports.length - 1) || (report.oom_kills ?? 0) > 0));
   const compileIndex = reports.findIndex((r) => r.name === 'compile');
   const compile = compileIndex >= 0 ? stages[compileIndex] : undefined;
   const last = stages[stages.length - 1];

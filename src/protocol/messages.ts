@@ -51,6 +51,8 @@ export interface StageReport {
   wall_ms: number;
   cpu_ms: number;
   max_rss_kb: number;
+  /** OOM kills the guest kernel counted during the stage (VM backends; 0 where the host's cgroup counts). */
+  oom_kills?: number;
 }
 
 export interface ResultMessage {
