@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, RunnerError } from '../errors.js';
-import { BACKEND_CHOICES, type BackendChoice } from '../sandbox/availability.js';
+import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../sandbox/availability.js';
 
 /** Everything the API server can be configured with. */
 export interface ApiConfig {
@@ -24,6 +24,8 @@ export interface ApiConfig {
   logLevel: string;
   /** Isolation backend: bwrap, qemu, firecracker or auto. */
   backend: BackendChoice;
+  /** Further backends a request may pick with its `backend` field. */
+  allowedBackends: BackendName[];
   /** Uid (and gid) the HTTP side runs as when the server starts as root; 0 keeps one process. */
   apiUid: number;
   /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
@@ -82,6 +84,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
   { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
+  { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start); none = the default only' },
   { key: 'apiUid', flag: '--api-uid <n>', env: 'RUNNER_CODES_API_UID', file: 'api_uid', kind: 'int', min: 0, max: 4294967294, description: 'started as root, the HTTP side runs as this uid/gid in its own process and the engine stays privileged apart from it; 0 = one process' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
 ];
@@ -104,6 +107,7 @@ export function defaultApiConfig(): ApiConfig {
     shutdownGraceMs: 10_000,
     logLevel: 'info',
     backend: 'auto',
+    allowedBackends: [],
     apiUid: 65534,
     poolSize: 2,
     poolSizes: [],
@@ -124,7 +128,10 @@ function parseValue(spec: OptionSpec, raw: unknown, source: string): ApiConfig[k
     const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
     if (!list || list.some((v) => typeof v !== 'string')) throw configError(source, 'must be a list of strings');
     // Accepts ['a', 'b'], ['a,b'] and 'a,b' alike.
-    return (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const values = (list as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const wrong = spec.choices ? values.find((v) => !spec.choices!.includes(v)) : undefined;
+    if (wrong !== undefined) throw configError(source, `'${wrong}' is not one of ${spec.choices!.join(', ')}`);
+    return values;
   }
   if (spec.kind === 'int') {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;

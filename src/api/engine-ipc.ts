@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Engine } from '../engine/engine.js';
 import type { PoolStats } from '../engine/pool.js';
 import { ExecutionQueue } from '../engine/queue.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
 import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError, type ErrorCode } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
-import type { EngineService } from './engine-service.js';
+import { engineFor, type EngineService, type Engines, type ExecuteOptions } from './engine-service.js';
 
 /**
  * The engine over Node's IPC channel, for privilege separation: the HTTP side (unprivileged
@@ -15,7 +14,7 @@ import type { EngineService } from './engine-service.js';
  * validated by the engine like any other, and work is bounded by its own queue.
  */
 export type WorkerMessage =
-  | { type: 'execute'; id: number; request: ExecuteRequest; traceId: string }
+  | { type: 'execute'; id: number; request: ExecuteRequest; traceId: string; backend?: string }
   | { type: 'cancel'; id: number }
   | { type: 'pool'; id: number };
 
@@ -56,7 +55,8 @@ const isId = (value: unknown): value is number => Number.isSafeInteger(value) &&
  * Parent side: runs the worker's executions on the engine. `limits` bound the work the worker can
  * ask for, whatever it asks: a compromised HTTP side still cannot start more sandboxes than this.
  */
-export function serveEngine(engine: Engine, worker: ChildProcess, limits: { concurrency: number; queueLimit: number }): void {
+export function serveEngine(engines: Engines, worker: ChildProcess, limits: { concurrency: number; queueLimit: number }): void {
+  const engine = engineFor(engines, undefined);
   const queue = new ExecutionQueue({ concurrency: limits.concurrency, maxQueued: limits.queueLimit });
   const running = new Map<number, AbortController>();
   const send = (message: EngineMessage): void => {
@@ -75,8 +75,9 @@ export function serveEngine(engine: Engine, worker: ChildProcess, limits: { conc
       running.set(id, controller);
       const traceId = typeof message.traceId === 'string' ? message.traceId : String(id);
       const request = message.request;
+      const backend = typeof message.backend === 'string' ? message.backend : undefined;
       queue
-        .run(() => engine.execute(request, { traceId, signal: controller.signal }), controller.signal)
+        .run(() => engineFor(engines, backend).execute(request, { traceId, signal: controller.signal }), controller.signal)
         .then(({ value }) => send({ type: 'result', id, result: value }))
         .catch((err: unknown) => send({ type: 'error', id, error: serializeError(err) }))
         .finally(() => running.delete(id));
@@ -120,12 +121,12 @@ export class RemoteEngineService implements EngineService {
     });
   }
 
-  async execute(request: ExecuteRequest, options: { traceId: string; signal?: AbortSignal }): Promise<ExecutionResult> {
+  async execute(request: ExecuteRequest, options: ExecuteOptions): Promise<ExecutionResult> {
     const id = this.#nextId++;
     const cancel = (): void => void process.send?.({ type: 'cancel', id } satisfies WorkerMessage);
     options.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      const answer = await this.#ask({ type: 'execute', id, request, traceId: options.traceId });
+      const answer = await this.#ask({ type: 'execute', id, request, traceId: options.traceId, ...(options.backend ? { backend: options.backend } : {}) });
       if (answer.type === 'error') throw deserializeError(answer.error);
       if (answer.type !== 'result') throw new RunnerError(ErrorCodes.INTERNAL, `unexpected answer '${answer.type}'`);
       return answer.result;

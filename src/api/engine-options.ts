@@ -1,5 +1,7 @@
 import { DEFAULT_MAXIMA } from '../engine/limits.js';
-import type { OpenEngineOptions } from '../engine/open-engine.js';
+import type { Engine } from '../engine/engine.js';
+import { openEngine, type OpenEngineOptions } from '../engine/open-engine.js';
+import { enginesOf, type Engines } from './engine-service.js';
 import type { PoolOptions } from '../engine/pool.js';
 import { DEFAULT_INPUT_MAXIMA } from '../engine/request.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
@@ -49,4 +51,30 @@ export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
     deferDestroy: true,
     ...(pool ? { pool } : {}),
   };
+}
+
+/**
+ * Opens the server's engines: the default one (with the warm pool), then one for each further
+ * backend requests may pick (`allowed_backends`; no pool: VMs are expensive to keep idle). A
+ * backend that cannot run on this host fails the start, naming why.
+ */
+export async function openServerEngines(config: ApiConfig): Promise<Engines> {
+  const options = engineOptionsFor(config);
+  const first = await openEngine(options);
+  const others: Engine[] = [];
+  try {
+    for (const name of config.allowedBackends) {
+      if (name === first.backend.name || others.some((engine) => engine.backend.name === name)) continue;
+      const { pool: _pool, ...withoutPool } = options;
+      others.push(await openEngine({ ...withoutPool, backend: name }));
+    }
+  } catch (err) {
+    await Promise.all([first, ...others].map((engine) => engine.close()));
+    throw err;
+  }
+  return enginesOf(first, others);
+}
+
+export async function closeEngines(engines: Engines): Promise<void> {
+  await Promise.all([...engines.values()].map((engine) => engine.close()));
 }

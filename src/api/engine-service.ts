@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import type { PoolStats } from '../engine/pool.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
+import { InvalidRequestError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 
 /**
@@ -10,18 +11,44 @@ import type { ImageStore } from '../images/store.js';
  * of the engine in the privileged parent (engine-ipc.ts).
  */
 export interface EngineService {
+  /** The default backend's name. */
   readonly backendName: string;
   /** The image store, read-only here (manifests: versions, sizes). */
   readonly images: ImageStore;
-  execute(request: ExecuteRequest, options: { traceId: string; signal?: AbortSignal }): Promise<ExecutionResult>;
+  execute(request: ExecuteRequest, options: ExecuteOptions): Promise<ExecutionResult>;
   poolStats(): Promise<PoolStats | null>;
 }
 
-export function localEngineService(engine: Engine): EngineService {
+export interface ExecuteOptions {
+  traceId: string;
+  signal?: AbortSignal;
+  /** A backend the caller picked (`backend` in the body); it must be one the server offers. */
+  backend?: string;
+}
+
+/** The server's engines: the default one first, then one per further backend a request may pick. */
+export type Engines = ReadonlyMap<string, Engine>;
+
+/** The engine a request asked for, or an error naming the `backend` field and what is offered. */
+export function engineFor(engines: Engines, backend: string | undefined): Engine {
+  const first = engines.values().next().value as Engine;
+  if (backend === undefined) return first;
+  const engine = engines.get(backend);
+  if (!engine) throw new InvalidRequestError('backend', `'${backend}' is not offered by this server (offered: ${[...engines.keys()].join(', ')})`);
+  return engine;
+}
+
+export function localEngineService(engines: Engines): EngineService {
+  const first = engineFor(engines, undefined);
   return {
-    backendName: engine.backend.name,
-    images: engine.images,
-    execute: (request, options) => engine.execute(request, options),
-    poolStats: async () => engine.pool?.stats() ?? null,
+    backendName: first.backend.name,
+    images: first.images,
+    execute: (request, options) => engineFor(engines, options.backend).execute(request, options),
+    poolStats: async () => first.pool?.stats() ?? null,
   };
+}
+
+/** The engine map from the default engine and the further ones (keyed by backend name). */
+export function enginesOf(defaultEngine: Engine, others: readonly Engine[]): Engines {
+  return new Map([defaultEngine, ...others].map((engine) => [engine.backend.name, engine]));
 }

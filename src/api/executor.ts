@@ -1,7 +1,7 @@
 import { ExecutionQueue } from '../engine/queue.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
-import type { EngineService } from './engine-service.js';
+import type { EngineService, ExecuteOptions } from './engine-service.js';
 import { ApiMetrics } from './metrics.js';
 
 /**
@@ -24,14 +24,14 @@ export class Executor {
    * Queues and runs one execution. `signal` aborts it (the client went away): dropped if still
    * waiting, its sandbox destroyed if running. Throws RunnerError for bad input or a full queue.
    */
-  async execute(request: ExecuteRequest, options: { traceId: string; signal?: AbortSignal }): Promise<ExecutionResult> {
+  async execute(request: ExecuteRequest, options: ExecuteOptions): Promise<ExecutionResult> {
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     this.#inFlight.add(controller);
     try {
       const { value, waitedMs } = await this.queue.run(
-        () => this.engine.execute(request, { traceId: options.traceId, signal: controller.signal }),
+        () => this.engine.execute(request, { ...options, signal: controller.signal }),
         controller.signal,
       );
       this.metrics.observe(value, waitedMs);

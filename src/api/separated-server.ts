@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dataDir } from '../config/paths.js';
-import { openEngine } from '../engine/open-engine.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { exposureWarning, type ApiConfig } from './config.js';
-import { engineOptionsFor } from './engine-options.js';
+import { closeEngines, openServerEngines } from './engine-options.js';
+import { engineFor } from './engine-service.js';
 import { serveEngine } from './engine-ipc.js';
 import type { SupervisorMessage, WorkerStatus } from './worker.js';
 
@@ -25,7 +25,8 @@ const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
  * `config.apiUid` serves the API and asks this process for executions over IPC (engine-ipc.ts).
  */
 export async function startSeparatedServer(config: ApiConfig): Promise<SeparatedServer> {
-  const engine = await openEngine(engineOptionsFor(config));
+  const engines = await openServerEngines(config);
+  const engine = engineFor(engines, undefined);
   const warning = exposureWarning(config);
   if (warning) process.stderr.write(`\n${'!'.repeat(78)}\n${warning}\n${'!'.repeat(78)}\n\n`);
   const worker = spawn(process.execPath, [WORKER], {
@@ -37,14 +38,14 @@ export async function startSeparatedServer(config: ApiConfig): Promise<Separated
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', RUNNER_CODES_HOME: dataDir() },
   });
   const workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  serveEngine(engine, worker, config);
+  serveEngine(engines, worker, config);
   worker.send({ type: 'start', config, backendName: engine.backend.name } satisfies SupervisorMessage);
   const status = await new Promise<WorkerStatus | null>((resolve) => {
     worker.once('message', (message: WorkerStatus) => resolve(message));
     void workerExited.then(() => resolve(null));
   });
   if (status?.type !== 'listening') {
-    await engine.close();
+    await closeEngines(engines);
     const why = status?.type === 'failed' ? status.message : 'it exited';
     throw new RunnerError(ErrorCodes.CONFIG, `the HTTP side (uid ${config.apiUid}) could not start: ${why}`, {
       hint: 'ports below 1024 need root: use a higher --port, or --api-uid 0 for one process',
@@ -62,7 +63,7 @@ export async function startSeparatedServer(config: ApiConfig): Promise<Separated
         const kill = setTimeout(() => worker.kill('SIGKILL'), config.shutdownGraceMs + 5_000);
         await workerExited;
         clearTimeout(kill);
-        await engine.close();
+        await closeEngines(engines);
       })();
       return closing;
     },

@@ -1,6 +1,5 @@
-import { openEngine } from '../engine/open-engine.js';
 import { buildApp, type AppOptions } from './app.js';
-import { engineOptionsFor } from './engine-options.js';
+import { closeEngines, openServerEngines } from './engine-options.js';
 import { localEngineService } from './engine-service.js';
 import { exposureWarning, type ApiConfig } from './config.js';
 import type { Executor } from './executor.js';
@@ -20,8 +19,8 @@ export interface RunningServer {
 
 /** Opens the engine on this host and serves the API until close(). */
 export async function startServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer> {
-  const engine = await openEngine(engineOptionsFor(config));
-  const { app, executor } = await buildApp(localEngineService(engine), config, options);
+  const engines = await openServerEngines(config);
+  const { app, executor } = await buildApp(localEngineService(engines), config, options);
   const warning = exposureWarning(config);
   if (warning) {
     app.log.warn(warning);
@@ -42,7 +41,7 @@ export async function startServer(config: ApiConfig, options: AppOptions = {}): 
         } finally {
           clearTimeout(cancel);
           // Every pooled sandbox, and every used one still being torn down, is gone after this.
-          await engine.close();
+          await closeEngines(engines);
         }
       })();
       return closing;

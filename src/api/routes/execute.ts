@@ -43,7 +43,8 @@ export async function executeRoutes(app: Api, { executor }: RouteDeps): Promise<
       },
     },
     async (request, reply) => {
-      const result = await executor.execute(toExecuteRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply) });
+      const { backend } = request.body;
+      const result = await executor.execute(toExecuteRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply), ...(backend ? { backend } : {}) });
       if (result.error) reply.code(statusOf(result.error.code));
       return result;
     },

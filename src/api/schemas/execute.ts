@@ -11,6 +11,11 @@ export const ExecuteBodySchema = Type.Object(
     args: Type.Optional(Type.Array(Type.String(), { maxItems: 256 })),
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
     output_encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
+    backend: Type.Optional(
+      Type.Union([Type.Literal('bwrap'), Type.Literal('qemu'), Type.Literal('firecracker')], {
+        description: 'isolation backend for this execution, among those the server offers (`allowed_backends`); default: the server\'s',
+      }),
+    ),
     ...LimitFields,
   },
   { ...strict, title: 'ExecuteRequest' },
