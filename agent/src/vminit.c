@@ -4,6 +4,11 @@
  * container over the virtio-serial port (or vsock). When the agent exits, the kernel panics
  * ("attempted to kill init") and, booted with panic=-1 and QEMU's -no-reboot, the VM is gone.
  *
+ * Before anything else on the channel the host sends one line, `RC-HELLO <seconds>.<nanoseconds>
+ * <64 hex digits>`: the guest's clock is set to the host's time and the 32 bytes are mixed into the
+ * kernel's entropy pool, which is then reseeded. A fresh boot needs it little; a VM restored from a
+ * snapshot needs it badly: its clock is the snapshot's and its RNG state that of every other clone.
+ *
  * The initramfs holds: /init (this), /runner-agent, /modules/<name>.ko and /modules/order (one
  * module file name per line, in load order). Kernel command line options it reads:
  *   rc.port=NAME   the virtio-serial port the agent speaks on (default agent.0); its device node
@@ -20,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <linux/random.h>
 #include <linux/vm_sockets.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -122,6 +129,34 @@ static int accept_vsock(const char *port) {
   return conn;
 }
 
+/* Reads the host's hello line (byte by byte: nothing after it may be consumed, it is the agent's)
+ * and applies its clock and entropy. Runs as root, before the drop. */
+static void take_hello(int fd) {
+  char line[160];
+  size_t n = 0;
+  while (n < sizeof line - 1) {
+    ssize_t r = read(fd, &line[n], 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) fail("the host closed the channel before its hello");
+    if (line[n] == '\n') break;
+    n++;
+  }
+  line[n] = '\0';
+  long long sec, nsec;
+  char hex[65];
+  if (sscanf(line, "RC-HELLO %lld.%9lld %64[0-9a-f]", &sec, &nsec, hex) != 3 || strlen(hex) != 64) fail("bad hello from the host");
+  struct timespec now = {.tv_sec = (time_t)sec, .tv_nsec = (long)nsec};
+  if (clock_settime(CLOCK_REALTIME, &now) < 0) fail("clock_settime: %s", strerror(errno));
+  struct {
+    struct rand_pool_info info;
+    unsigned char bytes[32];
+  } pool = {.info = {.entropy_count = 256, .buf_size = 32}};
+  for (int i = 0; i < 32; i++) sscanf(&hex[2 * i], "%2hhx", &pool.bytes[i]);
+  int rnd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (rnd < 0 || ioctl(rnd, RNDADDENTROPY, &pool) < 0 || ioctl(rnd, RNDRESEEDCRNG) < 0) fail("reseeding the RNG: %s", strerror(errno));
+  close(rnd);
+}
+
 /* Value of `key=` on the kernel command line, or `fallback`. */
 static const char *cmdline_value(const char *cmdline, const char *key, const char *fallback, char *buf, size_t size) {
   size_t klen = strlen(key);
@@ -192,8 +227,11 @@ int main(void) {
   /* Opened as root and inherited: the device node stays root-only, so sandboxed code cannot open
    * the port and talk to the host in the agent's place (and the vsock connection is taken before
    * any of it runs). */
+  /* The host snapshots a VM at this point (nothing of any execution has happened yet). */
+  fprintf(stderr, "runner-vminit: waiting for the host on %s%s\n", vsock_port != NULL ? "vsock port " : "", vsock_port != NULL ? vsock_port : io);
   int port_fd = vsock_port != NULL ? accept_vsock(vsock_port) : open(io, O_RDWR | O_NOCTTY);
   if (port_fd < 0) fail("open %s: %s", io, strerror(errno));
+  take_hello(port_fd);
   char fd_arg[16];
   snprintf(fd_arg, sizeof fd_arg, "%d", port_fd);
   drop_privileges();

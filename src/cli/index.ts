@@ -7,6 +7,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { languagesCommand } from './commands/languages.js';
 import { rootfsCommand } from './commands/rootfs.js';
 import { runCommand } from './commands/run.js';
+import { snapshotCommand } from './commands/snapshot.js';
 import { setupCommand } from './commands/setup.js';
 import type { CliContext } from './context.js';
 import { EXIT, describeError, exitCodeFor } from './exit-codes.js';
@@ -20,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
-  for (const command of [runCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx), benchCommand(ctx)]) {
+  for (const command of [runCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx), snapshotCommand(ctx), benchCommand(ctx)]) {
     program.addCommand(command.exitOverride());
   }
   try {

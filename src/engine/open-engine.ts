@@ -10,6 +10,7 @@ import { chooseBackend, hostCapabilities, type BackendChoice } from '../sandbox/
 import type { Backend } from '../sandbox/backend.js';
 import { BwrapBackend } from '../sandbox/bwrap/backend.js';
 import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
+import { currentSnapshot, snapshotFiles } from '../sandbox/firecracker/snapshot.js';
 import { QemuBackend } from '../sandbox/qemu/backend.js';
 import { guestClock } from '../sandbox/qemu/guest-clock.js';
 import { openCgroupDriver } from '../sandbox/cgroup/detect.js';
@@ -83,9 +84,23 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
   });
 }
 
-function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange): Backend {
+/** The firecracker backend on this host; executions restore their image's snapshot where one is current. */
+export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE): FirecrackerBackend {
   const vm = vmPaths(paths);
-  return new FirecrackerBackend({ command: [firecrackerBinary(vm)!], launcherPath: paths.launcher, vm, cgroups, hostIds, runDir: vm.runDir });
+  const images = new ImageStore(paths.imagesDir);
+  const kernel = JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest;
+  return new FirecrackerBackend({
+    command: [firecrackerBinary(vm)!],
+    launcherPath: paths.launcher,
+    vm,
+    cgroups,
+    hostIds,
+    runDir: vm.runDir,
+    snapshotFor: (image) => {
+      const manifest = images.manifest(image);
+      return manifest && currentSnapshot(vm, manifest, kernel.release) ? snapshotFiles(vm, image) : null;
+    },
+  });
 }
 
 /** Kills and removes cgroups whose owning process is gone (a crash of an earlier server). */

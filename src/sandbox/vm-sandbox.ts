@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
@@ -118,6 +119,7 @@ export class VmSandbox implements Sandbox {
       },
     };
     this.#socket = await this.#parts.connect(live);
+    this.#socket.write(helloLine());
     this.#channel = new AgentChannel(this.#socket, this.#socket);
     if (this.#exitedAlready) this.#channel.fail(this.#exitError(this.#parts.child.exitCode, this.#parts.child.signalCode));
     await this.#channel.waitReady(Math.max(1, deadline - Date.now()));
@@ -206,12 +208,24 @@ export interface VmLaunch {
   connect: (live: VmLiveness) => Promise<Socket>;
 }
 
+/** A VMM process started for one VM, with what must be undone when it is gone. */
+export interface LaunchedVmm {
+  name: string;
+  /** The VM's private directory (owned by its uid). */
+  dir: string;
+  uid: number;
+  child: ChildProcess;
+  cgroup: Cgroup;
+  /** Removes the directory and frees the uid; call once every process of the VM is gone. */
+  cleanup: () => Promise<void>;
+}
+
 /**
  * Starts a VMM the way every sandbox starts: a host uid of its own, a cgroup bounding the whole VM,
  * a private directory for its sockets, then runner-launch (join the cgroup, drop to the uid,
  * no_new_privs, die with the parent) execs the VMM. Undoes all of it if any step fails.
  */
-export async function startVm(host: VmHost, limits: Limits, what: string, launch: (dir: string) => VmLaunch): Promise<VmSandbox> {
+export async function launchVmm(host: VmHost, limits: Limits, what: string, argvFor: (dir: string) => string[]): Promise<LaunchedVmm> {
   const uid = host.ids.acquire(() => host.cgroups.list().map(hostUidOf));
   const name = sandboxName(process.pid, uid);
   const dir = join(host.runDir, name);
@@ -223,15 +237,25 @@ export async function startVm(host: VmHost, limits: Limits, what: string, launch
   try {
     cgroup = host.cgroups.create(name, vmCgroupLimits(limits));
     await makeVmDir(dir, uid);
-    const { argv, connect } = launch(dir);
-    const args = [...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }), ...argv];
+    const args = [...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }), ...argvFor(dir)];
     const child = spawn(host.launcherPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
-    return new VmSandbox({ id: name, child, cgroup, startTimeoutMs: host.startTimeoutMs, cgroupLimits: vmCgroupLimits, connect, cleanup });
+    return { name, dir, uid, child, cgroup, cleanup };
   } catch (cause) {
     await cgroup?.destroy();
     await cleanup();
     throw new SandboxError(ErrorCodes.SANDBOX_START, `cannot start ${what}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/** Starts a VMM (launchVmm) as a sandbox whose agent is reached through `launch(dir).connect`. */
+export async function startVm(host: VmHost, limits: Limits, what: string, launch: (dir: string) => VmLaunch): Promise<VmSandbox> {
+  let connect: VmLaunch['connect'] | undefined;
+  const vmm = await launchVmm(host, limits, what, (dir) => {
+    const planned = launch(dir);
+    connect = planned.connect;
+    return planned.argv;
+  });
+  return new VmSandbox({ id: vmm.name, child: vmm.child, cgroup: vmm.cgroup, startTimeoutMs: host.startTimeoutMs, cgroupLimits: vmCgroupLimits, connect: connect!, cleanup: vmm.cleanup });
 }
 
 /** The language image's read-only root disk, or an error naming the setup step that makes it. */
@@ -241,6 +265,17 @@ export function requireDisk(vm: VmPaths, image: string): string {
     throw new SandboxError(ErrorCodes.IMAGE_MISSING, `no VM disk for image '${image}'`, { hint: 'run `infra.operator setup --vm --lang <language>`' });
   }
   return disk;
+}
+
+/**
+ * The first line the host sends a guest (runner-vminit reads it before the agent starts): the
+ * host's clock and 32 bytes of entropy. A VM restored from a snapshot would otherwise run with the
+ * snapshot's clock and the same RNG state as every other clone of it.
+ */
+export function helloLine(now: number = Date.now(), entropy: Buffer = randomBytes(32)): string {
+  const seconds = Math.floor(now / 1000);
+  const nanos = String((now % 1000) * 1_000_000).padStart(9, '0');
+  return `RC-HELLO ${seconds}.${nanos} ${entropy.toString('hex')}\n`;
 }
 
 /** Polls until a Unix socket accepts a connection (a VMM creates it while it starts). */

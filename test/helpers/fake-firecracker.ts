@@ -11,7 +11,7 @@
  * Run without --api-sock (as `node --test` does with every file under test/) it does nothing.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { guestClock } from '../../src/sandbox/qemu/guest-clock.js';
@@ -29,22 +29,38 @@ if (apiSocket !== undefined) await serve(apiSocket, argValue('--record'));
 
 async function serve(socketPath: string, recordFile: string | undefined): Promise<void> {
   const config: { boot?: BootSource; drives: Drive[]; machine?: MachineConfiguration; vsock?: Vsock } = { drives: [] };
+  // Every request, accepted or refused, so a test can check the sequence and that nothing broke the spec.
+  function record(): void {
+    if (!recordFile) return;
+    for (const r of fake.requests.splice(0)) appendFileSync(recordFile, JSON.stringify({ method: r.method, path: r.path, violations: r.violations }) + '\n');
+  }
   const fake = await startFakeFirecracker({
     socketPath,
     onAccepted: (request: RecordedRequest) => {
+      // Written at once: the backend may kill this process as soon as it has its answer.
+      record();
       const body = request.body as never;
       if (request.operationId === 'putGuestBootSource') config.boot = body;
       if (request.operationId === 'putGuestDriveByID') config.drives.push(body);
       if (request.operationId === 'putMachineConfiguration') config.machine = body;
       if (request.operationId === 'putGuestVsock') config.vsock = body;
       if (request.operationId === 'createSyncAction' && (body as { action_type: string }).action_type === 'InstanceStart') boot();
+      // Snapshots stand in too: the "snapshot" is the configuration, and a restore boots it afresh
+      // (QEMU cannot load Firecracker's state); what is checked is the API traffic and the guest's
+      // side of a restore (it waits for the host, then takes its hello).
+      if (request.operationId === 'createSnapshot') {
+        const { snapshot_path, mem_file_path } = body as { snapshot_path: string; mem_file_path: string };
+        writeFileSync(snapshot_path, JSON.stringify(config));
+        writeFileSync(mem_file_path, 'guest memory of a stand-in\n');
+      }
+      if (request.operationId === 'loadSnapshot') {
+        const { snapshot_path, vsock_override } = body as { snapshot_path: string; vsock_override?: { uds_path: string } };
+        Object.assign(config, JSON.parse(readFileSync(snapshot_path, 'utf8')));
+        if (vsock_override) config.vsock = { ...config.vsock!, uds_path: vsock_override.uds_path };
+        boot();
+      }
     },
   });
-  // Every request, accepted or refused, so a test can check the sequence and that nothing broke the spec.
-  const record = (): void => {
-    if (!recordFile) return;
-    for (const r of fake.requests.splice(0)) appendFileSync(recordFile, JSON.stringify({ method: r.method, path: r.path, violations: r.violations }) + '\n');
-  };
   setInterval(record, 20).unref();
 
   function boot(): void {

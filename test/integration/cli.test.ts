@@ -129,7 +129,7 @@ describe('clear one-line errors with exit code 2', () => {
 
 describe('other commands', () => {
   it('has --help everywhere', async () => {
-    for (const command of [[], ['run'], ['api'], ['setup'], ['doctor'], ['rootfs'], ['rootfs', 'build'], ['rootfs', 'list'], ['rootfs', 'rm'], ['languages']]) {
+    for (const command of [[], ['run'], ['api'], ['setup'], ['doctor'], ['rootfs'], ['rootfs', 'build'], ['rootfs', 'list'], ['rootfs', 'rm'], ['languages'], ['snapshot'], ['snapshot', 'create'], ['snapshot', 'list'], ['snapshot', 'rm'], ['bench']]) {
       const r = await cli([...command, '--help']);
       assert.equal(r.code, 0, `${command.join(' ')} --help`);
       assert.match(r.stdout, /Usage: /);

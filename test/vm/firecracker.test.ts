@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { vmPaths } from '../../src/images/vm/paths.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { FirecrackerBackend } from '../../src/sandbox/firecracker/backend.js';
+import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot.js';
+import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
@@ -29,6 +31,19 @@ describe('Firecracker backend (against a spec-checking stand-in for Firecracker)
   let engine: Engine;
   let records: string;
   let recordDir: string;
+  const vm = vmPaths(paths);
+  const images = new ImageStore(paths.imagesDir);
+  const backendOptions = () => ({
+    command: [process.execPath, fakeFirecracker, '--record', records],
+    launcherPath: paths.launcher,
+    vm,
+    cgroups: openCgroupDriver(),
+    hostIds: DEFAULT_HOST_ID_RANGE,
+    runDir: vm.runDir,
+    startTimeoutMs: 60_000,
+  });
+  const recorded = (): { method: string; path: string; violations: string[] }[] =>
+    readFileSync(records, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
   before(() => {
     // The stand-in runs as the VM's unprivileged uid: it may append to this file, nothing more.
     recordDir = mkdtempSync(join(tmpdir(), 'rc-fc-record-'));
@@ -36,20 +51,12 @@ describe('Firecracker backend (against a spec-checking stand-in for Firecracker)
     records = join(recordDir, 'requests.jsonl');
     writeFileSync(records, '');
     chmodSync(records, 0o666);
-    const backend = new FirecrackerBackend({
-      command: [process.execPath, fakeFirecracker, '--record', records],
-      launcherPath: paths.launcher,
-      vm: vmPaths(paths),
-      cgroups: openCgroupDriver(),
-      hostIds: DEFAULT_HOST_ID_RANGE,
-      runDir: vmPaths(paths).runDir,
-      startTimeoutMs: 60_000,
-    });
-    engine = new Engine({ backend, images: new ImageStore(paths.imagesDir) });
+    engine = new Engine({ backend: new FirecrackerBackend(backendOptions()), images });
   });
   after(async () => {
     await engine?.close();
     rmSync(recordDir, { recursive: true, force: true });
+    rmSync(snapshotFiles(vm, 'python').dir, { recursive: true, force: true });
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(leftovers(), NOTHING_LEFT, 'VMs left cgroups or processes behind');
     assert.deepEqual(readdirSync(vmPaths(paths).runDir), [], 'no VM directory (API or vsock socket) is left');
@@ -59,7 +66,7 @@ describe('Firecracker backend (against a spec-checking stand-in for Firecracker)
     const result = await engine.execute({ language: 'python', code: 'import platform\nprint(input(), platform.release())\n', stdin: 'vsock\n' });
     assert.equal(result.status, 'success', JSON.stringify(result.error));
     assert.match(result.stdout, /^vsock \S+cloud-amd64\n$/);
-    const requests = readFileSync(records, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { method: string; path: string; violations: string[] });
+    const requests = recorded();
     assert.deepEqual(
       requests.map((r) => `${r.method} ${r.path}`),
       ['PUT /boot-source', 'PUT /drives/root', 'PUT /machine-config', 'PUT /vsock', 'PUT /actions'],
@@ -71,5 +78,34 @@ describe('Firecracker backend (against a spec-checking stand-in for Firecracker)
     const result = await engine.execute({ language: 'bash', code: 'sleep 300 &\nsleep 300\n', limits: { timeoutMs: 1000 } });
     assert.equal(result.status, 'success', JSON.stringify(result.error));
     assert.equal(result.timed_out, true);
+  });
+
+  it('snapshots an image while its guest waits for the host, and executions restore that snapshot', async () => {
+    const image = images.manifest('python')!;
+    const kernel = (JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as { release: string }).release;
+    writeFileSync(records, '');
+    const made = await new FirecrackerBackend(backendOptions()).snapshot(image, kernel, DEFAULT_LIMITS);
+    assert.deepEqual(
+      recorded().map((r) => `${r.method} ${r.path}`),
+      ['PUT /boot-source', 'PUT /drives/root', 'PUT /machine-config', 'PUT /vsock', 'PUT /actions', 'PATCH /vm', 'PUT /snapshot/create'],
+    );
+    assert.deepEqual(recorded().flatMap((r) => r.violations), [], 'pause and snapshot requests match the spec');
+    assert.equal(currentSnapshot(vm, image, kernel)?.created_at, made.created_at, 'the snapshot is current for this image, kernel and initramfs');
+    assert.equal(statSync(snapshotFiles(vm, 'python').memory).uid, 0, 'the snapshot files belong to root, not to the VM that wrote them');
+
+    writeFileSync(records, '');
+    const restoring = new Engine({
+      backend: new FirecrackerBackend({ ...backendOptions(), snapshotFor: (id) => (currentSnapshot(vm, images.manifest(id)!, kernel) ? snapshotFiles(vm, id) : null) }),
+      images,
+    });
+    try {
+      const result = await restoring.execute({ language: 'python', code: 'print("restored", input())\n', stdin: 'clone\n' });
+      assert.equal(result.status, 'success', JSON.stringify(result.error));
+      assert.equal(result.stdout, 'restored clone\n');
+      assert.deepEqual(recorded().map((r) => `${r.method} ${r.path}`), ['PUT /snapshot/load'], 'restored, not booted');
+      assert.deepEqual(recorded().flatMap((r) => r.violations), []);
+    } finally {
+      await restoring.close();
+    }
   });
 });
