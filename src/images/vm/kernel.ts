@@ -34,7 +34,13 @@ export async function fetchKernel(vm: VmPaths, onLine: (line: string) => void): 
   await mkdir(vm.dir, { recursive: true });
   const work = await mkdtemp(join(vm.dir, '.kernel-'));
   try {
-    await runLogged(['apt-get', 'download', '-q', KERNEL_PACKAGE], onLine, aptEnv(), work);
+    try {
+      await runLogged(['apt-get', 'download', '-q', KERNEL_PACKAGE], onLine, aptEnv(), work);
+    } catch {
+      // Package lists older than the mirror name files it no longer has: refresh them once.
+      await runLogged(['apt-get', 'update', '-q'], onLine, aptEnv());
+      await runLogged(['apt-get', 'download', '-q', KERNEL_PACKAGE], onLine, aptEnv(), work);
+    }
     const meta = join(work, (await readdir(work)).find((f) => f.endsWith('.deb'))!);
     const depends = (await runLogged(['dpkg-deb', '--field', meta, 'Depends'], onLine)).trim();
     const match = /^(linux-image-[^\s,]+) \(= ([^)]+)\)/.exec(depends);
