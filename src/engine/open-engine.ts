@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../host/dependencies.js';
 import { ImageStore } from '../images/store.js';
-import type { KernelManifest } from '../images/vm/kernel.js';
+import { requireKernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';
 import { firecrackerBinary } from '../host/firecracker-binary.js';
 import { chooseBackend, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
@@ -71,7 +71,7 @@ function bwrapBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRa
 
 function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg'): Backend {
   const vm = vmPaths(paths);
-  const kernel = JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest;
+  const kernel = requireKernelManifest(vm);
   return new QemuBackend({
     qemuPath: which('qemu-system-x86_64')!,
     launcherPath: paths.launcher,
@@ -88,7 +88,7 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
 export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE): FirecrackerBackend {
   const vm = vmPaths(paths);
   const images = new ImageStore(paths.imagesDir);
-  const kernel = JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest;
+  const kernel = requireKernelManifest(vm);
   return new FirecrackerBackend({
     command: [firecrackerBinary(vm)!],
     launcherPath: paths.launcher,

@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS } from '../../engine/limits.js';
 import { firecrackerBackend } from '../../engine/open-engine.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { ImageStore } from '../../images/store.js';
-import type { KernelManifest } from '../../images/vm/kernel.js';
+import { readKernelManifest, requireKernelManifest } from '../../images/vm/kernel.js';
 import { vmPaths } from '../../images/vm/paths.js';
 import { getLanguage } from '../../languages/lookup.js';
 import { chooseBackend, hostCapabilities } from '../../sandbox/availability.js';
@@ -33,7 +33,7 @@ export function snapshotCommand(ctx: CliContext): Command {
         const image = new ImageStore(paths.imagesDir).manifest(language.image);
         if (!image) throw new RunnerError(ErrorCodes.IMAGE_MISSING, `image '${language.image}' is not built`, { hint: `run \`infra.operator setup --vm --lang ${language.id}\`` });
         const vm = vmPaths(paths);
-        const kernel = JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest;
+        const kernel = requireKernelManifest(vm);
         const limits = { ...DEFAULT_LIMITS, ...language.limits, ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
         const manifest = await firecrackerBackend(paths, openCgroupDriver()).snapshot(image, kernel.release, limits);
         if (flags.json) printJson(manifest);
@@ -51,7 +51,7 @@ export function snapshotCommand(ctx: CliContext): Command {
         const paths = dataPaths();
         const vm = vmPaths(paths);
         const store = new ImageStore(paths.imagesDir);
-        const kernel = existsSync(vm.kernelManifest) ? (JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest).release : '';
+        const kernel = readKernelManifest(vm)?.release ?? '';
         const rows = store
           .list()
           .filter((status) => existsSync(snapshotFiles(vm, status.id).manifest))

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCodes, ImageError } from '../../errors.js';
@@ -20,9 +20,17 @@ export interface KernelManifest {
   fetched_at: string;
 }
 
-export async function readKernelManifest(vm: VmPaths): Promise<KernelManifest | null> {
+/** The guest kernel `setup --vm` prepared, or null when it is missing or incomplete. */
+export function readKernelManifest(vm: VmPaths): KernelManifest | null {
   if (!existsSync(vm.kernelManifest) || !existsSync(vm.vmlinuz) || !existsSync(vm.vmlinux)) return null;
-  return JSON.parse(await readFile(vm.kernelManifest, 'utf8')) as KernelManifest;
+  return JSON.parse(readFileSync(vm.kernelManifest, 'utf8')) as KernelManifest;
+}
+
+/** Like readKernelManifest, for callers that need the kernel: an error naming the setup step instead of null. */
+export function requireKernelManifest(vm: VmPaths): KernelManifest {
+  const manifest = readKernelManifest(vm);
+  if (!manifest) throw new ImageError(ErrorCodes.IMAGE_MISSING, 'the guest kernel is not prepared', { hint: 'run `infra.operator setup --vm`' });
+  return manifest;
 }
 
 /**
@@ -46,7 +54,7 @@ export async function fetchKernel(vm: VmPaths, onLine: (line: string) => void): 
     const match = /^(linux-image-[^\s,]+) \(= ([^)]+)\)/.exec(depends);
     if (!match) throw new ImageError(ErrorCodes.IMAGE_BUILD, `${KERNEL_PACKAGE} depends on '${depends}', not on one kernel package`);
     const [, pkg, version] = match as unknown as [string, string, string];
-    const current = await readKernelManifest(vm);
+    const current = readKernelManifest(vm);
     if (current?.package === pkg && current.version === version) return { manifest: current, fetched: false };
 
     await runLogged(['apt-get', 'download', '-q', pkg], onLine, aptEnv(), work);

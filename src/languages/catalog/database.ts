@@ -1,6 +1,9 @@
 import type { LanguageSpec } from '../types.js';
 import { hello } from './conformance.js';
 
+/** A SQL server per execution: its own memory and threads, time to start, and room in /tmp for its data directory. */
+const SQL_SERVER_LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 128, runTimeoutMs: 20_000, diskBytes: 256 * 1024 * 1024 } as const;
+
 /** Database "languages": the program is SQL (or commands) run against a real engine inside the sandbox. */
 export const DATABASE: readonly LanguageSpec[] = [
   {
@@ -31,7 +34,7 @@ export const DATABASE: readonly LanguageSpec[] = [
     // runner-mariadb (src/images/layers/mariadb) starts a server on a copy of the image's data
     // directory, runs the file with `mariadb --table` in the database `sandbox`, and stops it.
     run: ['runner-mariadb', '{file}'],
-    limits: { memoryBytes: 512 * 1024 * 1024, pids: 128, runTimeoutMs: 20_000, diskBytes: 256 * 1024 * 1024 },
+    limits: SQL_SERVER_LIMITS,
     versionProbe: ['/usr/sbin/mariadbd', '--version'],
     conformance: {
       code:
@@ -56,7 +59,7 @@ export const DATABASE: readonly LanguageSpec[] = [
     // runner-postgresql (src/images/layers/postgresql) starts a server on a copy of the image's
     // cluster, runs the file with psql (stopping at the first error), and stops it.
     run: ['runner-postgresql', '{file}'],
-    limits: { memoryBytes: 512 * 1024 * 1024, pids: 128, runTimeoutMs: 20_000, diskBytes: 256 * 1024 * 1024 },
+    limits: SQL_SERVER_LIMITS,
     versionProbe: ['psql', '--version'],
     conformance: {
       code:

@@ -1,6 +1,13 @@
 import type { LanguageSpec } from '../types.js';
 import { hello } from './conformance.js';
 
+/** Where the shared layer's JDK lives; Debian's launcher scripts (groovy, kotlinc, scala) look for it here. */
+const JAVA_HOME = '/usr/lib/jvm/java-17-openjdk-amd64';
+/** Serial GC and C1 only: a short-lived JVM starts faster and stays small. */
+const JVM_FLAGS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] as const;
+/** What every JVM needs beyond the defaults: memory and threads. */
+const JVM_LIMITS = { memoryBytes: 1024 * 1024 * 1024, pids: 256 } as const;
+
 /** JVM languages, all on the shared OpenJDK layer: they need more memory, pids and time than most. */
 export const JVM: readonly LanguageSpec[] = [
   {
@@ -13,10 +20,9 @@ export const JVM: readonly LanguageSpec[] = [
     // javac insists that a public class lives in a file of its name.
     fileNameFromCode: { pattern: '^\\s*public\\s+(?:final\\s+|abstract\\s+)*class\\s+(\\w+)', name: '$1.java' },
     extensions: ['.java'],
-    // Serial GC and C1 only: a short-lived JVM starts faster and stays small.
-    compile: ['javac', '-J-XX:+UseSerialGC', '-J-XX:TieredStopAtLevel=1', '-encoding', 'UTF-8', '-d', '.', '{sources}'],
-    run: ['java', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', '.', '{stem}', '{args}'],
-    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 60_000 },
+    compile: ['javac', ...JVM_FLAGS.map((flag) => `-J${flag}`), '-encoding', 'UTF-8', '-d', '.', '{sources}'],
+    run: ['java', ...JVM_FLAGS, '-cp', '.', '{stem}', '{args}'],
+    limits: { ...JVM_LIMITS, compileTimeoutMs: 60_000 },
     versionProbe: ['java', '-version'],
     conformance: hello(
       'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n' +
@@ -35,7 +41,7 @@ export const JVM: readonly LanguageSpec[] = [
     fileName: 'main.clj',
     extensions: ['.clj'],
     run: ['clojure', '{file}', '{args}'],
-    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
+    limits: { ...JVM_LIMITS, runTimeoutMs: 20_000 },
     versionProbe: ['clojure', '-e', '(print (clojure-version))'],
     conformance: hello('(let [name (read-line)]\n  (println (str "Hello, " name "!"))\n  (println (reduce + (range 1 101))))\n'),
   },
@@ -49,9 +55,9 @@ export const JVM: readonly LanguageSpec[] = [
     extensions: ['.groovy'],
     run: ['groovy', '{file}', '{args}'],
     // Debian's groovy script looks for the JVM through JAVA_HOME (default-java is not installed).
-    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64' },
-    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, runTimeoutMs: 20_000 },
-    versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'groovy', '--version'],
+    env: { JAVA_HOME },
+    limits: { ...JVM_LIMITS, runTimeoutMs: 20_000 },
+    versionProbe: ['env', `JAVA_HOME=${JAVA_HOME}`, 'groovy', '--version'],
     conformance: hello('def name = System.in.newReader().readLine()\nprintln "Hello, ${name}!"\nprintln((1..100).sum())\n'),
   },
   {
@@ -64,9 +70,9 @@ export const JVM: readonly LanguageSpec[] = [
     extensions: ['.kt'],
     // A self-contained jar: kotlinc finds the main function and writes it into the manifest.
     compile: ['kotlinc', '-nowarn', '-include-runtime', '-d', 'main.jar', '{sources}'],
-    run: ['java', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', 'main.jar', '{args}'],
-    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64', JAVA_OPTS: '-XX:+UseSerialGC -XX:TieredStopAtLevel=1' },
-    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 90_000 },
+    run: ['java', ...JVM_FLAGS, '-jar', 'main.jar', '{args}'],
+    env: { JAVA_HOME, JAVA_OPTS: JVM_FLAGS.join(' ') },
+    limits: { ...JVM_LIMITS, compileTimeoutMs: 90_000 },
     // kotlinc -version says only "1.3-SNAPSHOT"; the package knows the release.
     versionProbe: ['dpkg-query', '-W', '-f', '${Version}', 'kotlin'],
     conformance: hello(
@@ -86,9 +92,9 @@ export const JVM: readonly LanguageSpec[] = [
     extensions: ['.scala'],
     compile: ['scalac', '-nowarn', '-d', '.', '{sources}'],
     run: ['scala', '-nc', '-cp', '.', '{stem}', '{args}'],
-    env: { JAVA_HOME: '/usr/lib/jvm/java-17-openjdk-amd64', JAVA_OPTS: '-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss4m' },
-    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 90_000 },
-    versionProbe: ['env', 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'scala', '-version'],
+    env: { JAVA_HOME, JAVA_OPTS: [...JVM_FLAGS, '-Xss4m'].join(' ') },
+    limits: { ...JVM_LIMITS, compileTimeoutMs: 90_000 },
+    versionProbe: ['env', `JAVA_HOME=${JAVA_HOME}`, 'scala', '-version'],
     conformance: hello(
       'object Main {\n  def main(args: Array[String]): Unit = {\n    val name = scala.io.StdIn.readLine()\n' +
         '    println(s"Hello, $name!")\n    println((1 to 100).sum)\n  }\n}\n',

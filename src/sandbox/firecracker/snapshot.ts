@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits } from '../../engine/limits.js';
@@ -34,8 +34,20 @@ export function snapshotFiles(vm: VmPaths, image: string): SnapshotFiles {
   return { dir, vmstate: join(dir, 'vmstate'), memory: join(dir, 'memory'), manifest: join(dir, 'manifest.json') };
 }
 
+const digests = new Map<string, { stamp: string; sha256: string }>();
+
+/**
+ * sha256 of a file, remembered while its size and mtime stay the same: the snapshot check runs on
+ * every Firecracker start, and the initramfs it hashes changes only when `setup --vm` rewrites it.
+ */
 function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  const { size, mtimeMs, ino } = statSync(path);
+  const stamp = `${ino}:${size}:${mtimeMs}`;
+  const known = digests.get(path);
+  if (known?.stamp === stamp) return known.sha256;
+  const digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+  digests.set(path, { stamp, sha256: digest });
+  return digest;
 }
 
 /** The image's snapshot when it was made from the image, kernel and initramfs as they are now. */
