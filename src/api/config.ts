@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../sandbox/availability.js';
+import { JAILER_MODES, type JailerMode } from '../sandbox/firecracker/jailer.js';
 
 /** Everything the API server can be configured with. */
 export interface ApiConfig {
@@ -26,6 +27,8 @@ export interface ApiConfig {
   backend: BackendChoice;
   /** Further backends a request may pick with its `backend` field. */
   allowedBackends: BackendName[];
+  /** Whether Firecracker runs under its jailer: auto (when one is found), on (required), off. */
+  firecrackerJailer: JailerMode;
   /** Uid (and gid) the HTTP side runs as when the server starts as root; 0 keeps one process. */
   apiUid: number;
   /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
@@ -85,6 +88,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
   { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
   { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start); none = the default only' },
+  { key: 'firecrackerJailer', flag: '--firecracker-jailer <mode>', env: 'RUNNER_CODES_FIRECRACKER_JAILER', file: 'firecracker_jailer', kind: 'string', choices: JAILER_MODES, description: 'run Firecracker under its jailer: auto = when one is found (setup --vm --jailer), on = required, off = never (docs/vm.md)' },
   { key: 'apiUid', flag: '--api-uid <n>', env: 'RUNNER_CODES_API_UID', file: 'api_uid', kind: 'int', min: 0, max: 4294967294, description: 'started as root, the HTTP side runs as this uid/gid in its own process and the engine stays privileged apart from it; 0 = one process' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
 ];
@@ -108,6 +112,7 @@ export function defaultApiConfig(): ApiConfig {
     logLevel: 'info',
     backend: 'auto',
     allowedBackends: [],
+    firecrackerJailer: 'auto',
     apiUid: 65534,
     poolSize: 2,
     poolSizes: [],

@@ -47,6 +47,7 @@ export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
     },
     inputMaxima: { ...DEFAULT_INPUT_MAXIMA, stdinBytes: config.maxStdinBytes, filesBytes: config.maxCodeBytes },
     backend: config.backend,
+    firecrackerJailer: config.firecrackerJailer,
     // A server answers before the used sandbox is torn down; close() waits for the teardown.
     deferDestroy: true,
     ...(pool ? { pool } : {}),

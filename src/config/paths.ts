@@ -19,6 +19,8 @@ export interface DataPaths {
   seccompCompiler: string;
   /** PID 1 of a microVM guest (goes into the initramfs). */
   vmInit: string;
+  /** Holds a jailed Firecracker once its jailer has exited (agent/src/reaper.c). */
+  reaper: string;
   seccompFilter: string;
   imagesDir: string;
 }
@@ -32,6 +34,7 @@ export function dataPaths(root: string = dataDir()): DataPaths {
     launcher: join(binDir, 'runner-launch'),
     seccompCompiler: join(binDir, 'runner-seccomp'),
     vmInit: join(binDir, 'runner-vminit'),
+    reaper: join(binDir, 'runner-reaper'),
     seccompFilter: join(root, 'seccomp.bpf'),
     imagesDir: join(root, 'images'),
   };

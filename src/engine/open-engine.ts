@@ -5,11 +5,12 @@ import { which } from '../host/dependencies.js';
 import { ImageStore } from '../images/store.js';
 import { requireKernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';
-import { firecrackerBinary } from '../host/firecracker-binary.js';
+import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
 import { chooseBackend, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
 import type { Backend } from '../sandbox/backend.js';
 import { BwrapBackend } from '../sandbox/bwrap/backend.js';
 import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
+import type { JailerMode } from '../sandbox/firecracker/jailer.js';
 import { currentSnapshot, snapshotFiles } from '../sandbox/firecracker/snapshot.js';
 import { QemuBackend } from '../sandbox/qemu/backend.js';
 import { guestClock } from '../sandbox/qemu/guest-clock.js';
@@ -31,6 +32,8 @@ export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend'
   cgroupParent?: string;
   /** Isolation backend (default `auto`: see chooseBackend). */
   backend?: BackendChoice;
+  /** Whether Firecracker runs under its jailer (default `auto`: when a jailer is found). */
+  firecrackerJailer?: JailerMode;
 }
 
 /**
@@ -52,8 +55,8 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   await removeStaleSandboxes(cgroups);
   const hostIds = options.hostIds ?? DEFAULT_HOST_ID_RANGE;
   const backend =
-    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? firecrackerBackend(paths, cgroups, hostIds) : bwrapBackend(paths, cgroups, hostIds);
-  const { pool, backend: _choice, ...engineOptions } = options;
+    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? firecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer) : bwrapBackend(paths, cgroups, hostIds);
+  const { pool, backend: _choice, firecrackerJailer: _jailer, ...engineOptions } = options;
   return new Engine({
     ...engineOptions,
     backend,
@@ -84,13 +87,24 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
   });
 }
 
-/** The firecracker backend on this host; executions restore their image's snapshot where one is current. */
-export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE): FirecrackerBackend {
+/**
+ * The firecracker backend on this host, under the jailer where one is found (or required);
+ * executions restore their image's snapshot where one is current.
+ */
+export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE, jailerMode: JailerMode = 'auto'): FirecrackerBackend {
   const vm = vmPaths(paths);
   const images = new ImageStore(paths.imagesDir);
   const kernel = requireKernelManifest(vm);
-  return new FirecrackerBackend({
+  const jailer = jailerMode === 'off' ? null : jailerBinary(vm);
+  if (jailerMode === 'on' && !jailer) {
+    throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, 'the jailer is required (firecracker_jailer = on) but none is found', {
+      hint: 'run `infra.operator setup --vm --firecracker PATH --jailer PATH` (RUNNER_CODES_JAILER or PATH work too)',
+    });
+  }
+  if (jailer && !existsSync(paths.reaper)) throw missing(`runner-reaper is not built (${paths.reaper})`);
+  const backend: FirecrackerBackend = new FirecrackerBackend({
     command: [firecrackerBinary(vm)!],
+    ...(jailer ? { jailer: { jailerPath: jailer, chrootBase: vm.jailDir, reaperPath: paths.reaper } } : {}),
     launcherPath: paths.launcher,
     vm,
     cgroups,
@@ -98,9 +112,10 @@ export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, host
     runDir: vm.runDir,
     snapshotFor: (image) => {
       const manifest = images.manifest(image);
-      return manifest && currentSnapshot(vm, manifest, kernel.release) ? snapshotFiles(vm, image) : null;
+      return manifest && currentSnapshot(vm, manifest, kernel.release, backend.jailed) ? snapshotFiles(vm, image) : null;
     },
   });
+  return backend;
 }
 
 /** Kills and removes cgroups whose owning process is gone (a crash of an earlier server). */

@@ -3,8 +3,9 @@ import { packageRoot, type DataPaths } from '../config/paths.js';
 import { runLogged } from '../images/run-logged.js';
 
 /**
- * Builds runner-agent, runner-launch and runner-seccomp into the data dir (make is incremental,
- * so a second run is quick), then compiles the seccomp policy to BPF.
+ * Builds the C programs (agent/Makefile: runner-agent, runner-launch, runner-seccomp, runner-vminit,
+ * runner-reaper) into the data dir (make is incremental, so a second run is quick), then compiles
+ * the seccomp policy to BPF.
  */
 export async function buildAgent(paths: DataPaths, onLine: (line: string) => void): Promise<void> {
   await runLogged(['make', '-C', join(packageRoot, 'agent'), `OUT=${paths.binDir}`, 'all'], onLine);

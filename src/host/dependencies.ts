@@ -10,6 +10,8 @@ export interface HostDependency {
   aptPackage: string;
   /** Needed only for the microVM backends (installed by `setup --vm`). */
   vm?: true;
+  /** Needed only to build the guest kernel (installed by `setup --vm --build-kernel`). */
+  kernelBuild?: true;
 }
 
 /** Everything `setup` installs and `doctor` checks (declared once, used by both). */
@@ -26,6 +28,12 @@ export const HOST_DEPENDENCIES: readonly HostDependency[] = [
   { purpose: 'guest initramfs', provides: 'cpio', aptPackage: 'cpio', vm: true },
   { purpose: 'guest disks (mkfs.ext4 -d)', provides: 'mkfs.ext4', aptPackage: 'e2fsprogs', vm: true },
   { purpose: 'guest vmlinux for Firecracker (unpacking the LZ4 kernel)', provides: 'lz4', aptPackage: 'lz4', vm: true },
+  { purpose: 'guest kernel build (source)', provides: '/usr/src/linux-source-6.1.tar.xz', aptPackage: 'linux-source-6.1', kernelBuild: true },
+  { purpose: 'guest kernel build', provides: 'bison', aptPackage: 'bison', kernelBuild: true },
+  { purpose: 'guest kernel build', provides: 'flex', aptPackage: 'flex', kernelBuild: true },
+  { purpose: 'guest kernel build', provides: 'bc', aptPackage: 'bc', kernelBuild: true },
+  { purpose: 'guest kernel build (objtool)', provides: '/usr/include/libelf.h', aptPackage: 'libelf-dev', kernelBuild: true },
+  { purpose: 'guest kernel build (certificates)', provides: '/usr/include/openssl/ssl.h', aptPackage: 'libssl-dev', kernelBuild: true },
 ];
 
 /** Absolute path of a command on PATH (or the path itself when absolute and present), else null. */
@@ -43,7 +51,7 @@ export function which(command: string, path: string = process.env.PATH ?? '/usr/
   return null;
 }
 
-/** Dependencies not present on this host; the microVM ones only when `vm` is asked for. */
-export function missingDependencies(vm = false): HostDependency[] {
-  return HOST_DEPENDENCIES.filter((dep) => (vm || !dep.vm) && which(dep.provides) === null);
+/** Dependencies not present on this host; the microVM ones only when `vm` is asked for, the kernel build's with `kernelBuild`. */
+export function missingDependencies(vm = false, kernelBuild = false): HostDependency[] {
+  return HOST_DEPENDENCIES.filter((dep) => (vm || !dep.vm) && (kernelBuild || !dep.kernelBuild) && which(dep.provides) === null);
 }

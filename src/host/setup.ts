@@ -7,8 +7,8 @@ import { getLanguage } from '../languages/lookup.js';
 import { buildAgent } from './agent-build.js';
 import { vmPaths } from '../images/vm/paths.js';
 import { missingDependencies } from './dependencies.js';
-import { registerFirecracker } from './firecracker-binary.js';
-import { setupVm, type VmSetupReport } from './vm-setup.js';
+import { firecrackerBinary, registerFirecracker, registerJailer } from './firecracker-binary.js';
+import { setupVm, type GuestKernelChoice, type VmSetupReport } from './vm-setup.js';
 
 export interface SetupOptions {
   /** Languages whose images to build. */
@@ -19,6 +19,10 @@ export interface SetupOptions {
   vm?: boolean;
   /** A Firecracker binary to check (≥ 1.16.1) and use for the firecracker backend. */
   firecracker?: string;
+  /** Firecracker's jailer (same release) to check and run Firecracker under. */
+  jailer?: string;
+  /** With vm: which guest kernel (default: keep what is there, else Debian's). */
+  kernel?: GuestKernelChoice;
   onProgress?: (event: BuildEvent) => void;
 }
 
@@ -41,10 +45,13 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
   const log = (image: string) => (line: string) => progress({ image, kind: 'log', message: line });
   const imageIds = [...new Set(options.languages.map((name) => getLanguage(name).image))];
   // Checked first: a wrong binary is a usage error, found before minutes of work.
-  const firecracker = options.vm && options.firecracker !== undefined ? await registerFirecracker(vmPaths(paths), options.firecracker) : undefined;
+  const vmDirs = vmPaths(paths);
+  const firecracker = options.vm && options.firecracker !== undefined ? await registerFirecracker(vmDirs, options.firecracker) : undefined;
   if (firecracker) progress({ image: 'vm', kind: 'done', message: `firecracker: ${firecracker}` });
+  const jailer = options.vm && options.jailer !== undefined ? await registerJailer(vmDirs, options.jailer, firecracker ?? firecrackerBinary(vmDirs)) : undefined;
+  if (jailer) progress({ image: 'vm', kind: 'done', message: `jailer: ${jailer} (Firecracker runs jailed)` });
 
-  const packages = [...new Set(missingDependencies(options.vm === true).map((dep) => dep.aptPackage))];
+  const packages = [...new Set(missingDependencies(options.vm === true, options.vm === true && options.kernel === 'built').map((dep) => dep.aptPackage))];
   if (packages.length > 0) {
     progress({ image: 'host', kind: 'step', message: `apt-get install ${packages.join(' ')}` });
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -54,7 +61,7 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
     progress({ image: 'host', kind: 'skip', message: 'host packages present' });
   }
 
-  progress({ image: 'agent', kind: 'step', message: `build runner-agent, runner-launch, seccomp filter into ${paths.binDir}` });
+  progress({ image: 'agent', kind: 'step', message: `build runner-agent, runner-launch, runner-vminit, runner-reaper, seccomp filter into ${paths.binDir}` });
   await buildAgent(paths, log('agent'));
 
   const images = await buildImages(new ImageStore(paths.imagesDir), imageIds, {
@@ -62,6 +69,6 @@ export async function setupHost(options: SetupOptions): Promise<SetupReport> {
     onProgress: progress,
   });
   const store = new ImageStore(paths.imagesDir);
-  const vm = options.vm ? { ...(await setupVm(paths, store, imageIds, progress)), ...(firecracker ? { firecracker } : {}) } : undefined;
+  const vm = options.vm ? { ...(await setupVm(paths, store, imageIds, progress, options.kernel)), ...(firecracker ? { firecracker } : {}), ...(jailer ? { jailer } : {}) } : undefined;
   return { installedPackages: packages, images, ...(vm ? { vm } : {}) };
 }

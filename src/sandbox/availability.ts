@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../host/dependencies.js';
-import { firecrackerBinary } from '../host/firecracker-binary.js';
+import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
 import { vmPaths } from '../images/vm/paths.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
 
@@ -87,6 +87,10 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
   const vmSetup = existsSync(vm.kernelManifest) && existsSync(vm.initramfs) ? null : 'the guest kernel and initramfs are not prepared: run `infra.operator setup --vm`';
   const qemuProblems = [...problems(qemu ? null : 'qemu-system-x86_64 is not installed (setup --vm installs it)', vmSetup), ...common];
   const firecracker = firecrackerBinary(vm);
+  const jailer = jailerBinary(vm);
+  const jailing = jailer
+    ? `jailed by ${jailer}`
+    : 'not jailed: for production add the jailer (`setup --vm --firecracker PATH --jailer PATH`, docs/vm.md)';
   const qemuAccel = kvmCap.usable ? 'kvm' : 'tcg';
   return {
     root,
@@ -100,11 +104,12 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
         qemuProblems.length === 0
           ? { usable: true, reason: qemuAccel === 'kvm' ? `${qemu} with KVM` : `${qemu} under emulation (TCG, no KVM): works, boots take seconds` }
           : { usable: false, reason: qemuProblems.join('; ') },
-      firecracker: ((reasons) => (reasons.length === 0 ? { usable: true, reason: `${firecracker} with KVM` } : { usable: false, reason: reasons.join('; ') }))([
+      firecracker: ((reasons) => (reasons.length === 0 ? { usable: true, reason: `${firecracker} with KVM, ${jailing}` } : { usable: false, reason: reasons.join('; ') }))([
         ...problems(
           kvmCap.usable ? null : `needs KVM (${kvmCap.reason})`,
           firecracker ? null : 'no firecracker binary (`setup --vm --firecracker PATH`, RUNNER_CODES_FIRECRACKER or PATH; ≥ 1.16.1, see docs/vm.md)',
           existsSync(vm.vmlinux) ? null : vmSetup ?? 'no vmlinux: run `infra.operator setup --vm`',
+          jailer ? built(paths.reaper, 'runner-reaper') : null,
         ),
         ...common,
       ]),

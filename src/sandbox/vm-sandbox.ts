@@ -13,6 +13,7 @@ import { diskPath, type VmPaths } from '../images/vm/paths.js';
 import { launchArgs } from './bwrap/plan.js';
 import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './cgroup/types.js';
 import { HostIdAllocator, type HostIdRange } from './host-ids.js';
+import { holdVmSocket, type HeldSocket } from './vm-socket.js';
 import { hostUidOf, isProcessAlive, ownerOf, sandboxName } from './names.js';
 
 /** Guest RAM beyond the execution's memory limit: the guest kernel and its page cache. */
@@ -20,6 +21,8 @@ export const GUEST_KERNEL_MIB = 64;
 /** Host memory a VMM needs beyond the guest's RAM (QEMU's TCG translation cache, device models). */
 const VMM_OVERHEAD_BYTES = 192 * 1024 * 1024;
 const CONSOLE_BYTES = 16 * 1024;
+/** How long the process the host started may take to end after SIGTERM. */
+const STOP_GRACE_MS = 2000;
 
 /** The guest's RAM: the execution's memory limit, plus room for its kernel. */
 export function guestMemoryMib(limits: Limits): number {
@@ -43,12 +46,15 @@ export async function makeVmDir(dir: string, uid: number): Promise<void> {
   await chown(dir, uid, uid);
 }
 
-/** Removes the directories of VMs whose owning process died (their cgroups are cleaned elsewhere). */
-function removeStaleVmDirs(runDir: string): void {
-  if (!existsSync(runDir)) return;
-  for (const name of readdirSync(runDir)) {
+/**
+ * Removes the per-VM directories under `parent` whose owning process died (a crash). Their cgroups
+ * are removed first (removeStaleSandboxes), so no process of those VMs is left to change them.
+ */
+export function removeStaleVmDirs(parent: string): void {
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
     const owner = ownerOf(name);
-    if (owner !== undefined && !isProcessAlive(owner)) rmSync(join(runDir, name), { recursive: true, force: true });
+    if (owner !== undefined && !isProcessAlive(owner)) rmSync(join(parent, name), { recursive: true, force: true });
   }
 }
 
@@ -151,9 +157,7 @@ export class VmSandbox implements Sandbox {
     this.#destroyed ??= (async () => {
       this.#channel?.fail(new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed'));
       this.#socket?.destroy();
-      await this.#parts.cgroup.destroy();
-      this.#parts.child.kill('SIGKILL');
-      await this.#exited;
+      await stopVmm(this.#parts.child, this.#parts.cgroup, this.#exited);
       await this.#parts.cleanup();
     })();
     return this.#destroyed;
@@ -165,6 +169,20 @@ export class VmSandbox implements Sandbox {
     const detail = this.#console.trim().split('\n').filter((line) => !/^\[\s*\d/.test(line) || /panic|error|fail/i.test(line)).slice(-5).join(' | ');
     return new SandboxError(ErrorCodes.SANDBOX_START, `VM ${how} before the agent answered${detail ? `: ${detail}` : ''}`);
   }
+}
+
+/**
+ * Stops a VMM for good: kills its cgroup (every process of the VM that joined it), then asks the
+ * process the host started to end — runner-launch's VMM is gone already; runner-reaper kills
+ * whatever is left below it, such as a jailer that had not yet joined the cgroup — and waits for it
+ * (SIGKILL after a grace period). `exited` resolves once that process has ended.
+ */
+export async function stopVmm(child: ChildProcess, cgroup: Cgroup, exited: Promise<void>): Promise<void> {
+  await cgroup.destroy();
+  child.kill('SIGTERM');
+  const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(kill);
 }
 
 /** Options every VM backend takes. */
@@ -201,19 +219,49 @@ export interface VmHost {
   startTimeoutMs: number;
 }
 
-/** How to start one VMM, given its private directory. */
-export interface VmLaunch {
-  /** The VMM's argv; it runs through runner-launch, as the VM's own uid, inside the VM's cgroup. */
-  argv: string[];
-  connect: (live: VmLiveness) => Promise<Socket>;
+/** One VM's identity on the host: its name, its own uid (also its gid), and its cgroup. */
+export interface VmIdentity {
+  name: string;
+  uid: number;
+  cgroup: Cgroup;
+}
+
+/**
+ * How a VMM process is started: directly through runner-launch (directStarter), or under a
+ * privileged launcher of the VMM's own (Firecracker's jailer).
+ */
+export interface VmmStarter {
+  /** Makes the VM's private directory (where the VMM's sockets appear on the host) and returns it. */
+  prepare(vm: VmIdentity): Promise<string>;
+  /** The argv the host runs, as root, to start the VMM as the VM's uid inside its cgroup. */
+  command(vm: VmIdentity, dir: string): string[];
+  /** Removes what prepare made and the VMM left there; called once every process of the VM is gone. */
+  remove(vm: VmIdentity): Promise<void>;
+}
+
+/**
+ * The VMM `argv(dir)` through runner-launch (join the cgroup, drop to the VM's uid, no_new_privs,
+ * die with the parent), its private directory `<runDir>/<name>`.
+ */
+export function directStarter(host: VmHost, argv: (dir: string) => string[]): VmmStarter {
+  const dirOf = (vm: VmIdentity): string => join(host.runDir, vm.name);
+  return {
+    prepare: async (vm) => {
+      await makeVmDir(dirOf(vm), vm.uid);
+      return dirOf(vm);
+    },
+    command: (vm, dir) => [host.launcherPath, ...launchArgs({ cgroupProcsFiles: vm.cgroup.procsFiles, hostUid: vm.uid, hostGid: vm.uid }), ...argv(dir)],
+    remove: (vm) => rm(dirOf(vm), { recursive: true, force: true }),
+  };
 }
 
 /** A VMM process started for one VM, with what must be undone when it is gone. */
 export interface LaunchedVmm {
   name: string;
-  /** The VM's private directory (owned by its uid). */
+  /** The VM's private directory (its sockets). */
   dir: string;
   uid: number;
+  /** The process the host started; it ends when the VMM does (its stdout and stderr carry the console). */
   child: ChildProcess;
   cgroup: Cgroup;
   /** Removes the directory and frees the uid; call once every process of the VM is gone. */
@@ -222,40 +270,41 @@ export interface LaunchedVmm {
 
 /**
  * Starts a VMM the way every sandbox starts: a host uid of its own, a cgroup bounding the whole VM,
- * a private directory for its sockets, then runner-launch (join the cgroup, drop to the uid,
- * no_new_privs, die with the parent) execs the VMM. Undoes all of it if any step fails.
+ * a private directory for its sockets, then the starter's command. Undoes all of it if any step fails.
  */
-export async function launchVmm(host: VmHost, limits: Limits, what: string, argvFor: (dir: string) => string[]): Promise<LaunchedVmm> {
+export async function launchVmm(host: VmHost, limits: Limits, what: string, starter: VmmStarter): Promise<LaunchedVmm> {
   const uid = host.ids.acquire(() => host.cgroups.list().map(hostUidOf));
   const name = sandboxName(process.pid, uid);
-  const dir = join(host.runDir, name);
-  let cgroup: Cgroup | undefined;
+  let vm: VmIdentity | undefined;
   const cleanup = async (): Promise<void> => {
-    await rm(dir, { recursive: true, force: true });
+    if (vm) await starter.remove(vm);
     host.ids.release(uid);
   };
   try {
-    cgroup = host.cgroups.create(name, vmCgroupLimits(limits));
-    await makeVmDir(dir, uid);
-    const args = [...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }), ...argvFor(dir)];
-    const child = spawn(host.launcherPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
-    return { name, dir, uid, child, cgroup, cleanup };
+    vm = { name, uid, cgroup: host.cgroups.create(name, vmCgroupLimits(limits)) };
+    const dir = await starter.prepare(vm);
+    const [command, ...args] = starter.command(vm, dir);
+    const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
+    return { name, dir, uid, child, cgroup: vm.cgroup, cleanup };
   } catch (cause) {
-    await cgroup?.destroy();
+    await vm?.cgroup.destroy();
     await cleanup();
     throw new SandboxError(ErrorCodes.SANDBOX_START, `cannot start ${what}: ${(cause as Error).message}`, { cause });
   }
 }
 
-/** Starts a VMM (launchVmm) as a sandbox whose agent is reached through `launch(dir).connect`. */
-export async function startVm(host: VmHost, limits: Limits, what: string, launch: (dir: string) => VmLaunch): Promise<VmSandbox> {
-  let connect: VmLaunch['connect'] | undefined;
-  const vmm = await launchVmm(host, limits, what, (dir) => {
-    const planned = launch(dir);
-    connect = planned.connect;
-    return planned.argv;
+/** Starts a VMM (launchVmm) as a sandbox whose agent is reached through `connect(vmm)`. */
+export async function startVm(host: VmHost, limits: Limits, what: string, starter: VmmStarter, connect: (vmm: LaunchedVmm) => VmSandboxParts['connect']): Promise<VmSandbox> {
+  const vmm = await launchVmm(host, limits, what, starter);
+  return new VmSandbox({
+    id: vmm.name,
+    child: vmm.child,
+    cgroup: vmm.cgroup,
+    startTimeoutMs: host.startTimeoutMs,
+    cgroupLimits: vmCgroupLimits,
+    connect: connect(vmm),
+    cleanup: vmm.cleanup,
   });
-  return new VmSandbox({ id: vmm.name, child: vmm.child, cgroup: vmm.cgroup, startTimeoutMs: host.startTimeoutMs, cgroupLimits: vmCgroupLimits, connect: connect!, cleanup: vmm.cleanup });
 }
 
 /** The language image's read-only root disk, or an error naming the setup step that makes it. */
@@ -278,22 +327,29 @@ export function helloLine(now: number = Date.now(), entropy: Buffer = randomByte
   return `RC-HELLO ${seconds}.${nanos} ${entropy.toString('hex')}\n`;
 }
 
-/** Polls until a Unix socket accepts a connection (a VMM creates it while it starts). */
-export async function connectWhenListening(path: string, live: VmLiveness): Promise<Socket> {
+/**
+ * Polls until the VMM's Unix socket at `path` accepts a connection (a VMM creates it while it
+ * starts); connects only to a socket the VM's uid made (holdVmSocket).
+ */
+export async function connectWhenListening(path: string, uid: number, live: VmLiveness): Promise<Socket> {
   for (;;) {
     live.check();
-    const socket = await tryConnect(path);
+    const held = holdVmSocket(path, uid);
+    const socket = held && (await tryConnect(held));
     if (socket) return socket;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
-function tryConnect(path: string): Promise<Socket | undefined> {
+function tryConnect(held: HeldSocket): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    if (!existsSync(path)) return resolve(undefined);
-    const socket = connect(path);
-    socket.once('connect', () => resolve(socket));
+    const socket = connect(held.path);
+    socket.once('connect', () => {
+      held.close();
+      resolve(socket);
+    });
     socket.once('error', () => {
+      held.close();
       socket.destroy();
       resolve(undefined);
     });

@@ -182,6 +182,20 @@ describe('other commands', () => {
     assert.ok(report.images.every((i) => !i.built), JSON.stringify(report.images));
   });
 
+  it('setup refuses VM options without --vm, and contradictory kernels, naming the flag, before any work', async () => {
+    for (const [args, message] of [
+      [['--jailer', '/usr/bin/jailer'], /^error: --jailer: goes with --vm/],
+      [['--build-kernel'], /^error: --build-kernel: goes with --vm/],
+      [['--debian-kernel'], /^error: --debian-kernel: goes with --vm/],
+      [['--vm', '--build-kernel', '--debian-kernel'], /^error: --build-kernel: give either --build-kernel or --debian-kernel, not both/],
+      [['--vm', '--firecracker', '/bin/true', '--jailer', '/bin/true'], /^error: --firecracker: \/bin\/true does not say it is Firecracker/],
+    ] as const) {
+      const r = await cli(['setup', ...args]);
+      assert.equal(r.code, 2, `setup ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+
   it('rootfs rm refuses unknown images', async () => {
     const r = await cli(['rootfs', 'rm', 'nope']);
     assert.equal(r.code, 2);

@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { DEFAULT_LIMITS } from '../../engine/limits.js';
-import { firecrackerBackend } from '../../engine/open-engine.js';
+import { DEFAULT_HOST_ID_RANGE, firecrackerBackend } from '../../engine/open-engine.js';
+import { jailerBinary } from '../../host/firecracker-binary.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { ImageStore } from '../../images/store.js';
 import { readKernelManifest, requireKernelManifest } from '../../images/vm/kernel.js';
@@ -11,9 +12,10 @@ import { vmPaths } from '../../images/vm/paths.js';
 import { getLanguage } from '../../languages/lookup.js';
 import { chooseBackend, hostCapabilities } from '../../sandbox/availability.js';
 import { openCgroupDriver } from '../../sandbox/cgroup/detect.js';
+import { JAILER_MODES, type JailerMode } from '../../sandbox/firecracker/jailer.js';
 import { currentSnapshot, snapshotFiles, type SnapshotManifest } from '../../sandbox/firecracker/snapshot.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
-import { integerOption } from '../parse.js';
+import { choiceOption, integerOption } from '../parse.js';
 
 /** `snapshot create|list|rm`: Firecracker snapshots that executions restore instead of booting. */
 export function snapshotCommand(ctx: CliContext): Command {
@@ -24,9 +26,10 @@ export function snapshotCommand(ctx: CliContext): Command {
     .description('boot the language\'s image under Firecracker, wait until its guest listens, and snapshot it')
     .requiredOption('--lang <id>', 'language whose image to snapshot')
     .option('-m, --memory <MB>', 'memory limit the snapshot is made for (its guest RAM is fixed by it; default 256)', integerOption('--memory', 16))
+    .option('--firecracker-jailer <mode>', `make it for Firecracker run jailed or not: ${JAILER_MODES.join(', ')} (default auto; executions restore only a snapshot made the way they run)`, choiceOption('--firecracker-jailer', JAILER_MODES))
     .option('--json', 'print the snapshot manifest as JSON')
     .action(
-      exitWith(ctx, async (flags: { lang: string; memory?: number; json?: boolean }) => {
+      exitWith(ctx, async (flags: { lang: string; memory?: number; firecrackerJailer?: JailerMode; json?: boolean }) => {
         const paths = dataPaths();
         chooseBackend('firecracker', hostCapabilities(paths));
         const language = getLanguage(flags.lang);
@@ -35,16 +38,17 @@ export function snapshotCommand(ctx: CliContext): Command {
         const vm = vmPaths(paths);
         const kernel = requireKernelManifest(vm);
         const limits = { ...DEFAULT_LIMITS, ...language.limits, ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
-        const manifest = await firecrackerBackend(paths, openCgroupDriver()).snapshot(image, kernel.release, limits);
+        const backend = firecrackerBackend(paths, openCgroupDriver(), DEFAULT_HOST_ID_RANGE, flags.firecrackerJailer);
+        const manifest = await backend.snapshot(image, kernel.release, limits);
         if (flags.json) printJson(manifest);
-        else process.stderr.write(`snapshot of ${manifest.image} made (${manifest.memory_mib} MiB guest): ${snapshotFiles(vm, manifest.image).dir}\n`);
+        else process.stderr.write(`snapshot of ${manifest.image} made (${manifest.memory_mib} MiB guest, ${manifest.jailed ? 'jailed' : 'not jailed'}): ${snapshotFiles(vm, manifest.image).dir}\n`);
         return 0;
       }),
     );
 
   snapshot
     .command('list')
-    .description('list snapshots and whether they are current (made from the image, kernel and initramfs as they are)')
+    .description('list snapshots and whether they are current (made from the image, kernel and initramfs as they are, and jailed if Firecracker runs jailed here)')
     .option('--json', 'print JSON')
     .action(
       exitWith(ctx, async (flags: { json?: boolean }) => {
@@ -52,15 +56,16 @@ export function snapshotCommand(ctx: CliContext): Command {
         const vm = vmPaths(paths);
         const store = new ImageStore(paths.imagesDir);
         const kernel = readKernelManifest(vm)?.release ?? '';
+        const jailed = jailerBinary(vm) !== null;
         const rows = store
           .list()
           .filter((status) => existsSync(snapshotFiles(vm, status.id).manifest))
           .map((status) => {
             const made = JSON.parse(readFileSync(snapshotFiles(vm, status.id).manifest, 'utf8')) as SnapshotManifest;
-            return { ...made, current: status.manifest !== null && currentSnapshot(vm, status.manifest, kernel) !== null };
+            return { ...made, jailed: made.jailed ?? false, current: status.manifest !== null && currentSnapshot(vm, status.manifest, kernel, jailed) !== null };
           });
         if (flags.json) printJson(rows);
-        else for (const r of rows) process.stdout.write(`${r.image.padEnd(14)} ${(r.current ? 'current' : 'stale').padEnd(8)} ${String(r.memory_mib).padStart(5)} MiB  ${r.created_at}\n`);
+        else for (const r of rows) process.stdout.write(`${r.image.padEnd(14)} ${(r.current ? 'current' : 'stale').padEnd(8)} ${(r.jailed ? 'jailed' : 'direct').padEnd(7)} ${String(r.memory_mib).padStart(5)} MiB  ${r.created_at}\n`);
         return 0;
       }),
     );

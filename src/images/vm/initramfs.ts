@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { ErrorCodes, ImageError } from '../../errors.js';
-import { GUEST_MODULES, type VmPaths } from './paths.js';
+import type { VmPaths } from './paths.js';
 
 /**
- * Builds the guest's initramfs: runner-vminit as /init, runner-agent, and the virtio modules with
- * their load order. A cpio "newc" archive written by cpio(1), uncompressed: it is about 2 MB, and
+ * Builds the guest's initramfs: runner-vminit as /init, runner-agent, and the kernel's virtio
+ * modules (`modules`, from the kernel's modules directory; none for a built kernel) with their load order. A cpio "newc" archive written by cpio(1), uncompressed: it is about 2 MB, and
  * the kernel unpacks it faster than it would decompress it under emulation.
  */
-export async function buildInitramfs(vm: VmPaths, vmInit: string, agent: string): Promise<void> {
+export async function buildInitramfs(vm: VmPaths, vmInit: string, agent: string, modules: readonly string[]): Promise<void> {
   const staging = await mkdtemp(join(vm.dir, '.initramfs-'));
   const partial = `${vm.initramfs}.partial`;
   try {
@@ -19,7 +19,6 @@ export async function buildInitramfs(vm: VmPaths, vmInit: string, agent: string)
     await copyFile(agent, join(staging, 'runner-agent'));
     await chmod(join(staging, 'init'), 0o755);
     await chmod(join(staging, 'runner-agent'), 0o755);
-    const modules = GUEST_MODULES.map((module) => basename(module));
     for (const module of modules) await copyFile(join(vm.modulesDir, module), join(staging, 'modules', module));
     await writeFile(join(staging, 'modules', 'order'), modules.map((m) => `${m}\n`).join(''));
     const entries = ['.', 'init', 'runner-agent', 'modules', 'modules/order', ...modules.map((m) => `modules/${m}`)];

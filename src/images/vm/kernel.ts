@@ -10,14 +10,25 @@ import { GUEST_MODULES, type VmPaths } from './paths.js';
 export const KERNEL_PACKAGE = 'linux-image-cloud-amd64';
 
 export interface KernelManifest {
-  /** The versioned package the meta package pointed at, e.g. linux-image-6.1.0-56-cloud-amd64. */
+  /** Debian's packaged cloud kernel (`setup --vm`), or one built here (`setup --vm --build-kernel`); absent: debian. */
+  source?: 'debian' | 'built';
+  /** The versioned package the meta package pointed at (linux-image-6.1.0-56-cloud-amd64), or the source package built. */
   package: string;
   version: string;
   /** The kernel's release string (its /lib/modules directory name). */
   release: string;
   /** CONFIG_HZ: the guest's lpj boot argument is loops per jiffy. */
   hz: number;
+  /** Module files the initramfs loads, in order (absent: GUEST_MODULES, Debian's); a built kernel has none. */
+  modules?: string[];
+  /** sha256 of the configuration a built kernel was made with. */
+  config_sha256?: string;
   fetched_at: string;
+}
+
+/** The modules a kernel's initramfs loads, in load order. */
+export function kernelModules(manifest: KernelManifest): string[] {
+  return manifest.modules ?? GUEST_MODULES.map((module) => basename(module));
 }
 
 /** The guest kernel `setup --vm` prepared, or null when it is missing or incomplete. */
@@ -55,7 +66,7 @@ export async function fetchKernel(vm: VmPaths, onLine: (line: string) => void): 
     if (!match) throw new ImageError(ErrorCodes.IMAGE_BUILD, `${KERNEL_PACKAGE} depends on '${depends}', not on one kernel package`);
     const [, pkg, version] = match as unknown as [string, string, string];
     const current = readKernelManifest(vm);
-    if (current?.package === pkg && current.version === version) return { manifest: current, fetched: false };
+    if (current?.source !== 'built' && current?.package === pkg && current.version === version) return { manifest: current, fetched: false };
 
     await runLogged(['apt-get', 'download', '-q', pkg], onLine, aptEnv(), work);
     const deb = join(work, (await readdir(work)).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'))!);
@@ -70,16 +81,26 @@ export async function fetchKernel(vm: VmPaths, onLine: (line: string) => void): 
     for (const module of GUEST_MODULES) {
       await copyFile(join(tree, 'lib', 'modules', release, 'kernel', module), join(staged, 'modules', basename(module)));
     }
-    const config = await readFile(join(staged, 'config'), 'utf8');
-    const hz = Number(/^CONFIG_HZ=(\d+)$/m.exec(config)?.[1] ?? 250);
-    const manifest: KernelManifest = { package: pkg, version, release, hz, fetched_at: new Date().toISOString() };
-    await writeFile(join(staged, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    await rm(vm.kernelDir, { recursive: true, force: true });
-    await rename(staged, vm.kernelDir);
+    const modules = GUEST_MODULES.map((module) => basename(module));
+    const manifest = await installKernel(vm, staged, { source: 'debian', package: pkg, version, release, modules });
     return { manifest, fetched: true };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Puts a staged kernel directory (vmlinuz, vmlinux, config, modules/) in place of the current one,
+ * with its manifest; CONFIG_HZ is read from its config.
+ */
+export async function installKernel(vm: VmPaths, staged: string, about: Omit<KernelManifest, 'hz' | 'fetched_at'>): Promise<KernelManifest> {
+  const config = await readFile(join(staged, 'config'), 'utf8');
+  const hz = Number(/^CONFIG_HZ=(\d+)$/m.exec(config)?.[1] ?? 250);
+  const manifest: KernelManifest = { ...about, hz, fetched_at: new Date().toISOString() };
+  await writeFile(join(staged, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  await rm(vm.kernelDir, { recursive: true, force: true });
+  await rename(staged, vm.kernelDir);
+  return manifest;
 }
 
 /** Start of an LZ4 "legacy" frame, which is how Debian compresses the kernel inside bzImage. */

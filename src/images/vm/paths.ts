@@ -21,6 +21,13 @@ export interface VmPaths {
   runDir: string;
   /** Link to the Firecracker binary `setup --vm --firecracker PATH` checked. */
   firecracker: string;
+  /** Link to the jailer `setup --vm --jailer PATH` checked. */
+  jailer: string;
+  /**
+   * The jailer's chroot base: under the data dir, so on the file system of the kernel, disks and
+   * snapshots that are hard-linked into each chroot.
+   */
+  jailDir: string;
 }
 
 export function vmPaths(paths: DataPaths): VmPaths {
@@ -38,6 +45,8 @@ export function vmPaths(paths: DataPaths): VmPaths {
     disksDir: join(dir, 'disks'),
     runDir: join(paths.root, 'run'),
     firecracker: join(dir, 'bin', 'firecracker'),
+    jailer: join(dir, 'bin', 'jailer'),
+    jailDir: join(paths.root, 'jail'),
   };
 }
 

@@ -16,11 +16,23 @@ export interface CgroupStats {
   oomKills: number;
 }
 
+/** A control file of a cgroup (`pids.max`) and the value it holds. */
+export interface CgroupSetting {
+  file: string;
+  value: string;
+}
+
 /** One sandbox's cgroup (a directory per controller on v1, one directory on v2). */
 export interface Cgroup {
   readonly name: string;
   /** Files a launcher writes its pid into to join the cgroup before it execs untrusted code. */
   readonly procsFiles: readonly string[];
+  /**
+   * One limit file per hierarchy the sandbox joins, with the value this cgroup already holds (as
+   * `controller.property`: no further dots). A launcher that writes these and joins each file's
+   * directory — Firecracker's jailer with `--cgroup` — lands in this cgroup with its limits unchanged.
+   */
+  settings(): readonly CgroupSetting[];
   /** Applies limits; valid while processes run (used by the warm pool). */
   setLimits(limits: CgroupLimits): void;
   stats(): CgroupStats;
@@ -30,6 +42,8 @@ export interface Cgroup {
 
 export interface CgroupDriver {
   readonly version: 1 | 2;
+  /** The cgroup (a relative path, e.g. `runner-codes`) sandbox cgroups are created under. */
+  readonly parent: string;
   /** Creates a cgroup for one sandbox, with limits applied. */
   create(name: string, limits: CgroupLimits): Cgroup;
   /** Names of existing sandbox cgroups under our parent (for stale clean-up and leak checks). */

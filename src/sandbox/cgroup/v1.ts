@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './types.js';
+import type { Cgroup, CgroupDriver, CgroupLimits, CgroupSetting, CgroupStats } from './types.js';
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
 
 /** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
@@ -14,12 +14,12 @@ const CFS_PERIOD_US = 100_000;
 /** cgroup v1 (and hybrid hosts): one directory per controller under `<mount>/<controller>/<parent>/`. */
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
+  readonly parent: string;
   readonly #mount: string;
-  readonly #parent: string;
 
   constructor(mount: string, parent: string) {
     this.#mount = mount;
-    this.#parent = parent;
+    this.parent = parent;
     for (const controller of CONTROLLERS) {
       if (!existsSync(join(mount, controller))) {
         throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `cgroup v1 controller '${controller}' is not mounted at ${join(mount, controller)}`);
@@ -28,7 +28,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   #dir(controller: Controller, name: string): string {
-    return join(this.#mount, controller, this.#parent, name);
+    return join(this.#mount, controller, this.parent, name);
   }
 
   create(name: string, limits: CgroupLimits): Cgroup {
@@ -43,7 +43,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   list(): string[] {
-    return listDirs(join(this.#mount, 'memory', this.#parent));
+    return listDirs(join(this.#mount, 'memory', this.parent));
   }
 
   async remove(name: string): Promise<void> {
@@ -71,6 +71,7 @@ class CgroupV1 implements Cgroup {
   readonly #dir: (controller: Controller) => string;
   readonly #remove: () => Promise<void>;
   #destroyed: Promise<void> | undefined;
+  #limits: CgroupLimits | undefined;
 
   constructor(name: string, dir: (controller: Controller) => string, remove: () => Promise<void>) {
     this.name = name;
@@ -80,6 +81,7 @@ class CgroupV1 implements Cgroup {
   }
 
   setLimits(limits: CgroupLimits): void {
+    this.#limits = limits;
     const memory = this.#dir('memory');
     try {
       // memsw (memory + swap, only with swap accounting) must stay >= limit_in_bytes at every step:
@@ -95,6 +97,18 @@ class CgroupV1 implements Cgroup {
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.name}`, { cause });
     }
+  }
+
+  settings(): readonly CgroupSetting[] {
+    const limits = this.#limits!;
+    // Not memory.limit_in_bytes: a writer that first copies the parent's value (the jailer does)
+    // would briefly set it above memory.memsw.limit_in_bytes, which the kernel refuses.
+    return [
+      { file: 'memory.swappiness', value: '0' },
+      { file: 'pids.max', value: String(limits.pids) },
+      { file: 'cpu.cfs_quota_us', value: String(Math.round(limits.cpus * CFS_PERIOD_US)) },
+      { file: 'freezer.state', value: 'THAWED' },
+    ];
   }
 
   stats(): CgroupStats {

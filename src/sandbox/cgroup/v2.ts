@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './types.js';
+import type { Cgroup, CgroupDriver, CgroupLimits, CgroupSetting, CgroupStats } from './types.js';
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
 
 const CPU_PERIOD_US = 100_000;
@@ -10,14 +10,14 @@ const NEEDED = ['memory', 'pids', 'cpu'] as const;
 /** cgroup v2 (unified): one directory per sandbox under `<mount>/<parent>/`. */
 export class CgroupV2Driver implements CgroupDriver {
   readonly version = 2 as const;
+  readonly parent: string;
   readonly #mount: string;
-  readonly #parent: string;
   readonly #parentDir: string;
   #prepared = false;
 
   constructor(mount: string, parent: string) {
     this.#mount = mount;
-    this.#parent = parent;
+    this.parent = parent;
     this.#parentDir = join(mount, parent);
   }
 
@@ -29,7 +29,7 @@ export class CgroupV2Driver implements CgroupDriver {
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup v2 parent ${this.#parentDir}`, { cause });
     }
-    enableControllers(this.#mount, this.#parent);
+    enableControllers(this.#mount, this.parent);
     this.#prepared = true;
   }
 
@@ -93,6 +93,7 @@ class CgroupV2 implements Cgroup {
   readonly #dir: string;
   readonly #remove: () => Promise<void>;
   #destroyed: Promise<void> | undefined;
+  #limits: CgroupLimits | undefined;
 
   constructor(name: string, dir: string, remove: () => Promise<void>) {
     this.name = name;
@@ -102,14 +103,22 @@ class CgroupV2 implements Cgroup {
   }
 
   setLimits(limits: CgroupLimits): void {
+    this.#limits = limits;
     try {
-      writeControl(join(this.#dir, 'memory.max'), limits.memoryBytes);
+      for (const { file, value } of this.settings()) writeControl(join(this.#dir, file), value);
       if (existsSync(join(this.#dir, 'memory.swap.max'))) writeControl(join(this.#dir, 'memory.swap.max'), 0);
-      writeControl(join(this.#dir, 'pids.max'), limits.pids);
-      writeControl(join(this.#dir, 'cpu.max'), `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.#dir}`, { cause });
     }
+  }
+
+  settings(): readonly CgroupSetting[] {
+    const limits = this.#limits!;
+    return [
+      { file: 'memory.max', value: String(limits.memoryBytes) },
+      { file: 'pids.max', value: String(limits.pids) },
+      { file: 'cpu.max', value: `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}` },
+    ];
   }
 
   stats(): CgroupStats {

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Limits } from '../../engine/limits.js';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { ImageManifest } from '../../images/manifest.js';
 import type { VmPaths } from '../../images/vm/paths.js';
-import { launchVmm, type VmHost } from '../vm-sandbox.js';
-import { FirecrackerApiClient } from './api-client.js';
+import { launchVmm, stopVmm, type VmHost, type VmLiveness, type VmmStarter } from '../vm-sandbox.js';
 import { bootMicroVm, createSnapshot, type MicroVmBootConfig } from './api-flows.js';
+import { withApi } from './connect.js';
+import { FIRECRACKER_FILES, type FirecrackerPaths } from './launcher.js';
 
 /** Where an image's snapshot lives: Firecracker's VM state, the guest memory, and what it was made from. */
 export interface SnapshotFiles {
@@ -24,6 +25,8 @@ export interface SnapshotManifest {
   image_recipe_hash: string;
   kernel: string;
   initramfs_sha256: string;
+  /** Made by a jailed Firecracker (its paths are chroot-relative): restored only by one. */
+  jailed: boolean;
   /** Guest RAM: fixed by the snapshot, whatever an execution's memory limit. */
   memory_mib: number;
   created_at: string;
@@ -50,24 +53,33 @@ function sha256(path: string): string {
   return digest;
 }
 
-/** The image's snapshot when it was made from the image, kernel and initramfs as they are now. */
-export function currentSnapshot(vm: VmPaths, image: ImageManifest, kernelRelease: string): SnapshotManifest | null {
+/**
+ * The image's snapshot when it was made from the image, kernel and initramfs as they are now, by a
+ * Firecracker run the same way (jailed or not: the snapshot holds the paths it was given).
+ */
+export function currentSnapshot(vm: VmPaths, image: ImageManifest, kernelRelease: string, jailed: boolean): SnapshotManifest | null {
   const files = snapshotFiles(vm, image.id);
   if (!existsSync(files.manifest) || !existsSync(files.vmstate) || !existsSync(files.memory)) return null;
   const manifest = JSON.parse(readFileSync(files.manifest, 'utf8')) as SnapshotManifest;
-  const current = manifest.image_recipe_hash === image.recipe_hash && manifest.kernel === kernelRelease && manifest.initramfs_sha256 === sha256(vm.initramfs);
+  const current =
+    manifest.image_recipe_hash === image.recipe_hash &&
+    manifest.kernel === kernelRelease &&
+    (manifest.jailed ?? false) === jailed &&
+    manifest.initramfs_sha256 === sha256(vm.initramfs);
   return current ? manifest : null;
 }
 
 export interface SnapshotCreateOptions {
-  /** argv that starts Firecracker (`--api-sock` is appended). */
-  command: readonly string[];
+  /** Starts the Firecracker process that boots and snapshots (as for a cold boot of this image). */
+  starter: VmmStarter;
+  paths: (dir: string) => FirecrackerPaths;
+  /** Whether that Firecracker runs under the jailer: its snapshot restores only the same way. */
+  jailed: boolean;
   vm: VmPaths;
   image: ImageManifest;
   kernelRelease: string;
-  disk: string;
   /** Boot configuration, as for a cold boot of this image. */
-  boot: (dir: string) => MicroVmBootConfig;
+  boot: (paths: FirecrackerPaths) => MicroVmBootConfig;
   limits: Limits;
   memoryMib: number;
 }
@@ -83,8 +95,11 @@ const GUEST_WAITING = /runner-vminit: waiting for the host/;
  */
 export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions): Promise<SnapshotManifest> {
   const files = snapshotFiles(options.vm, options.image.id);
-  const vmm = await launchVmm(host, options.limits, 'firecracker', (dir) => [...options.command, '--api-sock', join(dir, 'api.sock')]);
+  const vmm = await launchVmm(host, options.limits, 'firecracker', options.starter);
+  const paths = options.paths(vmm.dir);
   let console = '';
+  let exited = false;
+  const gone = new Promise<void>((resolve) => vmm.child.once('close', () => resolve()));
   const waiting = new Promise<void>((resolve, reject) => {
     const watch = (chunk: Buffer): void => {
       console = (console + chunk.toString('utf8')).slice(-16_384);
@@ -92,52 +107,75 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
     };
     vmm.child.stdout!.on('data', watch);
     vmm.child.stderr!.on('data', watch);
-    vmm.child.once('exit', () => reject(new SandboxError(ErrorCodes.SANDBOX_START, `the VM exited before its guest listened: ${console.trim().split('\n').slice(-3).join(' | ')}`)));
+    vmm.child.once('exit', () => {
+      exited = true;
+      reject(new SandboxError(ErrorCodes.SANDBOX_START, `the VM exited before its guest listened: ${console.trim().split('\n').slice(-3).join(' | ')}`));
+    });
   });
-  const timeout = setTimeout(() => vmm.child.kill('SIGKILL'), host.startTimeoutMs);
+  waiting.catch(() => undefined);
+  const deadline = Date.now() + host.startTimeoutMs;
+  const live: VmLiveness = {
+    deadline,
+    check: () => {
+      if (exited) throw new SandboxError(ErrorCodes.SANDBOX_START, `firecracker exited before it opened its API socket: ${console.trim().split('\n').slice(-3).join(' | ')}`);
+      if (Date.now() > deadline) throw new SandboxError(ErrorCodes.SANDBOX_START, 'firecracker did not open its API socket');
+    },
+  };
+  const timeout = setTimeout(() => vmm.child.kill('SIGTERM'), host.startTimeoutMs);
+  const stop = async (): Promise<void> => {
+    clearTimeout(timeout);
+    await stopVmm(vmm.child, vmm.cgroup, gone);
+  };
   try {
-    const apiSocket = join(vmm.dir, 'api.sock');
-    for (let i = 0; !existsSync(apiSocket); i++) {
-      if (vmm.child.exitCode !== null || i > host.startTimeoutMs / 10) throw new SandboxError(ErrorCodes.SANDBOX_START, 'firecracker did not open its API socket');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const client = new FirecrackerApiClient({ socketPath: apiSocket, timeoutMs: 30_000 });
-    try {
-      await bootMicroVm(client, options.boot(vmm.dir));
-      await waiting;
-      // Firecracker (as the VM's uid) writes into the VM's own directory; moved into place below.
-      await createSnapshot(client, { snapshot_type: 'Full', snapshot_path: join(vmm.dir, 'vmstate'), mem_file_path: join(vmm.dir, 'memory') });
-    } finally {
-      await client.close();
-    }
+    const snapshot = { snapshot_type: 'Full' as const, snapshot_path: paths.vmm(FIRECRACKER_FILES.vmstate), mem_file_path: paths.vmm(FIRECRACKER_FILES.memory) };
+    await withApi(
+      { host: paths.host(FIRECRACKER_FILES.api), uid: vmm.uid },
+      live,
+      async (client) => {
+        await bootMicroVm(client, options.boot(paths));
+        await waiting;
+        await createSnapshot(client, snapshot);
+      },
+      30_000,
+    );
+    // The VM is stopped before anything it wrote is touched: no process of its uid is left to swap them.
+    await stop();
     await rm(files.dir, { recursive: true, force: true });
     await mkdir(files.dir, { recursive: true });
-    for (const [from, to] of [
-      [join(vmm.dir, 'vmstate'), files.vmstate],
-      [join(vmm.dir, 'memory'), files.memory],
+    for (const [name, to] of [
+      [FIRECRACKER_FILES.vmstate, files.vmstate],
+      [FIRECRACKER_FILES.memory, files.memory],
     ] as const) {
-      await rename(from, to);
-      // Read by every restoring VM's uid; written by none.
-      await chown(to, 0, 0);
-      await chmod(to, 0o644);
+      await adoptVmFile(paths.host(name), to, vmm.uid);
     }
     const manifest: SnapshotManifest = {
       image: options.image.id,
       image_recipe_hash: options.image.recipe_hash,
       kernel: options.kernelRelease,
       initramfs_sha256: sha256(options.vm.initramfs),
+      jailed: options.jailed,
       memory_mib: options.memoryMib,
       created_at: new Date().toISOString(),
     };
     await writeFile(files.manifest, JSON.stringify(manifest, null, 2) + '\n');
     return manifest;
   } finally {
-    clearTimeout(timeout);
-    waiting.catch(() => undefined);
-    const exited = new Promise((resolve) => vmm.child.once('close', resolve));
-    await vmm.cgroup.destroy();
-    vmm.child.kill('SIGKILL');
-    if (vmm.child.exitCode === null && vmm.child.signalCode === null) await exited;
+    await stop();
     await vmm.cleanup();
   }
+}
+
+/**
+ * SECURITY: moves a file the VM wrote into root's keeping, read by every restoring VM and written by
+ * none. Only a plain file the VM's uid made, with no other link: never a symlink, nor a hard link
+ * to a host file (which the chown and chmod would then expose).
+ */
+async function adoptVmFile(from: string, to: string, uid: number): Promise<void> {
+  const stat = lstatSync(from);
+  if (!stat.isFile() || stat.uid !== uid || stat.nlink !== 1) {
+    throw new SandboxError(ErrorCodes.SANDBOX_START, `${from} is not a plain file written by the VM; the snapshot is refused`);
+  }
+  await rename(from, to);
+  await chown(to, 0, 0);
+  await chmod(to, 0o644);
 }

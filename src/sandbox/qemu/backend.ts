@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { VmPaths } from '../../images/vm/paths.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
-import { connectWhenListening, guestMemoryMib, openVmHost, requireDisk, startVm, type VmHost, type VmHostOptions } from '../vm-sandbox.js';
+import { connectWhenListening, directStarter, guestMemoryMib, openVmHost, requireDisk, startVm, type VmHost, type VmHostOptions } from '../vm-sandbox.js';
 import type { GuestClock } from './guest-clock.js';
-import { qemuArgs } from './plan.js';
+import { qemuArgs, type QemuPlan } from './plan.js';
 
 export interface QemuBackendOptions extends VmHostOptions {
   qemuPath: string;
@@ -32,20 +32,19 @@ export class QemuBackend implements Backend {
   start(spec: SandboxSpec): Promise<Sandbox> {
     const o = this.#options;
     const disk = requireDisk(o.vm, spec.image);
-    return startVm(this.#host, spec.limits, 'qemu', (dir) => {
-      const socket = join(dir, 'agent.sock');
-      const plan = {
-        kernel: o.vm.vmlinuz,
-        initramfs: o.vm.initramfs,
-        disk,
-        agentSocket: socket,
-        memoryMib: guestMemoryMib(spec.limits),
-        tmpfsBytes: spec.limits.diskBytes,
-        accel: o.accel,
-        ...o.clock,
-      };
-      // QEMU creates the socket while it starts; the guest's agent answers once booted.
-      return { argv: [o.qemuPath, ...qemuArgs(plan)], connect: (live) => connectWhenListening(socket, live) };
+    const agentSocket = (dir: string): string => join(dir, 'agent.sock');
+    const plan = (dir: string): QemuPlan => ({
+      kernel: o.vm.vmlinuz,
+      initramfs: o.vm.initramfs,
+      disk,
+      agentSocket: agentSocket(dir),
+      memoryMib: guestMemoryMib(spec.limits),
+      tmpfsBytes: spec.limits.diskBytes,
+      accel: o.accel,
+      ...o.clock,
     });
+    // QEMU creates the socket while it starts; the guest's agent answers once booted.
+    const starter = directStarter(this.#host, (dir) => [o.qemuPath, ...qemuArgs(plan(dir))]);
+    return startVm(this.#host, spec.limits, 'qemu', starter, (vmm) => (live) => connectWhenListening(agentSocket(vmm.dir), vmm.uid, live));
   }
 }
