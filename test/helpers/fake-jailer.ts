@@ -10,11 +10,13 @@
  *   then joins every one of them (v1 `tasks`, v2 `cgroup.procs`);
  * - makes /dev, /dev/net and /run in the chroot, mknods /dev/kvm and /dev/net/tun, and hands the
  *   chroot, those directories and devices to `--uid:--gid` (chmod 0700);
- * - with `--new-pid-ns`, starts the exec file in a new PID namespace, writes `<exec name>.pid`
- *   and exits at once, leaving it running; else waits for it and exits with its status;
+ * - with `--new-pid-ns`, starts the exec file as the first process of a new PID namespace, writes
+ *   `<exec name>.pid` and exits, leaving it running and orphaned; else it waits for it;
  * - runs the exec file as uid:gid with no supplementary groups and an empty environment, with
  *   `--id <id> --start-time-us N --start-time-cpu-us N --parent-cpu-time-us N` and the arguments
  *   after `--`.
+ *
+ * Either way it exits with the status of what it ran (the `unshare` around the orphan's start).
  *
  * What it cannot do without a real chroot (the exec file needs node and QEMU from the host): it
  * runs the copy in the chroot by its host path, cwd the chroot, and passes `--jail-root <chroot>`
@@ -186,14 +188,12 @@ function run(argv: readonly string[]): void {
   const now = String(Math.floor(performance.timeOrigin * 1000));
   const firecracker = [exec, '--jail-root', root, '--id', args.id, '--start-time-us', now, '--start-time-cpu-us', '0', '--parent-cpu-time-us', '0', ...args.extra];
   const dropped = ['setpriv', `--reuid=${args.uid}`, `--regid=${args.gid}`, '--clear-groups', '--', ...firecracker];
-  const command = args.newPidNs ? ['unshare', '--pid', '--fork', '--kill-child', '--', ...dropped] : dropped;
   if (recordAt) appendFileSync(recordAt, JSON.stringify({ argv, cgroups, root }) + '\n');
+  // As the jailer's clone(CLONE_NEWPID): Firecracker is the first process of the new namespace (the
+  // shell after `unshare --pid` stays outside it), its pid goes to <exec>.pid, and everything else
+  // exits, so Firecracker is orphaned — to be adopted by whoever is the subreaper above.
+  const command = args.newPidNs ? ['unshare', '--pid', '--', 'sh', '-c', '"$@" & echo $! > "$0"', `${exec}.pid`, ...dropped] : dropped;
   const child = spawn(command[0]!, command.slice(1), { cwd: root, env: {}, stdio: 'inherit' });
-  if (args.newPidNs) {
-    writeFileSync(`${exec}.pid`, String(child.pid));
-    child.unref();
-    process.exit(0);
-  }
   child.once('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }
 

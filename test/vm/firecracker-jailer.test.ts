@@ -90,6 +90,9 @@ describe('Firecracker under the jailer (stand-ins for the jailer and Firecracker
     assert.ok(isSandboxUid(vmm.uids[0]!) && vmm.uids.every((uid) => uid === vmm.uids[0]), `runs as the VM's own uid (${vmm.uids})`);
     assert.deepEqual(vmm.groups, [], 'no supplementary groups');
     assert.notEqual(vmm.ns.pid, readlinkSync('/proc/self/ns/pid'), 'a PID namespace of its own');
+    const stat = readFileSync(`/proc/${vmm.pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    assert.equal(readFileSync(`/proc/${parent}/comm`, 'utf8').trim(), 'runner-reaper', 'orphaned by the jailer, adopted by runner-reaper');
     const root = join(vm.jailDir, 'firecracker', vmm.sandbox, 'root');
     assert.equal(readlinkSync(`/proc/${vmm.pid}/cwd`), root, 'it works in its chroot');
     assert.equal(statSync(root).uid, vmm.uids[0], 'the jailer handed the chroot to the VM uid');
