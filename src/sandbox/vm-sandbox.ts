@@ -6,23 +6,19 @@ import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Limits } from '../engine/limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
-import type { JobMessage, ResultMessage } from '../protocol/messages.js';
-import { AgentChannel } from './agent-channel.js';
 import type { Sandbox } from './backend.js';
 import { diskPath, type VmPaths } from '../images/vm/paths.js';
 import { launchArgs } from './bwrap/plan.js';
-import type { Cgroup, CgroupDriver, CgroupLimits, CgroupStats } from './cgroup/types.js';
+import type { Cgroup, CgroupDriver, CgroupLimits } from './cgroup/types.js';
 import { HostIdAllocator, type HostIdRange } from './host-ids.js';
-import { holdVmSocket, type HeldSocket } from './vm-socket.js';
 import { hostUidOf, isProcessAlive, ownerOf, sandboxName } from './names.js';
+import { ProcessSandbox, type SandboxLiveness } from './process-sandbox.js';
+import { holdVmSocket, type HeldSocket } from './vm-socket.js';
 
 /** Guest RAM beyond the execution's memory limit: the guest kernel and its page cache. */
 export const GUEST_KERNEL_MIB = 64;
 /** Host memory a VMM needs beyond the guest's RAM (QEMU's TCG translation cache, device models). */
 const VMM_OVERHEAD_BYTES = 192 * 1024 * 1024;
-const CONSOLE_BYTES = 16 * 1024;
-/** How long the process the host started may take to end after SIGTERM. */
-const STOP_GRACE_MS = 2000;
 
 /** The guest's RAM: the execution's memory limit, plus room for its kernel. */
 export function guestMemoryMib(limits: Limits): number {
@@ -56,133 +52,6 @@ export function removeStaleVmDirs(parent: string): void {
     const owner = ownerOf(name);
     if (owner !== undefined && !isProcessAlive(owner)) rmSync(join(parent, name), { recursive: true, force: true });
   }
-}
-
-/** Whether the VM can still come up; a connect loop stops when it cannot. */
-export interface VmLiveness {
-  readonly deadline: number;
-  /** Throws the reason once the VMM has exited or the sandbox was destroyed. */
-  check(): void;
-}
-
-export interface VmSandboxParts {
-  id: string;
-  /** The VMM process (through runner-launch); its stdout and stderr carry the guest console. */
-  child: ChildProcess;
-  cgroup: Cgroup;
-  startTimeoutMs: number;
-  cgroupLimits: (limits: Limits) => CgroupLimits;
-  /** Boots the VM as far as needed and resolves with a stream to the guest's agent. */
-  connect: (live: VmLiveness) => Promise<Socket>;
-  /** Removes the VM's files and frees its uid; called once every process of the VM is gone. */
-  cleanup: () => Promise<void>;
-}
-
-/**
- * One microVM as a Sandbox, whatever the VMM: the process, its cgroup, the agent channel over
- * whatever stream `connect` yields (virtio-serial through a Unix socket, or vsock), and teardown.
- */
-export class VmSandbox implements Sandbox {
-  readonly id: string;
-  readonly #parts: VmSandboxParts;
-  readonly #ready: Promise<void>;
-  readonly #exited: Promise<void>;
-  #channel: AgentChannel | undefined;
-  #socket: Socket | undefined;
-  #console = '';
-  #exitedAlready = false;
-  #destroyed: Promise<void> | undefined;
-
-  constructor(parts: VmSandboxParts) {
-    this.id = parts.id;
-    this.#parts = parts;
-    const keep = (chunk: Buffer): void => {
-      this.#console = (this.#console + chunk.toString('utf8')).slice(-CONSOLE_BYTES);
-    };
-    parts.child.stdout?.on('data', keep);
-    parts.child.stderr?.on('data', keep);
-    this.#exited = new Promise((resolve) => {
-      parts.child.once('close', (code, signal) => {
-        this.#exitedAlready = true;
-        this.#channel?.fail(this.#exitError(code, signal));
-        this.#socket?.destroy();
-        resolve();
-      });
-      parts.child.once('error', () => resolve());
-    });
-    this.#ready = this.#boot();
-    this.#ready.catch(() => undefined);
-  }
-
-  async #boot(): Promise<void> {
-    const deadline = Date.now() + this.#parts.startTimeoutMs;
-    const live: VmLiveness = {
-      deadline,
-      check: () => {
-        if (this.#exitedAlready) throw this.#exitError(this.#parts.child.exitCode, this.#parts.child.signalCode);
-        if (this.#destroyed) throw new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed');
-        if (Date.now() > deadline) throw new SandboxError(ErrorCodes.SANDBOX_START, `the VM's agent did not answer within ${this.#parts.startTimeoutMs} ms`);
-      },
-    };
-    this.#socket = await this.#parts.connect(live);
-    this.#socket.write(helloLine());
-    this.#channel = new AgentChannel(this.#socket, this.#socket);
-    if (this.#exitedAlready) this.#channel.fail(this.#exitError(this.#parts.child.exitCode, this.#parts.child.signalCode));
-    await this.#channel.waitReady(Math.max(1, deadline - Date.now()));
-  }
-
-  ready(): Promise<void> {
-    return this.#ready;
-  }
-
-  get alive(): boolean {
-    return !this.#exitedAlready && this.#destroyed === undefined;
-  }
-
-  applyLimits(limits: Limits): void {
-    // The guest's RAM was fixed at boot; only the cgroup around the VMM follows.
-    this.#parts.cgroup.setLimits(this.#parts.cgroupLimits(limits));
-  }
-
-  async run(job: JobMessage, budgetMs: number): Promise<ResultMessage> {
-    await this.#ready;
-    return this.#channel!.request(job, budgetMs);
-  }
-
-  stats(): CgroupStats {
-    return this.#parts.cgroup.stats();
-  }
-
-  destroy(): Promise<void> {
-    this.#destroyed ??= (async () => {
-      this.#channel?.fail(new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed'));
-      this.#socket?.destroy();
-      await stopVmm(this.#parts.child, this.#parts.cgroup, this.#exited);
-      await this.#parts.cleanup();
-    })();
-    return this.#destroyed;
-  }
-
-  #exitError(code: number | null, signal: NodeJS.Signals | null): SandboxError {
-    const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-    // Kernel log lines are noise unless they say what went wrong; the init's own lines are kept.
-    const detail = this.#console.trim().split('\n').filter((line) => !/^\[\s*\d/.test(line) || /panic|error|fail/i.test(line)).slice(-5).join(' | ');
-    return new SandboxError(ErrorCodes.SANDBOX_START, `VM ${how} before the agent answered${detail ? `: ${detail}` : ''}`);
-  }
-}
-
-/**
- * Stops a VMM for good: kills its cgroup (every process of the VM that joined it), then asks the
- * process the host started to end — runner-launch's VMM is gone already; runner-reaper kills
- * whatever is left below it, such as a jailer that had not yet joined the cgroup — and waits for it
- * (SIGKILL after a grace period). `exited` resolves once that process has ended.
- */
-export async function stopVmm(child: ChildProcess, cgroup: Cgroup, exited: Promise<void>): Promise<void> {
-  await cgroup.destroy();
-  child.kill('SIGTERM');
-  const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await exited;
-  clearTimeout(kill);
 }
 
 /** Options every VM backend takes. */
@@ -293,16 +162,30 @@ export async function launchVmm(host: VmHost, limits: Limits, what: string, star
   }
 }
 
-/** Starts a VMM (launchVmm) as a sandbox whose agent is reached through `connect(vmm)`. */
-export async function startVm(host: VmHost, limits: Limits, what: string, starter: VmmStarter, connect: (vmm: LaunchedVmm) => VmSandboxParts['connect']): Promise<VmSandbox> {
+/**
+ * Starts a VMM (launchVmm) as a sandbox, whatever the VMM: its agent is reached through the stream
+ * `connect(vmm)` yields (virtio-serial through a Unix socket, or vsock), which first carries the
+ * host's hello line.
+ */
+export async function startVm(host: VmHost, limits: Limits, what: string, starter: VmmStarter, connect: (vmm: LaunchedVmm) => (live: SandboxLiveness) => Promise<Socket>): Promise<Sandbox> {
   const vmm = await launchVmm(host, limits, what, starter);
-  return new VmSandbox({
+  const open = connect(vmm);
+  return new ProcessSandbox({
     id: vmm.name,
+    kind: 'VM',
     child: vmm.child,
+    output: [vmm.child.stdout!, vmm.child.stderr!],
     cgroup: vmm.cgroup,
     startTimeoutMs: host.startTimeoutMs,
+    // The guest's RAM was fixed at boot; only the cgroup around the VMM follows an execution's limits.
     cgroupLimits: vmCgroupLimits,
-    connect: connect(vmm),
+    connect: async (live) => {
+      const socket = await open(live);
+      socket.write(helloLine());
+      return { fromAgent: socket, toAgent: socket, close: () => socket.destroy() };
+    },
+    // Kernel log lines are noise unless they say what went wrong; the init's own lines are kept.
+    explain: (line) => !/^\[\s*\d/.test(line) || /panic|error|fail/i.test(line),
     cleanup: vmm.cleanup,
   });
 }
@@ -331,7 +214,7 @@ export function helloLine(now: number = Date.now(), entropy: Buffer = randomByte
  * Polls until the VMM's Unix socket at `path` accepts a connection (a VMM creates it while it
  * starts); connects only to a socket the VM's uid made (holdVmSocket).
  */
-export async function connectWhenListening(path: string, uid: number, live: VmLiveness): Promise<Socket> {
+export async function connectWhenListening(path: string, uid: number, live: SandboxLiveness): Promise<Socket> {
   for (;;) {
     live.check();
     const held = holdVmSocket(path, uid);

@@ -1,11 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import type { JobMessage, ResultMessage } from '../../protocol/messages.js';
-import { AgentChannel } from '../agent-channel.js';
-import type { Limits } from '../../engine/limits.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
-import type { Cgroup, CgroupDriver, CgroupStats } from '../cgroup/types.js';
+import type { Cgroup, CgroupDriver } from '../cgroup/types.js';
+import { ProcessSandbox } from '../process-sandbox.js';
 import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
 import { hostUidOf, sandboxName } from '../names.js';
 import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
@@ -21,9 +19,6 @@ export interface BwrapBackendOptions {
   /** How long the agent may take to say ready. */
   startTimeoutMs?: number;
 }
-
-/** Most bytes of bwrap's/the agent's own stderr kept for error messages. */
-const DIAGNOSTICS_BYTES = 16 * 1024;
 
 /** bubblewrap backend: namespaces + cgroup + seccomp + rlimits, agent over the bwrap pipes. */
 export class BwrapBackend implements Backend {
@@ -68,86 +63,17 @@ export class BwrapBackend implements Backend {
     } finally {
       if (seccompFd !== undefined) closeSync(seccompFd);
     }
-    return new BwrapSandbox(name, child, cgroup, o.startTimeoutMs, release);
+    const pipes = { fromAgent: child.stdout!, toAgent: child.stdin! };
+    return new ProcessSandbox({
+      id: name,
+      kind: 'sandbox',
+      child,
+      output: [child.stderr!],
+      cgroup,
+      startTimeoutMs: o.startTimeoutMs,
+      cgroupLimits: (limits) => limits,
+      connect: async () => pipes,
+      cleanup: async () => release(),
+    });
   }
 }
-
-class BwrapSandbox implements Sandbox {
-  readonly id: string;
-  readonly #child: ChildProcess;
-  readonly #cgroup: Cgroup;
-  readonly #channel: AgentChannel;
-  readonly #ready: Promise<void>;
-  readonly #exited: Promise<void>;
-  #diagnostics = '';
-  #exitedAlready = false;
-  #destroyed: Promise<void> | undefined;
-  readonly #releaseHostId: () => void;
-
-  constructor(id: string, child: ChildProcess, cgroup: Cgroup, startTimeoutMs: number, releaseHostId: () => void) {
-    this.id = id;
-    this.#releaseHostId = releaseHostId;
-    this.#child = child;
-    this.#cgroup = cgroup;
-    this.#channel = new AgentChannel(child.stdout!, child.stdin!);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (this.#diagnostics.length < DIAGNOSTICS_BYTES) this.#diagnostics += chunk.toString('utf8');
-    });
-    this.#exited = new Promise((resolve) => {
-      child.once('close', (code, signal) => {
-        this.#exitedAlready = true;
-        this.#channel.fail(this.#exitError(code, signal));
-        resolve();
-      });
-      child.once('error', (err) => {
-        this.#channel.fail(new SandboxError(ErrorCodes.SANDBOX_START, `cannot run the launcher: ${err.message}`, { cause: err }));
-        resolve();
-      });
-    });
-    this.#ready = this.#channel.waitReady(startTimeoutMs).then(() => undefined);
-    // Start-up failures surface through ready(); never as an unhandled rejection.
-    this.#ready.catch(() => undefined);
-  }
-
-  ready(): Promise<void> {
-    return this.#ready;
-  }
-
-  get alive(): boolean {
-    return !this.#exitedAlready && this.#destroyed === undefined;
-  }
-
-  applyLimits(limits: Limits): void {
-    this.#cgroup.setLimits(limits);
-  }
-
-  async run(job: JobMessage, budgetMs: number): Promise<ResultMessage> {
-    await this.#ready;
-    return this.#channel.request(job, budgetMs);
-  }
-
-  stats(): CgroupStats {
-    return this.#cgroup.stats();
-  }
-
-  destroy(): Promise<void> {
-    this.#destroyed ??= (async () => {
-      this.#channel.fail(new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed'));
-      await this.#cgroup.destroy();
-      // The launcher/bwrap process was in the cgroup and is dead now; wait for Node to reap it.
-      this.#child.kill('SIGKILL');
-      await this.#exited;
-      // Only now, with every process of the sandbox gone, may another sandbox get this uid (a failed
-      // teardown above keeps it held for good: one id lost beats two sandboxes sharing one).
-      this.#releaseHostId();
-    })();
-    return this.#destroyed;
-  }
-
-  #exitError(code: number | null, signal: NodeJS.Signals | null): SandboxError {
-    const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-    const detail = this.#diagnostics.trim().split('\n').slice(-5).join(' | ');
-    return new SandboxError(ErrorCodes.SANDBOX_START, `sandbox ${how} before the agent answered${detail ? `: ${detail}` : ''}`);
-  }
-}
-

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { VmLiveness } from '../vm-sandbox.js';
+import type { SandboxLiveness } from '../process-sandbox.js';
 import { holdVmSocket, type HeldSocket } from '../vm-socket.js';
 import { FirecrackerApiClient } from './api-client.js';
 import { connectVsock } from './vsock.js';
@@ -14,7 +14,7 @@ export interface VmmSocket {
 }
 
 /** Waits for Firecracker's API socket, then runs `use` with a client on it (each request bounded by `timeoutMs`). */
-export async function withApi(api: VmmSocket, live: VmLiveness, use: (client: FirecrackerApiClient) => Promise<void>, timeoutMs = 5000): Promise<void> {
+export async function withApi(api: VmmSocket, live: SandboxLiveness, use: (client: FirecrackerApiClient) => Promise<void>, timeoutMs = 5000): Promise<void> {
   let held: HeldSocket | null;
   while (!(held = holdVmSocket(api.host, api.uid))) {
     live.check();
@@ -30,7 +30,7 @@ export async function withApi(api: VmmSocket, live: VmLiveness, use: (client: Fi
 }
 
 /** Connects to the guest's agent through Firecracker's vsock socket, once the guest listens. */
-export async function connectAgent(vsock: VmmSocket, live: VmLiveness): Promise<Socket> {
+export async function connectAgent(vsock: VmmSocket, live: SandboxLiveness): Promise<Socket> {
   // Until the guest's init listens on the port, Firecracker closes a CONNECT: try again.
   for (;;) {
     live.check();

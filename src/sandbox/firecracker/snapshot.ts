@@ -6,7 +6,8 @@ import type { Limits } from '../../engine/limits.js';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { ImageManifest } from '../../images/manifest.js';
 import type { VmPaths } from '../../images/vm/paths.js';
-import { launchVmm, stopVmm, type VmHost, type VmLiveness, type VmmStarter } from '../vm-sandbox.js';
+import { stopProcess, type SandboxLiveness } from '../process-sandbox.js';
+import { launchVmm, type VmHost, type VmmStarter } from '../vm-sandbox.js';
 import { bootMicroVm, createSnapshot, type MicroVmBootConfig } from './api-flows.js';
 import { withApi } from './connect.js';
 import { FIRECRACKER_FILES, type FirecrackerPaths } from './launcher.js';
@@ -114,7 +115,7 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
   });
   waiting.catch(() => undefined);
   const deadline = Date.now() + host.startTimeoutMs;
-  const live: VmLiveness = {
+  const live: SandboxLiveness = {
     deadline,
     check: () => {
       if (exited) throw new SandboxError(ErrorCodes.SANDBOX_START, `firecracker exited before it opened its API socket: ${console.trim().split('\n').slice(-3).join(' | ')}`);
@@ -124,7 +125,7 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
   const timeout = setTimeout(() => vmm.child.kill('SIGTERM'), host.startTimeoutMs);
   const stop = async (): Promise<void> => {
     clearTimeout(timeout);
-    await stopVmm(vmm.child, vmm.cgroup, gone);
+    await stopProcess(vmm.child, vmm.cgroup, gone);
   };
   try {
     const snapshot = { snapshot_type: 'Full' as const, snapshot_path: paths.vmm(FIRECRACKER_FILES.vmstate), mem_file_path: paths.vmm(FIRECRACKER_FILES.memory) };
