@@ -6,7 +6,6 @@ import { FirecrackerApiError, FirecrackerTransportError } from '../../src/sandbo
 import {
   bootMicroVm,
   createSnapshot,
-  freshVsockPath,
   planBoot,
   restoreSnapshot,
   runPlan,
@@ -134,7 +133,7 @@ describe('snapshots', { skip: SPEC_SKIP }, () => {
     const paths: string[] = [];
     for (let i = 0; i < 2; i++) {
       const { fake, client } = await setUp();
-      const vsockUdsPath = freshVsockPath(fake.dir);
+      const vsockUdsPath = join(fake.dir, 'restored-vsock.sock');
       paths.push(vsockUdsPath);
       await restoreSnapshot(client, { snapshotPath: '/snap/vm.snap', memory: { backend_type: 'File', backend_path: '/snap/vm.mem' }, vsockUdsPath });
       assert.deepEqual(fake.calls(), ['PUT /snapshot/load']);
@@ -152,7 +151,7 @@ describe('snapshots', { skip: SPEC_SKIP }, () => {
 
   it('restore with a Uffd memory backend is valid too', async () => {
     const { fake, client } = await setUp();
-    await restoreSnapshot(client, { snapshotPath: '/s', memory: { backend_type: 'Uffd', backend_path: join(fake.dir, 'uffd.sock') }, vsockUdsPath: freshVsockPath(fake.dir) });
+    await restoreSnapshot(client, { snapshotPath: '/s', memory: { backend_type: 'Uffd', backend_path: join(fake.dir, 'uffd.sock') }, vsockUdsPath: join(fake.dir, 'uffd-vsock.sock') });
     assertNoViolations(fake);
   });
 
@@ -160,7 +159,7 @@ describe('snapshots', { skip: SPEC_SKIP }, () => {
     const { fake, client } = await setUp();
     await client.putBootSource({ kernel_image_path: '/k' });
     await assert.rejects(
-      restoreSnapshot(client, { snapshotPath: '/s', memory: { backend_type: 'File', backend_path: '/m' }, vsockUdsPath: freshVsockPath(fake.dir) }),
+      restoreSnapshot(client, { snapshotPath: '/s', memory: { backend_type: 'File', backend_path: '/m' }, vsockUdsPath: join(fake.dir, 'file-vsock.sock') }),
       /only accepted on a fresh Firecracker process/,
     );
   });

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { InvalidRequestError } from '../../errors.js';
 import {
   actionRequest,
@@ -66,7 +64,8 @@ export interface SnapshotRestoreConfig {
   memory: MemoryBackend;
   /**
    * The vsock socket this restored VM listens on. Must be new for every restore: clones of one
-   * snapshot would otherwise all try to bind the path recorded in the snapshot. See `freshVsockPath`.
+   * snapshot would otherwise all try to bind the path recorded in the snapshot (the backend uses the
+   * VM's own directory).
    */
   vsockUdsPath: string;
 }
@@ -91,13 +90,6 @@ export function planSnapshotRestore(config: SnapshotRestoreConfig): ApiRequest[]
 /** Asks the guest to shut down; the caller still kills the process if it does not exit in time. */
 export function planShutdown(): ApiRequest[] {
   return [actionRequest('SendCtrlAltDel')];
-}
-
-/** A vsock socket path in `dir` that no other VM uses. */
-export function freshVsockPath(dir: string): string {
-  const path = join(dir, `vsock-${randomBytes(8).toString('hex')}.sock`);
-  checkSocketPath('vsockUdsPath', path);
-  return path;
 }
 
 /** Sends the plan's requests in order; the first failure stops the rest and is thrown as is. */
