@@ -37,8 +37,9 @@ const C_HELLO = '#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n';
 const LANGUAGES: Record<string, BenchLanguage> = {
   // Debian's python3 on the host is the same build as in the image (3.11.2); never a pyenv shim.
   python: { id: 'python', code: 'print(1)', stdout: '1\n', bare: () => [['/usr/bin/python3', '-c', 'print(1)']] },
-  // The host's node is another build, so run the image's own node binary (chroot only changes the root).
-  javascript: { id: 'javascript', code: 'console.log(1)', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('node'), '/usr/bin/node', '-e', 'console.log(1)']] },
+  // The host's node is another build, so run the image's own node binary (chroot only changes the
+  // root): Node.js from npm, linked as /usr/local/bin/node (the node image in catalog/images.ts).
+  javascript: { id: 'javascript', code: 'console.log(1)', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('node'), '/usr/local/bin/node', '-e', 'console.log(1)']] },
   // The host's gcc is the image's build (Debian 12.2.0): compile, then run, like the sandbox does.
   c: {
     id: 'c',

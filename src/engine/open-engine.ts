@@ -5,13 +5,9 @@ import { which } from '../host/dependencies.js';
 import { ImageStore } from '../images/store.js';
 import { requireKernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';
-import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
 import { chooseBackend, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
 import type { Backend } from '../sandbox/backend.js';
 import { BwrapBackend } from '../sandbox/bwrap/backend.js';
-import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
-import type { JailerMode } from '../sandbox/firecracker/jailer.js';
-import { currentSnapshot, snapshotFiles } from '../sandbox/firecracker/snapshot.js';
 import { QemuBackend } from '../sandbox/qemu/backend.js';
 import { guestClock } from '../sandbox/qemu/guest-clock.js';
 import { openCgroupDriver } from '../sandbox/cgroup/detect.js';
@@ -19,6 +15,7 @@ import type { CgroupDriver } from '../sandbox/cgroup/types.js';
 import { DEFAULT_HOST_ID_RANGE, type HostIdRange } from '../sandbox/host-ids.js';
 import { isProcessAlive, ownerOf } from '../sandbox/names.js';
 import { Engine, type EngineOptions } from './engine.js';
+import type { JailerMode } from '../sandbox/firecracker/jailer.js';
 import { SandboxPool, type PoolOptions } from './pool.js';
 
 export { DEFAULT_HOST_ID_RANGE } from '../sandbox/host-ids.js';
@@ -55,7 +52,7 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   await removeStaleSandboxes(cgroups);
   const hostIds = options.hostIds ?? DEFAULT_HOST_ID_RANGE;
   const backend =
-    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? firecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer) : bwrapBackend(paths, cgroups, hostIds);
+    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? await openFirecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer) : bwrapBackend(paths, cgroups, hostIds);
   const { pool, backend: _choice, firecrackerJailer: _jailer, ...engineOptions } = options;
   return new Engine({
     ...engineOptions,
@@ -87,37 +84,6 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
   });
 }
 
-/**
- * The firecracker backend on this host, under the jailer where one is found (or required);
- * executions restore their image's snapshot where one is current.
- */
-export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE, jailerMode: JailerMode = 'auto'): FirecrackerBackend {
-  const vm = vmPaths(paths);
-  const images = new ImageStore(paths.imagesDir);
-  const kernel = requireKernelManifest(vm);
-  const jailer = jailerMode === 'off' ? null : jailerBinary(vm);
-  if (jailerMode === 'on' && !jailer) {
-    throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, 'the jailer is required (firecracker_jailer = on) but none is found', {
-      hint: 'run `infra.operator setup --vm --firecracker PATH --jailer PATH` (RUNNER_CODES_JAILER or PATH work too)',
-    });
-  }
-  if (jailer && !existsSync(paths.reaper)) throw missing(`runner-reaper is not built (${paths.reaper})`);
-  const backend: FirecrackerBackend = new FirecrackerBackend({
-    command: [firecrackerBinary(vm)!],
-    ...(jailer ? { jailer: { jailerPath: jailer, chrootBase: vm.jailDir, reaperPath: paths.reaper } } : {}),
-    launcherPath: paths.launcher,
-    vm,
-    cgroups,
-    hostIds,
-    runDir: vm.runDir,
-    snapshotFor: (image) => {
-      const manifest = images.manifest(image);
-      return manifest && currentSnapshot(vm, manifest, kernel.release, backend.jailed) ? snapshotFiles(vm, image) : null;
-    },
-  });
-  return backend;
-}
-
 /** Kills and removes cgroups whose owning process is gone (a crash of an earlier server). */
 export async function removeStaleSandboxes(cgroups: CgroupDriver): Promise<number> {
   let removed = 0;
@@ -130,6 +96,14 @@ export async function removeStaleSandboxes(cgroups: CgroupDriver): Promise<numbe
   return removed;
 }
 
-function missing(what: string): SandboxError {
+/**
+ * The firecracker backend, loaded only when chosen: its API client pulls in undici, which would
+ * add about 140 ms to the start of every CLI run.
+ */
+async function openFirecrackerBackend(...args: Parameters<typeof import('./open-firecracker.js').firecrackerBackend>): Promise<Backend> {
+  return (await import('./open-firecracker.js')).firecrackerBackend(...args);
+}
+
+export function missing(what: string): SandboxError {
   return new SandboxError(ErrorCodes.HOST_DEPENDENCY, what, { hint: 'run `infra.operator setup` (as root)' });
 }

@@ -12,7 +12,7 @@ import { vmPaths } from '../../src/images/vm/paths.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { FirecrackerBackend } from '../../src/sandbox/firecracker/backend.js';
-import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot.js';
+import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot-manifest.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
 import { SPEC_SKIP } from '../helpers/firecracker-spec.js';

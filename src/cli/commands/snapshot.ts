@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { DEFAULT_LIMITS } from '../../engine/limits.js';
-import { DEFAULT_HOST_ID_RANGE, firecrackerBackend } from '../../engine/open-engine.js';
+import { DEFAULT_HOST_ID_RANGE } from '../../engine/open-engine.js';
 import { jailerBinary } from '../../host/firecracker-binary.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { ImageStore } from '../../images/store.js';
@@ -13,7 +13,7 @@ import { getLanguage } from '../../languages/lookup.js';
 import { chooseBackend, hostCapabilities } from '../../sandbox/availability.js';
 import { openCgroupDriver } from '../../sandbox/cgroup/detect.js';
 import { JAILER_MODES, type JailerMode } from '../../sandbox/firecracker/jailer.js';
-import { currentSnapshot, snapshotFiles, type SnapshotManifest } from '../../sandbox/firecracker/snapshot.js';
+import { currentSnapshot, snapshotFiles, type SnapshotManifest } from '../../sandbox/firecracker/snapshot-manifest.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { choiceOption, integerOption } from '../parse.js';
 
@@ -38,6 +38,8 @@ export function snapshotCommand(ctx: CliContext): Command {
         const vm = vmPaths(paths);
         const kernel = requireKernelManifest(vm);
         const limits = { ...DEFAULT_LIMITS, ...language.limits, ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
+        // Loaded here, not at the CLI's start: the Firecracker client pulls in undici.
+        const { firecrackerBackend } = await import('../../engine/open-firecracker.js');
         const backend = firecrackerBackend(paths, openCgroupDriver(), DEFAULT_HOST_ID_RANGE, flags.firecrackerJailer);
         const manifest = await backend.snapshot(image, kernel.release, limits);
         if (flags.json) printJson(manifest);

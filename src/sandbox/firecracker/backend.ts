@@ -7,7 +7,8 @@ import { bootMicroVm, restoreSnapshot, type MicroVmBootConfig } from './api-flow
 import type { JailerConfig } from './jailer.js';
 import { AGENT_VSOCK_PORT, connectAgent, withApi } from './connect.js';
 import { directLauncher, FIRECRACKER_FILES, jailedLauncher, type FirecrackerInputs, type FirecrackerLauncher, type FirecrackerPaths } from './launcher.js';
-import { makeSnapshot, type SnapshotFiles, type SnapshotManifest } from './snapshot.js';
+import { makeSnapshot } from './snapshot.js';
+import type { SnapshotFiles, SnapshotManifest } from './snapshot-manifest.js';
 
 export interface FirecrackerBackendOptions extends VmHostOptions {
   /** How to start Firecracker: its binary (and, without the jailer, any leading arguments); `--api-sock` is appended. */

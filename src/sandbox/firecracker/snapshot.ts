@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Limits } from '../../engine/limits.js';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { ImageManifest } from '../../images/manifest.js';
@@ -11,64 +9,7 @@ import { launchVmm, type VmHost, type VmmStarter } from '../vm-sandbox.js';
 import { bootMicroVm, createSnapshot, type MicroVmBootConfig } from './api-flows.js';
 import { withApi } from './connect.js';
 import { FIRECRACKER_FILES, type FirecrackerPaths } from './launcher.js';
-
-/** Where an image's snapshot lives: Firecracker's VM state, the guest memory, and what it was made from. */
-export interface SnapshotFiles {
-  dir: string;
-  vmstate: string;
-  memory: string;
-  manifest: string;
-}
-
-export interface SnapshotManifest {
-  image: string;
-  /** The image, kernel and initramfs it was made from: any change makes it stale. */
-  image_recipe_hash: string;
-  kernel: string;
-  initramfs_sha256: string;
-  /** Made by a jailed Firecracker (its paths are chroot-relative): restored only by one. */
-  jailed: boolean;
-  /** Guest RAM: fixed by the snapshot, whatever an execution's memory limit. */
-  memory_mib: number;
-  created_at: string;
-}
-
-export function snapshotFiles(vm: VmPaths, image: string): SnapshotFiles {
-  const dir = join(vm.dir, 'snapshots', image);
-  return { dir, vmstate: join(dir, 'vmstate'), memory: join(dir, 'memory'), manifest: join(dir, 'manifest.json') };
-}
-
-const digests = new Map<string, { stamp: string; sha256: string }>();
-
-/**
- * sha256 of a file, remembered while its size and mtime stay the same: the snapshot check runs on
- * every Firecracker start, and the initramfs it hashes changes only when `setup --vm` rewrites it.
- */
-function sha256(path: string): string {
-  const { size, mtimeMs, ino } = statSync(path);
-  const stamp = `${ino}:${size}:${mtimeMs}`;
-  const known = digests.get(path);
-  if (known?.stamp === stamp) return known.sha256;
-  const digest = createHash('sha256').update(readFileSync(path)).digest('hex');
-  digests.set(path, { stamp, sha256: digest });
-  return digest;
-}
-
-/**
- * The image's snapshot when it was made from the image, kernel and initramfs as they are now, by a
- * Firecracker run the same way (jailed or not: the snapshot holds the paths it was given).
- */
-export function currentSnapshot(vm: VmPaths, image: ImageManifest, kernelRelease: string, jailed: boolean): SnapshotManifest | null {
-  const files = snapshotFiles(vm, image.id);
-  if (!existsSync(files.manifest) || !existsSync(files.vmstate) || !existsSync(files.memory)) return null;
-  const manifest = JSON.parse(readFileSync(files.manifest, 'utf8')) as SnapshotManifest;
-  const current =
-    manifest.image_recipe_hash === image.recipe_hash &&
-    manifest.kernel === kernelRelease &&
-    (manifest.jailed ?? false) === jailed &&
-    manifest.initramfs_sha256 === sha256(vm.initramfs);
-  return current ? manifest : null;
-}
+import { sha256, snapshotFiles, type SnapshotManifest } from './snapshot-manifest.js';
 
 export interface SnapshotCreateOptions {
   /** Starts the Firecracker process that boots and snapshots (as for a cold boot of this image). */

@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import type { DataPaths } from '../config/paths.js';
+import { ErrorCodes, SandboxError } from '../errors.js';
+import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
+import { ImageStore } from '../images/store.js';
+import { requireKernelManifest } from '../images/vm/kernel.js';
+import { vmPaths } from '../images/vm/paths.js';
+import type { CgroupDriver } from '../sandbox/cgroup/types.js';
+import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
+import type { JailerMode } from '../sandbox/firecracker/jailer.js';
+import { currentSnapshot, snapshotFiles } from '../sandbox/firecracker/snapshot-manifest.js';
+import { DEFAULT_HOST_ID_RANGE, type HostIdRange } from '../sandbox/host-ids.js';
+import { missing } from './open-engine.js';
+
+/**
+ * The firecracker backend on this host, under the jailer where one is found (or required);
+ * executions restore their image's snapshot where one is current.
+ */
+export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE, jailerMode: JailerMode = 'auto'): FirecrackerBackend {
+  const vm = vmPaths(paths);
+  const images = new ImageStore(paths.imagesDir);
+  const kernel = requireKernelManifest(vm);
+  const jailer = jailerMode === 'off' ? null : jailerBinary(vm);
+  if (jailerMode === 'on' && !jailer) {
+    throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, 'the jailer is required (firecracker_jailer = on) but none is found', {
+      hint: 'run `infra.operator setup --vm --firecracker PATH --jailer PATH` (RUNNER_CODES_JAILER or PATH work too)',
+    });
+  }
+  if (jailer && !existsSync(paths.reaper)) throw missing(`runner-reaper is not built (${paths.reaper})`);
+  const backend: FirecrackerBackend = new FirecrackerBackend({
+    command: [firecrackerBinary(vm)!],
+    ...(jailer ? { jailer: { jailerPath: jailer, chrootBase: vm.jailDir, reaperPath: paths.reaper } } : {}),
+    launcherPath: paths.launcher,
+    vm,
+    cgroups,
+    hostIds,
+    runDir: vm.runDir,
+    snapshotFor: (image) => {
+      const manifest = images.manifest(image);
+      return manifest && currentSnapshot(vm, manifest, kernel.release, backend.jailed) ? snapshotFiles(vm, image) : null;
+    },
+  });
+  return backend;
+}
