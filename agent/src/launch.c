@@ -9,13 +9,14 @@
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include "die.h"
 
 #define EXIT_LAUNCH 125
 #define MAX_CGROUPS 16
@@ -28,15 +29,7 @@ struct opts {
   char **prog;
 };
 
-static __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("runner-launch: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(EXIT_LAUNCH);
-}
+#define fail(...) die("runner-launch", EXIT_LAUNCH, __VA_ARGS__)
 
 static unsigned long parse_id(const char *what, const char *s) {
   char *end;

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "die.h"
+
 #define EXIT_LAUNCH 125
 
-static __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("runner-reaper: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(EXIT_LAUNCH);
-}
+#define fail(...) die("runner-reaper", EXIT_LAUNCH, __VA_ARGS__)
 
 /* The parent pid in /proc/PID/stat: the field after the state, which follows the last ')'. */
 static pid_t parent_of(const char *pid) {

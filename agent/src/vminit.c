@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,22 +35,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "die.h"
+
 #define NEWROOT "/newroot"
 #define ROOT_DEVICE "/dev/vda"
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
 #define WAIT_DEVICE_MS 10000
 
-static __attribute__((noreturn, format(printf, 1, 2))) void fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("runner-vminit: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  /* PID 1 exiting panics the kernel, which ends the VM: the host sees the agent never answer. */
-  exit(1);
-}
+/* PID 1 exiting panics the kernel, which ends the VM: the host sees the agent never answer. */
+#define fail(...) die("runner-vminit", 1, __VA_ARGS__)
 
 static void mount_or_fail(const char *src, const char *target, const char *type, unsigned long flags, const char *data) {
   if (mkdir(target, 0755) < 0 && errno != EEXIST) fail("mkdir %s: %s", target, strerror(errno));

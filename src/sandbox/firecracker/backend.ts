@@ -95,7 +95,7 @@ export class FirecrackerBackend implements Backend {
 }
 
 /** Firecracker's own arguments: its API socket in its directory. */
-const firecrackerArgs = (paths: FirecrackerPaths): string[] => ['--api-sock', paths.vmm(FIRECRACKER_FILES.api)];
+const firecrackerArgs = (vmm: FirecrackerPaths['vmm']): string[] => ['--api-sock', vmm(FIRECRACKER_FILES.api)];
 
 /** What a cold boot reads: the shared vmlinux and initramfs, and the image's disk. */
 function bootInputs(vm: VmPaths, disk: string): FirecrackerInputs {

@@ -29,8 +29,8 @@ export interface FirecrackerPaths {
 export interface FirecrackerLauncher {
   /** Whether Firecracker runs in a chroot (its paths are chroot-relative; so are its snapshots'). */
   readonly jailed: boolean;
-  /** A starter for one Firecracker reading `inputs`, run with `args(paths)` after the binary. */
-  starter(inputs: FirecrackerInputs, args: (paths: FirecrackerPaths) => string[]): VmmStarter;
+  /** A starter for one Firecracker reading `inputs`, run with `args(vmm)` after the binary (`vmm` names its files as FirecrackerPaths.vmm). */
+  starter(inputs: FirecrackerInputs, args: (vmm: FirecrackerPaths['vmm']) => string[]): VmmStarter;
   /** The paths of the Firecracker whose private directory is `dir`. */
   paths(dir: string, inputs: FirecrackerInputs): FirecrackerPaths;
 }
@@ -44,7 +44,7 @@ export function directLauncher(host: VmHost, command: readonly string[]): Firecr
   return {
     jailed: false,
     paths,
-    starter: (inputs, args) => directStarter(host, (dir) => [...command, ...args(paths(dir, inputs))]),
+    starter: (inputs, args) => directStarter(host, (dir) => [...command, ...args(paths(dir, inputs).vmm)]),
   };
 }
 
@@ -56,10 +56,11 @@ export function directLauncher(host: VmHost, command: readonly string[]): Firecr
 export function jailedLauncher(host: VmHost, config: JailerConfig, command: readonly string[]): FirecrackerLauncher {
   if (command.length !== 1) throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `the jailer runs a Firecracker binary, not a command line (${command.join(' ')})`);
   removeStaleJails(config.chrootBase);
-  const paths = (dir: string): FirecrackerPaths => ({ vmm: (name) => `/${name}`, host: (name) => join(dir, name) });
+  // Inside the chroot every file is /<name>, whatever the chroot's host path.
+  const inChroot = (name: string): string => `/${name}`;
   return {
     jailed: true,
-    paths,
-    starter: (inputs, args) => jailedStarter(config, command[0]!, host.cgroups, inputs, args(paths(''))),
+    paths: (dir) => ({ vmm: inChroot, host: (name) => join(dir, name) }),
+    starter: (inputs, args) => jailedStarter(config, command[0]!, host.cgroups, inputs, args(inChroot)),
   };
 }
