@@ -4,7 +4,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
-import { apiKeyHook } from './auth.js';
+import { routesWithAccess, type Access } from './auth.js';
 import { loggableError, RequestLog } from './request-log.js';
 import { printable } from '../safe-text.js';
 import type { ApiConfig } from './config.js';
@@ -14,10 +14,24 @@ import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
 import { executeRoutes } from './routes/execute.js';
 import { operationsRoutes } from './routes/operations.js';
+import { poolRoutes } from './routes/pool.js';
 import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
 import { runRoutes } from './routes/run.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
+
+/**
+ * Every route module and who may call its routes. A route's access is where it is registered, so the
+ * key check and the OpenAPI document both follow this table (auth.ts).
+ */
+const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<void>; access: Access }[] = [
+  { routes: operationsRoutes, access: 'open' },
+  { routes: executeRoutes, access: 'key' },
+  { routes: runRoutes, access: 'key' },
+  { routes: languageRoutes, access: 'key' },
+  { routes: poolRoutes, access: 'key' },
+  { routes: pistonRoutes, access: 'key' },
+];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */
 const SAFE_TRACE_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -74,7 +88,8 @@ export async function buildApp(engineInstance: EngineService, config: ApiConfig,
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
   // Piston's own client (piston-client) posts JSON as text/plain; accept that on the Piston routes only.
   app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request, body, done) => {
-    if (request.url.startsWith('/api/v2/')) return parseJson(request, body as Buffer, done);
+    // The route the router matched decides, not the spelling of the URL.
+    if (request.routeOptions.config.errorFormat === 'piston') return parseJson(request, body as Buffer, done);
     done(new RunnerError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'body: must be sent as application/json'));
   });
   app.addHook('onRequest', async (request, reply) => {
@@ -84,11 +99,11 @@ export async function buildApp(engineInstance: EngineService, config: ApiConfig,
   app.addHook('onSend', async (_request, reply) => {
     if (executor.queue.closed) reply.header('connection', 'close');
   });
-  if (config.apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(config.apiKeys));
   if (config.rateLimit > 0) {
     await app.register(rateLimit, {
       max: config.rateLimit,
       timeWindow: 60_000,
+      // A route-level hook: it runs after the key check of its route's context has set apiKeyId.
       keyGenerator: (request) => request.apiKeyId ?? request.ip,
       errorResponseBuilder: (_request, context) =>
         Object.assign(new RunnerError(ErrorCodes.RATE_LIMITED, `API quota exceeded: ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`), {
@@ -113,6 +128,6 @@ export async function buildApp(engineInstance: EngineService, config: ApiConfig,
 
   await registerDocs(app);
   const deps: RouteDeps = { executor, config };
-  for (const routes of [executeRoutes, runRoutes, languageRoutes, operationsRoutes, pistonRoutes]) await routes(app, deps);
+  for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, config.apiKeys, (context) => routes(context, deps)));
   return { app, executor };
 }

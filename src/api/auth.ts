@@ -1,6 +1,26 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
+import type { TSchema } from 'typebox';
 import { ErrorCodes, RunnerError } from '../errors.js';
+import { ErrorBodySchema } from './schemas/common.js';
+import { PistonErrorSchema } from './schemas/piston.js';
+import { RunErrorSchema } from './schemas/run.js';
+import type { Api, ErrorFormat } from './types.js';
+
+/** Who may call a route: anyone, or a holder of one of the API keys (when the server has any). */
+export type Access = 'open' | 'key';
+
+/** The two ways to present a key, as OpenAPI security schemes. */
+export const API_KEY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>`' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: '`X-API-Key: <key>`' },
+} as const;
+
+/** Either scheme will do. */
+const KEY_REQUIRED = Object.keys(API_KEY_SCHEMES).map((name) => ({ [name]: [] }));
+
+/** The body of a 401, in each route family's error shape. */
+const UNAUTHORIZED_BODY: Record<ErrorFormat, TSchema> = { v1: ErrorBodySchema, run: RunErrorSchema, piston: PistonErrorSchema };
 
 const digest = (key: string): Buffer => createHash('sha256').update(key).digest();
 
@@ -12,14 +32,12 @@ function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * onRequest hook requiring one of `keys` on every /api/ route (health, readiness, metrics and the
- * docs stay open). Keys are compared as SHA-256 digests in constant time; only a digest prefix
- * ever reaches logs or rate-limit buckets.
+ * An onRequest hook requiring one of `keys`. Keys are compared as SHA-256 digests in constant time;
+ * only a digest prefix ever reaches logs or rate-limit buckets.
  */
-export function apiKeyHook(keys: readonly string[]): (request: FastifyRequest) => Promise<void> {
+function requireApiKey(keys: readonly string[]): (request: FastifyRequest) => Promise<void> {
   const known = keys.map(digest);
   return async (request) => {
-    if (!request.url.startsWith('/api/')) return;
     const key = presentedKey(request);
     if (key === undefined) {
       throw new RunnerError(ErrorCodes.API_KEY_MISSING, 'access_token missing: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
@@ -27,5 +45,30 @@ export function apiKeyHook(keys: readonly string[]): (request: FastifyRequest) =
     const presented = digest(key);
     if (!known.some((k) => timingSafeEqual(k, presented))) throw new RunnerError(ErrorCodes.API_KEY_INVALID, 'invalid access_token');
     request.apiKeyId = presented.toString('hex').slice(0, 12);
+  };
+}
+
+/** Writes a route's access into its OpenAPI operation: its security requirement and, keyed, its 401. */
+function documentAccess(route: RouteOptions, keyed: boolean): void {
+  const schema = (route.schema ??= {}) as { security?: unknown; response?: Record<string, unknown> };
+  schema.security = keyed ? KEY_REQUIRED : [];
+  if (keyed && schema.response && !('4xx' in schema.response)) {
+    schema.response['401'] ??= UNAUTHORIZED_BODY[route.config?.errorFormat ?? 'v1'];
+  }
+}
+
+/**
+ * A plugin registering routes with the given access. The routes live in an encapsulated context whose
+ * onRequest hook belongs to them alone and runs after routing: what is checked is the route the router
+ * matched, however the request target was spelled (percent-encoding, absolute form, ...). The same
+ * context writes the access into the OpenAPI document, so the document and the check cannot disagree.
+ * A server without keys has only open routes.
+ */
+export function routesWithAccess(access: Access, keys: readonly string[], register: (app: Api) => Promise<void>): (app: Api) => Promise<void> {
+  const keyed = access === 'key' && keys.length > 0;
+  return async (context) => {
+    if (keyed) context.addHook('onRequest', requireApiKey(keys));
+    context.addHook('onRoute', (route) => documentAccess(route, keyed));
+    await register(context);
   };
 }

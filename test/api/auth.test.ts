@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { get, post, testServer } from '../helpers/server.js';
+import type { Api } from '../../src/api/types.js';
 
 const { base } = await testServer({ apiKeys: ['key-one', 'key-two'], rateLimit: 5 });
 const job = { language: 'bash', code: 'echo ok' };
@@ -47,5 +49,214 @@ describe('per-key rate limit', () => {
     assert.match(limited!.headers.get('retry-after') ?? '', /^\d+$/);
     const other = await get(base, '/api/v1/languages', { 'x-api-key': 'key-two' });
     assert.equal(other.status, 200, 'another key has its own budget');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every route the app serves, against every spelling of its request target. The routes come from
+// the app's own router, so a route added later is covered (and must be declared open below, or it
+// is expected to need a key). Requests go over a raw socket: the target is sent exactly as written.
+
+/** The routes that need no key. Everything else the router serves must answer 401 without one. */
+const OPEN = /^\/(health|ready|metrics|openapi\.json|docs(\/.*)?)$/;
+
+/** Request bodies that run `echo ok` on each executing route; any other POST route gets `{}`. */
+const BODIES: Record<string, unknown> = {
+  '/api/v1/execute': job,
+  '/api/v1/run': { language: 'bash', files: [{ name: 'a.sh', content: 'echo ok' }] },
+  '/api/v2/execute': { language: 'bash', version: '*', files: [{ content: 'echo ok' }] },
+};
+
+interface Route {
+  path: string;
+  methods: string[];
+}
+
+/** Reads the routes from the router's own listing (`printRoutes`: a tree of path segments). */
+function routesOf(app: Api): Route[] {
+  const stack: string[] = [];
+  const routes: Route[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^((?:[│ ] {3})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!m) continue;
+    stack.length = m[1]!.length / 4;
+    stack.push(m[2]!);
+    if (m[3]) routes.push({ path: stack.join(''), methods: m[3].split(', ') });
+  }
+  return routes;
+}
+
+/** A request path for the route pattern: parameters get a real value. */
+const concrete = (pattern: string): string => pattern.replace(/:\w+/g, 'bash').replace(/\*/g, 'x');
+
+const encode = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+
+/** Spellings the router resolves to the route itself: each must be refused with 401. */
+function matchingTargets(path: string, port: number): string[] {
+  const targets = [path, `${path}?x=1`, `${path}?api_key=key-one`, `${path}?`];
+  for (let i = 0; i < path.length; i++) {
+    if (path[i] === '/') continue;
+    targets.push(path.slice(0, i) + encode(path[i]!) + path.slice(i + 1));
+    if (/[a-z]/.test(path[i]!)) targets.push(path.slice(0, i) + encode(path[i]!).toLowerCase() + path.slice(i + 1));
+  }
+  const everyChar = path.replace(/[^/]/g, encode);
+  targets.push(everyChar);
+  for (const authority of [`127.0.0.1:${port}`, 'x', 'localhost', `[::1]:${port}`]) {
+    targets.push(`http://${authority}${path}`, `http://${authority}${everyChar}`, `http://${authority}${path}?x=1`);
+  }
+  return targets;
+}
+
+/** Spellings the router may or may not resolve: each must be refused (401) or not found (404/400). */
+function otherTargets(path: string, port: number): string[] {
+  const segments = path.split('/');
+  return [
+    `/${path}`,
+    path.replace(/\//g, '//'),
+    `${path}/`,
+    `${path}//`,
+    path.toUpperCase(),
+    path.replace(/\/(\w)/g, (_m, c: string) => `/${c.toUpperCase()}`),
+    `${path};x=1`,
+    segments.map((s, i) => (i === 1 ? `${s};x` : s)).join('/'),
+    `/x/..${path}`,
+    `/.${path}`,
+    path.replace(/\/v/, '/./v'),
+    path.replace(/\//g, '%2F'),
+    path.replace(/\//g, '%2f'),
+    path.replace(/[^/]/, (c) => `%25${encode(c).slice(1)}`),
+    `${path}%00`,
+    `${path}%20`,
+    `${path}#x`,
+    `${path}.json`,
+    `HTTP://X${path}`,
+    `https://x${path}`,
+    `http://x:1${path}`,
+    `http://user:pw@x${path}`,
+    `//127.0.0.1:${port}${path}`,
+    `http://x//${path}`,
+    `http://x${path}/`,
+  ];
+}
+
+interface RawReply {
+  status: number;
+  body: string;
+}
+
+/** One request over its own connection, the target sent verbatim. */
+function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: unknown): Promise<RawReply> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const head = [
+    `${method} ${target} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Connection: close',
+    ...(body === undefined ? [] : ['Content-Type: application/json', `Content-Length: ${Buffer.byteLength(payload)}`]),
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ].join('\r\n');
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+      if (!status) return reject(new Error(`${method} ${target}: no HTTP reply: ${JSON.stringify(text.slice(0, 200))}`));
+      resolve({ status: Number(status[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+    // Not end(): a half-closed connection is a client gone away, and the server cancels its execution.
+    socket.write(`${head}\r\n\r\n${payload}`);
+  });
+}
+
+async function executions(url: string): Promise<number> {
+  const metrics = (await get(url, '/metrics')).text;
+  return [...metrics.matchAll(/^runner_codes_executions_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+// No rate limit on this server: the budget above would run out long before these requests do. No pool
+// either: each server's teardown checks the host for leftover sandboxes while the other still runs.
+const server = await testServer({ apiKeys: ['key-one'], poolSize: 0 });
+
+describe('every protected route, every spelling of its path', async () => {
+  const port = Number(new URL(server.url).port);
+  const routes = routesOf(server.app);
+  const isProtected = (route: Route): boolean => !OPEN.test(route.path);
+  const protectedRoutes = routes.filter(isProtected);
+
+  it("reads the router's routes", () => {
+    const paths = routes.map((r) => r.path);
+    for (const known of ['/health', '/api/v1/execute', '/api/v1/run', '/api/v1/languages/:id', '/api/v1/pool', '/api/v2/runtimes', '/api/v2/execute']) {
+      assert.ok(paths.includes(known), `${known} missing from ${paths.join(' ')}`);
+    }
+  });
+
+  it('refuses every spelling without a key (401, or 404/400 where nothing matches) and runs nothing', async () => {
+    const before = await executions(server.url);
+    const wrong: string[] = [];
+    let tried = 0;
+    for (const route of protectedRoutes) {
+      const path = concrete(route.path);
+      for (const method of new Set([...route.methods, 'HEAD', 'OPTIONS', 'GET', 'POST'])) {
+        const routed = route.methods.includes(method);
+        const body = method === 'POST' ? (BODIES[route.path] ?? {}) : undefined;
+        for (const target of matchingTargets(path, port)) {
+          const reply = await raw(port, method, target, {}, body);
+          tried++;
+          // A method the route lacks is simply not found; one it has must meet the key check.
+          if (routed ? reply.status !== 401 : ![401, 404].includes(reply.status)) wrong.push(`${method} ${target} -> ${reply.status}`);
+        }
+        for (const target of otherTargets(path, port)) {
+          const reply = await raw(port, method, target, {}, body);
+          tried++;
+          if (![400, 401, 404].includes(reply.status)) wrong.push(`${method} ${target} -> ${reply.status}`);
+        }
+      }
+    }
+    assert.deepEqual(wrong, [], `${wrong.length} of ${tried} keyless requests were not refused`);
+    assert.equal(await executions(server.url), before, 'a keyless request ran a program');
+  });
+
+  it('serves every protected route, in each matching spelling, with a valid key', async () => {
+    const before = await executions(server.url);
+    const failed: string[] = [];
+    for (const route of protectedRoutes) {
+      const path = concrete(route.path);
+      const method = route.methods.includes('POST') ? 'POST' : 'GET';
+      const body = method === 'POST' ? (BODIES[route.path] ?? {}) : undefined;
+      for (const target of [path, path.replace(/[a-z]/, encode), `http://127.0.0.1:${port}${path}`]) {
+        const reply = await raw(port, method, target, { 'x-api-key': 'key-one' }, body);
+        const ok = reply.status === 200 && (BODIES[route.path] === undefined || reply.body.includes('ok\\n'));
+        if (!ok) failed.push(`${method} ${target} -> ${reply.status} ${reply.body.slice(0, 200)}`);
+      }
+    }
+    assert.deepEqual(failed, []);
+    const executing = protectedRoutes.filter((r) => BODIES[r.path] !== undefined).length;
+    assert.equal(executing, Object.keys(BODIES).length, 'every executing route is among the protected ones');
+    assert.equal(await executions(server.url), before + executing * 3);
+  });
+
+  it('leaves the open routes open', async () => {
+    for (const route of routes.filter((r) => !isProtected(r) && !r.path.includes('*'))) {
+      const reply = await raw(port, 'GET', route.path);
+      assert.ok(reply.status < 400 || (route.path === '/ready' && reply.status === 503), `${route.path} -> ${reply.status}`);
+    }
+  });
+
+  it('documents in OpenAPI exactly the key requirement it enforces', async () => {
+    const doc = (await get(server.url, '/openapi.json')).body;
+    const documented: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+      const pattern = path.replace(/\{(\w+)\}/g, ':$1');
+      const route = routes.find((r) => r.path === pattern);
+      assert.ok(route, `documented ${path} is not a route`);
+      for (const [method, operation] of Object.entries(operations)) {
+        documented.push(`${method} ${pattern}`);
+        assert.ok(Array.isArray(operation.security), `${method} ${path} has no security requirement`);
+        assert.equal(operation.security.length > 0, isProtected(route), `${method} ${path}: documented security ${JSON.stringify(operation.security)}`);
+      }
+    }
+    assert.ok(documented.includes('post /api/v2/execute') && documented.includes('get /health'), documented.join(', '));
   });
 });

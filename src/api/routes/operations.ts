@@ -29,39 +29,7 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
       return { ready, backend: executor.engine.backendName, languages: installed };
     },
   );
-  app.get(
-    '/api/v1/pool',
-    {
-      schema: {
-        summary: 'Warm pool state: per image target, idle, starting, hits and misses; idle memory',
-        tags: ['operations'],
-        response: {
-          200: Type.Object({
-            enabled: Type.Boolean(),
-            images: Type.Array(
-              Type.Object({
-                image: Type.String(),
-                target: Type.Integer(),
-                idle: Type.Integer(),
-                starting: Type.Integer(),
-                hits: Type.Integer(),
-                misses: Type.Integer(),
-                last_used: Type.Union([Type.String(), Type.Null()]),
-              }),
-            ),
-            idle_total: Type.Integer(),
-            max_idle: Type.Integer(),
-            idle_memory_bytes: Type.Integer(),
-          }),
-        },
-      },
-    },
-    async () => {
-      const stats = await executor.engine.poolStats();
-      return stats ? { enabled: true, ...stats } : { enabled: false, images: [], idle_total: 0, max_idle: 0, idle_memory_bytes: 0 };
-    },
-  );
-  app.get('/metrics', { config: open, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_request, reply) => {
+  app.get('/metrics', { config: open, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
     reply.type(executor.metrics.registry.contentType);
     return executor.metrics.registry.metrics();
   });
