@@ -126,7 +126,7 @@ export async function buildApp(engineInstance: EngineService, config: ApiConfig,
     reply.code(404).send(errorBody(format, error, request.id));
   });
 
-  await registerDocs(app);
+  await registerDocs(app, config);
   const deps: RouteDeps = { executor, config };
   for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, config.apiKeys, (context) => routes(context, deps)));
   return { app, executor };

@@ -1,22 +1,27 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { API_KEY_SCHEMES } from '../auth.js';
 import type { Api } from '../types.js';
 
 /**
  * The OpenAPI 3 document, generated from the same schemas the routes validate with, at
  * /openapi.json, and a browsable page at /docs.
  */
-export async function registerDocs(app: Api): Promise<void> {
+export async function registerDocs(app: Api, { apiKeys }: { apiKeys: readonly string[] }): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Runner Codes API', version: '0.1.0', description: 'Run untrusted code in fresh sandboxes. See docs/api.md.' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'only when the server has API keys' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-        },
+      info: {
+        title: 'Runner Codes API',
+        version: '0.1.0',
+        description: 'Run untrusted code in fresh sandboxes. See docs/api.md.',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
+      // Relative: the document describes the server that serves it, at whatever address it was reached.
+      servers: [{ url: '/', description: 'this server' }],
+      // Each operation's `security` says whether it needs a key on this server (auth.ts); a server
+      // without keys has no scheme to name.
+      components: apiKeys.length > 0 ? { securitySchemes: API_KEY_SCHEMES } : {},
       tags: [
         { name: 'execute', description: 'Run programs' },
         { name: 'languages', description: 'The language catalog' },

@@ -35,6 +35,7 @@ export async function executeRoutes(app: Api, { executor }: RouteDeps): Promise<
     '/api/v1/execute',
     {
       schema: {
+        operationId: 'execute',
         summary: 'Run a program in a fresh sandbox',
         description: 'Returns the result object. A program that fails, times out or runs out of memory is still a 200 with `status: "success"`; `status: "failed"` (HTTP 5xx) means the service itself failed.',
         tags: ['execute'],

@@ -11,13 +11,14 @@ export async function languageRoutes(app: Api, { executor }: RouteDeps): Promise
   const images = executor.engine.images;
   app.get(
     '/api/v1/languages',
-    { schema: { summary: 'Every language in the catalog', tags: ['languages'], response: { 200: Type.Array(LanguageSchema) } } },
+    { schema: { operationId: 'listLanguages', summary: 'Every language in the catalog', tags: ['languages'], response: { 200: Type.Array(LanguageSchema) } } },
     async () => LANGUAGES.map((lang) => describeLanguage(lang, images)),
   );
   app.get(
     '/api/v1/languages/:id',
     {
       schema: {
+        operationId: 'getLanguage',
         summary: 'One language, by id or alias',
         tags: ['languages'],
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),

@@ -6,7 +6,7 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
   const open = { rateLimit: false } as const;
   app.get(
     '/health',
-    { config: open, schema: { summary: 'Liveness', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { config: open, schema: { operationId: 'getHealth', summary: 'Liveness', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
   app.get(
@@ -14,6 +14,7 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
     {
       config: open,
       schema: {
+        operationId: 'getReadiness',
         summary: 'Readiness: the backend is usable and at least one language image is present',
         tags: ['operations'],
         response: {
@@ -29,7 +30,7 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
       return { ready, backend: executor.engine.backendName, languages: installed };
     },
   );
-  app.get('/metrics', { config: open, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
+  app.get('/metrics', { config: open, schema: { operationId: 'getMetrics', summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
     reply.type(executor.metrics.registry.contentType);
     return executor.metrics.registry.metrics();
   });

@@ -12,7 +12,7 @@ export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<v
 
   app.get(
     '/api/v2/runtimes',
-    { config: piston, schema: { summary: 'Installed runtimes (Piston v2)', tags: ['piston'], response: { 200: Type.Array(PistonRuntimeSchema) } } },
+    { config: piston, schema: { operationId: 'pistonListRuntimes', summary: 'Installed runtimes (Piston v2)', tags: ['piston'], response: { 200: Type.Array(PistonRuntimeSchema) } } },
     async () =>
       LANGUAGES.flatMap((lang) => {
         const version = images.manifest(lang.image)?.versions[lang.id];
@@ -25,6 +25,7 @@ export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<v
     {
       config: piston,
       schema: {
+        operationId: 'pistonExecute',
         summary: 'Run a program (Piston v2)',
         tags: ['piston'],
         body: PistonExecuteBodySchema,

@@ -6,6 +6,7 @@ export async function poolRoutes(app: Api, { executor }: RouteDeps): Promise<voi
     '/api/v1/pool',
     {
       schema: {
+        operationId: 'getPool',
         summary: 'Warm pool state: per image target, idle, starting, hits and misses; idle memory',
         tags: ['operations'],
         response: {

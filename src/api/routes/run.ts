@@ -35,6 +35,7 @@ export async function runRoutes(app: Api, { executor, config }: RouteDeps): Prom
     {
       config: { errorFormat: 'run' },
       schema: {
+        operationId: 'run',
         summary: "Run a program: the original project's shape",
         description: 'An array `stdin` runs the program once per element, each in a fresh sandbox, in parallel up to the concurrency limit, and returns an array in the same order, each echoing its `stdin`.',
         tags: ['execute'],
