@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { Option } from 'commander';
 import { LIMIT_OPTIONS, type LimitRequest } from '../engine/limits.js';
 import type { MaximaSettings } from '../engine/maxima.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import { ErrorCodes, InvalidRequestError, isRunnerError } from '../errors.js';
 import type { BackendChoice } from '../sandbox/availability.js';
+import { numberFlag } from './parse.js';
 import { readCapped, stdinIsPiped, type ReadLimit } from './stdin.js';
 
 /** `-` as a path: our own stdin. */
@@ -50,7 +50,7 @@ export async function toRequest(flags: RunFlags & Record<string, unknown>, posit
   };
   if (flags.code !== undefined) request.code = flags.code;
   if (sourceFromStdin) {
-    request.code = (await readCapped(process.stdin, codeLimit('--file -', maxima))).toString('utf8');
+    request.code = (await readTerminalOrPipe('the program', codeLimit('--file -', maxima))).toString('utf8');
   } else if (flags.file) {
     request.files = await Promise.all(flags.file.map((path) => readSource(path, maxima)));
   }
@@ -70,10 +70,16 @@ async function programStdin(flags: RunFlags, sourceFromStdin: boolean, maxima: M
   const fromStdin = flags.stdinFile === STDIN_PATH || (flags.stdinFile === undefined && flags.stdin !== false && !sourceFromStdin && stdinIsPiped());
   if (fromStdin) {
     const field = flags.stdinFile === STDIN_PATH ? '--stdin-file -' : 'stdin (piped in)';
-    return (await readCapped(process.stdin, stdinLimit(field, maxima))).toString('utf8');
+    return (await readTerminalOrPipe("the program's input", stdinLimit(field, maxima))).toString('utf8');
   }
   if (flags.stdinFile !== undefined) return (await readPath(flags.stdinFile, stdinLimit('--stdin-file', maxima))).toString('utf8');
   return undefined;
+}
+
+/** Our stdin to its end; on a terminal (only when asked for with `-`), says how to end it. */
+function readTerminalOrPipe(what: string, limit: ReadLimit): Promise<Buffer> {
+  if (process.stdin.isTTY) process.stderr.write(`reading ${what} from the terminal; end it with Ctrl-D\n`);
+  return readCapped(process.stdin, limit);
 }
 
 function stdinLimit(field: string, maxima: MaximaSettings): ReadLimit {
@@ -87,8 +93,8 @@ function codeLimit(field: string, maxima: MaximaSettings): ReadLimit {
 function limitsOf(flags: Record<string, unknown>): LimitRequest {
   const limits: LimitRequest = {};
   for (const option of LIMIT_OPTIONS) {
-    const value = flags[new Option(option.flag).attributeName()];
-    if (typeof value === 'number') limits[option.key] = value;
+    const value = numberFlag(flags, option.flag);
+    if (value !== undefined) limits[option.key] = value;
   }
   return limits;
 }

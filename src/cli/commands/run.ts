@@ -1,11 +1,11 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { DEFAULT_LIMITS, LIMIT_OPTIONS } from '../../engine/limits.js';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, engineMaxima, type MaximaSettings } from '../../engine/maxima.js';
 import { openEngine } from '../../engine/open-engine.js';
 import type { ExecutionResult } from '../../engine/result.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
-import { choiceOption, integerOption, repeatable } from '../parse.js';
+import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js';
 import { toRequest, type RunFlags } from '../run-request.js';
 import { BACKEND_CHOICES } from '../../sandbox/availability.js';
 import { longFlag } from '../field-names.js';
@@ -73,8 +73,8 @@ export function runCommand(ctx: CliContext): Command {
 function maximaOf(flags: Record<string, unknown>): MaximaSettings {
   const maxima = defaultMaximaSettings();
   for (const option of MAXIMA_OPTIONS) {
-    const value = flags[new Option(option.flag).attributeName()];
-    if (typeof value === 'number') maxima[option.key] = value;
+    const value = numberFlag(flags, option.flag);
+    if (value !== undefined) maxima[option.key] = value;
   }
   return maxima;
 }
