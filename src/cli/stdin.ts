@@ -1,6 +1,6 @@
 import { fstatSync } from 'node:fs';
-import { AboveMaximumError, type MaximumSetting } from '../engine/above-maximum.js';
 import type { Readable } from 'node:stream';
+import { AboveMaximumError, type MaximumSetting } from '../engine/above-maximum.js';
 import type { ErrorCode } from '../errors.js';
 
 /**

@@ -42,9 +42,8 @@ export function runCommand(ctx: CliContext): Command {
   for (const limit of LIMIT_OPTIONS) {
     command.option(limit.flag, `${limit.description} (default ${DEFAULT_LIMITS[limit.target] / limit.scale})`, integerOption(longFlag(limit.flag), limit.min));
   }
-  const defaults = defaultMaximaSettings();
   for (const maximum of MAXIMA_OPTIONS) {
-    command.option(maximum.flag, `${maximum.description} (default ${defaults[maximum.key]})`, integerOption(longFlag(maximum.flag), maximum.min));
+    command.option(maximum.flag, `${maximum.description} (default ${maximum.default})`, integerOption(longFlag(maximum.flag), maximum.min));
   }
   return command
     .option('--backend <name>', `isolation backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, choiceOption('--backend', BACKEND_CHOICES))
