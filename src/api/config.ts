@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { MAXIMA_OPTIONS, defaultMaximaSettings, type MaximaSettings } from '../engine/maxima.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../sandbox/availability.js';
 import { JAILER_MODES, type JailerMode } from '../sandbox/firecracker/jailer.js';
 
 /** Everything the API server can be configured with. */
-export interface ApiConfig {
+export interface ApiConfig extends MaximaSettings {
   port: number;
   host: string;
   apiKeys: string[];
@@ -14,13 +15,8 @@ export interface ApiConfig {
   concurrency: number;
   queueLimit: number;
   bodyLimit: number;
-  maxStdinBytes: number;
-  maxCodeBytes: number;
   /** Most elements in an array `stdin` of POST /api/v1/run. */
   maxBatch: number;
-  maxTimeoutMs: number;
-  maxMemoryMb: number;
-  maxOutputBytes: number;
   shutdownGraceMs: number;
   logLevel: string;
   /** Isolation backend: bwrap, qemu, firecracker or auto. */
@@ -72,12 +68,8 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'concurrency', flag: '--concurrency <n>', env: 'RUNNER_CODES_CONCURRENCY', file: 'concurrency', kind: 'int', min: 1, max: 1024, description: 'executions running at once (default: the number of CPU cores)' },
   { key: 'queueLimit', flag: '--queue-limit <n>', env: 'RUNNER_CODES_QUEUE_LIMIT', file: 'queue_limit', kind: 'int', min: 0, description: 'executions waiting for a slot before 429' },
   { key: 'bodyLimit', flag: '--body-limit <bytes>', env: 'RUNNER_CODES_BODY_LIMIT', file: 'body_limit', kind: 'int', min: 1024, description: 'largest request body' },
-  { key: 'maxStdinBytes', flag: '--max-stdin <bytes>', env: 'RUNNER_CODES_MAX_STDIN', file: 'max_stdin_bytes', kind: 'int', min: 0, description: 'largest stdin (E005 beyond)' },
-  { key: 'maxCodeBytes', flag: '--max-code <bytes>', env: 'RUNNER_CODES_MAX_CODE', file: 'max_code_bytes', kind: 'int', min: 1, description: 'largest total size of submitted files' },
+  ...MAXIMA_OPTIONS,
   { key: 'maxBatch', flag: '--max-batch <n>', env: 'RUNNER_CODES_MAX_BATCH', file: 'max_batch', kind: 'int', min: 1, description: 'most elements of an array stdin in /api/v1/run' },
-  { key: 'maxTimeoutMs', flag: '--max-timeout <ms>', env: 'RUNNER_CODES_MAX_TIMEOUT', file: 'max_timeout_ms', kind: 'int', min: 1, description: 'largest run/compile timeout a request may ask for' },
-  { key: 'maxMemoryMb', flag: '--max-memory <MB>', env: 'RUNNER_CODES_MAX_MEMORY', file: 'max_memory_mb', kind: 'int', min: 16, description: 'largest memory limit a request may ask for' },
-  { key: 'maxOutputBytes', flag: '--max-output <bytes>', env: 'RUNNER_CODES_MAX_OUTPUT', file: 'max_output_bytes', kind: 'int', min: 0, description: 'largest per-stream output cap a request may ask for' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace <ms>', env: 'RUNNER_CODES_SHUTDOWN_GRACE', file: 'shutdown_grace_ms', kind: 'int', min: 0, description: 'on SIGTERM/SIGINT, how long in-flight executions may finish before they are cancelled' },
   { key: 'poolSize', flag: '--pool-size <n>', env: 'RUNNER_CODES_POOL_SIZE', file: 'pool_size', kind: 'int', min: 0, max: 64, description: 'warm sandboxes kept per image once it is in use (0 = no pool)' },
   { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1' },
@@ -95,6 +87,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
 
 export function defaultApiConfig(): ApiConfig {
   return {
+    ...defaultMaximaSettings(),
     port: 8080,
     host: '127.0.0.1',
     apiKeys: [],
@@ -102,12 +95,7 @@ export function defaultApiConfig(): ApiConfig {
     concurrency: availableParallelism(),
     queueLimit: 64,
     bodyLimit: 8 * 1024 * 1024,
-    maxStdinBytes: 1024 * 1024,
-    maxCodeBytes: 4 * 1024 * 1024,
     maxBatch: 64,
-    maxTimeoutMs: 60_000,
-    maxMemoryMb: 2048,
-    maxOutputBytes: 16 * 1024 * 1024,
     shutdownGraceMs: 10_000,
     logLevel: 'info',
     backend: 'auto',

@@ -1,9 +1,8 @@
-import { DEFAULT_MAXIMA } from '../engine/limits.js';
 import type { Engine } from '../engine/engine.js';
 import { openEngine, type OpenEngineOptions } from '../engine/open-engine.js';
 import { enginesOf, type Engines } from './engine-service.js';
 import type { PoolOptions } from '../engine/pool.js';
-import { DEFAULT_INPUT_MAXIMA } from '../engine/request.js';
+import { engineMaxima } from '../engine/maxima.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { findLanguage } from '../languages/lookup.js';
 import type { ApiConfig } from './config.js';
@@ -38,14 +37,7 @@ export function poolOptionsFor(config: ApiConfig): PoolOptions | undefined {
 export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
   const pool = poolOptionsFor(config);
   return {
-    maxima: {
-      ...DEFAULT_MAXIMA,
-      runTimeoutMs: config.maxTimeoutMs,
-      compileTimeoutMs: Math.max(config.maxTimeoutMs, DEFAULT_MAXIMA.compileTimeoutMs),
-      memoryBytes: config.maxMemoryMb * 1024 * 1024,
-      outputBytes: config.maxOutputBytes,
-    },
-    inputMaxima: { ...DEFAULT_INPUT_MAXIMA, stdinBytes: config.maxStdinBytes, filesBytes: config.maxCodeBytes },
+    ...engineMaxima(config),
     backend: config.backend,
     firecrackerJailer: config.firecrackerJailer,
     // A server answers before the used sandbox is torn down; close() waits for the teardown.

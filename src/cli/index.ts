@@ -38,4 +38,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv));
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    // Writes complete in order: this empty one completes after every earlier one.
+    stream.write('', () => resolve());
+  });
+}
+
+// A reader that goes away (`run … | head -c 10`) is its choice, not our failure: stop writing quietly.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => stream.destroy());
+
+const code = await main(process.argv);
+process.exitCode = code;
+// Exiting at once would cut output still queued for a pipe (at 64 KiB, the pipe's buffer).
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+process.exit(code);

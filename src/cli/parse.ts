@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import { InvalidRequestError } from '../errors.js';
 
 /** commander argument parsers that fail with a message naming the flag. */
@@ -24,4 +25,10 @@ export function listOption(value: string, previous: string[] = []): string[] {
 
 export function repeatable(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** The number commander parsed for a flag of a table row (`--output-limit` → flags.outputLimit). */
+export function numberFlag(flags: Record<string, unknown>, spec: string): number | undefined {
+  const value = flags[new Option(spec).attributeName()];
+  return typeof value === 'number' ? value : undefined;
 }

@@ -1,5 +1,6 @@
 import { InvalidRequestError } from '../errors.js';
 import type { LanguageSpec } from '../languages/types.js';
+import { AboveMaximumError, type MaximumSetting } from './above-maximum.js';
 
 const MiB = 1024 * 1024;
 
@@ -62,21 +63,30 @@ export const DEFAULT_MAXIMA: Limits = {
   cpus: 4,
 };
 
-/** How each requestable limit maps onto Limits; `field` is the name callers see in errors. */
-const REQUESTABLE: readonly {
+/** One limit a caller may ask for: its name at each edge, how it maps onto Limits, what bounds it. */
+export interface LimitOption {
   key: keyof LimitRequest;
   target: keyof Limits;
+  /** The field in the HTTP API's body (and in engine errors). */
   field: string;
+  /** The flag of `infra.operator run`, in commander syntax. */
+  flag: string;
   unit: string;
   scale: number;
   min: number;
-}[] = [
-  { key: 'timeoutMs', target: 'runTimeoutMs', field: 'timeout', unit: 'ms', scale: 1, min: 1 },
-  { key: 'compileTimeoutMs', target: 'compileTimeoutMs', field: 'compile_timeout', unit: 'ms', scale: 1, min: 1 },
+  /** The maxima setting that bounds it (MAXIMA_OPTIONS in maxima.ts). */
+  setting: MaximumSetting;
+  description: string;
+}
+
+/** The requestable limits: read by resolveLimits, the API's execute route and the CLI's `run` flags. */
+export const LIMIT_OPTIONS: readonly LimitOption[] = [
+  { key: 'timeoutMs', target: 'runTimeoutMs', field: 'timeout', flag: '-t, --timeout <ms>', unit: 'ms', scale: 1, min: 1, setting: 'maxTimeoutMs', description: 'run-stage wall-clock limit, ms' },
+  { key: 'compileTimeoutMs', target: 'compileTimeoutMs', field: 'compile_timeout', flag: '--compile-timeout <ms>', unit: 'ms', scale: 1, min: 1, setting: 'maxTimeoutMs', description: 'compile-stage wall-clock limit, ms' },
   // Below 16 MiB the agent and the dynamic loader alone can hit the limit.
-  { key: 'memoryMb', target: 'memoryBytes', field: 'memory', unit: 'MB', scale: MiB, min: 16 },
-  { key: 'pids', target: 'pids', field: 'pids', unit: '', scale: 1, min: 4 },
-  { key: 'outputLimitBytes', target: 'outputBytes', field: 'output_limit', unit: 'bytes', scale: 1, min: 0 },
+  { key: 'memoryMb', target: 'memoryBytes', field: 'memory', flag: '-m, --memory <MB>', unit: 'MB', scale: MiB, min: 16, setting: 'maxMemoryMb', description: 'memory limit, MiB' },
+  { key: 'pids', target: 'pids', field: 'pids', flag: '--pids <n>', unit: '', scale: 1, min: 4, setting: 'maxPids', description: 'most processes and threads' },
+  { key: 'outputLimitBytes', target: 'outputBytes', field: 'output_limit', flag: '--output-limit <bytes>', unit: 'bytes', scale: 1, min: 0, setting: 'maxOutputBytes', description: 'cap per output stream, bytes' },
 ];
 
 /**
@@ -90,7 +100,7 @@ export function resolveLimits(
   maxima: Limits = DEFAULT_MAXIMA,
 ): Limits {
   const limits: Limits = { ...defaults, ...language.limits };
-  for (const { key, target, field, unit, scale, min } of REQUESTABLE) {
+  for (const { key, target, field, unit, scale, min, setting } of LIMIT_OPTIONS) {
     const value = request[key];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -99,7 +109,7 @@ export function resolveLimits(
     const max = Math.floor(maxima[target] / scale);
     const units = unit ? ` ${unit}` : '';
     if (value < min) throw new InvalidRequestError(field, `must be at least ${min}${units}`);
-    if (value > max) throw new InvalidRequestError(field, `must be at most ${max}${units} (server maximum)`);
+    if (value > max) throw new AboveMaximumError(field, `must be at most ${max}${units}`, setting, { note: ' (server maximum)' });
     limits[target] = value * scale;
   }
   return limits;

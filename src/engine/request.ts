@@ -3,6 +3,7 @@ import { ErrorCodes, InvalidRequestError } from '../errors.js';
 import type { LanguageSpec } from '../languages/types.js';
 import { MAX_FILES, MAX_PATH_BYTES } from '../protocol/limits.js';
 import { hasUnsafeChars, printable } from '../safe-text.js';
+import { AboveMaximumError } from './above-maximum.js';
 import type { LimitRequest } from './limits.js';
 
 /** One submitted file. `content` is text, or base64 when `encoding` says so. */
@@ -112,7 +113,7 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
     const content = decodeContent(file, field);
     total += content.length;
     if (total > maxima.filesBytes) {
-      throw new InvalidRequestError(request.code !== undefined ? 'code' : 'files', `is more than the ${maxima.filesBytes}-byte maximum`, ErrorCodes.CODE_TOO_LARGE);
+      throw new AboveMaximumError(request.code !== undefined ? 'code' : 'files', `is more than the ${maxima.filesBytes}-byte maximum`, 'maxCodeBytes', { code: ErrorCodes.CODE_TOO_LARGE });
     }
     return { path, content, executable: false };
   });
@@ -174,7 +175,7 @@ function normalizeStdin(stdin: unknown, maxima: InputMaxima): Buffer {
   if (typeof stdin !== 'string') throw new InvalidRequestError('stdin', 'must be a string');
   const bytes = Buffer.from(stdin, 'utf8');
   if (bytes.length > maxima.stdinBytes) {
-    throw new InvalidRequestError('stdin', `is ${bytes.length} bytes, more than the ${maxima.stdinBytes}-byte maximum`, ErrorCodes.STDIN_TOO_LARGE);
+    throw new AboveMaximumError('stdin', `is ${bytes.length} bytes, more than the ${maxima.stdinBytes}-byte maximum`, 'maxStdinBytes', { code: ErrorCodes.STDIN_TOO_LARGE });
   }
   return bytes;
 }

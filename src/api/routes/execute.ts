@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { ExecuteRequest } from '../../engine/request.js';
-import type { LimitRequest } from '../../engine/limits.js';
+import { LIMIT_OPTIONS, type LimitRequest } from '../../engine/limits.js';
 import { disconnectSignal } from '../disconnect.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
@@ -9,12 +9,12 @@ import type { Api, RouteDeps } from '../types.js';
 
 /** The API's limit fields (ms, MiB, bytes) as the engine's LimitRequest. */
 export function limitRequest(body: { timeout?: number; compile_timeout?: number; memory?: number; pids?: number; output_limit?: number }): LimitRequest {
+  const fields = body as Record<string, number | undefined>;
   const limits: LimitRequest = {};
-  if (body.timeout !== undefined) limits.timeoutMs = body.timeout;
-  if (body.compile_timeout !== undefined) limits.compileTimeoutMs = body.compile_timeout;
-  if (body.memory !== undefined) limits.memoryMb = body.memory;
-  if (body.pids !== undefined) limits.pids = body.pids;
-  if (body.output_limit !== undefined) limits.outputLimitBytes = body.output_limit;
+  for (const option of LIMIT_OPTIONS) {
+    const value = fields[option.field];
+    if (value !== undefined) limits[option.key] = value;
+  }
   return limits;
 }
 
