@@ -7,12 +7,14 @@ import { ProcessSandbox } from '../process-sandbox.js';
 import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
 import { hostUidOf, sandboxName } from '../names.js';
 import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
+import { syscallAbisOfImage } from '../../languages/lookup.js';
 
 export interface BwrapBackendOptions {
   bwrapPath: string;
   launcherPath: string;
   agentPath: string;
-  seccompFilterPath: string;
+  /** Compiled seccomp filters: x86_64 alone, and x86_64 plus i386 for images whose languages declare it. */
+  seccompFilters: { x86_64: string; i386: string };
   cgroups: CgroupDriver;
   /** Host uids (= gids) sandboxes run as, one of its own per live sandbox; never 0. */
   hostIds: HostIdRange;
@@ -36,6 +38,7 @@ export class BwrapBackend implements Backend {
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const o = this.#options;
+    const filter = this.#seccompFilter(spec.image);
     const uid = this.#ids.acquire(() => o.cgroups.list().map(hostUidOf));
     const name = sandboxName(process.pid, uid);
     let cgroup: Cgroup;
@@ -50,7 +53,7 @@ export class BwrapBackend implements Backend {
     let child: ChildProcess;
     try {
       // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
-      seccompFd = openSync(o.seccompFilterPath, 'r');
+      seccompFd = openSync(filter, 'r');
       const args = [
         ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }),
         o.bwrapPath,
@@ -75,5 +78,15 @@ export class BwrapBackend implements Backend {
       connect: async () => pipes,
       cleanup: async () => release(),
     });
+  }
+
+  /** SECURITY: the i386 ABI only for images whose languages declare it (the catalog's `syscallAbis`). */
+  #seccompFilter(image: string): string {
+    const { x86_64, i386 } = this.#options.seccompFilters;
+    if (!syscallAbisOfImage(image).includes('i386')) return x86_64;
+    if (!existsSync(i386)) {
+      throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `the seccomp filter with the i386 ABI, which image '${image}' needs, is not built (${i386})`, { hint: 'run `infra.operator setup` (as root)' });
+    }
+    return i386;
   }
 }
