@@ -155,4 +155,22 @@ describe('writable places', async () => {
       assert.ok(Number(bytes) <= cap && Number(bytes) > cap - MiB, `${dir} took ${bytes} bytes, cap ${cap}`);
     }
   });
+
+  it('python and bash: what runtimes need from /dev still works (shm semaphores, urandom, null, the fd links)', async () => {
+    const python = await server.attack({
+      language: 'python',
+      code: [
+        'import multiprocessing as mp, os, sys',
+        'q = mp.Queue(); q.put(41)',
+        'with mp.Pool(2) as pool: print(q.get() + sum(pool.map(abs, [-1])))',
+        'print(len(os.urandom(16)), open("/dev/urandom", "rb").read(4) != b"", open("/dev/null", "w").write("x"))',
+        'print(sys.stdin.read().strip(), file=open("/dev/stdout", "w"))',
+      ].join('\n'),
+      stdin: 'via /dev/stdin',
+    });
+    assert.equal(python.stdout, '42\n16 True 1\nvia /dev/stdin\n', python.stderr);
+    const bash = await server.attack({ language: 'bash', code: 'read -r line < /dev/stdin; echo "$line" > /dev/stderr; head -c 3 /dev/zero | wc -c; ls /dev/fd/ >/dev/null && echo fd', stdin: 'err\n' });
+    assert.equal(bash.stdout, '3\nfd\n');
+    assert.equal(bash.stderr, 'err\n');
+  });
 });
