@@ -4,17 +4,18 @@ import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
 import type { Cgroup, CgroupDriver } from '../cgroup/types.js';
 import { ProcessSandbox } from '../process-sandbox.js';
+import { syscallAbisOfImage } from '../../languages/lookup.js';
 import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
 import { hostUidOf, sandboxName } from '../names.js';
 import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
-import { syscallAbisOfImage } from '../../languages/lookup.js';
 
 export interface BwrapBackendOptions {
   bwrapPath: string;
   launcherPath: string;
+  /** The filter that also admits the i386 ABI, for images whose languages declare it (`syscallAbis`). */
+  seccompFilterI386Path: string;
   agentPath: string;
-  /** Compiled seccomp filters: x86_64 alone, and x86_64 plus i386 for images whose languages declare it. */
-  seccompFilters: { x86_64: string; i386: string };
+  seccompFilterPath: string;
   cgroups: CgroupDriver;
   /** Host uids (= gids) sandboxes run as, one of its own per live sandbox; never 0. */
   hostIds: HostIdRange;
@@ -82,7 +83,7 @@ export class BwrapBackend implements Backend {
 
   /** SECURITY: the i386 ABI only for images whose languages declare it (the catalog's `syscallAbis`). */
   #seccompFilter(image: string): string {
-    const { x86_64, i386 } = this.#options.seccompFilters;
+    const { seccompFilterPath: x86_64, seccompFilterI386Path: i386 } = this.#options;
     if (!syscallAbisOfImage(image).includes('i386')) return x86_64;
     if (!existsSync(i386)) {
       throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `the seccomp filter with the i386 ABI, which image '${image}' needs, is not built (${i386})`, { hint: 'run `infra.operator setup` (as root)' });
