@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { securityServer } from '../helpers/hostile.js';
 import { agentOf, waitForProcess } from '../helpers/sandbox-procs.js';
 
@@ -53,6 +54,59 @@ int main(void) {
   return 0;
 }
 `;
+
+/** Fills TCP connections over the sandbox's own loopback (4 MiB buffers, nothing read). */
+const TCP_FILL = String.raw`#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char buf[65536];
+
+int main(void) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int l = socket(AF_INET, SOCK_STREAM, 0), big = 4 << 20, conns = 0;
+  if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 64) < 0 || getsockname(l, (struct sockaddr *)&a, &len) < 0) return 1;
+  long long queued = 0;
+  for (; conns < 48; conns++) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) < 0) break;
+    int s = accept(l, NULL, NULL);
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    for (ssize_t w; (w = write(c, buf, sizeof buf)) > 0;) queued += w;
+  }
+  printf("connections %d queued %lld\n", conns, queued);
+  fflush(stdout);
+  prctl(PR_SET_NAME, "rc-ready");
+  sleep(2);
+  return 0;
+}
+`;
+
+/** Bytes queued in the TCP sockets of a process's network namespace (send + receive queues), as the host reads them. */
+function tcpQueued(pid: number): number {
+  let total = 0;
+  for (const file of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const queues = line.trim().split(/\s+/)[4];
+      if (queues) for (const hex of queues.split(':')) total += parseInt(hex, 16);
+    }
+  }
+  return total;
+}
 
 const number = (path: string): number => Number(readFileSync(path, 'utf8').trim());
 
@@ -129,5 +183,18 @@ describe('kernel-global resources', async () => {
     assert.equal(outcome.get('vsock'), 'EAFNOSUPPORT');
     assert.equal(outcome.get('ptys'), '0');
     assert.equal(outcome.get('ptmx'), 'ENOENT');
+  });
+
+  it('C: TCP buffers over the sandbox\'s loopback stay within its memory limit (host: queued bytes of its namespace)', async () => {
+    // cgroup v1 does not charge TCP buffers to the memory limit: without a limit of their own they
+    // draw on the host-wide tcp_mem pool (48 connections queue about 500 MiB here).
+    const pending = server.attack({ language: 'c', code: TCP_FILL, timeout: 8000 });
+    const ready = await waitForProcess((p) => p.comm === 'rc-ready', 20_000);
+    const queued = tcpQueued(ready.pid);
+    const result = await pending;
+    assert.equal(result.exit_code, 0, result.stderr);
+    assert.match(result.stdout, /^connections 48 queued \d+\n$/);
+    assert.ok(queued > 0, 'the host sees the queued bytes');
+    assert.ok(queued <= DEFAULT_LIMITS.memoryBytes, `${(queued / 2 ** 20).toFixed(0)} MiB queued in TCP buffers, memory limit ${DEFAULT_LIMITS.memoryBytes / 2 ** 20} MiB`);
   });
 });
