@@ -5,6 +5,9 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,39 +297,96 @@ static int load_filter(const char *path) {
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp);
 }
 
-/* In a child under the filter: returns a bitmask of checks that passed. */
-static int filtered_checks(const char *path) {
+/* Checks under a filter: each is a condition the filter must make true. */
+#define CHECK(cond) do { if (!(cond)) _exit(__LINE__ % 250 + 1); } while (0)
+#define FAILS_WITH(expr, err) ((expr) < 0 && errno == (err))
+
+/* An i386 syscall (int 0x80) from this 64-bit process: returns the kernel's value (-errno on error). */
+static long int80(long nr, long a, long b, long c, long d) {
+  long ret;
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d) : "memory");
+  return ret;
+}
+
+static void x86_64_checks(void) {
+  CHECK(getpid() > 0);
+  CHECK(FAILS_WITH(unshare(CLONE_NEWUSER), EPERM));
+  CHECK(FAILS_WITH(syscall(SYS_clone3, NULL, 0), ENOSYS));
+  CHECK(syscall(SYS_personality, 0xffffffffUL) >= 0);
+  CHECK(FAILS_WITH(syscall(SYS_personality, 0x0400000UL), ENOSYS));
+  CHECK(FAILS_WITH(syscall(SYS_mount, "x", "/", "tmpfs", 0, NULL), EPERM));
+  pid_t c = fork(); /* glibc fork = clone without namespace flags */
+  if (c == 0) _exit(7);
+  int st;
+  CHECK(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 7);
+  /* prlimit64 on the caller only (pid 0, as glibc's getrlimit/setrlimit pass it) */
+  struct rlimit lim;
+  CHECK(syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) == 0 && getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  CHECK(setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) == 0);
+  CHECK(FAILS_WITH(syscall(SYS_prlimit64, 1, RLIMIT_NOFILE, NULL, &lim), EPERM));
+  CHECK(FAILS_WITH(syscall(SYS_prlimit64, getppid(), RLIMIT_NOFILE, NULL, &lim), EPERM));
+  CHECK(FAILS_WITH(syscall(SYS_prlimit64, 1UL << 32, RLIMIT_NOFILE, NULL, &lim), EPERM));
+  CHECK(FAILS_WITH(syscall(SYS_get_robust_list, getppid(), &(void *){0}, &(size_t){0}), EPERM));
+  /* host-wide resources */
+  CHECK(FAILS_WITH(syscall(SYS_io_setup, 1, &(unsigned long){0}), ENOSYS));
+  CHECK(syscall(SYS_syncfs, -1) == 0 && syscall(SYS_fsync, -1) == 0 && syscall(SYS_fdatasync, -1) == 0);
+  sync();
+  CHECK(FAILS_WITH(socket(AF_VSOCK, SOCK_STREAM, 0), EAFNOSUPPORT));
+  CHECK(FAILS_WITH(syscall(SYS_socket, (1UL << 32) | AF_VSOCK, SOCK_STREAM, 0), EAFNOSUPPORT)); /* high bits ignored */
+  CHECK(FAILS_WITH(syscall(SYS_socket, (1UL << 32) | AF_UNIX, SOCK_STREAM, 0), ENOSYS));
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  CHECK(s >= 0 && close(s) == 0);
+  CHECK(mmap(NULL, 1 << 21, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0) == MAP_FAILED && errno == ENOMEM);
+  void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(p != MAP_FAILED && munmap(p, 4096) == 0);
+  CHECK(FAILS_WITH(syscall(SYS_memfd_create, "x", MFD_HUGETLB), ENOMEM));
+  CHECK(FAILS_WITH(sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){1}), EPERM));
+  CHECK(sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, &(struct sched_param){0}) == 0);
+  CHECK(FAILS_WITH(syscall(SYS_sched_setattr, 0, NULL, 0), ENOSYS));
+}
+
+static void i386_checks(void) {
+  CHECK(int80(20, 0, 0, 0, 0) == getpid()); /* i386 getpid */
+  CHECK(int80(245, 1, 0, 0, 0) == -ENOSYS); /* io_setup */
+  CHECK(int80(340, 1, RLIMIT_NOFILE, 0, 0) == -EPERM); /* prlimit64(1, ...) */
+  CHECK(int80(36, 0, 0, 0, 0) == 0); /* sync, answered 0 */
+  CHECK(int80(102, 1, 0, 0, 0) == -ENOSYS); /* socketcall hides its arguments */
+}
+
+/* Runs `checks` in a child under the filter: 0 when all held, else the wait status. */
+static int filtered(const char *path, void (*checks)(void)) {
   pid_t pid = fork();
   if (pid == 0) {
-    if (load_filter(path) < 0) _exit(0);
-    int bits = 0;
-    if (getpid() > 0) bits |= 1;
-    if (unshare(CLONE_NEWUSER) < 0 && errno == EPERM) bits |= 2;
-    if (syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS) bits |= 4;
-    if (syscall(SYS_personality, 0xffffffffUL) >= 0) bits |= 8;
-    if (syscall(SYS_personality, 0x0400000UL) < 0 && errno == ENOSYS) bits |= 16;
-    if (syscall(SYS_mount, "x", "/", "tmpfs", 0, NULL) < 0 && errno == EPERM) bits |= 32;
-    pid_t c = fork(); /* glibc fork = clone without namespace flags */
-    if (c == 0) _exit(7);
-    int st;
-    if (c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 7) bits |= 64;
-    _exit(bits);
+    if (load_filter(path) < 0) _exit(255);
+    checks();
+    _exit(0);
   }
   int st;
   waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return st;
 }
 
+static void i386_killed(void) { int80(20, 0, 0, 0, 0); }
+
 static void test_seccomp(void) {
-  char cmd[4096], bpf[512];
+  char cmd[4096], bpf[512], bpf32[512];
   snprintf(bpf, sizeof bpf, "%s/filter.bpf", tmp_root);
-  snprintf(cmd, sizeof cmd, "%s/runner-seccomp %s", out_dir, bpf);
-  struct stat sb;
-  tap_ok(system(cmd) == 0 && stat(bpf, &sb) == 0 && sb.st_size > 0 && sb.st_size % 8 == 0,
-         "seccomp: filter generated, non-empty, multiple of 8 bytes");
-  int bits = filtered_checks(bpf);
-  tap_ok(bits == 127, "seccomp: getpid ok, unshare EPERM, clone3 ENOSYS, personality rules, mount EPERM, fork ok (%d)",
-         bits);
+  snprintf(bpf32, sizeof bpf32, "%s/filter-i386.bpf", tmp_root);
+  snprintf(cmd, sizeof cmd, "%s/runner-seccomp %s && %s/runner-seccomp --with-i386 %s", out_dir, bpf, out_dir, bpf32);
+  struct stat sb, sb32;
+  tap_ok(system(cmd) == 0 && stat(bpf, &sb) == 0 && sb.st_size > 0 && sb.st_size % 8 == 0 && stat(bpf32, &sb32) == 0 &&
+             sb32.st_size > sb.st_size && sb32.st_size % 8 == 0,
+         "seccomp: both filters generated, non-empty, multiples of 8 bytes");
+  int st = filtered(bpf, x86_64_checks);
+  tap_ok(st == 0, "seccomp: namespaces, clone3, personality, mount, prlimit64 pid 0 only, no AIO, sync answered 0, "
+                  "no vsock, no huge pages, no real-time policy (status %#x)", (unsigned)st);
+  st = filtered(bpf, i386_killed);
+  tap_ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "seccomp: an i386 syscall kills the process (status %#x)", (unsigned)st);
+  st = filtered(bpf32, x86_64_checks);
+  tap_ok(st == 0, "seccomp --with-i386: the same x86_64 policy (status %#x)", (unsigned)st);
+  st = filtered(bpf32, i386_checks);
+  tap_ok(st == 0, "seccomp --with-i386: int 0x80 getpid works, io_setup ENOSYS, prlimit64(1) EPERM, sync 0, no socketcall (status %#x)",
+         (unsigned)st);
 }
 
 /* runner-launch (needs root to change uid; skipped otherwise). */

@@ -22,6 +22,8 @@ export interface DataPaths {
   /** Holds a jailed Firecracker once its jailer has exited (agent/src/reaper.c). */
   reaper: string;
   seccompFilter: string;
+  /** The same policy, also admitting the i386 ABI (`int 0x80`), for languages that declare it. */
+  seccompFilterI386: string;
   imagesDir: string;
 }
 
@@ -36,6 +38,7 @@ export function dataPaths(root: string = dataDir()): DataPaths {
     vmInit: join(binDir, 'runner-vminit'),
     reaper: join(binDir, 'runner-reaper'),
     seccompFilter: join(root, 'seccomp.bpf'),
+    seccompFilterI386: join(root, 'seccomp-i386.bpf'),
     imagesDir: join(root, 'images'),
   };
 }

@@ -66,7 +66,7 @@ function bwrapBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRa
   const bwrap = which('bwrap');
   if (!bwrap) throw missing('bubblewrap (bwrap) is not installed');
   if (!existsSync(paths.seccompFilter)) throw missing(`the seccomp filter is not built (${paths.seccompFilter})`);
-  return new BwrapBackend({ bwrapPath: bwrap, launcherPath: paths.launcher, agentPath: paths.agent, seccompFilterPath: paths.seccompFilter, cgroups, hostIds });
+  return new BwrapBackend({ bwrapPath: bwrap, launcherPath: paths.launcher, agentPath: paths.agent, seccompFilterPath: paths.seccompFilter, seccompFilterI386Path: paths.seccompFilterI386, cgroups, hostIds });
 }
 
 function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg'): Backend {

@@ -35,7 +35,7 @@ export function diagnoseHost(paths: DataPaths = dataPaths()): DoctorReport {
     kvm: host.kvm,
     dependencies: HOST_DEPENDENCIES.map((dep) => ({ package: dep.aptPackage, provides: dep.provides, purpose: dep.purpose, present: which(dep.provides) !== null })),
     agent: built(paths.agent, 'runner-agent'),
-    seccomp_filter: built(paths.seccompFilter, 'seccomp filter'),
+    seccomp_filter: built(paths.seccompFilter, 'seccomp filter') ?? built(paths.seccompFilterI386, 'seccomp filter with i386'),
     images: new ImageStore(paths.imagesDir).list(),
     backends: host.backends,
   };

@@ -1,6 +1,6 @@
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { IMAGES, LANGUAGES } from './catalog.js';
-import type { ImageRecipe, LanguageSpec } from './types.js';
+import type { ExtraSyscallAbi, ImageRecipe, LanguageSpec } from './types.js';
 
 const byName = new Map<string, LanguageSpec>();
 for (const lang of LANGUAGES) {
@@ -46,4 +46,9 @@ export function imageChain(id: string): ImageRecipe[] {
 /** Languages that run in the given image. */
 export function languagesOfImage(imageId: string): LanguageSpec[] {
   return LANGUAGES.filter((lang) => lang.image === imageId);
+}
+
+/** Syscall ABIs besides x86_64 that sandboxes of this image admit: what its languages declare. */
+export function syscallAbisOfImage(imageId: string): ExtraSyscallAbi[] {
+  return [...new Set(languagesOfImage(imageId).flatMap((lang) => lang.syscallAbis ?? []))];
 }

@@ -63,6 +63,9 @@ export interface ConformanceCase {
 /** How a language runs; the test suite checks errors, stdin, unicode and exit codes per family. */
 export type LanguageFamily = 'interpreted' | 'compiled' | 'jvm' | 'beam' | 'database';
 
+/** A syscall ABI besides x86_64 (always admitted) that a language's programs may use. */
+export type ExtraSyscallAbi = 'i386';
+
 export interface LanguageSpec {
   id: string;
   name: string;
@@ -84,6 +87,12 @@ export interface LanguageSpec {
   /** Extra environment for both stages (added to PATH, HOME, LANG). */
   env?: Readonly<Record<string, string>>;
   limits?: LimitOverrides;
+  /**
+   * Syscall ABIs besides x86_64 that the sandbox's seccomp filter admits (nasm: 32-bit programs
+   * calling `int 0x80`). Sandboxes start per image, so the filter follows the image: a language
+   * that needs one has an image of its own (the catalog tests check it).
+   */
+  syscallAbis?: readonly ExtraSyscallAbi[];
   /** argv printing the toolchain's version; the first `x.y[.z]` in its output is the version. */
   versionProbe: ArgvTemplate;
   /** Program that reads a line and prints `Hello, <line>!` and 5050. */

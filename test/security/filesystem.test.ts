@@ -64,8 +64,8 @@ describe('host files', async () => {
     });
     await pending;
     const writable = mounts.filter((m) => /(^|,)rw(,|$)/.test(m.options));
-    // /proc and /dev (tmpfs with device nodes bound in, /dev/pts) are the kernel's; the rest must be size-capped tmpfs.
-    for (const m of writable.filter((m) => !['/proc', '/dev', '/dev/pts'].includes(m.target) && !m.target.startsWith('/dev/'))) {
+    // /proc is the kernel's and /dev/<node> are device nodes bound in (/dev itself is read-only); the rest must be size-capped tmpfs.
+    for (const m of writable.filter((m) => m.target !== '/proc' && !m.target.startsWith('/dev/'))) {
       assert.equal(m.type, 'tmpfs', `${m.target} is writable and not a tmpfs`);
       assert.match(m.superOptions, /size=\d+k/, `${m.target} has no size cap`);
     }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/config/paths.js';
 import { IMAGES, LANGUAGES } from '../../src/languages/catalog.js';
-import { findLanguage, imageChain } from '../../src/languages/lookup.js';
+import { findLanguage, imageChain, languagesOfImage, syscallAbisOfImage } from '../../src/languages/lookup.js';
 
 const doc = readFileSync(join(packageRoot, 'docs', 'languages.md'), 'utf8');
 const tableRows = (heading: string): string[] => {
@@ -48,4 +48,14 @@ it('gives every compiled language a compile stage and a compile-error program', 
     if (language.family === 'compiled') assert.ok(language.compile && language.compileError, language.id);
     if (language.compileError) assert.ok(language.compile, `${language.id} has a compile error but no compile stage`);
   }
+});
+
+it('a language that admits another syscall ABI has an image of its own (the filter follows the image)', () => {
+  const declaring = LANGUAGES.filter((l) => (l.syscallAbis ?? []).length > 0);
+  assert.deepEqual(declaring.map((l) => l.id), ['nasm']);
+  for (const lang of declaring) {
+    assert.deepEqual(languagesOfImage(lang.image).map((l) => l.id), [lang.id], `image '${lang.image}' is shared`);
+    assert.deepEqual(syscallAbisOfImage(lang.image), ['i386']);
+  }
+  assert.deepEqual(syscallAbisOfImage('gcc'), []);
 });

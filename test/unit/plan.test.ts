@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bwrapArgs, launchArgs, PROC_MASKS } from '../../src/sandbox/bwrap/plan.js';
+import { bwrapArgs, DEV_NODES, launchArgs, PROC_MASKS, WRITABLE_MOUNTS } from '../../src/sandbox/bwrap/plan.js';
 
 describe('bwrap plan', () => {
   const args = bwrapArgs({ rootfs: '/img/python/rootfs', agentBinary: '/bin/agent', tmpfsBytes: 1024, hostname: 'sandbox' });
@@ -24,6 +24,19 @@ describe('bwrap plan', () => {
       assert.equal(args[i - 5], '--size');
       assert.equal(args[i - 4], '1024');
     }
+  });
+
+  it('builds a small read-only /dev: device nodes, fd links, a capped /dev/shm, no ptys', () => {
+    assert.ok(!args.includes('--dev'), "bwrap's --dev mounts a writable tmpfs of half the host's RAM");
+    const dev = args.indexOf('/dev');
+    assert.deepEqual(args.slice(dev - 5, dev), ['--size', '65536', '--perms', '0755', '--tmpfs']);
+    for (const node of DEV_NODES) assert.ok(has('--dev-bind', node, node), node);
+    assert.ok(has('--symlink', '/proc/self/fd', '/dev/fd'));
+    assert.ok(!args.some((a) => /^\/dev\/(pts|ptmx)/.test(a)), 'devpts draws on the host-wide kernel.pty.max');
+    const remount = args.indexOf('--remount-ro', dev);
+    assert.equal(args[remount + 1], '/dev');
+    assert.ok(remount > args.indexOf('/dev/shm'), 'read-only after /dev/shm is mounted on it');
+    assert.deepEqual(WRITABLE_MOUNTS.map((m) => m.path), ['/tmp', '/dev/shm', '/work']);
   });
 
   it('masks host details in /proc after mounting it', () => {

@@ -264,15 +264,20 @@ export const NATIVE: readonly LanguageSpec[] = [
   },
   {
     id: 'nasm',
-    name: 'Assembly (NASM, x86-64 Linux)',
+    name: 'Assembly (NASM, x86-64 or 32-bit x86 Linux)',
     family: 'compiled',
     aliases: ['asm', 'assembly'],
     image: 'nasm',
     fileName: 'main.asm',
     extensions: ['.asm'],
-    // Assemble, then link with ld (entry point _start, no libc). A fixed script from this catalog:
-    // the file name is passed as an argument, never spliced into the script.
-    compile: ['sh', '-c', 'nasm -f elf64 -o main.o "$1" && ld -o a.out main.o', 'nasm', '{file}'],
+    // Assemble, then link with ld (entry point _start, no libc), as 32-bit code (elf32, i386
+    // syscalls through int 0x80, as Piston's nasm runs it) when the source says `BITS 32`, or
+    // uses int 0x80 and nothing only x86-64 has (syscall, rip, 64-bit registers); else as x86-64.
+    // Comments are ignored. Guessing is needed: most 32-bit code also assembles as 64-bit code and
+    // then fails at run time. A fixed script from this catalog: the file name is an argument.
+    compile: ['sh', '-c', 'f="$1"; has() { sed "s/;.*//" "$f" | grep -qiE "$1"; }; W="(^|[^[:alnum:]_.])"; E="($|[^[:alnum:]_])"; d="^[[:space:]]*\\[?[[:space:]]*bits[[:space:]]+"; if has "$d"32; then b=32; elif has "$d"64"|$W(syscall|rip|r[abcd]x|r[sd]i|r[sb]p|r(8|9|1[0-5])[dwb]?)$E"; then b=64; elif has "$W(int[[:space:]]+(0x80|80h))$E"; then b=32; else b=64; fi; if [ $b = 32 ]; then nasm -f elf32 -o main.o "$f" && ld -m elf_i386 -o a.out main.o; else nasm -f elf64 -o main.o "$f" && ld -o a.out main.o; fi', 'nasm', '{file}'],
+    // 32-bit programs make i386 syscalls: the sandbox's filter admits that ABI for this image only.
+    syscallAbis: ['i386'],
     run: ['./a.out', '{args}'],
     versionProbe: ['nasm', '-v'],
     conformance: hello(

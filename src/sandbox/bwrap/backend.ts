@@ -4,6 +4,7 @@ import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
 import type { Cgroup, CgroupDriver } from '../cgroup/types.js';
 import { ProcessSandbox } from '../process-sandbox.js';
+import { syscallAbisOfImage } from '../../languages/lookup.js';
 import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
 import { hostUidOf, sandboxName } from '../names.js';
 import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
@@ -11,6 +12,8 @@ import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
 export interface BwrapBackendOptions {
   bwrapPath: string;
   launcherPath: string;
+  /** The filter that also admits the i386 ABI, for images whose languages declare it (`syscallAbis`). */
+  seccompFilterI386Path: string;
   agentPath: string;
   seccompFilterPath: string;
   cgroups: CgroupDriver;
@@ -36,6 +39,7 @@ export class BwrapBackend implements Backend {
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const o = this.#options;
+    const filter = this.#seccompFilter(spec.image);
     const uid = this.#ids.acquire(() => o.cgroups.list().map(hostUidOf));
     const name = sandboxName(process.pid, uid);
     let cgroup: Cgroup;
@@ -50,7 +54,7 @@ export class BwrapBackend implements Backend {
     let child: ChildProcess;
     try {
       // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
-      seccompFd = openSync(o.seccompFilterPath, 'r');
+      seccompFd = openSync(filter, 'r');
       const args = [
         ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }),
         o.bwrapPath,
@@ -75,5 +79,15 @@ export class BwrapBackend implements Backend {
       connect: async () => pipes,
       cleanup: async () => release(),
     });
+  }
+
+  /** SECURITY: the i386 ABI only for images whose languages declare it (the catalog's `syscallAbis`). */
+  #seccompFilter(image: string): string {
+    const { seccompFilterPath: x86_64, seccompFilterI386Path: i386 } = this.#options;
+    if (!syscallAbisOfImage(image).includes('i386')) return x86_64;
+    if (!existsSync(i386)) {
+      throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `the seccomp filter with the i386 ABI, which image '${image}' needs, is not built (${i386})`, { hint: 'run `infra.operator setup` (as root)' });
+    }
+    return i386;
   }
 }

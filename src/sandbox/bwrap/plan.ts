@@ -15,7 +15,7 @@ export const SECCOMP_FD = 3;
 export interface BwrapPlan {
   rootfs: string;
   agentBinary: string;
-  /** Size of each writable tmpfs (/work, /tmp, /dev/shm). */
+  /** Size of each writable tmpfs (WRITABLE_MOUNTS: /work, /tmp, /dev/shm). */
   tmpfsBytes: number;
   hostname: string;
   /** /proc files hidden behind an unreadable node and /proc directories behind an empty read-only tmpfs. */
@@ -41,6 +41,41 @@ export const PROC_MASKS: ProcMasks = {
   ],
   dirs: ['/proc/acpi', '/proc/asound', '/proc/bus', '/proc/driver', '/proc/fs', '/proc/irq', '/proc/scsi'],
 };
+
+/**
+ * SECURITY: the only writable places in a sandbox, each a tmpfs capped at the plan's `tmpfsBytes`
+ * (and charged to the sandbox's memory limit). Everything else is read-only or not a directory.
+ */
+export const WRITABLE_MOUNTS: readonly { path: string; mode: string }[] = [
+  { path: '/tmp', mode: '1777' },
+  { path: '/dev/shm', mode: '1777' },
+  { path: WORKDIR, mode: '0755' },
+];
+
+/**
+ * SECURITY: /dev is built here instead of with bwrap's `--dev`, whose tmpfs is writable and sized at
+ * half the host's RAM. Ours is a small tmpfs holding the character devices bwrap would bind from the
+ * host, the fd links and the /dev/shm mount point, then remounted read-only. No /dev/pts or
+ * /dev/ptmx: every devpts instance draws on the host-wide kernel.pty.max pool, and bwrap cannot cap
+ * one. /dev/tty stays for programs that probe it (without a controlling terminal it gives ENXIO).
+ */
+export const DEV_NODES: readonly string[] = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'];
+const DEV_LINKS: readonly [target: string, link: string][] = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+];
+/** The /dev tmpfs only holds mount points and links before it turns read-only. */
+const DEV_TMPFS_BYTES = 64 * 1024;
+
+function devArgs(): string[] {
+  return [
+    '--size', String(DEV_TMPFS_BYTES), '--perms', '0755', '--tmpfs', '/dev',
+    ...DEV_NODES.flatMap((node) => ['--dev-bind', node, node]),
+    ...DEV_LINKS.flatMap(([target, link]) => ['--symlink', target, link]),
+  ];
+}
 
 export interface LaunchPlan {
   /** cgroup.procs files the launcher joins before exec (the process is limited before any code runs). */
@@ -77,10 +112,10 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     // /dev/null mounted nodev: opening a masked file fails with EACCES.
     ...(plan.procMasks?.files ?? []).flatMap((file) => ['--ro-bind', '/dev/null', file]),
     ...(plan.procMasks?.dirs ?? []).flatMap((dir) => ['--size', '4096', '--tmpfs', dir, '--remount-ro', dir]),
-    '--dev', '/dev',
-    '--size', size, '--perms', '1777', '--tmpfs', '/tmp',
-    '--size', size, '--perms', '1777', '--tmpfs', '/dev/shm',
-    '--size', size, '--perms', '0755', '--tmpfs', WORKDIR,
+    ...devArgs(),
+    ...WRITABLE_MOUNTS.flatMap(({ path, mode }) => ['--size', size, '--perms', mode, '--tmpfs', path]),
+    // After /dev/shm is mounted on it: the /dev tmpfs itself (not its submounts) turns read-only.
+    '--remount-ro', '/dev',
     '--chdir', WORKDIR,
     // SECURITY: never the host's environment.
     '--clearenv',

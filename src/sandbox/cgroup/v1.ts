@@ -91,6 +91,11 @@ class CgroupV1 implements Cgroup {
       const order = Number(readControl(limit)) < limits.memoryBytes ? [memsw, limit] : [limit, memsw];
       for (const file of order) if (file === limit || existsSync(memsw)) writeControl(file, limits.memoryBytes);
       writeControl(join(memory, 'memory.swappiness'), 0);
+      // SECURITY: cgroup v1 does not charge TCP buffers to memory.limit_in_bytes; they count against
+      // the host-wide tcp_mem pool instead. A limit of their own (set before any socket exists)
+      // bounds them per sandbox. cgroup v2 charges them to memory.max.
+      const tcp = join(memory, 'memory.kmem.tcp.limit_in_bytes');
+      if (existsSync(tcp)) writeControl(tcp, limits.memoryBytes);
       writeControl(join(this.#dir('pids'), 'pids.max'), limits.pids);
       writeControl(join(this.#dir('cpu'), 'cpu.cfs_period_us'), CFS_PERIOD_US);
       writeControl(join(this.#dir('cpu'), 'cpu.cfs_quota_us'), Math.round(limits.cpus * CFS_PERIOD_US));
