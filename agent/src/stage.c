@@ -2,6 +2,8 @@
  * child (the agent may be PID 1), and a kill-everything step when the stage ends. */
 #include "stage.h"
 
+#include "privilege.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -124,9 +126,12 @@ static __attribute__((noreturn)) void child_exec(struct run *r) {
   signal(SIGPIPE, SIG_DFL);
   setsid(); /* own process group: the non-PID-1 kill path targets it */
   child_fds(r);
-  if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
   child_rlimits(&r->st->rlimits);
   child_oom_adj();
+  // SECURITY: user code never runs as the agent's uid (it could then signal, trace or limit the
+  // agent); from here on this child is the program's uid with no capabilities.
+  if (privilege_drop_to_program() < 0) child_fail("dropping to the program's uid", "");
+  if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
   exec_search(r->st->argv, r->st->env);
   child_fail("exec", r->st->argv[0]);
 }
