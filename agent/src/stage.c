@@ -130,7 +130,7 @@ static __attribute__((noreturn)) void child_exec(struct run *r) {
   child_oom_adj();
   // SECURITY: user code never runs as the agent's uid (it could then signal, trace or limit the
   // agent); from here on this child is the program's uid with no capabilities.
-  if (privilege_drop_to_program() < 0) child_fail("dropping to the program's uid", "");
+  if (privilege_drop_to_program() < 0) child_fail("drop to", "the program's uid");
   if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
   exec_search(r->st->argv, r->st->env);
   child_fail("exec", r->st->argv[0]);
