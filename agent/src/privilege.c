@@ -51,6 +51,11 @@ bool privilege_separated(void) { return separated; }
 
 uid_t privilege_program_id(void) { return program_id; }
 
+int privilege_give_to_program(int fd) {
+  if (!separated) return 0;
+  return fchown(fd, program_id, (gid_t)program_id);
+}
+
 int privilege_drop_to_program(void) {
   if (!separated) return 0;
   gid_t gid = (gid_t)program_id;

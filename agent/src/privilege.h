@@ -22,6 +22,11 @@ int privilege_separate(uid_t id, struct agent_error *err);
 bool privilege_separated(void);
 uid_t privilege_program_id(void);
 
+/* Makes an object the agent created for the program (a stdio pipe) the program's: a pipe belongs
+ * to its creator with mode 0600, so the program could not reopen its own stdin through /dev/stdin
+ * (/proc/self/fd/0) otherwise. A no-op when not separated. Returns -1 (errno set) on failure. */
+int privilege_give_to_program(int fd);
+
 /* In a child of the agent, before it touches anything on the program's behalf: becomes the
  * program's uid and gid for good, with no supplementary groups and no capabilities. A no-op when
  * not separated. Returns -1 (errno set) on failure; the child must then exit. */

@@ -246,6 +246,10 @@ static void run_cleanup(struct run *r) {
 static int open_pipes(struct run *r, struct agent_error *err) {
   if (pipe2(r->pipe_in, O_CLOEXEC) < 0 || pipe2(r->pipe_out, O_CLOEXEC) < 0 || pipe2(r->pipe_err, O_CLOEXEC) < 0)
     return agent_err_errno(err, ERR_INTERNAL, "pipe");
+  /* One end per pipe: both ends share the inode. Programs open /dev/stdin, /dev/stdout by path. */
+  if (privilege_give_to_program(r->pipe_in[0]) < 0 || privilege_give_to_program(r->pipe_out[1]) < 0 ||
+      privilege_give_to_program(r->pipe_err[1]) < 0)
+    return agent_err_errno(err, ERR_INTERNAL, "chown of the stage's pipes");
   return 0;
 }
 

@@ -405,12 +405,15 @@ static void test_program_id(void) {
   json_t *files = json_pack("[{s:s, s:s}]", "path", "sub/x.txt", "content_b64", "aGVsbG8=");
   const char *script = "id -u; id -g; id -G; stat -c '%u %g' . sub sub/x.txt; grep CapEff /proc/self/status; "
                        "stat -c %u /proc/$PPID; cat /proc/$PPID/environ >/dev/null 2>&1 || echo no-environ; "
-                       "kill -0 $PPID 2>/dev/null || echo no-signal";
-  struct agent_run r = run_job(job(wd, files, json_pack("[o]", stage("s", sh(script), wd, 5000, 4096))));
+                       "kill -0 $PPID 2>/dev/null || echo no-signal; cat /dev/stdin; echo; echo err >/dev/stderr";
+  json_t *s = stage("s", sh(script), wd, 5000, 4096);
+  json_object_set_new(s, "stdin_b64", json_string("aW5wdXQ=")); /* "input" */
+  struct agent_run r = run_job(job(wd, files, json_pack("[o]", s)));
   tap_ok(is_result(&r) && stream_is(st(&r, 0), "stdout_b64",
                                     "65533\n65533\n65533\n65533 65533\n65533 65533\n65533 65533\n"
-                                    "CapEff:\t0000000000000000\n0\nno-environ\nno-signal\n"),
+                                    "CapEff:\t0000000000000000\n0\nno-environ\nno-signal\ninput\n"),
          "--program-id: files and stage as the program's ids, no capabilities, agent unreachable");
+  tap_ok(stream_is(st(&r, 0), "stderr_b64", "err\n"), "--program-id: the stage opens its own stdio pipes by path (/dev/stdin, /dev/stderr)");
   json_decref(r.reply);
   program_id = "0";
   int ready_ok;
