@@ -7,10 +7,11 @@ import { jobBudgetMs } from './job.js';
 /**
  * How much longer than its stages' timeouts a job may take, as the host measures it, before the
  * host itself calls it timed out: per stage, process start and the agent's drain grace after its
- * kill (agent/src/stage.c, 1 s); per job, writing the files and the frames.
+ * kill (agent/src/stage.c, 1 s) with room for a loaded host; per job, writing the files and the
+ * frames.
  */
-export const STAGE_SLACK_MS = 1000;
-export const JOB_SLACK_MS = 1000;
+export const STAGE_SLACK_MS = 1500;
+export const JOB_SLACK_MS = 1500;
 
 /** What an execution did, with the facts the host observes itself already applied. */
 export interface ObservedRun {
