@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,6 @@ describe('an agent that lies about what the host can see', () => {
     engines.push(engine);
     return engine;
   };
-  before(() => execFileSync('cc', ['--version']));
   after(async () => {
     for (const engine of engines) await engine.close();
     await new Promise((resolve) => setTimeout(resolve, 200));
