@@ -7,10 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "privilege.h"
 
 static int open_workdir(const char *workdir, struct agent_error *err) {
   if (mkdir(workdir, 0755) < 0 && errno != EEXIST) return agent_err_errno(err, ERR_FILE_WRITE, "mkdir %s", workdir);
-  int fd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // SECURITY: O_NOFOLLOW: a symlink in the workdir's place is refused, never followed.
+  int fd = open(workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return agent_err_errno(err, ERR_FILE_WRITE, "open workdir %s", workdir);
   return fd;
 }
@@ -51,10 +55,53 @@ static int write_file(int root, const struct job_file *f, struct agent_error *er
   return write_leaf(dir, comp, f, err);
 }
 
-int files_write(const struct job *job, struct agent_error *err) {
-  cleanup_close int root = open_workdir(job->workdir, err);
-  if (root < 0) return -1;
+static int write_all_files(int root, const struct job *job, struct agent_error *err) {
   for (size_t i = 0; i < job->n_files; i++)
     if (write_file(root, &job->files[i], err) < 0) return -1;
   return 0;
+}
+
+/* The writing child: the program's ids, so the files are the program's and nothing is written
+ * with more rights than the program has. Sends its agent_error (code points into this binary,
+ * which the parent shares) on `report`; never returns. */
+static __attribute__((noreturn)) void write_as_program(int root, const struct job *job, int report) {
+  struct agent_error err = {0};
+  if (privilege_drop_to_program() < 0) agent_err_errno(&err, ERR_INTERNAL, "dropping to the program's uid");
+  else write_all_files(root, job, &err);
+  if (write_all(report, &err, sizeof err) < 0) _exit(2);
+  _exit(err.code == NULL ? 0 : 1);
+}
+
+static int write_in_child(int root, const struct job *job, struct agent_error *err) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) return agent_err_errno(err, ERR_INTERNAL, "pipe");
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(report[0]);
+    close(report[1]);
+    return agent_err_errno(err, ERR_INTERNAL, "fork");
+  }
+  if (pid == 0) write_as_program(root, job, report[1]);
+  close(report[1]);
+  struct agent_error child = {0};
+  ssize_t n = read_full(report[0], &child, sizeof child);
+  close(report[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != (ssize_t)sizeof child) return agent_err(err, ERR_INTERNAL, "the file-writing child died");
+  if (child.code == NULL) return 0;
+  child.message[sizeof child.message - 1] = '\0';
+  return agent_err(err, child.code, "%s", child.message);
+}
+
+int files_write(const struct job *job, struct agent_error *err) {
+  cleanup_close int root = open_workdir(job->workdir, err);
+  if (root < 0) return -1;
+  if (!privilege_separated()) return write_all_files(root, job, err);
+  // SECURITY: the working directory becomes the program's before any of its code exists (the
+  // sandbox runs one job), through the descriptor just opened, so no path is followed.
+  uid_t id = privilege_program_id();
+  if (fchown(root, id, (gid_t)id) < 0) return agent_err_errno(err, ERR_FILE_WRITE, "chown workdir %s", job->workdir);
+  return write_in_child(root, job, err);
 }

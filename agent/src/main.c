@@ -13,6 +13,7 @@
 #include "files.h"
 #include "frame.h"
 #include "job.h"
+#include "privilege.h"
 #include "protocol.h"
 #include "result.h"
 #include "stage.h"
@@ -32,11 +33,19 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
 }
 
 static void usage(void) {
-  fputs("usage: runner-agent [--io PATH | --io-fd N] [--guest]\n       runner-agent --version\n", stderr);
+  fputs("usage: runner-agent [--io PATH | --io-fd N] [--guest] [--program-id ID]\n       runner-agent --version\n", stderr);
   exit(2);
 }
 
-static void parse_args(int argc, char **argv, const char **io_path, int *io_fd) {
+static long parse_number(const char *s, long min, long max) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) usage();
+  return v;
+}
+
+static void parse_args(int argc, char **argv, const char **io_path, int *io_fd, long *program_id) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--version") == 0) {
       puts(RC_AGENT_NAME " " RC_AGENT_VERSION);
@@ -48,17 +57,32 @@ static void parse_args(int argc, char **argv, const char **io_path, int *io_fd) 
     } else if (strcmp(argv[i], "--io-fd") == 0 && i + 1 < argc) {
       /* An fd opened by whoever started us (the VM init opens the port as root, so code running as
        * the sandbox user cannot open it and speak to the host in the agent's place). */
-      char *end;
-      long fd = strtol(argv[++i], &end, 10);
-      if (*end != '\0' || fd < 3 || fd > 1024) usage();
-      *io_fd = (int)fd;
+      *io_fd = (int)parse_number(argv[++i], 3, 1024);
+    } else if (strcmp(argv[i], "--program-id") == 0 && i + 1 < argc) {
+      /* Files and stages run as this uid and gid, never as the agent's own (privilege.h). */
+      *program_id = parse_number(argv[++i], 1, 65533);
     } else {
       usage();
     }
   }
 }
 
-static void setup(const char *io_path, int io_fd, struct io *io) {
+/* SECURITY: descriptors the agent inherited but does not use (bwrap leaves the user namespace fd
+ * open) are closed, so none can reach a stage even by mistake. */
+static void close_inherited(int keep) {
+  if (keep < 0) {
+    (void)close_range(3, ~0U, 0);
+    return;
+  }
+  if (keep > 3) (void)close_range(3, (unsigned)keep - 1, 0);
+  (void)close_range((unsigned)keep + 1, ~0U, 0);
+}
+
+static void setup(const char *io_path, int io_fd, long program_id, struct io *io) {
+  if (privilege_not_dumpable() < 0) die("PR_SET_DUMPABLE: %s", strerror(errno));
+  close_inherited(io_fd);
+  struct agent_error err = {0};
+  if (program_id > 0 && privilege_separate((uid_t)program_id, &err) < 0) die("%s", err.message);
   signal(SIGPIPE, SIG_IGN); /* a vanished reader is a write error, not a silent death */
   umask(022);
   sigset_t set;
@@ -122,10 +146,11 @@ static int serve(const struct io *io, struct agent_error *err) {
 int main(int argc, char **argv) {
   const char *io_path = NULL;
   int io_fd = -1;
+  long program_id = 0;
   struct io io;
   struct agent_error err = {0};
-  parse_args(argc, argv, &io_path, &io_fd);
-  setup(io_path, io_fd, &io);
+  parse_args(argc, argv, &io_path, &io_fd, &program_id);
+  setup(io_path, io_fd, program_id, &io);
   if (send_json(io.out, result_ready_json(), &err) < 0) die("sending ready frame: %s", err.message);
   /* From here on: no die(). */
   if (serve(&io, &err) == 0) return 0;

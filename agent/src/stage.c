@@ -2,6 +2,8 @@
  * child (the agent may be PID 1), and a kill-everything step when the stage ends. */
 #include "stage.h"
 
+#include "privilege.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -124,9 +126,12 @@ static __attribute__((noreturn)) void child_exec(struct run *r) {
   signal(SIGPIPE, SIG_DFL);
   setsid(); /* own process group: the non-PID-1 kill path targets it */
   child_fds(r);
-  if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
   child_rlimits(&r->st->rlimits);
   child_oom_adj();
+  // SECURITY: user code never runs as the agent's uid (it could then signal, trace or limit the
+  // agent); from here on this child is the program's uid with no capabilities.
+  if (privilege_drop_to_program() < 0) child_fail("drop to", "the program's uid");
+  if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
   exec_search(r->st->argv, r->st->env);
   child_fail("exec", r->st->argv[0]);
 }
@@ -241,6 +246,10 @@ static void run_cleanup(struct run *r) {
 static int open_pipes(struct run *r, struct agent_error *err) {
   if (pipe2(r->pipe_in, O_CLOEXEC) < 0 || pipe2(r->pipe_out, O_CLOEXEC) < 0 || pipe2(r->pipe_err, O_CLOEXEC) < 0)
     return agent_err_errno(err, ERR_INTERNAL, "pipe");
+  /* One end per pipe: both ends share the inode. Programs open /dev/stdin, /dev/stdout by path. */
+  if (privilege_give_to_program(r->pipe_in[0]) < 0 || privilege_give_to_program(r->pipe_out[1]) < 0 ||
+      privilege_give_to_program(r->pipe_err[1]) < 0)
+    return agent_err_errno(err, ERR_INTERNAL, "chown of the stage's pipes");
   return 0;
 }
 

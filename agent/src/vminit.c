@@ -1,7 +1,8 @@
 /* runner-vminit: PID 1 of a microVM guest, from the initramfs. It loads the virtio modules the
  * kernel has as modules, mounts the language image (the read-only virtio disk) with tmpfs scratch
- * space, drops to the sandbox user and becomes runner-agent, which speaks the same frames as in a
- * container over the virtio-serial port (or vsock). When the agent exits, the kernel panics
+ * space, keeps only the capabilities the agent needs and becomes runner-agent, which speaks the same
+ * frames as in a container over the virtio-serial port (or vsock) and runs the user's code as the
+ * sandbox user (uid 1000), never as its own uid. When the agent exits, the kernel panics
  * ("attempted to kill init") and, booted with panic=-1 and QEMU's -no-reboot, the VM is gone.
  *
  * Before anything else on the channel the host sends one line, `RC-HELLO <seconds>.<nanoseconds>
@@ -20,6 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,10 +178,22 @@ static void mount_scratch(const char *tmpfs_bytes) {
   mount_or_fail("tmpfs", NEWROOT "/work", "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
-/* SECURITY: the agent and everything it starts run as the unprivileged sandbox user, with no
- * capabilities and no way to regain them; the guest kernel is the isolation boundary. */
-static void drop_privileges(void) {
-  if (setgroups(0, NULL) < 0 || setgid(SANDBOX_GID) < 0 || setuid(SANDBOX_UID) < 0) fail("dropping to uid %d: %s", SANDBOX_UID, strerror(errno));
+static bool agent_needs(int cap) {
+  return cap == CAP_SETUID || cap == CAP_SETGID || cap == CAP_KILL || cap == CAP_CHOWN;
+}
+
+/* SECURITY: the agent stays uid 0, so that the user's code (uid 1000, which the agent's stage
+ * children become before exec) cannot signal, trace, read or limit it; but it keeps only what it
+ * needs for that: CAP_SETUID and CAP_SETGID (to become uid 1000), CAP_KILL (to kill what a stage
+ * leaves behind), CAP_CHOWN (to give the program its workdir). Dropped from the bounding set, every
+ * other capability is gone for good after the exec; no_new_privs keeps setuid files from giving
+ * any back. The guest kernel is the isolation boundary. */
+static void limit_privileges(void) {
+  if (setgroups(0, NULL) < 0) fail("setgroups: %s", strerror(errno));
+  for (int cap = 0; cap <= 63; cap++) {
+    if (agent_needs(cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail("dropping capability %d: %s", cap, strerror(errno));
+  }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no_new_privs: %s", strerror(errno));
 }
 
@@ -227,8 +242,10 @@ int main(void) {
   take_hello(port_fd);
   char fd_arg[16];
   snprintf(fd_arg, sizeof fd_arg, "%d", port_fd);
-  drop_privileges();
-  char *argv[] = {"runner-agent", "--guest", "--io-fd", fd_arg, NULL};
+  limit_privileges();
+  char program_id[16];
+  snprintf(program_id, sizeof program_id, "%d", SANDBOX_UID);
+  char *argv[] = {"runner-agent", "--guest", "--io-fd", fd_arg, "--program-id", program_id, NULL};
   char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", NULL};
   execve("/.runner/runner-agent", argv, envp);
   fail("exec runner-agent: %s", strerror(errno));

@@ -25,6 +25,7 @@
 #include "tap.h"
 
 static const char *out_dir;
+static const char *program_id; /* --program-id for the agents started from now on, or NULL */
 static char tmp_root[] = "/tmp/rc-agent-test-XXXXXX";
 static int case_no;
 
@@ -60,7 +61,8 @@ static pid_t spawn_agent(int *to, int *from) {
     close(in[0]), close(in[1]), close(out[0]), close(out[1]);
     char path[4096];
     snprintf(path, sizeof path, "%s/runner-agent", out_dir);
-    execl(path, path, (char *)NULL);
+    if (program_id) execl(path, path, "--program-id", program_id, (char *)NULL);
+    else execl(path, path, (char *)NULL);
     _exit(127);
   }
   close(in[0]);
@@ -430,6 +432,57 @@ static void test_launch(void) {
   tap_ok(launch(args, out, sizeof out) == 0, "launch: fd 3 kept, fd 5 closed");
 }
 
+/* The user namespace runner-launch makes for bwrap: agent uid 0 and program uid 1000 are two
+ * different host uids, host root is not mapped, nested user namespaces are off. */
+static void test_launch_userns(void) {
+  char out[1024];
+  if (geteuid() != 0 || system("command -v bwrap >/dev/null") != 0) {
+    tap_ok(1, "# SKIP runner-launch --program-id tests need root and bwrap");
+    return;
+  }
+  int rc = launch("--uid 65534 --gid 65534 --program-id 65533 -- bwrap --userns 4 --uid 0 --gid 0 --ro-bind / / -- "
+                  "sh -c 'for f in uid_map gid_map; do while read a b c; do echo $a $b $c; done </proc/self/$f; done; "
+                  "cat /proc/sys/user/max_user_namespaces; id -u'",
+                  out, sizeof out);
+  tap_ok(rc == 0 && strcmp(out, "0 65534 1\n1000 65533 1\n0 65534 1\n1000 65533 1\n0\n0\n") == 0,
+         "launch --program-id: maps 0 to --uid and 1000 to --program-id, no nested user namespaces");
+  if (rc != 0) tap_diag("output: %s", out);
+  tap_ok(launch("--uid 65534 --gid 65534 --program-id 65534 -- true", out, sizeof out) == 125 && strstr(out, "must differ"),
+         "launch: a program id equal to the agent's is refused");
+  tap_ok(launch("--uid 65534 --gid 65534 --program-id 0 -- true", out, sizeof out) == 125, "launch: program id 0 refused");
+}
+
+/* --program-id: files and stages run as that uid and gid, without capabilities; the agent is not
+ * dumpable (its /proc files are root's, its environment unreadable). */
+static void test_program_id(void) {
+  if (geteuid() != 0) {
+    tap_ok(1, "# SKIP --program-id tests need root");
+    return;
+  }
+  chmod(tmp_root, 0755); /* the program's uid must reach its workdir */
+  program_id = "65533";
+  const char *wd = workdir();
+  json_t *files = json_pack("[{s:s, s:s}]", "path", "sub/x.txt", "content_b64", "aGVsbG8=");
+  const char *script = "id -u; id -g; id -G; stat -c '%u %g' . sub sub/x.txt; grep CapEff /proc/self/status; "
+                       "stat -c %u /proc/$PPID; cat /proc/$PPID/environ >/dev/null 2>&1 || echo no-environ; "
+                       "kill -0 $PPID 2>/dev/null || echo no-signal; cat /dev/stdin; echo; echo err >/dev/stderr";
+  json_t *s = stage("s", sh(script), wd, 5000, 4096);
+  json_object_set_new(s, "stdin_b64", json_string("aW5wdXQ=")); /* "input" */
+  struct agent_run r = run_job(job(wd, files, json_pack("[o]", s)));
+  tap_ok(is_result(&r) && stream_is(st(&r, 0), "stdout_b64",
+                                    "65533\n65533\n65533\n65533 65533\n65533 65533\n65533 65533\n"
+                                    "CapEff:\t0000000000000000\n0\nno-environ\nno-signal\ninput\n"),
+         "--program-id: files and stage as the program's ids, no capabilities, agent unreachable");
+  tap_ok(stream_is(st(&r, 0), "stderr_b64", "err\n"), "--program-id: the stage opens its own stdio pipes by path (/dev/stdin, /dev/stderr)");
+  json_decref(r.reply);
+  program_id = "0";
+  int ready_ok;
+  struct agent_run bad = run_raw("", 0, &ready_ok);
+  tap_ok(!ready_ok && WIFEXITED(bad.status) && WEXITSTATUS(bad.status) == 2, "--program-id 0 is a usage error");
+  json_decref(bad.reply);
+  program_id = NULL;
+}
+
 static void test_version(void) {
   char cmd[4096], line[128] = "";
   snprintf(cmd, sizeof cmd, "%s/runner-agent --version", out_dir);
@@ -457,6 +510,8 @@ int main(int argc, char **argv) {
   test_existing_file();
   test_seccomp();
   test_launch();
+  test_launch_userns();
+  test_program_id();
   char cmd[512];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_root);
   if (system(cmd) != 0) tap_diag("cleanup of %s failed", tmp_root);

@@ -5,7 +5,8 @@ import type { ImageStore } from '../images/store.js';
 import { getLanguage } from '../languages/lookup.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import type { SandboxPool } from './pool.js';
-import { buildJob, jobBudgetMs } from './job.js';
+import { buildJob } from './job.js';
+import { runObserved } from './host-observed.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
 import { failedResult, successResult, type ExecutionResult, type ResultContext } from './result.js';
@@ -98,10 +99,9 @@ export class Engine {
         await sandbox.ready();
       }
       ctx.loadMs = performance.now() - started;
-      const result = await sandbox.run(job, jobBudgetMs(job));
-      const { oomKills } = sandbox.stats();
+      const { stages, oomKills } = await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
-      return successResult(ctx, result.stages, normalized.outputEncoding, oomKills);
+      return successResult(ctx, stages, normalized.outputEncoding, oomKills);
     } catch (err) {
       ctx.totalMs = performance.now() - started;
       const error = options.signal?.aborted ? cancelled() : asRunnerError(err);

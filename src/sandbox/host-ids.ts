@@ -1,7 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { ErrorCodes, SandboxError } from '../errors.js';
 
-/** A block of host uids (each used as the gid too) that sandboxes run as. */
+/**
+ * A block of host uids (each used as the gid too) that sandboxes run as. The lower half holds the
+ * agents' (and VMMs') uids, the upper half the programs': slot i is agent `first + i` and program
+ * `first + half + i`.
+ */
 export interface HostIdRange {
   first: number;
   count: number;
@@ -16,9 +20,19 @@ export const DEFAULT_HOST_ID_RANGE: HostIdRange = { first: 0x7000_0000, count: 6
 export function validateHostIdRange(range: HostIdRange): void {
   const { first, count } = range;
   const last = first + count - 1;
-  if (!Number.isInteger(first) || !Number.isInteger(count) || count < 1 || first < 1 || last >= 0xffff_fffe) {
-    throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `invalid sandbox host id range ${first}+${count}: must be a non-empty block of non-root uids`);
+  if (!Number.isInteger(first) || !Number.isInteger(count) || count < 2 || first < 1 || last >= 0xffff_fffe) {
+    throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `invalid sandbox host id range ${first}+${count}: must be a block of at least 2 non-root uids (agent and program)`);
   }
+}
+
+/** How many sandboxes a range holds at once: one agent uid and one program uid each. */
+function slots(range: HostIdRange): number {
+  return Math.floor(range.count / 2);
+}
+
+/** The program's host uid in the sandbox whose agent runs as `agentUid`: never the agent's. */
+export function programUidOf(range: HostIdRange, agentUid: number): number {
+  return agentUid + slots(range);
 }
 
 export function inHostIdRange(range: HostIdRange, id: number): boolean {
@@ -41,9 +55,11 @@ export class HostIdAllocator {
     this.range = range;
   }
 
+  /** An agent uid (the program's is `programUidOf` it). */
   acquire(othersInUse: () => Iterable<number | undefined> = () => []): number {
-    const { first, count } = this.range;
-    // A one-id range is a deliberate shared uid (weaker: only the namespaces separate sandboxes).
+    const { first } = this.range;
+    const count = slots(this.range);
+    // A one-slot range is a deliberate shared pair (weaker: only the namespaces separate sandboxes).
     if (count === 1) return first;
     const taken = new Set<number | undefined>(othersInUse());
     const start = randomInt(count);

@@ -13,6 +13,8 @@ import { agentOf, mountinfoOf, sandboxProcesses, settled, waitForProcess, watchS
  */
 
 const NO_CAPS = '0000000000000000';
+/** CAP_CHOWN | CAP_KILL | CAP_SETGID | CAP_SETUID: the agent's, in the sandbox's own user namespace only. */
+const AGENT_CAPS = '00000000000000e1';
 const HOST_USER_NS = readlinkSync('/proc/self/ns/user');
 
 /** Tries every syscall the seccomp policy refuses (and some the kernel refuses), keeping results open. */
@@ -130,6 +132,14 @@ function assertUnprivileged(p: SandboxProcess): void {
     // While it sets the sandbox up, bwrap holds capabilities in the sandbox's new user namespace
     // (which owns nothing on the host); never in the host's. It loads the filter for its child only.
     if (p.ns.user === HOST_USER_NS) for (const caps of [p.capEff, p.capPrm, p.capAmb]) assert.equal(caps, NO_CAPS, `${where} capabilities`);
+    return;
+  }
+  if (p.comm === 'runner-agent') {
+    // The agent keeps the few capabilities it needs to run code as another uid and kill what is
+    // left, in the sandbox's own user namespace (which owns nothing on the host), under seccomp.
+    assert.notEqual(p.ns.user, HOST_USER_NS, `${where} user namespace`);
+    for (const caps of [p.capEff, p.capPrm, p.capAmb]) assert.ok(caps === AGENT_CAPS || caps === NO_CAPS, `${where} capabilities ${caps}`);
+    assert.equal(p.seccomp, '2', `${where} seccomp filter`);
     return;
   }
   for (const caps of [p.capEff, p.capPrm, p.capAmb]) assert.equal(caps, NO_CAPS, `${where} capabilities`);

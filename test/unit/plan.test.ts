@@ -6,10 +6,14 @@ describe('bwrap plan', () => {
   const args = bwrapArgs({ rootfs: '/img/python/rootfs', agentBinary: '/bin/agent', tmpfsBytes: 1024, hostname: 'sandbox' });
   const has = (...seq: string[]): boolean => args.some((_, i) => seq.every((s, j) => args[i + j] === s));
 
-  it('unshares every namespace and drops every capability', () => {
-    for (const ns of ['user', 'pid', 'net', 'ipc', 'uts', 'cgroup']) assert.ok(args.includes(`--unshare-${ns}`), ns);
-    assert.ok(has('--cap-drop', 'ALL'));
-    assert.ok(args.includes('--disable-userns'));
+  it('unshares every namespace and gives the agent only the capabilities it needs', () => {
+    for (const ns of ['pid', 'net', 'ipc', 'uts', 'cgroup']) assert.ok(args.includes(`--unshare-${ns}`), ns);
+    // The user namespace is the launcher's (two host uids), on fd 4; the agent is its uid 0.
+    assert.ok(has('--userns', '4', '--uid', '0', '--gid', '0'));
+    assert.ok(!args.includes('--unshare-user'));
+    const caps = args.flatMap((a, i) => (a === '--cap-add' ? [args[i + 1]] : []));
+    assert.deepEqual(caps, ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_CHOWN']);
+    assert.ok(args.indexOf('--cap-drop') < args.indexOf('--cap-add') && has('--cap-drop', 'ALL'));
     assert.ok(args.includes('--die-with-parent'));
     assert.ok(args.includes('--new-session'));
     assert.ok(has('--seccomp', '3'));
@@ -53,12 +57,17 @@ describe('bwrap plan', () => {
   it('clears the environment and runs the agent as PID 1', () => {
     assert.ok(args.includes('--clearenv'));
     assert.ok(args.includes('--as-pid-1'));
-    assert.deepEqual(args.slice(-2), ['--', '/.runner/runner-agent']);
+    // Files and stages run as uid 1000, never as the agent's uid.
+    assert.deepEqual(args.slice(-4), ['--', '/.runner/runner-agent', '--program-id', '1000']);
   });
 
   it('launches as the unprivileged host uid after joining the cgroups', () => {
     assert.deepEqual(launchArgs({ cgroupProcsFiles: ['/cg/a/cgroup.procs', '/cg/b/cgroup.procs'], hostUid: 65534, hostGid: 65534 }), [
       '--cgroup-procs', '/cg/a/cgroup.procs', '--cgroup-procs', '/cg/b/cgroup.procs', '--uid', '65534', '--gid', '65534', '--',
     ]);
+  });
+
+  it('gives the program a host uid of its own when there is one', () => {
+    assert.deepEqual(launchArgs({ cgroupProcsFiles: [], hostUid: 70_000, hostGid: 70_000, programUid: 70_001 }), ['--uid', '70000', '--gid', '70000', '--program-id', '70001', '--']);
   });
 });

@@ -82,6 +82,41 @@ describe('QEMU microVM backend', { skip }, () => {
     for (const port of ports) assert.match(port, /Permission denied$/, 'only the agent holds the port, opened as root before the drop');
   });
 
+  it('keeps the guest program away from the agent (PID 1): memory, descriptors, limits, signals', async () => {
+    const code = [
+      'import os, resource, signal, time',
+      'def attempt(name, fn):',
+      '    try:',
+      '        fn()',
+      '        print(name, "OK")',
+      '    except OSError as e:',
+      '        print(name, e.errno)',
+      'attempt("mem", lambda: open("/proc/1/mem", "r+b"))',
+      'attempt("environ", lambda: open("/proc/1/environ", "rb").read())',
+      'attempt("maps", lambda: open("/proc/1/maps", "rb").read())',
+      'attempt("fd", lambda: os.listdir("/proc/1/fd"))',
+      'attempt("prlimit", lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, (1, 1)))',
+      'for sig in (signal.SIGTERM, signal.SIGSTOP, signal.SIGKILL, signal.SIGUSR1):',
+      '    attempt("kill-" + sig.name, lambda: os.kill(1, sig))',
+      'attempt("affinity", lambda: os.sched_setaffinity(1, {0}))',
+      'attempt("nice", lambda: os.setpriority(os.PRIO_PROCESS, 1, 19))',
+      'status = dict(line.split(":", 1) for line in open("/proc/1/status"))',
+      'print("agent", status["Uid"].split()[0], status["CapEff"].strip(), os.getuid())',
+      'print(flush=True)',
+      'time.sleep(300)',
+      '',
+    ].join('\n');
+    const result = await engine.execute({ language: 'python', code, limits: { timeoutMs: 4000 } });
+    assert.equal(result.status, 'success', JSON.stringify(result.error));
+    const lines = result.stdout.trim().split('\n');
+    const agent = lines.pop();
+    // The agent is uid 0 with only CAP_SETUID, CAP_SETGID, CAP_KILL and CAP_CHOWN; the program uid 1000.
+    assert.equal(agent, 'agent 0 00000000000000e1 1000');
+    assert.equal(lines.length, 11, result.stdout);
+    for (const line of lines) assert.doesNotMatch(line, / OK$/, `${line}: the program reached the agent`);
+    assert.equal(result.timed_out, true, 'the timeout is still reported');
+  });
+
   it('compiles and runs C in the VM, keeping the exit code', async () => {
     const code = '#include <stdio.h>\nint main(void) {\n  int s = 0;\n  for (int i = 1; i <= 100; i++) s += i;\n  printf("%d\\n", s);\n  return 3;\n}\n';
     const result = await engine.execute({ language: 'c', code });

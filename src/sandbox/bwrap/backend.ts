@@ -7,7 +7,7 @@ import { ProcessSandbox } from '../process-sandbox.js';
 import { syscallAbisOfImage } from '../../languages/lookup.js';
 import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
 import { hostUidOf, sandboxName } from '../names.js';
-import { HostIdAllocator, type HostIdRange } from '../host-ids.js';
+import { HostIdAllocator, programUidOf, type HostIdRange } from '../host-ids.js';
 
 export interface BwrapBackendOptions {
   bwrapPath: string;
@@ -17,7 +17,7 @@ export interface BwrapBackendOptions {
   agentPath: string;
   seccompFilterPath: string;
   cgroups: CgroupDriver;
-  /** Host uids (= gids) sandboxes run as, one of its own per live sandbox; never 0. */
+  /** Host uids (= gids) sandboxes run as, two of its own per live sandbox (agent, program); never 0. */
   hostIds: HostIdRange;
   /** How long the agent may take to say ready. */
   startTimeoutMs?: number;
@@ -56,7 +56,7 @@ export class BwrapBackend implements Backend {
       // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
       seccompFd = openSync(filter, 'r');
       const args = [
-        ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid }),
+        ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid, programUid: programUidOf(o.hostIds, uid) }),
         o.bwrapPath,
         ...bwrapArgs({ rootfs: spec.rootfs, agentBinary: o.agentPath, tmpfsBytes: spec.limits.diskBytes, hostname: 'sandbox', procMasks: this.#procMasks }),
       ];

@@ -6,11 +6,21 @@
 /** Where the agent binary is mounted inside every image (the image builder creates the mount point). */
 export const AGENT_PATH_IN_SANDBOX = '/.runner/runner-agent';
 export const WORKDIR = '/work';
-/** uid/gid the sandboxed code sees. On the host the sandbox runs as the unprivileged `hostUid`. */
+/** uid/gid the sandboxed code sees. On the host it runs as the sandbox's unprivileged `programUid`. */
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
+/** The agent's uid/gid in the sandbox: root of the sandbox's own user namespace, `hostUid` on the host. */
+export const AGENT_UID = 0;
 /** The seccomp filter arrives on this fd (the launcher keeps fds 0-3 open). */
 export const SECCOMP_FD = 3;
+/** runner-launch hands bwrap the sandbox's user namespace on this fd. */
+export const USERNS_FD = 4;
+/**
+ * SECURITY: the agent's only capabilities, held in the sandbox's user namespace (nothing on the
+ * host): to run files and stages as the program's uid, to kill what a stage leaves behind, and to
+ * give the program its working directory. The program has none.
+ */
+export const AGENT_CAPS: readonly string[] = ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_CHOWN'];
 
 export interface BwrapPlan {
   rootfs: string;
@@ -80,8 +90,14 @@ function devArgs(): string[] {
 export interface LaunchPlan {
   /** cgroup.procs files the launcher joins before exec (the process is limited before any code runs). */
   cgroupProcsFiles: readonly string[];
+  /** The agent's host uid (and gid); it owns the sandbox's user namespace. */
   hostUid: number;
   hostGid: number;
+  /**
+   * The program's host uid and gid: another uid than the agent's, so it cannot reach the agent.
+   * With it the launcher makes the sandbox's user namespace (bwrap); without it (a VMM) it does not.
+   */
+  programUid?: number;
 }
 
 /** Environment of the agent itself; each stage gets its own env from the job. */
@@ -94,11 +110,12 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   const size = String(plan.tmpfsBytes);
   return [
     // SECURITY: new namespaces for everything; the net namespace has only a down-then-up loopback,
-    // so nothing (not the host's loopback either) is reachable.
-    '--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup',
-    '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID),
-    // SECURITY: no nested user namespaces (seccomp also refuses unshare/clone with CLONE_NEW*).
-    '--disable-userns',
+    // so nothing (not the host's loopback either) is reachable. The user namespace is the
+    // launcher's: agent (uid 0 here) and program (uid 1000) are two different host uids, and no
+    // nested user namespace can be made in it (the launcher sets its limit to 0; seccomp also
+    // refuses unshare/clone with CLONE_NEW*).
+    '--userns', String(USERNS_FD), '--uid', String(AGENT_UID), '--gid', String(AGENT_UID),
+    '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup',
     '--hostname', plan.hostname,
     // The agent is PID 1: it reaps orphans and can kill(-1) everything left after a stage.
     '--as-pid-1',
@@ -120,10 +137,10 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     // SECURITY: never the host's environment.
     '--clearenv',
     ...AGENT_ENV.flatMap(([name, value]) => ['--setenv', name, value]),
-    '--cap-drop', 'ALL',
+    '--cap-drop', 'ALL', ...AGENT_CAPS.flatMap((cap) => ['--cap-add', cap]),
     '--seccomp', String(SECCOMP_FD),
     '--',
-    AGENT_PATH_IN_SANDBOX,
+    AGENT_PATH_IN_SANDBOX, '--program-id', String(SANDBOX_UID),
   ];
 }
 
@@ -132,6 +149,7 @@ export function launchArgs(plan: LaunchPlan): string[] {
     ...plan.cgroupProcsFiles.flatMap((file) => ['--cgroup-procs', file]),
     '--uid', String(plan.hostUid),
     '--gid', String(plan.hostGid),
+    ...(plan.programUid === undefined ? [] : ['--program-id', String(plan.programUid)]),
     '--',
   ];
 }
