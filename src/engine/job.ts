@@ -1,5 +1,5 @@
 import type { ArgvTemplate, LanguageSpec } from '../languages/types.js';
-import { programForm } from '../languages/unit-names.js';
+import { leadingText, programForm } from '../languages/unit-names.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { JobMessage, JobStage } from '../protocol/messages.js';
 import { WORKDIR } from '../sandbox/bwrap/plan.js';
@@ -61,7 +61,7 @@ function stage(name: string, argv: string[], env: string[], stdin: Buffer, timeo
 export function buildJob(language: LanguageSpec, request: NormalizedRequest, limits: Limits): JobMessage {
   const env = stageEnv(language, request);
   // The entry's source may choose another form of the language (Erlang's escript form).
-  const form = programForm(language, request.files.find((file) => file.path === request.entry)!.content.toString('utf8'));
+  const form = programForm(language, leadingText(request.files.find((file) => file.path === request.entry)!));
   const stages: JobStage[] = [];
   if (form.compile) {
     stages.push(stage('compile', expandArgv(form.compile, language, request), env, Buffer.alloc(0), limits.compileTimeoutMs, limits));

@@ -21,11 +21,22 @@ export interface ProgramForm {
 /** What a unit-derived file stem may look like: no separators, no leading '-' or '.', nothing to quote. */
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
+/**
+ * Only the start of a source decides its names: the patterns run on untrusted text of up to the
+ * files maximum, and a program's unit declarations come long before this.
+ */
+const SCANNED_BYTES = 256 * 1024;
+
 const compiled = new Map<string, RegExp>();
 function regex(pattern: string): RegExp {
   let re = compiled.get(pattern);
   if (!re) compiled.set(pattern, (re = new RegExp(pattern, 'm')));
   return re;
+}
+
+/** The part of a source that decides its names and form. */
+export function leadingText(file: SourceFile): string {
+  return file.content.subarray(0, SCANNED_BYTES).toString('utf8');
 }
 
 /** The first form of the language whose test the entry's source passes, else the language's own. */
@@ -70,7 +81,7 @@ function derivedPath(file: SourceFile, isEntry: boolean, language: LanguageSpec,
   if (!naming) return `${dir}${stem}${ext}`;
   const isSource = language.extensions.includes(ext);
   if (!isEntry && !isSource) return file.path;
-  const source = file.content.toString('utf8');
+  const source = leadingText(file);
   const unit = unitOf(naming.sources ?? [], source, naming) ?? (isEntry ? unitOf(naming.entry ?? [], source, naming) : undefined);
   if (unit !== undefined) {
     if (SAFE_NAME.test(unit)) return `${dir}${unit}${ext}`;
@@ -93,7 +104,7 @@ export function nameSourcesAfterUnits(
   field: (index: number, part: 'name' | 'content') => string,
 ): { files: SourceFile[]; entry: string } {
   const entryIndex = files.findIndex((file) => file.path === entry);
-  const form = programForm(language, files[entryIndex]!.content.toString('utf8'));
+  const form = programForm(language, leadingText(files[entryIndex]!));
   if (form.unsupported) throw new InvalidRequestError(field(entryIndex, 'content'), form.unsupported);
   const renamed = files.map((file, index) => ({ ...file, path: derivedPath(file, index === entryIndex, language, form.unitNaming) }));
   const owner = new Map<string, number>();

@@ -9,7 +9,7 @@ const JVM_FLAGS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] as const;
 const JVM_LIMITS = { memoryBytes: 1024 * 1024 * 1024, pids: 256 } as const;
 
 /** A class whose body declares `static void main(` before any other class begins. */
-const MAIN_CLASS = '^[ \\t]*(?:(?:public|final|abstract)\\s+)*class\\s+(\\w+)[^{]*\\{(?:(?!\\bclass\\s)[\\s\\S])*?\\bstatic\\s+void\\s+main\\s*\\(';
+const MAIN_CLASS = '^[ \\t]*(?:(?:public|final|abstract)\\s+)*class\\s+(\\w+)[^{]{0,300}\\{(?:(?!\\bclass\\s)[\\s\\S])*?\\bstatic\\s+void\\s+main\\s*\\(';
 
 const JAVA_HELLO =
   'import java.util.Scanner;\n\npublic class Main {\n    public static void main(String[] args) {\n' +
@@ -120,7 +120,7 @@ export const JVM: readonly LanguageSpec[] = [
     unitNaming: {
       entry: [
         '^[ \\t]*object\\s+(\\w+)\\s+extends\\s+App\\b',
-        '^[ \\t]*object\\s+(\\w+)[^{]*\\{(?:(?!\\bobject\\s)[\\s\\S])*?\\bdef\\s+main\\s*\\(',
+        '^[ \\t]*object\\s+(\\w+)[^{]{0,300}\\{(?:(?!\\bobject\\s)[\\s\\S])*?\\bdef\\s+main\\s*\\(',
         '^[ \\t]*object\\s+(\\w+)',
       ],
     },

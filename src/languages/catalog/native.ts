@@ -385,7 +385,7 @@ export const NATIVE: readonly LanguageSpec[] = [
     // main() names the entry (module names start with a capital, so `test.hx` would not do).
     unitNaming: {
       entry: [
-        '^[ \\t]*(?:(?:final|private|extern)\\s+)*class\\s+(\\w+)[^{]*\\{(?:(?!\\bclass\\s)[\\s\\S])*?\\bfunction\\s+main\\s*\\(',
+        '^[ \\t]*(?:(?:final|private|extern)\\s+)*class\\s+(\\w+)[^{]{0,300}\\{(?:(?!\\bclass\\s)[\\s\\S])*?\\bfunction\\s+main\\s*\\(',
         '^[ \\t]*(?:(?:final|private|extern)\\s+)*class\\s+(\\w+)',
       ],
     },
