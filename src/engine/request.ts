@@ -76,6 +76,7 @@ export function normalizeRequest(
   }
   const fromCode = request.code !== undefined;
   const { files, entry } = nameSourcesAfterUnits(language, submitted, given, (i, part) => (fromCode ? 'code' : `files[${i}].${part}`));
+  rejectFileDirectoryClashes(files.map((file) => file.path));
   return {
     files,
     entry,
@@ -120,7 +121,6 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
     return { path, content, executable: false };
   });
   if (files.every((file) => file.content.length === 0)) throw new InvalidRequestError('files', 'every file is empty');
-  rejectFileDirectoryClashes(files.map((file) => file.path));
   return files;
 }
 

@@ -83,6 +83,17 @@ describe('file names derived from the code', () => {
       message: "files[1].name: 'test.java' must be named 'Main.java' for its code, but another file already has that name",
     });
   });
+
+  it('refuses a derived name that is also a directory of another file', () => {
+    const request = {
+      language: 'java',
+      files: [
+        { name: 'Main.java/notes.txt', content: 'x' },
+        { name: 'test.java', content: 'public class Main {}\n' },
+      ],
+    };
+    assert.throws(() => normalize(request), { field: 'files[1].name', message: /'Main\.java' is also a directory of another file/ });
+  });
 });
 
 describe('forms of program chosen by the entry', () => {
