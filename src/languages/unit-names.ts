@@ -10,8 +10,6 @@ export interface SourceFile {
 
 /** How this program is built and run: the language's own templates, or those of the form its entry is written in. */
 export interface ProgramForm {
-  /** The form's name; `undefined` for the language's default form. */
-  name?: string;
   compile?: ArgvTemplate;
   run: ArgvTemplate;
   unitNaming?: UnitNaming;
@@ -45,8 +43,8 @@ export function programForm(language: LanguageSpec, entrySource: string): Progra
     const matches = form.matches !== undefined && regex(form.matches).test(entrySource);
     const lacks = form.lacks !== undefined && !regex(form.lacks).test(entrySource);
     if (matches || lacks) {
-      const { name, compile, run = language.run, unitNaming, unsupported } = form;
-      return { name, compile, run, unitNaming, unsupported };
+      const { compile, run = language.run, unitNaming, unsupported } = form;
+      return { compile, run, unitNaming, unsupported };
     }
   }
   return { compile: language.compile, run: language.run, unitNaming: language.unitNaming };
@@ -111,8 +109,8 @@ export function nameSourcesAfterUnits(
   renamed.forEach((file, index) => {
     const other = owner.get(file.path);
     if (other !== undefined) {
-      const given = files[other]!.path === file.path ? 'another file already has that name' : `and so must '${files[other]!.path}'`;
-      throw new InvalidRequestError(field(index, 'name'), `'${files[index]!.path}' must be named '${file.path}' for its code, but ${given}`);
+      const clash = files[other]!.path === file.path ? 'but another file already has that name' : `and so must '${files[other]!.path}'`;
+      throw new InvalidRequestError(field(index, 'name'), `'${files[index]!.path}' must be named '${file.path}' for its code, ${clash}`);
     }
     owner.set(file.path, index);
   });

@@ -82,6 +82,8 @@ describe('file names derived from the code', () => {
       field: 'files[1].name',
       message: "files[1].name: 'test.java' must be named 'Main.java' for its code, but another file already has that name",
     });
+    const both = { language: 'erlang', files: [{ name: 'a.erl', content: '-module(m).\n' }, { name: 'b.erl', content: '-module(m).\n' }] };
+    assert.throws(() => normalize(both), { field: 'files[1].name', message: /'b\.erl' must be named 'm\.erl' for its code, and so must 'a\.erl'$/ });
   });
 
   it('refuses a derived name that is also a directory of another file', () => {
