@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { buildJob } from '../../src/engine/job.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { normalizeRequest, type ExecuteRequest } from '../../src/engine/request.js';
+import { LANGUAGES } from '../../src/languages/catalog.js';
 import { getLanguage } from '../../src/languages/lookup.js';
+import { programForm } from '../../src/languages/unit-names.js';
 
 /**
  * How submitted files are named after the units their code defines (no sandbox needed): the
@@ -127,6 +129,25 @@ describe('forms of program chosen by the entry', () => {
       });
     }
     assert.throws(() => normalize({ language: 'scala', code: '@main def hi() = ()\n' }), { field: 'code' });
+  });
+});
+
+describe('the naming data in the catalog', () => {
+  it('gives every language whose names matter naming cases for the matrix, and compiles every pattern', () => {
+    for (const language of LANGUAGES) {
+      const namings = [language.unitNaming, ...(language.forms ?? []).map((form) => form.unitNaming)];
+      const patterns = [...namings.flatMap((n) => [...(n?.sources ?? []), ...(n?.entry ?? [])]), ...(language.forms ?? []).flatMap((f) => [f.matches, f.lacks])];
+      for (const pattern of patterns) if (pattern !== undefined) assert.doesNotThrow(() => new RegExp(pattern, 'm'), `${language.id}: ${pattern}`);
+      if (language.unitNaming || language.forms) assert.ok(language.namingCases?.length, `${language.id} has naming cases`);
+      for (const form of language.forms ?? []) {
+        const selects = (content: string): boolean => {
+          const chosen = programForm(language, content);
+          return chosen.run === (form.run ?? language.run) && chosen.unsupported === form.unsupported;
+        };
+        const covered = language.namingCases?.some((c) => selects(c.files[0]!.content ?? language.conformance.code));
+        assert.ok(covered, `${language.id}: a naming case uses the ${form.name} form`);
+      }
+    }
   });
 });
 
