@@ -1,4 +1,5 @@
 import type { ArgvTemplate, LanguageSpec } from '../languages/types.js';
+import { leadingText, programForm } from '../languages/unit-names.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { JobMessage, JobStage } from '../protocol/messages.js';
 import { WORKDIR } from '../sandbox/bwrap/plan.js';
@@ -59,11 +60,13 @@ function stage(name: string, argv: string[], env: string[], stdin: Buffer, timeo
 /** Turns a validated request into the agent's job frame: plain data, no I/O. */
 export function buildJob(language: LanguageSpec, request: NormalizedRequest, limits: Limits): JobMessage {
   const env = stageEnv(language, request);
+  // The entry's source may choose another form of the language (Erlang's escript form).
+  const form = programForm(language, leadingText(request.files.find((file) => file.path === request.entry)!));
   const stages: JobStage[] = [];
-  if (language.compile) {
-    stages.push(stage('compile', expandArgv(language.compile, language, request), env, Buffer.alloc(0), limits.compileTimeoutMs, limits));
+  if (form.compile) {
+    stages.push(stage('compile', expandArgv(form.compile, language, request), env, Buffer.alloc(0), limits.compileTimeoutMs, limits));
   }
-  stages.push(stage('run', expandArgv(language.run, language, request), env, request.stdin, limits.runTimeoutMs, limits));
+  stages.push(stage('run', expandArgv(form.run, language, request), env, request.stdin, limits.runTimeoutMs, limits));
   return {
     type: 'job',
     protocol: PROTOCOL_VERSION,

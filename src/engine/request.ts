@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { ErrorCodes, InvalidRequestError } from '../errors.js';
 import type { LanguageSpec } from '../languages/types.js';
+import { nameSourcesAfterUnits } from '../languages/unit-names.js';
 import { MAX_FILES, MAX_PATH_BYTES } from '../protocol/limits.js';
 import { hasUnsafeChars, printable } from '../safe-text.js';
 import { AboveMaximumError } from './above-maximum.js';
@@ -69,11 +70,14 @@ export function normalizeRequest(
   language: LanguageSpec,
   maxima: InputMaxima = DEFAULT_INPUT_MAXIMA,
 ): NormalizedRequest {
-  const files = normalizeFiles(request, language, maxima);
-  const entry = request.entry ?? files[0]!.path;
-  if (!files.some((file) => file.path === entry)) {
-    throw new InvalidRequestError('entry', `'${printable(String(entry))}' is not one of the submitted files`);
+  const submitted = normalizeFiles(request, language, maxima);
+  const given = request.entry ?? submitted[0]!.path;
+  if (!submitted.some((file) => file.path === given)) {
+    throw new InvalidRequestError('entry', `'${printable(String(given))}' is not one of the submitted files`);
   }
+  const fromCode = request.code !== undefined;
+  const { files, entry } = nameSourcesAfterUnits(language, submitted, given, (i, part) => (fromCode ? 'code' : `files[${i}].${part}`));
+  rejectFileDirectoryClashes(files.map((file) => file.path));
   return {
     files,
     entry,
@@ -92,7 +96,7 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
   if (request.code !== undefined) {
     if (typeof request.code !== 'string') throw new InvalidRequestError('code', 'must be a string');
     if (request.code.trim() === '') throw new InvalidRequestError('code', 'must not be empty');
-    submitted = [{ name: entryFileName(language, request.code), content: request.code }];
+    submitted = [{ name: language.fileName, content: request.code }];
   } else if (request.files !== undefined) {
     if (!Array.isArray(request.files) || request.files.length === 0) {
       throw new InvalidRequestError('files', 'must be a non-empty array');
@@ -118,7 +122,6 @@ function normalizeFiles(request: ExecuteRequest, language: LanguageSpec, maxima:
     return { path, content, executable: false };
   });
   if (files.every((file) => file.content.length === 0)) throw new InvalidRequestError('files', 'every file is empty');
-  rejectFileDirectoryClashes(files.map((file) => file.path));
   return files;
 }
 
@@ -127,13 +130,6 @@ function rejectFileDirectoryClashes(paths: string[]): void {
   const dirs = new Set(paths.flatMap((path) => path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
   const index = paths.findIndex((path) => dirs.has(path));
   if (index >= 0) throw new InvalidRequestError(`files[${index}].name`, `'${printable(paths[index]!)}' is also a directory of another file`);
-}
-
-/** The file name bare `code` is saved as: the language's default, or derived from the code. */
-export function entryFileName(language: LanguageSpec, code: string): string {
-  const rule = language.fileNameFromCode;
-  const match = rule ? new RegExp(rule.pattern, 'm').exec(code) : null;
-  return rule && match?.[1] ? rule.name.replace('$1', match[1]) : language.fileName;
 }
 
 /**

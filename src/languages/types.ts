@@ -60,6 +60,51 @@ export interface ConformanceCase {
   stdout: string;
 }
 
+/**
+ * How a source file's name follows from its code. A file is renamed after the unit that group 1 of the
+ * first matching regex captures (regexes in multi-line mode), keeping its directory and extension;
+ * a file none matches keeps its name.
+ */
+export interface UnitNaming {
+  /** The toolchain requires every source of the language to be named after this unit (javac's public class, erlc's -module). */
+  sources?: readonly string[];
+  /** Tried on the entry after `sources`: the unit that runs, which the argv templates name by `{stem}`. */
+  entry?: readonly string[];
+  /** `gnat`: GNAT's file naming, lower case with a child unit's dots as `-` (`Foo.Bar` → `foo-bar`). */
+  case?: 'gnat';
+  /** The entry's stem names its unit when no regex matches, so it must be an identifier (`my-prog.d` → `my_prog.d`). */
+  identifierStem?: boolean;
+}
+
+/** A form of program chosen by the entry's source: it matches `matches`, or has no match for `lacks`. */
+export interface LanguageForm {
+  /** What people call this form, for documentation and messages. */
+  name: string;
+  /** Regex (multi-line mode) the entry's source matches in this form. */
+  matches?: string;
+  /** Regex (multi-line mode) the entry's source never matches in this form. */
+  lacks?: string;
+  /** Replaces the language's compile stage (absent: no compile stage). */
+  compile?: ArgvTemplate;
+  run?: ArgvTemplate;
+  unitNaming?: UnitNaming;
+  /** The form cannot run here: the request is refused with this message (which says why and what works). */
+  unsupported?: string;
+}
+
+/** A program under a file name its code does not imply, and what it must print (or the error it must get). */
+export interface NamingCase {
+  /** What the case shows, e.g. "public class Main in test.java". */
+  title: string;
+  /** `content` absent: the language's conformance program. */
+  files: readonly { name: string; content?: string }[];
+  stdin?: string;
+  /** Exact expected stdout. */
+  stdout?: string;
+  /** For an unsupported form: a piece of the request error's message. */
+  error?: string;
+}
+
 /** How a language runs; the test suite checks errors, stdin, unicode and exit codes per family. */
 export type LanguageFamily = 'interpreted' | 'compiled' | 'jvm' | 'beam' | 'database';
 
@@ -76,10 +121,16 @@ export interface LanguageSpec {
   /** Default entry file name when a caller sends bare `code`. */
   fileName: string;
   /**
-   * Derive the entry file name from the code instead (Java: the public class decides it): the first
-   * match of `pattern` names the file `name` with `$1` replaced by the captured group.
+   * Where the toolchain ties a file's name to the unit its source defines (javac's public class,
+   * erlc's module, gnatmake's library unit, haxe's module): the engine renames such files after their
+   * unit, whatever name the caller gave (see unit-names.ts).
    */
-  fileNameFromCode?: { pattern: string; name: string };
+  unitNaming?: UnitNaming;
+  /**
+   * Other forms of program the language accepts, told apart by the entry's source; the first that
+   * matches replaces `compile`, `run` and `unitNaming` (Erlang's escript form, Scala 3's `@main`).
+   */
+  forms?: readonly LanguageForm[];
   /** File name extensions of this language's sources, for `{sources}`. */
   extensions: readonly string[];
   compile?: ArgvTemplate;
@@ -97,6 +148,8 @@ export interface LanguageSpec {
   versionProbe: ArgvTemplate;
   /** Program that reads a line and prints `Hello, <line>!` and 5050. */
   conformance: ConformanceCase;
+  /** Programs as people submit them, under file names that differ from the names the code implies. */
+  namingCases?: readonly NamingCase[];
   /** A program that must fail to compile (compiled languages only), and a piece of the diagnostic. */
   compileError?: { code: string; message: string };
 }

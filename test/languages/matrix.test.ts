@@ -6,7 +6,9 @@ import { engine } from '../helpers/engine.js';
 /**
  * The conformance matrix: every language whose image is built here runs its conformance program
  * (reads a line, prints a greeting and 5050) and, for compiled languages, a program that must fail
- * to compile. `npm run test:languages` runs only this file; it prints a table at the end.
+ * to compile, and each of its naming cases: programs under file names their code does not imply
+ * (`public class Main` in test.java), which must run as if named right. `npm run test:languages` runs
+ * only this file; it prints a table at the end.
  */
 interface Row {
   language: string;
@@ -34,6 +36,23 @@ describe('conformance matrix', () => {
       assert.equal(result.exit_code, 0);
       row.result = 'pass';
     });
+    for (const naming of lang.namingCases ?? []) {
+      it(`${lang.id}: ${naming.title}`, { skip }, async () => {
+        const request = {
+          language: lang.id,
+          files: naming.files.map((file) => ({ name: file.name, content: file.content ?? lang.conformance.code })),
+          stdin: naming.stdin,
+        };
+        if (naming.error !== undefined) {
+          await assert.rejects(e.execute(request), (err: Error) => err.message.includes(naming.error!));
+          return;
+        }
+        const result = await e.execute(request);
+        assert.equal(result.status, 'success', JSON.stringify(result.error));
+        assert.equal(result.stdout, naming.stdout, `compile: ${result.compile?.stdout}${result.compile?.stderr} stderr: ${result.stderr}`);
+        assert.equal(result.exit_code, 0);
+      });
+    }
     if (lang.compileError) {
       it(`${lang.id}: compile error comes back as a failed compile stage`, { skip }, async () => {
         const result = await e.execute({ language: lang.id, code: lang.compileError!.code });

@@ -1,7 +1,10 @@
-import type { ConformanceCase } from '../types.js';
+import type { ConformanceCase, NamingCase } from '../types.js';
 
 /** Every conformance program reads `World` and must print exactly this. */
 export const hello = (code: string): ConformanceCase => ({ code, stdin: 'World', stdout: 'Hello, World!\n5050\n' });
+
+/** A naming case whose program, like the conformance program, reads `World` and prints the greeting and 5050. */
+export const helloAs = (title: string, files: NamingCase['files']): NamingCase => ({ title, files, stdin: 'World', stdout: 'Hello, World!\n5050\n' });
 
 /** Brainfuck that prints `text` from cell 0 (left zeroed): one loop sets the cell near each character. */
 function brainfuckPrint(text: string): string {
@@ -19,3 +22,4 @@ export function brainfuckHello(): string {
   const echoLine = ',----------[++++++++++.,----------]';
   return [brainfuckPrint('Hello, '), echoLine, '[-]', brainfuckPrint('!\n5050\n')].join('\n') + '\n';
 }
+

@@ -1,5 +1,5 @@
 import type { LanguageSpec } from '../types.js';
-import { hello } from './conformance.js';
+import { hello, helloAs } from './conformance.js';
 
 /** JavaScript runtimes and the languages that compile to JavaScript. */
 export const JAVASCRIPT: readonly LanguageSpec[] = [
@@ -41,6 +41,7 @@ export const JAVASCRIPT: readonly LanguageSpec[] = [
         'console.log(`Hello, ${line}!`);\n' +
         'const sum = (n: number): number => (n * (n + 1)) / 2;\nconsole.log(sum(100));\n',
     ),
+    namingCases: [helloAs('a file name without the .ts extension', [{ name: 'prog' }])],
     compileError: { code: "const n: number = 'not a number';\nconsole.log(n);\n", message: 'TS2322' },
   },
   {

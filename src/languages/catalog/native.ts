@@ -1,5 +1,5 @@
 import type { LanguageSpec } from '../types.js';
-import { hello } from './conformance.js';
+import { hello, helloAs } from './conformance.js';
 
 /** Languages compiled ahead of time (to native code, or to CIL for C#): a compile stage, then the program. */
 export const NATIVE: readonly LanguageSpec[] = [
@@ -113,6 +113,8 @@ export const NATIVE: readonly LanguageSpec[] = [
     aliases: ['gdc', 'dlang'],
     image: 'd',
     fileName: 'main.d',
+    // Without a `module` declaration gdc names the module after the file, which must be an identifier.
+    unitNaming: { identifierStem: true },
     extensions: ['.d'],
     compile: ['gdc', '-O2', '-pipe', '-o', 'a.out', '{sources}'],
     run: ['./a.out', '{args}'],
@@ -122,6 +124,7 @@ export const NATIVE: readonly LanguageSpec[] = [
         '    auto name = readln().chomp();\n    writeln("Hello, ", name, "!");\n' +
         '    writeln(iota(1, 101).sum);\n}\n',
     ),
+    namingCases: [helloAs('no module declaration, in my-prog.d', [{ name: 'my-prog.d' }])],
     compileError: { code: 'void main() {\n    int x = "nope";\n}\n', message: 'cannot implicitly convert' },
   },
   {
@@ -185,12 +188,15 @@ export const NATIVE: readonly LanguageSpec[] = [
     aliases: [],
     image: 'nim',
     fileName: 'main.nim',
+    // Nim names the module after the file and refuses a stem that is not an identifier (`my-prog`).
+    unitNaming: { identifierStem: true },
     extensions: ['.nim'],
     compile: ['nim', 'compile', '--hints:off', '--nimcache:/tmp/nimcache', '-o:a.out', '{file}'],
     run: ['./a.out', '{args}'],
     limits: { compileTimeoutMs: 60_000 },
     versionProbe: ['nim', '--version'],
     conformance: hello('let name = stdin.readLine()\necho "Hello, ", name, "!"\nvar s = 0\nfor i in 1..100:\n  s += i\necho s\n'),
+    namingCases: [helloAs('my-prog.nim', [{ name: 'my-prog.nim' }])],
     compileError: { code: 'let x: int = "nope"\n', message: 'type mismatch' },
   },
   {
@@ -200,6 +206,12 @@ export const NATIVE: readonly LanguageSpec[] = [
     aliases: ['gnat'],
     image: 'ada',
     fileName: 'main.adb',
+    // gnatmake finds each unit in the file GNAT's naming rule gives it (`Main` in main.adb, a package
+    // `Foo.Bar` in foo-bar.ads and foo-bar.adb) and refuses a file named otherwise.
+    unitNaming: {
+      sources: ['^[ \\t]*(?:procedure|function|package(?:\\s+body)?)\\s+([A-Za-z][\\w.]*)'],
+      case: 'gnat',
+    },
     extensions: ['.adb', '.ads'],
     compile: ['gnatmake', '-q', '-o', 'a.out', '{file}'],
     run: ['./a.out', '{args}'],
@@ -210,6 +222,24 @@ export const NATIVE: readonly LanguageSpec[] = [
         '   Put_Line ("Hello, " & Name & "!");\n   for I in 1 .. 100 loop\n      S := S + I;\n   end loop;\n' +
         '   Ada.Integer_Text_IO.Put (S, Width => 0);\n   New_Line;\nend Main;\n',
     ),
+    namingCases: [
+      helloAs('procedure Main in test.adb, with a package in files named otherwise', [
+        {
+          name: 'test.adb',
+          content:
+            'with Ada.Text_IO; use Ada.Text_IO;\nwith Sums;\n\nprocedure Main is\n   Name : constant String := Get_Line;\nbegin\n' +
+            '   Put_Line ("Hello, " & Name & "!");\n   Put_Line (Sums.Image (Sums.Up_To (100)));\nend Main;\n',
+        },
+        { name: 'lib.ads', content: 'package Sums is\n   function Up_To (N : Natural) return Natural;\n   function Image (N : Natural) return String;\nend Sums;\n' },
+        {
+          name: 'lib.adb',
+          content:
+            'package body Sums is\n   function Up_To (N : Natural) return Natural is (N * (N + 1) / 2);\n' +
+            '   function Image (N : Natural) return String is\n      S : constant String := Natural\'Image (N);\n' +
+            '   begin\n      return S (S\'First + 1 .. S\'Last);\n   end Image;\nend Sums;\n',
+        },
+      ]),
+    ],
     compileError: { code: 'procedure Main is\nbegin\n   Undefined_Thing;\nend Main;\n', message: '"Undefined_Thing" is undefined' },
   },
   {
@@ -225,6 +255,7 @@ export const NATIVE: readonly LanguageSpec[] = [
     limits: { memoryBytes: 1024 * 1024 * 1024, pids: 256, compileTimeoutMs: 60_000 },
     versionProbe: ['ghc', '--numeric-version'],
     conformance: hello('main :: IO ()\nmain = do\n  name <- getLine\n  putStrLn ("Hello, " ++ name ++ "!")\n  print (sum [1 .. 100 :: Int])\n'),
+    namingCases: [helloAs('a file name without the .hs extension', [{ name: 'prog' }])],
     compileError: { code: 'main :: IO ()\nmain = putStrLn (1 :: Int)\n', message: "Couldn't match type" },
   },
   {
@@ -355,8 +386,14 @@ export const NATIVE: readonly LanguageSpec[] = [
     aliases: ['hx'],
     image: 'haxe',
     fileName: 'Main.hx',
-    // The class holding main() names the module, and so the file.
-    fileNameFromCode: { pattern: '^\\s*class\\s+(\\w+)', name: '$1.hx' },
+    // `--main {stem}` names a module, which haxe looks for in the file of that name: the class declaring
+    // main() names the entry (module names start with a capital, so `test.hx` would not do).
+    unitNaming: {
+      entry: [
+        '^[ \\t]*(?:(?:final|private|extern)\\s+)*class\\s+(\\w+)[^{]{0,300}\\{(?:(?!\\bclass\\s)[\\s\\S])*?\\bfunction\\s+main\\s*\\(',
+        '^[ \\t]*(?:(?:final|private|extern)\\s+)*class\\s+(\\w+)',
+      ],
+    },
     extensions: ['.hx'],
     compile: ['haxe', '--main', '{stem}', '--neko', 'main.n'],
     run: ['neko', 'main.n', '{args}'],
@@ -367,6 +404,7 @@ export const NATIVE: readonly LanguageSpec[] = [
         "        Sys.println('Hello, $name!');\n        var s = 0;\n        for (i in 1...101) s += i;\n" +
         '        Sys.println(s);\n    }\n}\n',
     ),
+    namingCases: [helloAs('class Main in test.hx', [{ name: 'test.hx' }]), helloAs('class Main in my-prog.hx', [{ name: 'my-prog.hx' }])],
     compileError: { code: 'class Main {\n    static function main() {\n        var x:Int = "nope";\n    }\n}\n', message: 'String should be Int' },
   },
 ];
