@@ -16,7 +16,6 @@ import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { FirecrackerBackend, type FirecrackerBackendOptions } from '../../src/sandbox/firecracker/backend.js';
 import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot-manifest.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
-import { SPEC_SKIP } from '../helpers/firecracker-spec.js';
 import { NOTHING_LEFT, isSandboxUid, leftovers } from '../helpers/host.js';
 import { sandboxProcesses } from '../helpers/sandbox-procs.js';
 
@@ -30,7 +29,7 @@ import { sandboxProcesses } from '../helpers/sandbox-procs.js';
  */
 const paths = dataPaths();
 const qemu = hostCapabilities(paths).backends.qemu;
-const skip = SPEC_SKIP || (qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`);
+const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`;
 const helper = (name: string): string => fileURLToPath(new URL(`../helpers/${name}`, import.meta.url));
 
 describe('Firecracker under the jailer (stand-ins for the jailer and Firecracker)', { skip }, () => {

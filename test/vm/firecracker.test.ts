@@ -15,7 +15,6 @@ import { FirecrackerBackend } from '../../src/sandbox/firecracker/backend.js';
 import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot-manifest.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
-import { SPEC_SKIP } from '../helpers/firecracker-spec.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 /**
@@ -26,7 +25,7 @@ import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
  */
 const paths = dataPaths();
 const qemu = hostCapabilities(paths).backends.qemu;
-const skip = SPEC_SKIP || (qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`);
+const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`;
 const fakeFirecracker = fileURLToPath(new URL('../helpers/fake-firecracker.js', import.meta.url));
 
 describe('Firecracker backend (against a spec-checking stand-in for Firecracker)', { skip }, () => {
