@@ -1,7 +1,10 @@
 /* runner-launch: the privileged step the host runs before bwrap. It joins the sandbox's cgroups,
  * drops to an unprivileged uid/gid for good, and execs PROG (normally bwrap).
  *
- *   runner-launch [--cgroup-procs FILE]... --uid UID --gid GID -- PROG [ARGS...]
+ *   runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] --uid UID --gid GID -- PROG [ARGS...]
+ *
+ * --supplementary-group gives PROG exactly that one supplementary group (else none): a VMM that
+ * must open /dev/kvm where only the device's group may (Debian's udev: 0660 root:kvm).
  *
  * Any failure: "runner-launch: ..." on stderr and exit status 125 (PROG never runs). */
 #include <errno.h>
@@ -26,6 +29,7 @@ struct opts {
   int n_cgroups;
   uid_t uid;
   gid_t gid;
+  gid_t supplementary; /* 0: none */
   char **prog;
 };
 
@@ -52,8 +56,10 @@ static void parse_args(int argc, char **argv, struct opts *o) {
       o->uid = (uid_t)parse_id("uid", argv[i + 1]), have_uid = 1;
     } else if (strcmp(argv[i], "--gid") == 0) {
       o->gid = (gid_t)parse_id("gid", argv[i + 1]), have_gid = 1;
+    } else if (strcmp(argv[i], "--supplementary-group") == 0) {
+      o->supplementary = (gid_t)parse_id("supplementary group", argv[i + 1]);
     } else {
-      fail("usage: runner-launch [--cgroup-procs FILE]... --uid UID --gid GID -- PROG [ARGS...]");
+      fail("usage: runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] --uid UID --gid GID -- PROG [ARGS...]");
     }
   }
   if (!have_uid || !have_gid) fail("--uid and --gid are required");
@@ -70,9 +76,21 @@ static void join_cgroup(const char *file) {
   if (close(fd) < 0) fail("close %s: %s", file, strerror(errno));
 }
 
-static void drop_ids(uid_t uid, gid_t gid) {
-  // SECURITY: clear supplementary groups first (root's groups would otherwise survive the drop).
-  if (setgroups(0, NULL) < 0) fail("setgroups: %s", strerror(errno));
+/* SECURITY: replaces root's supplementary groups (which would otherwise survive the drop) with
+ * none, or with the one group asked for (never 0: parse_id refuses it). */
+static void set_supplementary_group(gid_t group) {
+  if (setgroups(group ? 1 : 0, &group) < 0) fail("setgroups: %s", strerror(errno));
+}
+
+/* SECURITY: verify rather than trust the return code: exactly the groups set above, no more. */
+static void check_supplementary_group(gid_t group) {
+  gid_t groups[2];
+  int n = getgroups(2, groups);
+  if (n != (group ? 1 : 0) || (group && groups[0] != group)) fail("supplementary groups are not as set");
+}
+
+static void drop_ids(uid_t uid, gid_t gid, gid_t supplementary) {
+  set_supplementary_group(supplementary);
   // SECURITY: gid before uid (after the uid change we could no longer change gid); all three ids
   // (real, effective, saved) so nothing can switch back.
   if (setresgid(gid, gid, gid) < 0) fail("setresgid: %s", strerror(errno));
@@ -82,7 +100,7 @@ static void drop_ids(uid_t uid, gid_t gid) {
   if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0) fail("getresuid: %s", strerror(errno));
   // SECURITY: verify rather than trust the return codes.
   if (r != uid || e != uid || s != uid || rg != gid || eg != gid || sg != gid) fail("privilege drop did not stick");
-  if (getgroups(0, NULL) != 0) fail("supplementary groups remain");
+  check_supplementary_group(supplementary);
 }
 
 static void close_extra_fds(void) {
@@ -100,7 +118,7 @@ int main(int argc, char **argv) {
   // SECURITY: join the sandbox cgroups (memory/pids/cpu limits) before any untrusted code exists,
   // so every descendant is accounted and limited from its first instruction.
   for (int i = 0; i < o.n_cgroups; i++) join_cgroup(o.cgroups[i]);
-  drop_ids(o.uid, o.gid);
+  drop_ids(o.uid, o.gid, o.supplementary);
   // SECURITY: no setuid/file-capability binary inside the sandbox can regain privileges.
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
   // SECURITY: if the host supervisor dies the sandbox dies too (set after the uid change, which

@@ -52,7 +52,11 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   await removeStaleSandboxes(cgroups);
   const hostIds = options.hostIds ?? DEFAULT_HOST_ID_RANGE;
   const backend =
-    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? await openFirecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer) : bwrapBackend(paths, cgroups, hostIds);
+    name === 'qemu'
+      ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel, capabilities.kvm.deviceGroup)
+      : name === 'firecracker'
+        ? await openFirecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer)
+        : bwrapBackend(paths, cgroups, hostIds);
   const { pool, backend: _choice, firecrackerJailer: _jailer, ...engineOptions } = options;
   return new Engine({
     ...engineOptions,
@@ -69,7 +73,8 @@ function bwrapBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRa
   return new BwrapBackend({ bwrapPath: bwrap, launcherPath: paths.launcher, agentPath: paths.agent, seccompFilterPath: paths.seccompFilter, cgroups, hostIds });
 }
 
-function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg'): Backend {
+/** `kvmGroup`: /dev/kvm's group where only it may open the device (used only with KVM). */
+function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg', kvmGroup: number | null): Backend {
   const vm = vmPaths(paths);
   const kernel = requireKernelManifest(vm);
   return new QemuBackend({
@@ -81,6 +86,7 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
     accel,
     clock: guestClock(kernel.hz),
     runDir: vm.runDir,
+    ...(kvmGroup !== null ? { kvmGroup } : {}),
   });
 }
 
