@@ -128,6 +128,15 @@ describe('/dev/kvm open only to its group (Debian: 0660 root:kvm)', { skip }, ()
     }
   });
 
+  it('runner-launch gives exactly the group asked for, and never group 0', () => {
+    const launch = (...args: string[]) => spawnSync(paths.launcher, [...args, '--uid', String(DEFAULT_HOST_ID_RANGE.first), '--gid', String(DEFAULT_HOST_ID_RANGE.first), '--', 'grep', '^Groups:', '/proc/self/status'], { encoding: 'utf8' });
+    assert.deepEqual(launch('--supplementary-group', String(KVM_LIKE_GID)).stdout.split(/\s+/).filter(Boolean), ['Groups:', String(KVM_LIKE_GID)]);
+    assert.deepEqual(launch().stdout.split(/\s+/).filter(Boolean), ['Groups:'], 'none unless asked');
+    const root = launch('--supplementary-group', '0');
+    assert.equal(root.status, 125);
+    assert.match(root.stderr, /refusing supplementary group 0/);
+  });
+
   it('QEMU under TCG opens no /dev/kvm and gets no group at all', async () => {
     const backend = new QemuBackend({
       qemuPath: 'qemu-system-x86_64',
