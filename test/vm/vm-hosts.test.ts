@@ -13,12 +13,12 @@ import { vmPaths } from '../../src/images/vm/paths.js';
 import { ImageStore } from '../../src/images/store.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
 import type { Backend } from '../../src/sandbox/backend.js';
-import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { FirecrackerBackend } from '../../src/sandbox/firecracker/backend.js';
 import { deviceAccess, kvmDeviceFacts } from '../../src/sandbox/kvm.js';
 import { QemuBackend } from '../../src/sandbox/qemu/backend.js';
 import { guestClock } from '../../src/sandbox/qemu/guest-clock.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { vmHostOptions } from '../helpers/vm-host.js';
 import { sandboxProcesses } from '../helpers/sandbox-procs.js';
 
 /**
@@ -110,16 +110,7 @@ describe('/dev/kvm open only to its group (Debian: 0660 root:kvm)', { skip }, ()
     const access = deviceAccess(kvmDeviceFacts(node)!);
     assert.deepEqual(access, { group: KVM_LIKE_GID, problem: null });
     // Unjailed Firecracker always uses KVM; the stand-in boots the guest in QEMU as the VM's uid.
-    const backend = new FirecrackerBackend({
-      command: [process.execPath, fakeFirecracker],
-      launcherPath: paths.launcher,
-      vm,
-      cgroups: openCgroupDriver(),
-      hostIds: DEFAULT_HOST_ID_RANGE,
-      runDir: vm.runDir,
-      startTimeoutMs: 60_000,
-      kvmGroup: access.group!,
-    });
+    const backend = new FirecrackerBackend({ ...vmHostOptions(paths), command: [process.execPath, fakeFirecracker], kvmGroup: access.group! });
     const processes = await vmProcesses(backend);
     assert.ok(processes.length >= 2, `the stand-in and its QEMU: ${processes.map((p) => p.cmdline).join(' | ')}`);
     for (const p of processes) {
@@ -139,12 +130,8 @@ describe('/dev/kvm open only to its group (Debian: 0660 root:kvm)', { skip }, ()
 
   it('QEMU under TCG opens no /dev/kvm and gets no group at all', async () => {
     const backend = new QemuBackend({
+      ...vmHostOptions(paths),
       qemuPath: 'qemu-system-x86_64',
-      launcherPath: paths.launcher,
-      vm,
-      cgroups: openCgroupDriver(),
-      hostIds: DEFAULT_HOST_ID_RANGE,
-      runDir: vm.runDir,
       accel: 'tcg',
       clock: guestClock(requireKernelManifest(vm).hz),
       kvmGroup: KVM_LIKE_GID,
