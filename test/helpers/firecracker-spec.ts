@@ -1,7 +1,8 @@
 /**
  * Firecracker's own OpenAPI spec (v1.16.1, vendored unedited in test/fixtures/firecracker/ with
- * Firecracker's LICENSE and NOTICE) and a validator for the subset of Swagger 2.0 / JSON Schema it uses. Tests check every request our client sends
- * against it, since Firecracker itself cannot run here (no /dev/kvm).
+ * Firecracker's LICENSE and NOTICE) and a validator for the subset of Swagger 2.0 / JSON Schema it
+ * uses. Tests check every request our client sends against it, since Firecracker itself cannot run
+ * here (no usable /dev/kvm).
  *
  * Strictness: objects are closed unless the schema says `additionalProperties: true`. The spec never
  * writes `additionalProperties: false`, but Firecracker deserializes every body with serde's

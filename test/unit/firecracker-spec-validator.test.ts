@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SPEC_SHA256, allSchemas, assertKnownKeywords, loadSpec, specSha256 } from '../helpers/firecracker-spec.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SPEC_PATH, SPEC_SHA256, allSchemas, assertKnownKeywords, loadSpec, specSha256 } from '../helpers/firecracker-spec.js';
 import { specValidator } from '../helpers/firecracker-fake-api.js';
 
 /**
@@ -12,6 +14,12 @@ import { specValidator } from '../helpers/firecracker-fake-api.js';
 const put = (path: string, body: unknown) => ({ method: 'PUT', path, rawBody: JSON.stringify(body) });
 
 describe('the Firecracker spec copy', () => {
+  it('is vendored with Firecracker\'s Apache-2.0 LICENSE and its NOTICE', () => {
+    const beside = (name: string): string => readFileSync(join(dirname(SPEC_PATH), name), 'utf8');
+    assert.match(beside('LICENSE'), /^\s*Apache License\s+Version 2\.0, January 2004/);
+    assert.match(beside('NOTICE'), /^Firecracker\nCopyright 2017-2020 Amazon\.com, Inc\. or its affiliates\. All Rights Reserved\.\nSPDX-License-Identifier: Apache-2\.0\n/);
+  });
+
   it('is the unmodified upstream v1.16.1 file', () => {
     assert.equal(specSha256(), SPEC_SHA256);
     const spec = loadSpec();
