@@ -210,10 +210,10 @@ export class SandboxPool {
     })();
   }
 
-  /** Replaces expired idle sandboxes, drops dead ones, shrinks images nobody uses. */
+  /** Replaces expired idle sandboxes, drops dead ones, shrinks images (and limits) nobody uses. */
   #maintain(): void {
     const now = Date.now();
-    for (const pool of this.#pools.values()) {
+    for (const [key, pool] of this.#pools) {
       const warm = pool.initial && (this.#options.warm ?? []).includes(pool.image);
       if (pool.target > 0 && now - pool.lastUsed > this.#options.shrinkAfterMs && !warm) pool.target = 0;
       const keep: Idle[] = [];
@@ -224,6 +224,8 @@ export class SandboxPool {
       }
       pool.idle = keep;
       this.#refill(pool);
+      // A pool for other limits than the image's own goes once it has shrunk to nothing.
+      if (!pool.initial && pool.target === 0 && pool.idle.length === 0 && pool.starting === 0) this.#pools.delete(key);
     }
   }
 }
