@@ -1,12 +1,16 @@
 /* runner-launch: the privileged step the host runs before bwrap. It joins the sandbox's cgroups,
  * drops to an unprivileged uid/gid for good, and execs PROG (normally bwrap).
  *
- *   runner-launch [--cgroup-procs FILE]... --uid UID --gid GID [--program-id ID] -- PROG [ARGS...]
+ *   runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] --uid UID --gid GID [--program-id ID]
+ *                 -- PROG [ARGS...]
  *
  * With --program-id it first makes the sandbox's user namespace, owned by UID, in which uid/gid 0
  * is UID/GID (the agent) and uid/gid 1000 is ID (the user's program), and hands it to PROG as fd 4
  * (bwrap --userns 4). Two host ids keep the program from signalling, tracing or
  * limiting the agent that reports on it, with or without Yama.
+ *
+ * --supplementary-group gives PROG exactly that one supplementary group (else none): a VMM that
+ * must open /dev/kvm where only the device's group may (Debian's udev: 0660 root:kvm).
  *
  * Any failure: "runner-launch: ..." on stderr and exit status 125 (PROG never runs). */
 #include <errno.h>
@@ -38,6 +42,7 @@ struct opts {
   uid_t uid;
   gid_t gid;
   uid_t program; /* 0: no user namespace of our own */
+  gid_t supplementary; /* 0: none */
   char **prog;
 };
 
@@ -66,8 +71,11 @@ static void parse_args(int argc, char **argv, struct opts *o) {
       o->gid = (gid_t)parse_id("gid", argv[i + 1]), have_gid = 1;
     } else if (strcmp(argv[i], "--program-id") == 0) {
       o->program = (uid_t)parse_id("program id", argv[i + 1]);
+    } else if (strcmp(argv[i], "--supplementary-group") == 0) {
+      o->supplementary = (gid_t)parse_id("supplementary group", argv[i + 1]);
     } else {
-      fail("usage: runner-launch [--cgroup-procs FILE]... --uid UID --gid GID [--program-id ID] -- PROG [ARGS...]");
+      fail("usage: runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] --uid UID --gid GID "
+           "[--program-id ID] -- PROG [ARGS...]");
     }
   }
   if (!have_uid || !have_gid) fail("--uid and --gid are required");
@@ -86,9 +94,21 @@ static void join_cgroup(const char *file) {
   if (close(fd) < 0) fail("close %s: %s", file, strerror(errno));
 }
 
-static void drop_ids(uid_t uid, gid_t gid) {
-  // SECURITY: clear supplementary groups first (root's groups would otherwise survive the drop).
-  if (setgroups(0, NULL) < 0) fail("setgroups: %s", strerror(errno));
+/* SECURITY: replaces root's supplementary groups (which would otherwise survive the drop) with
+ * none, or with the one group asked for (never 0: parse_id refuses it). */
+static void set_supplementary_group(gid_t group) {
+  if (setgroups(group ? 1 : 0, &group) < 0) fail("setgroups: %s", strerror(errno));
+}
+
+/* SECURITY: verify rather than trust the return code: exactly the groups set above, no more. */
+static void check_supplementary_group(gid_t group) {
+  gid_t groups[2];
+  int n = getgroups(2, groups);
+  if (n != (group ? 1 : 0) || (group && groups[0] != group)) fail("supplementary groups are not as set");
+}
+
+static void drop_ids(uid_t uid, gid_t gid, gid_t supplementary) {
+  set_supplementary_group(supplementary);
   // SECURITY: gid before uid (after the uid change we could no longer change gid); all three ids
   // (real, effective, saved) so nothing can switch back.
   if (setresgid(gid, gid, gid) < 0) fail("setresgid: %s", strerror(errno));
@@ -98,7 +118,7 @@ static void drop_ids(uid_t uid, gid_t gid) {
   if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0) fail("getresuid: %s", strerror(errno));
   // SECURITY: verify rather than trust the return codes.
   if (r != uid || e != uid || s != uid || rg != gid || eg != gid || sg != gid) fail("privilege drop did not stick");
-  if (getgroups(0, NULL) != 0) fail("supplementary groups remain");
+  check_supplementary_group(supplementary);
 }
 
 static void close_extra_fds(int first) {
@@ -125,7 +145,7 @@ static void write_proc(pid_t pid, const char *file, const char *text) {
  * Reports one byte per step on `up`; exits 0 when done. Never returns. */
 static __attribute__((noreturn)) void userns_child(const struct opts *o, int up, int down) {
   char ok = 'u';
-  drop_ids(o->uid, o->gid);
+  drop_ids(o->uid, o->gid, 0);
   if (unshare(CLONE_NEWUSER) < 0) fail("unshare(CLONE_NEWUSER): %s", strerror(errno));
   if (write(up, &ok, 1) != 1 || read(down, &ok, 1) != 1) _exit(EXIT_LAUNCH); /* parent gone */
   // SECURITY: no user namespace can be made inside the sandbox's (what bwrap --disable-userns
@@ -191,7 +211,7 @@ int main(int argc, char **argv) {
   // so every descendant is accounted and limited from its first instruction.
   for (int i = 0; i < o.n_cgroups; i++) join_cgroup(o.cgroups[i]);
   int ns = o.program != 0 ? make_userns(&o) : -1;
-  drop_ids(o.uid, o.gid);
+  drop_ids(o.uid, o.gid, o.supplementary);
   // SECURITY: no setuid/file-capability binary inside the sandbox can regain privileges.
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
   // SECURITY: if the host supervisor dies the sandbox dies too (set after the uid change, which

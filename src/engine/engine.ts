@@ -91,7 +91,7 @@ export class Engine {
     try {
       if (options.signal?.aborted) throw cancelled();
       const rootfs = this.images.rootfs(language.image);
-      sandbox = this.#pool?.take(language.image, rootfs);
+      sandbox = this.#pool?.take(language.image, rootfs, limits);
       if (sandbox) {
         sandbox.applyLimits(limits);
       } else {

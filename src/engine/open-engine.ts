@@ -5,6 +5,7 @@ import { which } from '../host/dependencies.js';
 import { ImageStore } from '../images/store.js';
 import { requireKernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';
+import { languagesOfImage } from '../languages/lookup.js';
 import { chooseBackend, hostCapabilities, type BackendChoice } from '../sandbox/availability.js';
 import type { Backend } from '../sandbox/backend.js';
 import { BwrapBackend } from '../sandbox/bwrap/backend.js';
@@ -16,6 +17,7 @@ import { DEFAULT_HOST_ID_RANGE, type HostIdRange } from '../sandbox/host-ids.js'
 import { isProcessAlive, ownerOf } from '../sandbox/names.js';
 import { Engine, type EngineOptions } from './engine.js';
 import type { JailerMode } from '../sandbox/firecracker/jailer.js';
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js';
 import { SandboxPool, type PoolOptions } from './pool.js';
 
 export { DEFAULT_HOST_ID_RANGE } from '../sandbox/host-ids.js';
@@ -52,14 +54,27 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
   await removeStaleSandboxes(cgroups);
   const hostIds = options.hostIds ?? DEFAULT_HOST_ID_RANGE;
   const backend =
-    name === 'qemu' ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel) : name === 'firecracker' ? await openFirecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer) : bwrapBackend(paths, cgroups, hostIds);
+    name === 'qemu'
+      ? qemuBackend(paths, cgroups, hostIds, capabilities.qemuAccel, capabilities.kvm.deviceGroup)
+      : name === 'firecracker'
+        ? await openFirecrackerBackend(paths, cgroups, hostIds, options.firecrackerJailer)
+        : bwrapBackend(paths, cgroups, hostIds);
   const { pool, backend: _choice, firecrackerJailer: _jailer, ...engineOptions } = options;
   return new Engine({
     ...engineOptions,
     backend,
     images: new ImageStore(paths.imagesDir),
-    ...(pool ? { pool: new SandboxPool(backend, pool) } : {}),
+    ...(pool ? { pool: new SandboxPool(backend, { limitsOf: (image) => languageDefaults(image, options.defaults), ...pool }) } : {}),
   });
+}
+
+/**
+ * What an image's executions get when they ask for nothing: its first language's limits (javascript
+ * runs with 512 MiB, not the 256 MiB default), so that warm VMs boot with the RAM they will need.
+ */
+function languageDefaults(image: string, defaults: Limits = DEFAULT_LIMITS): Limits {
+  const language = languagesOfImage(image)[0];
+  return language ? resolveLimits(language, {}, defaults) : defaults;
 }
 
 function bwrapBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange): Backend {
@@ -69,7 +84,8 @@ function bwrapBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRa
   return new BwrapBackend({ bwrapPath: bwrap, launcherPath: paths.launcher, agentPath: paths.agent, seccompFilterPath: paths.seccompFilter, seccompFilterI386Path: paths.seccompFilterI386, cgroups, hostIds });
 }
 
-function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg'): Backend {
+/** `kvmGroup`: /dev/kvm's group where only it may open the device (used only with KVM). */
+function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange, accel: 'kvm' | 'tcg', kvmGroup: number | null): Backend {
   const vm = vmPaths(paths);
   const kernel = requireKernelManifest(vm);
   return new QemuBackend({
@@ -81,6 +97,7 @@ function qemuBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRan
     accel,
     clock: guestClock(kernel.hz),
     runDir: vm.runDir,
+    ...(kvmGroup !== null ? { kvmGroup } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
 import type { JailerMode } from '../sandbox/firecracker/jailer.js';
 import { currentSnapshot, snapshotFiles } from '../sandbox/firecracker/snapshot-manifest.js';
 import { DEFAULT_HOST_ID_RANGE, type HostIdRange } from '../sandbox/host-ids.js';
+import { judgeKvm, readKvmFacts } from '../sandbox/kvm.js';
 import { missing } from './open-engine.js';
 
 /**
@@ -21,6 +22,8 @@ export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, host
   const images = new ImageStore(paths.imagesDir);
   const kernel = requireKernelManifest(vm);
   const jailer = jailerMode === 'off' ? null : jailerBinary(vm);
+  // Unjailed, Firecracker opens the host's /dev/kvm (the jailer makes each VM a node of its own).
+  const { deviceGroup: kvmGroup } = judgeKvm(readKvmFacts(vm.kernelConfig));
   if (jailerMode === 'on' && !jailer) {
     throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, 'the jailer is required (firecracker_jailer = on) but none is found', {
       hint: 'run `infra.operator setup --vm --firecracker PATH --jailer PATH` (RUNNER_CODES_JAILER or PATH work too)',
@@ -35,6 +38,7 @@ export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, host
     cgroups,
     hostIds,
     runDir: vm.runDir,
+    ...(kvmGroup !== null ? { kvmGroup } : {}),
     snapshotFor: (image) => {
       const manifest = images.manifest(image);
       return manifest && currentSnapshot(vm, manifest, kernel.release, backend.jailed) ? snapshotFiles(vm, image) : null;

@@ -15,8 +15,13 @@ export interface PoolOptions {
   idleTtlMs: number;
   /** An image not asked for in this long shrinks to zero idle sandboxes. */
   shrinkAfterMs: number;
-  /** Limits pooled sandboxes start with; each request's own limits are applied on take. */
+  /**
+   * Limits pooled sandboxes start with (else `limitsOf`, else DEFAULT_LIMITS); each request's own
+   * limits are applied on take, except those the backend fixes at start (see take).
+   */
   limits?: Limits;
+  /** Per image, the limits its sandboxes start with until a request asks otherwise (its language's defaults). */
+  limitsOf?: (image: string) => Limits;
   /** Called with start failures (logging); the pool itself just tries again on the next take. */
   onError?: (err: unknown, image: string) => void;
 }
@@ -26,9 +31,14 @@ interface Idle {
   since: number;
 }
 
+/** The sandboxes of one image started with one set of the backend's fixedAtStart values. */
 interface ImagePool {
   image: string;
   rootfs: string;
+  /** What its sandboxes start with. */
+  limits: Limits;
+  /** Whether these are the image's own start limits (a warm image keeps this pool filled). */
+  initial: boolean;
   target: number;
   idle: Idle[];
   starting: number;
@@ -77,13 +87,18 @@ export class SandboxPool {
 
   /** Starts filling the pools of the `warm` images right away. */
   warm(rootfsOf: (image: string) => string): void {
-    for (const image of this.#options.warm ?? []) this.#refill(this.#pool(image, rootfsOf(image)));
+    for (const image of this.#options.warm ?? []) this.#refill(this.#pool(image, rootfsOf(image), this.#initialLimits(image)));
   }
 
-  /** A healthy ready sandbox of this image, or undefined (a miss). Never waits. */
-  take(image: string, rootfs: string): Sandbox | undefined {
+  /**
+   * A healthy ready sandbox of this image for an execution with these limits, or undefined (a
+   * miss). Never waits. A sandbox is taken only from the pool whose start limits have the same
+   * values of the backend's fixedAtStart (a VM's RAM cannot grow after boot): a request that
+   * differs there misses, and its own pool fills for the next one like it.
+   */
+  take(image: string, rootfs: string, limits: Limits): Sandbox | undefined {
     if (this.#closed) return undefined;
-    const pool = this.#pool(image, rootfs);
+    const pool = this.#pool(image, rootfs, { ...this.#initialLimits(image), ...this.#fixedOf(limits) });
     pool.lastUsed = Date.now();
     pool.target = this.#sizeOf(image);
     let found: Sandbox | undefined;
@@ -100,18 +115,22 @@ export class SandboxPool {
     return found;
   }
 
+  /** One entry per image, its pools of every start limits summed. */
   stats(): PoolStats {
     const all = [...this.#pools.values()];
+    const images = new Map<string, PoolImageStats & { lastUsed: number }>();
+    for (const p of all) {
+      const entry = images.get(p.image) ?? { image: p.image, target: 0, idle: 0, starting: 0, hits: 0, misses: 0, last_used: null, lastUsed: 0 };
+      entry.target += p.target;
+      entry.idle += p.idle.length;
+      entry.starting += p.starting;
+      entry.hits += p.hits;
+      entry.misses += p.misses;
+      entry.lastUsed = Math.max(entry.lastUsed, p.lastUsed);
+      images.set(p.image, entry);
+    }
     return {
-      images: all.map((p) => ({
-        image: p.image,
-        target: p.target,
-        idle: p.idle.length,
-        starting: p.starting,
-        hits: p.hits,
-        misses: p.misses,
-        last_used: p.lastUsed ? new Date(p.lastUsed).toISOString() : null,
-      })),
+      images: [...images.values()].map(({ lastUsed, ...entry }) => ({ ...entry, last_used: lastUsed ? new Date(lastUsed).toISOString() : null })),
       idle_total: all.reduce((sum, p) => sum + p.idle.length, 0),
       max_idle: this.#options.maxIdle,
       idle_memory_bytes: this.#idleMemory(),
@@ -128,13 +147,25 @@ export class SandboxPool {
     while ([...this.#pools.values()].some((p) => p.starting > 0)) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  #pool(image: string, rootfs: string): ImagePool {
-    let pool = this.#pools.get(image);
+  #pool(image: string, rootfs: string, limits: Limits): ImagePool {
+    const fixed = this.#fixedOf(limits);
+    const key = JSON.stringify([image, fixed]);
+    let pool = this.#pools.get(key);
     if (!pool) {
-      pool = { image, rootfs, target: this.#sizeOf(image), idle: [], starting: 0, hits: 0, misses: 0, lastUsed: 0 };
-      this.#pools.set(image, pool);
+      const initial = JSON.stringify(this.#fixedOf(this.#initialLimits(image))) === JSON.stringify(fixed);
+      pool = { image, rootfs, limits, initial, target: this.#sizeOf(image), idle: [], starting: 0, hits: 0, misses: 0, lastUsed: 0 };
+      this.#pools.set(key, pool);
     }
     return pool;
+  }
+
+  #initialLimits(image: string): Limits {
+    return this.#options.limits ?? this.#options.limitsOf?.(image) ?? DEFAULT_LIMITS;
+  }
+
+  /** The values of the limits the backend fixes at start, in its order. */
+  #fixedOf(limits: Limits): Partial<Limits> {
+    return Object.fromEntries(this.#backend.fixedAtStart.map((key) => [key, limits[key]]));
   }
 
   #sizeOf(image: string): number {
@@ -166,7 +197,7 @@ export class SandboxPool {
     void (async () => {
       let sandbox: Sandbox | undefined;
       try {
-        sandbox = await this.#backend.start({ image: pool.image, rootfs: pool.rootfs, limits: this.#options.limits ?? DEFAULT_LIMITS, traceId: `pool-${pool.image}` });
+        sandbox = await this.#backend.start({ image: pool.image, rootfs: pool.rootfs, limits: pool.limits, traceId: `pool-${pool.image}` });
         await sandbox.ready();
         if (this.#closed || pool.idle.length >= pool.target) await sandbox.destroy();
         else pool.idle.push({ sandbox, since: Date.now() });
@@ -179,11 +210,12 @@ export class SandboxPool {
     })();
   }
 
-  /** Replaces expired idle sandboxes, drops dead ones, shrinks images nobody uses. */
+  /** Replaces expired idle sandboxes, drops dead ones, shrinks images (and limits) nobody uses. */
   #maintain(): void {
     const now = Date.now();
-    for (const pool of this.#pools.values()) {
-      if (pool.target > 0 && now - pool.lastUsed > this.#options.shrinkAfterMs && !(this.#options.warm ?? []).includes(pool.image)) pool.target = 0;
+    for (const [key, pool] of this.#pools) {
+      const warm = pool.initial && (this.#options.warm ?? []).includes(pool.image);
+      if (pool.target > 0 && now - pool.lastUsed > this.#options.shrinkAfterMs && !warm) pool.target = 0;
       const keep: Idle[] = [];
       for (const entry of pool.idle) {
         const expired = now - entry.since > this.#options.idleTtlMs;
@@ -192,6 +224,8 @@ export class SandboxPool {
       }
       pool.idle = keep;
       this.#refill(pool);
+      // A pool for other limits than the image's own goes once it has shrunk to nothing.
+      if (!pool.initial && pool.target === 0 && pool.idle.length === 0 && pool.starting === 0) this.#pools.delete(key);
     }
   }
 }

@@ -3,6 +3,7 @@ import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ImageStore, type ImageStatus } from '../images/store.js';
 import { hostCapabilities, type BackendName, type Capability } from '../sandbox/availability.js';
 import type { CgroupMode } from '../sandbox/cgroup/detect.js';
+import type { KvmCapability } from '../sandbox/kvm.js';
 import { HOST_DEPENDENCIES, which } from './dependencies.js';
 
 export type { Capability };
@@ -12,7 +13,8 @@ export interface DoctorReport {
   data_dir: string;
   cgroup: Capability & { mode: CgroupMode };
   user_namespaces: Capability;
-  kvm: Capability;
+  /** `kind`: hardware, pvm or none; `module`: the KVM module backing /dev/kvm; `device_group`: the group VMMs get to open it. */
+  kvm: Capability & { kind: KvmCapability['kind']; module: KvmCapability['module']; device_group: number | null };
   dependencies: { package: string; provides: string; purpose: string; present: boolean }[];
   agent: Capability;
   seccomp_filter: Capability;
@@ -32,7 +34,7 @@ export function diagnoseHost(paths: DataPaths = dataPaths()): DoctorReport {
     data_dir: paths.root,
     cgroup: host.cgroup,
     user_namespaces: host.userNamespaces,
-    kvm: host.kvm,
+    kvm: { usable: host.kvm.usable, reason: host.kvm.reason, kind: host.kvm.kind, module: host.kvm.module, device_group: host.kvm.deviceGroup },
     dependencies: HOST_DEPENDENCIES.map((dep) => ({ package: dep.aptPackage, provides: dep.provides, purpose: dep.purpose, present: which(dep.provides) !== null })),
     agent: built(paths.agent, 'runner-agent'),
     seccomp_filter: built(paths.seccompFilter, 'seccomp filter') ?? built(paths.seccompFilterI386, 'seccomp filter with i386'),

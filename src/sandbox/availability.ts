@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../host/dependencies.js';
 import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
 import { vmPaths } from '../images/vm/paths.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
+import { judgeKvm, readKvmFacts, type KvmCapability } from './kvm.js';
 
 export const BACKEND_NAMES = ['bwrap', 'qemu', 'firecracker'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -21,7 +22,8 @@ export interface HostCapabilities {
   root: boolean;
   cgroup: Capability & { mode: CgroupMode };
   userNamespaces: Capability;
-  kvm: Capability;
+  /** Whether VMs can use KVM, what backs it, and the device group VMMs need (kvm.ts). */
+  kvm: KvmCapability;
   backends: Record<BackendName, Capability>;
   /** How QEMU would run here: with KVM, or emulated (TCG: seconds to boot). */
   qemuAccel: 'kvm' | 'tcg';
@@ -53,19 +55,6 @@ function cgroups(root: boolean): HostCapabilities['cgroup'] {
   return { mode, usable: true, reason: mode === 'v1' ? 'cgroup v1 (legacy or hybrid)' : 'cgroup v2 (unified)' };
 }
 
-/**
- * KVM for the VMs: the device, a CPU that has virtualisation extensions (a /dev/kvm node can exist
- * without them), and access for the unprivileged uids the VMs run as, not only for root.
- */
-function kvm(cpuinfo: string): Capability {
-  if (!existsSync('/dev/kvm')) return { usable: false, reason: '/dev/kvm is absent (no hardware virtualisation)' };
-  if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return { usable: false, reason: '/dev/kvm exists but the CPU shows no vmx/svm (no nested virtualisation here)' };
-  if ((statSync('/dev/kvm').mode & 0o006) !== 0o006) {
-    return { usable: false, reason: '/dev/kvm is not read-writable by the unprivileged VM users (chmod 0666 /dev/kvm, as systemd does)' };
-  }
-  return { usable: true, reason: '/dev/kvm usable' };
-}
-
 const problems = (...checks: (string | null)[]): string[] => checks.filter((p): p is string => p !== null);
 const built = (path: string, what: string): string | null => (existsSync(path) ? null : `${what} not built: run \`infra.operator setup\``);
 
@@ -74,8 +63,8 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
   const root = process.getuid?.() === 0;
   const cgroup = cgroups(root);
   const userns = userNamespaces();
-  const kvmCap = kvm(readFileSync('/proc/cpuinfo', 'utf8'));
   const vm = vmPaths(paths);
+  const kvmCap = judgeKvm(readKvmFacts(vm.kernelConfig));
   const common = problems(cgroup.usable ? null : cgroup.reason, built(paths.agent, 'runner-agent'), built(paths.launcher, 'runner-launch'));
   const bwrap = which('bwrap');
   const bwrapProblems = [
@@ -91,7 +80,7 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
   const jailing = jailer
     ? `jailed by ${jailer}`
     : 'not jailed: for production add the jailer (`setup --vm --firecracker PATH --jailer PATH`, docs/vm.md)';
-  const qemuAccel = kvmCap.usable ? 'kvm' : 'tcg';
+  const qemuAccel = qemuAccelFor(kvmCap);
   return {
     root,
     cgroup,
@@ -102,7 +91,7 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
       bwrap: bwrapProblems.length === 0 ? { usable: true, reason: `bubblewrap at ${bwrap}` } : { usable: false, reason: bwrapProblems.join('; ') },
       qemu:
         qemuProblems.length === 0
-          ? { usable: true, reason: qemuAccel === 'kvm' ? `${qemu} with KVM` : `${qemu} under emulation (TCG, no KVM): works, boots take seconds` }
+          ? { usable: true, reason: qemuAccel === 'kvm' ? `${qemu} with KVM` : `${qemu} under emulation (TCG), boots take seconds; no KVM: ${kvmCap.reason}` }
           : { usable: false, reason: qemuProblems.join('; ') },
       firecracker: ((reasons) => (reasons.length === 0 ? { usable: true, reason: `${firecracker} with KVM, ${jailing}` } : { usable: false, reason: reasons.join('; ') }))([
         ...problems(
@@ -115,6 +104,11 @@ export function hostCapabilities(paths: DataPaths): HostCapabilities {
       ]),
     },
   };
+}
+
+/** QEMU uses KVM only where a VM can boot with it (judgeKvm); everywhere else it emulates (TCG). */
+export function qemuAccelFor(kvm: KvmCapability): 'kvm' | 'tcg' {
+  return kvm.usable ? 'kvm' : 'tcg';
 }
 
 /**

@@ -21,7 +21,7 @@ export interface Sandbox {
   readonly id: string;
   /** False once the sandbox died or was destroyed (a warm pool never hands out a dead one). */
   readonly alive: boolean;
-  /** Changes the cgroup limits of a started sandbox (a pooled one, before its job). */
+  /** Changes the cgroup limits of a started sandbox (a pooled one, before its job); not those of Backend.fixedAtStart. */
   applyLimits(limits: Limits): void;
   /** Resolves when the agent has said it is ready (the sandbox is fully set up). */
   ready(): Promise<void>;
@@ -35,5 +35,11 @@ export interface Sandbox {
 
 export interface Backend {
   readonly name: string;
+  /**
+   * The limits a sandbox takes at start and applyLimits cannot change afterwards (a VM's RAM and
+   * its tmpfs sizes; bwrap's tmpfs sizes): a warm pool hands a sandbox only to a request whose
+   * values of these equal the ones it started with.
+   */
+  readonly fixedAtStart: readonly (keyof Limits)[];
   start(spec: SandboxSpec): Promise<Sandbox>;
 }

@@ -20,6 +20,12 @@ export const GUEST_KERNEL_MIB = 64;
 /** Host memory a VMM needs beyond the guest's RAM (QEMU's TCG translation cache, device models). */
 const VMM_OVERHEAD_BYTES = 192 * 1024 * 1024;
 
+/**
+ * What a VM takes at boot and keeps: its RAM (guestMemoryMib) and its tmpfs sizes (`rc.tmpfs=` on
+ * the kernel command line). Only the cgroup around the VMM follows a later applyLimits.
+ */
+export const VM_FIXED_AT_START = ['memoryBytes', 'diskBytes'] as const satisfies readonly (keyof Limits)[];
+
 /** The guest's RAM: the execution's memory limit, plus room for its kernel. */
 export function guestMemoryMib(limits: Limits): number {
   return Math.ceil(limits.memoryBytes / (1024 * 1024)) + GUEST_KERNEL_MIB;
@@ -64,6 +70,12 @@ export interface VmHostOptions {
   runDir: string;
   /** Boot-to-agent-ready budget. */
   startTimeoutMs?: number;
+  /**
+   * The one supplementary group a VMM started through runner-launch gets: /dev/kvm's group, where
+   * the device is open only to its group (Debian's udev: 0660 root:kvm); unset for a VMM that does
+   * not use KVM. Otherwise VMMs get no supplementary group at all.
+   */
+  kvmGroup?: number;
 }
 
 /** Sets up the host side of a VM backend, first removing what crashed owners left. */
@@ -75,6 +87,7 @@ export function openVmHost(options: VmHostOptions, defaultStartTimeoutMs: number
     ids: new HostIdAllocator(options.hostIds),
     runDir: options.runDir,
     startTimeoutMs: options.startTimeoutMs ?? defaultStartTimeoutMs,
+    ...(options.kvmGroup !== undefined ? { kvmGroup: options.kvmGroup } : {}),
   };
 }
 
@@ -86,6 +99,7 @@ export interface VmHost {
   /** Parent of the per-VM private directories. */
   runDir: string;
   startTimeoutMs: number;
+  kvmGroup?: number;
 }
 
 /** One VM's identity on the host: its name, its own uid (also its gid), and its cgroup. */
@@ -119,9 +133,22 @@ export function directStarter(host: VmHost, argv: (dir: string) => string[]): Vm
       await makeVmDir(dirOf(vm), vm.uid);
       return dirOf(vm);
     },
-    command: (vm, dir) => [host.launcherPath, ...launchArgs({ cgroupProcsFiles: vm.cgroup.procsFiles, hostUid: vm.uid, hostGid: vm.uid }), ...argv(dir)],
+    command: (vm, dir) => [host.launcherPath, ...kvmGroupArgs(host), ...launchArgs({ cgroupProcsFiles: vm.cgroup.procsFiles, hostUid: vm.uid, hostGid: vm.uid }), ...argv(dir)],
     remove: (vm) => rm(dirOf(vm), { recursive: true, force: true }),
   };
+}
+
+/**
+ * SECURITY: the trade-off of the kvm group. Only VMM processes get it (never bwrap sandboxes,
+ * never a guest's program, which runs inside the VM), as their one supplementary group; on a stock
+ * Debian host the kvm group owns /dev/kvm and nothing else, and group 0 is never given (judgeKvm,
+ * runner-launch). What it adds: a process that escaped a guest into its VMM could open /dev/kvm
+ * again — which that VMM holds open anyway — to make VMs bounded by the same cgroup. Passing the
+ * host's open descriptor instead is not possible: QEMU (7.2: no fd property on -accel kvm) and
+ * Firecracker open /dev/kvm by path themselves.
+ */
+function kvmGroupArgs(host: VmHost): string[] {
+  return host.kvmGroup === undefined ? [] : ['--supplementary-group', String(host.kvmGroup)];
 }
 
 /** A VMM process started for one VM, with what must be undone when it is gone. */

@@ -1,8 +1,8 @@
 /**
- * Firecracker's own OpenAPI spec (v1.16.1, from the shared/ folder beside the checkout, where CI has it
- * too; RUNNER_CODES_FIRECRACKER_SPEC points elsewhere) and a validator for
- * the subset of Swagger 2.0 / JSON Schema it uses. Tests check every request our client sends
- * against it, since Firecracker itself cannot run here (no /dev/kvm).
+ * Firecracker's own OpenAPI spec (v1.16.1, vendored unedited in test/fixtures/firecracker/ with
+ * Firecracker's LICENSE and NOTICE) and a validator for the subset of Swagger 2.0 / JSON Schema it
+ * uses. Tests check every request our client sends against it, since Firecracker itself cannot run
+ * here (no usable /dev/kvm).
  *
  * Strictness: objects are closed unless the schema says `additionalProperties: true`. The spec never
  * writes `additionalProperties: false`, but Firecracker deserializes every body with serde's
@@ -10,19 +10,13 @@
  * A schema keyword the validator does not know makes it throw instead of silently passing.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { packageRoot } from '../../src/config/paths.js';
 
-export const SPEC_PATH = process.env.RUNNER_CODES_FIRECRACKER_SPEC ?? join(packageRoot, '..', 'shared', 'firecracker', 'firecracker-v1.16.1.yaml');
-
-/**
- * Why the tests that need the spec cannot run: a clone without shared/ beside it skips them; CI
- * (CI=true), which has the spec, fails instead of skipping.
- */
-export const SPEC_SKIP: string | false =
-  existsSync(SPEC_PATH) || process.env.CI === 'true' ? false : `needs Firecracker's v1.16.1 spec at ${SPEC_PATH} (shared/ beside the checkout, or RUNNER_CODES_FIRECRACKER_SPEC)`;
+/** Read from the source tree (tsc copies no yaml to dist/): every clone has it. */
+export const SPEC_PATH = join(packageRoot, 'test', 'fixtures', 'firecracker', 'firecracker-v1.16.1.yaml');
 /** sha256 of the upstream v1.16.1 file: the tests run against exactly that spec, unedited. */
 export const SPEC_SHA256 = 'a514abec7b29700c5ca8bdaebbb960e4ffb46fe1fd4869094c6c63630a6fa41c';
 

@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { openEngine } from '../../src/engine/open-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { descendants } from '../../src/bench/host-probe.js';
@@ -84,6 +85,27 @@ describe('warm pool', () => {
     const stats = engine.pool!.stats();
     assert.equal(stats.images[0]!.target, 0);
     assert.equal(stats.idle_total, 0);
+    await engine.close();
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
+  });
+
+  it('hands a sandbox only to limits it started with: bwrap\'s tmpfs sizes are fixed at start', async () => {
+    const engine = await openEngine({ backend: 'bwrap', pool: { defaultSize: 1, warm: ['base'], maxIdle: 4, idleTtlMs: 60_000, shrinkAfterMs: 1500 } });
+    const pool = engine.pool!;
+    const rootfs = engine.images.rootfs('base');
+    assert.deepEqual(engine.backend.fixedAtStart, ['diskBytes']);
+    await untilIdle(engine, 1);
+    const bigger = { ...DEFAULT_LIMITS, diskBytes: 2 * DEFAULT_LIMITS.diskBytes };
+    assert.equal(pool.take('base', rootfs, bigger), undefined, 'a warm sandbox with smaller tmpfs mounts is not handed out');
+    assert.equal(pool.stats().images[0]!.misses, 1);
+    // Its own kind fills; a live limit (memory) may still differ.
+    await untilIdle(engine, 2);
+    const taken = pool.take('base', rootfs, { ...bigger, memoryBytes: 2 * DEFAULT_LIMITS.memoryBytes });
+    assert.ok(taken, 'a pool of the request\'s start limits filled');
+    await taken.destroy();
+    // Unused, that pool goes (the next maintenance after shrinkAfterMs); the image's own, warm pool stays.
+    for (let i = 0; i < 150 && pool.stats().images[0]!.target !== 1; i++) await sleep(100);
+    assert.deepEqual({ target: pool.stats().images[0]!.target, idle: pool.stats().idle_total }, { target: 1, idle: 1 });
     await engine.close();
     assert.deepEqual(leftovers(), NOTHING_LEFT);
   });

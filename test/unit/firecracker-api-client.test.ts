@@ -14,7 +14,6 @@ import {
 } from '../../src/sandbox/firecracker/api-flows.js';
 import { InvalidRequestError } from '../../src/errors.js';
 import { startFakeFirecracker, type AnswerOverride, type FakeFirecracker } from '../helpers/firecracker-fake-api.js';
-import { SPEC_SKIP } from '../helpers/firecracker-spec.js';
 
 /**
  * The client against a fake Firecracker that validates every request against the real v1.16.1
@@ -54,7 +53,7 @@ function assertNoViolations(fake: FakeFirecracker): void {
   for (const request of fake.requests) assert.deepEqual(request.violations, [], `${request.method} ${request.path}`);
 }
 
-describe('boot sequence', { skip: SPEC_SKIP }, () => {
+describe('boot sequence', () => {
   it('sends boot-source, drives, machine-config, vsock, InstanceStart in that order, all valid', async () => {
     const { fake, client } = await setUp();
     await bootMicroVm(client, bootConfig(fake.dir));
@@ -96,7 +95,7 @@ describe('boot sequence', { skip: SPEC_SKIP }, () => {
   });
 });
 
-describe('snapshots', { skip: SPEC_SKIP }, () => {
+describe('snapshots', () => {
   it('create: pause, then snapshot/create, valid against the spec', async () => {
     const { fake, client } = await setUp();
     await bootMicroVm(client, bootConfig(fake.dir));
@@ -165,7 +164,7 @@ describe('snapshots', { skip: SPEC_SKIP }, () => {
   });
 });
 
-describe('shutdown and instance info', { skip: SPEC_SKIP }, () => {
+describe('shutdown and instance info', () => {
   it('sends SendCtrlAltDel to a running VM', async () => {
     const { fake, client } = await setUp();
     await bootMicroVm(client, bootConfig(fake.dir));
@@ -199,7 +198,7 @@ describe('shutdown and instance info', { skip: SPEC_SKIP }, () => {
   });
 });
 
-describe('errors', { skip: SPEC_SKIP }, () => {
+describe('errors', () => {
   it('a 400 {fault_message} becomes a FirecrackerApiError with the status and the message', async () => {
     const fault = 'Invalid kernel path: No such file or directory (os error 2)';
     const { client } = await setUp(() => ({ status: 400, body: JSON.stringify({ fault_message: fault }) }));
@@ -259,7 +258,7 @@ describe('errors', { skip: SPEC_SKIP }, () => {
   });
 });
 
-describe('plans are plain data', { skip: SPEC_SKIP }, () => {
+describe('plans are plain data', () => {
   it('planBoot lists the requests without touching a socket', () => {
     const plan = planBoot(bootConfig('/run/rc'));
     assert.deepEqual(plan.map((r) => `${r.method} ${r.path}`), ['PUT /boot-source', 'PUT /drives/rootfs', 'PUT /drives/scratch', 'PUT /machine-config', 'PUT /vsock', 'PUT /actions']);

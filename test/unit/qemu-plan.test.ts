@@ -53,7 +53,7 @@ describe('backend choice', () => {
       root: true,
       cgroup: { mode: 'v1', usable: true, reason: '' },
       userNamespaces: cap(true),
-      kvm: cap(accel === 'kvm'),
+      kvm: { ...cap(accel === 'kvm'), kind: accel === 'kvm' ? 'hardware' : 'none', module: accel === 'kvm' ? 'kvm_intel' : null, deviceGroup: null },
       qemuAccel: accel,
       backends: { bwrap: cap(usable.bwrap), qemu: cap(usable.qemu), firecracker: cap(usable.firecracker) },
     };

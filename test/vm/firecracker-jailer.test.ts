@@ -15,9 +15,8 @@ import { hostCapabilities } from '../../src/sandbox/availability.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { FirecrackerBackend, type FirecrackerBackendOptions } from '../../src/sandbox/firecracker/backend.js';
 import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot-manifest.js';
-import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
-import { SPEC_SKIP } from '../helpers/firecracker-spec.js';
 import { NOTHING_LEFT, isSandboxUid, leftovers } from '../helpers/host.js';
+import { vmHostOptions } from '../helpers/vm-host.js';
 import { sandboxProcesses } from '../helpers/sandbox-procs.js';
 
 /**
@@ -30,7 +29,7 @@ import { sandboxProcesses } from '../helpers/sandbox-procs.js';
  */
 const paths = dataPaths();
 const qemu = hostCapabilities(paths).backends.qemu;
-const skip = SPEC_SKIP || (qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`);
+const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`;
 const helper = (name: string): string => fileURLToPath(new URL(`../helpers/${name}`, import.meta.url));
 
 describe('Firecracker under the jailer (stand-ins for the jailer and Firecracker)', { skip }, () => {
@@ -59,14 +58,9 @@ describe('Firecracker under the jailer (stand-ins for the jailer and Firecracker
     const jailer = join(dir, 'jailer');
     writeFileSync(jailer, `#!/bin/sh\nexec ${process.execPath} ${helper('fake-jailer.js')} --record ${jailings} "$@"\n`, { mode: 0o755 });
     options = {
+      ...vmHostOptions(paths),
       command: [firecracker],
       jailer: { jailerPath: jailer, chrootBase: vm.jailDir, reaperPath: paths.reaper },
-      launcherPath: paths.launcher,
-      vm,
-      cgroups: openCgroupDriver(),
-      hostIds: DEFAULT_HOST_ID_RANGE,
-      runDir: vm.runDir,
-      startTimeoutMs: 60_000,
     };
     engine = new Engine({ backend: new FirecrackerBackend(options), images });
   });

@@ -10,13 +10,11 @@ import { ImageStore } from '../../src/images/store.js';
 import { readKernelManifest } from '../../src/images/vm/kernel.js';
 import { vmPaths } from '../../src/images/vm/paths.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
-import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { FirecrackerBackend } from '../../src/sandbox/firecracker/backend.js';
 import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot-manifest.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
-import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
-import { SPEC_SKIP } from '../helpers/firecracker-spec.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { vmHostOptions } from '../helpers/vm-host.js';
 
 /**
  * FirecrackerBackend end to end, with everything real but the hypervisor: Firecracker needs KVM,
@@ -26,7 +24,7 @@ import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
  */
 const paths = dataPaths();
 const qemu = hostCapabilities(paths).backends.qemu;
-const skip = SPEC_SKIP || (qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`);
+const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`;
 const fakeFirecracker = fileURLToPath(new URL('../helpers/fake-firecracker.js', import.meta.url));
 
 describe('Firecracker backend (against a spec-checking stand-in for Firecracker)', { skip }, () => {
@@ -36,13 +34,8 @@ describe('Firecracker backend (against a spec-checking stand-in for Firecracker)
   const vm = vmPaths(paths);
   const images = new ImageStore(paths.imagesDir);
   const backendOptions = () => ({
+    ...vmHostOptions(paths),
     command: [process.execPath, fakeFirecracker, '--record', records],
-    launcherPath: paths.launcher,
-    vm,
-    cgroups: openCgroupDriver(),
-    hostIds: DEFAULT_HOST_ID_RANGE,
-    runDir: vm.runDir,
-    startTimeoutMs: 60_000,
   });
   const recorded = (): { method: string; path: string; violations: string[] }[] =>
     readFileSync(records, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));

@@ -26,6 +26,8 @@ export interface BwrapBackendOptions {
 /** bubblewrap backend: namespaces + cgroup + seccomp + rlimits, agent over the bwrap pipes. */
 export class BwrapBackend implements Backend {
   readonly name = 'bwrap';
+  /** The /tmp, /work and /dev/shm tmpfs sizes are bwrap arguments. */
+  readonly fixedAtStart = ['diskBytes'] as const;
   readonly #options: Required<BwrapBackendOptions>;
   readonly #ids: HostIdAllocator;
   readonly #procMasks: ProcMasks;

@@ -1,6 +1,6 @@
 /**
  * Bodies of the Firecracker API requests Runner Codes sends, named and shaped exactly as the
- * `definitions` of Firecracker's OpenAPI spec (v1.16.1, ../shared/firecracker/firecracker-v1.16.1.yaml).
+ * `definitions` of Firecracker's OpenAPI spec (v1.16.1, test/fixtures/firecracker/firecracker-v1.16.1.yaml).
  * Kept apart from the client, as Firecracker keeps its API types apart from the VMM.
  *
  * Only the fields we use or may plausibly use are declared; Firecracker rejects unknown fields

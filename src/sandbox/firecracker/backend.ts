@@ -2,7 +2,7 @@ import type { Limits } from '../../engine/limits.js';
 import type { ImageManifest } from '../../images/manifest.js';
 import type { VmPaths } from '../../images/vm/paths.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
-import { guestMemoryMib, openVmHost, requireDisk, startVm, type VmHost, type VmHostOptions } from '../vm-sandbox.js';
+import { guestMemoryMib, openVmHost, requireDisk, startVm, VM_FIXED_AT_START, type VmHost, type VmHostOptions } from '../vm-sandbox.js';
 import { bootMicroVm, restoreSnapshot, type MicroVmBootConfig } from './api-flows.js';
 import type { JailerConfig } from './jailer.js';
 import { AGENT_VSOCK_PORT, connectAgent, withApi } from './connect.js';
@@ -32,6 +32,7 @@ const GUEST_CID = 3;
  */
 export class FirecrackerBackend implements Backend {
   readonly name = 'firecracker';
+  readonly fixedAtStart = VM_FIXED_AT_START;
   readonly #options: FirecrackerBackendOptions;
   readonly #host: VmHost;
   readonly #launcher: FirecrackerLauncher;

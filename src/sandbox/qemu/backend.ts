@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { VmPaths } from '../../images/vm/paths.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
-import { connectWhenListening, directStarter, guestMemoryMib, openVmHost, requireDisk, startVm, type VmHost, type VmHostOptions } from '../vm-sandbox.js';
+import { connectWhenListening, directStarter, guestMemoryMib, openVmHost, requireDisk, startVm, VM_FIXED_AT_START, type VmHost, type VmHostOptions } from '../vm-sandbox.js';
 import type { GuestClock } from './guest-clock.js';
 import { qemuArgs, type QemuPlan } from './plan.js';
 
@@ -20,13 +20,15 @@ export interface QemuBackendOptions extends VmHostOptions {
  */
 export class QemuBackend implements Backend {
   readonly name = 'qemu';
+  readonly fixedAtStart = VM_FIXED_AT_START;
   readonly #options: QemuBackendOptions;
   readonly #host: VmHost;
 
   constructor(options: QemuBackendOptions) {
     this.#options = options;
-    // Under emulation a boot takes seconds.
-    this.#host = openVmHost(options, options.accel === 'kvm' ? 10_000 : 60_000);
+    // Under emulation a boot takes seconds, and QEMU opens no /dev/kvm: no group for it.
+    const { kvmGroup: _kvmGroup, ...emulated } = options;
+    this.#host = options.accel === 'kvm' ? openVmHost(options, 10_000) : openVmHost(emulated, 60_000);
   }
 
   start(spec: SandboxSpec): Promise<Sandbox> {
