@@ -76,7 +76,7 @@ export interface UnitNaming {
   identifierStem?: boolean;
 }
 
-/** A form of program chosen by the entry's source: it matches `matches`, or has no match for `lacks`. */
+/** A form of program chosen by the entry's source: it matches `matches` and has no match for `lacks` (either may be absent, not both). */
 export interface LanguageForm {
   /** What people call this form, for documentation and messages. */
   name: string;
@@ -128,7 +128,7 @@ export interface LanguageSpec {
   unitNaming?: UnitNaming;
   /**
    * Other forms of program the language accepts, told apart by the entry's source; the first that
-   * matches replaces `compile`, `run` and `unitNaming` (Erlang's escript form, Scala 3's `@main`).
+   * matches replaces `compile`, `run` and `unitNaming` (Erlang's escript form, Scala 3's `@main`, NASM's 32-bit code).
    */
   forms?: readonly LanguageForm[];
   /** File name extensions of this language's sources, for `{sources}`. */

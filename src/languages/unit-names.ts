@@ -40,9 +40,10 @@ export function leadingText(file: SourceFile): string {
 /** The first form of the language whose test the entry's source passes, else the language's own. */
 export function programForm(language: LanguageSpec, entrySource: string): ProgramForm {
   for (const form of language.forms ?? []) {
-    const matches = form.matches !== undefined && regex(form.matches).test(entrySource);
-    const lacks = form.lacks !== undefined && !regex(form.lacks).test(entrySource);
-    if (matches || lacks) {
+    // Every test the form states must pass (a form states at least one).
+    const matches = form.matches === undefined || regex(form.matches).test(entrySource);
+    const lacks = form.lacks === undefined || !regex(form.lacks).test(entrySource);
+    if (matches && lacks) {
       const { compile, run = language.run, unitNaming, unsupported } = form;
       return { compile, run, unitNaming, unsupported };
     }

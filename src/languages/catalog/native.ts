@@ -1,6 +1,113 @@
 import type { LanguageSpec } from '../types.js';
 import { hello, helloAs } from './conformance.js';
 
+/** A regex source matching `word` in any letter case (assemblers don't care, JavaScript's `m` flag does). */
+function anyCase(word: string): string {
+  return [...word].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join('');
+}
+
+/** A regex source matching `token` as a whole word on a line, before any `;` comment. */
+function outsideComment(token: string): string {
+  return `^[^;\\n]*(?<![\\w.])${token}`;
+}
+
+/** Registers only x86-64 has (rax…r15 and their parts), in any case. */
+const X86_64_REGISTERS = `(?:${['rip', 'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp'].map(anyCase).join('|')}|[rR](?:8|9|1[0-5])[dDwWbB]?)`;
+
+/** nasm's build of code for 32-bit Linux. */
+const NASM_I386 = ['sh', '-c', 'nasm -f elf32 -o main.o "$1" && ld -m elf_i386 -o a.out main.o', 'nasm', '{file}'] as const;
+
+/** Piston's own nasm test program, as written there (upper-case section names, `int 80h`). */
+const NASM_PISTON_OK = [
+  'SECTION .DATA',
+  '    good:\tdb \'OK\',10',
+  '    txtlen:\tequ $-good',
+  '',
+  'SECTION .TEXT',
+  '    GLOBAL _start',
+  '',
+  '_start:',
+  '    mov eax,4',
+  '    mov ebx,1',
+  '    mov ecx,good',
+  '    mov edx,txtlen',
+  '    int 80h',
+  '    mov eax,1',
+  '    mov ebx,0',
+  '    int 80h',
+  '',
+].join('\n');
+
+/** The conformance program (a line in, `Hello, <line>!` and 5050 out) for 32-bit Linux. */
+const NASM_CONFORMANCE_I386 = [
+  'BITS 32',
+  'section .bss',
+  'buf: resb 256',
+  'num: resb 16',
+  'section .data',
+  'hello: db "Hello, "',
+  'hello_len: equ $ - hello',
+  'bang: db "!", 10',
+  'section .text',
+  'global _start',
+  '_start:',
+  '    mov eax, 3              ; read(0, buf, 256)',
+  '    xor ebx, ebx',
+  '    mov ecx, buf',
+  '    mov edx, 256',
+  '    int 0x80',
+  '    xor esi, esi            ; esi = length of the first line',
+  '.find:',
+  '    cmp esi, eax',
+  '    jge .found',
+  '    cmp byte [buf + esi], 10',
+  '    je .found',
+  '    inc esi',
+  '    jmp .find',
+  '.found:',
+  '    push dword hello_len    ; 32-bit pushes: not encodable in 64-bit mode',
+  '    push dword hello',
+  '    call write',
+  '    push esi',
+  '    push dword buf',
+  '    call write',
+  '    push dword 2',
+  '    push dword bang',
+  '    call write',
+  '    xor eax, eax            ; sum 1..100',
+  '    mov ecx, 100',
+  '.sum:',
+  '    add eax, ecx',
+  '    loop .sum',
+  '    mov edi, num + 15       ; to decimal, backwards, with a newline',
+  '    mov byte [edi], 10',
+  '    mov ebx, 10',
+  '.digit:',
+  '    dec edi',
+  '    xor edx, edx',
+  '    div ebx',
+  "    add dl, '0'",
+  '    mov [edi], dl',
+  '    test eax, eax',
+  '    jnz .digit',
+  '    mov edx, num + 16',
+  '    sub edx, edi',
+  '    push edx',
+  '    push edi',
+  '    call write',
+  '    mov eax, 1              ; exit(0)',
+  '    xor ebx, ebx',
+  '    int 0x80',
+  'write:                      ; write(1, [esp+4], [esp+8]), pops its arguments',
+  '    mov eax, 4',
+  '    mov ebx, 1',
+  '    mov ecx, [esp + 4]',
+  '    mov edx, [esp + 8]',
+  '    int 0x80',
+  '    ret 8',
+  '',
+].join('\n');
+
 /** Languages compiled ahead of time (to native code, or to CIL for C#): a compile stage, then the program. */
 export const NATIVE: readonly LanguageSpec[] = [
   {
@@ -301,12 +408,23 @@ export const NATIVE: readonly LanguageSpec[] = [
     image: 'nasm',
     fileName: 'main.asm',
     extensions: ['.asm'],
-    // Assemble, then link with ld (entry point _start, no libc), as 32-bit code (elf32, i386
-    // syscalls through int 0x80, as Piston's nasm runs it) when the source says `BITS 32`, or
-    // uses int 0x80 and nothing only x86-64 has (syscall, rip, 64-bit registers); else as x86-64.
-    // Comments are ignored. Guessing is needed: most 32-bit code also assembles as 64-bit code and
-    // then fails at run time. A fixed script from this catalog: the file name is an argument.
-    compile: ['sh', '-c', 'f="$1"; has() { sed "s/;.*//" "$f" | grep -qiE "$1"; }; W="(^|[^[:alnum:]_.])"; E="($|[^[:alnum:]_])"; d="^[[:space:]]*\\[?[[:space:]]*bits[[:space:]]+"; if has "$d"32; then b=32; elif has "$d"64"|$W(syscall|rip|r[abcd]x|r[sd]i|r[sb]p|r(8|9|1[0-5])[dwb]?)$E"; then b=64; elif has "$W(int[[:space:]]+(0x80|80h))$E"; then b=32; else b=64; fi; if [ $b = 32 ]; then nasm -f elf32 -o main.o "$f" && ld -m elf_i386 -o a.out main.o; else nasm -f elf64 -o main.o "$f" && ld -o a.out main.o; fi', 'nasm', '{file}'],
+    // Assemble, then link with ld (entry point _start, no libc). Code written for 32-bit Linux
+    // (elf32, i386 syscalls through int 0x80, as Piston's nasm runs it) must be told apart from its
+    // source: most of it also assembles as x86-64 and then fails at run time.
+    compile: ['sh', '-c', 'nasm -f elf64 -o main.o "$1" && ld -o a.out main.o', 'nasm', '{file}'],
+    forms: [
+      { name: '32-bit (BITS 32)', matches: `^[ \\t]*\\[?[ \\t]*${anyCase('bits')}[ \\t]+32\\b`, compile: NASM_I386 },
+      {
+        name: '32-bit (int 0x80 and nothing only x86-64 has)',
+        matches: outsideComment(`${anyCase('int')}[ \\t]+(?:0[xX]80|80[hH])\\b`),
+        lacks: outsideComment(`(?:${anyCase('bits')}[ \\t]+64|${anyCase('syscall')}|${X86_64_REGISTERS})\\b`),
+        compile: NASM_I386,
+      },
+    ],
+    namingCases: [
+      { title: 'the conformance program written for 32-bit Linux (BITS 32) in test.asm', files: [{ name: 'test.asm', content: NASM_CONFORMANCE_I386 }], stdin: 'Ada\n', stdout: 'Hello, Ada!\n5050\n' },
+      { title: "Piston's own test program (int 80h, no BITS line) in test.asm", files: [{ name: 'test.asm', content: NASM_PISTON_OK }], stdout: 'OK\n' },
+    ],
     // 32-bit programs make i386 syscalls: the sandbox's filter admits that ABI for this image only.
     syscallAbis: ['i386'],
     run: ['./a.out', '{args}'],
