@@ -38,9 +38,8 @@ const NASM_PISTON_OK = [
   '',
 ].join('\n');
 
-/** The conformance program (a line in, `Hello, <line>!` and 5050 out) for 32-bit Linux. */
-const NASM_CONFORMANCE_I386 = [
-  'BITS 32',
+/** The buffers, strings and entry point of both NASM conformance programs (x86-64 and 32-bit). */
+const NASM_CONFORMANCE_DATA = [
   'section .bss',
   'buf: resb 256',
   'num: resb 16',
@@ -51,6 +50,12 @@ const NASM_CONFORMANCE_I386 = [
   'section .text',
   'global _start',
   '_start:',
+];
+
+/** The conformance program (a line in, `Hello, <line>!` and 5050 out) for 32-bit Linux. */
+const NASM_CONFORMANCE_I386 = [
+  'BITS 32',
+  ...NASM_CONFORMANCE_DATA,
   '    mov eax, 3              ; read(0, buf, 256)',
   '    xor ebx, ebx',
   '    mov ecx, buf',
@@ -431,16 +436,7 @@ export const NATIVE: readonly LanguageSpec[] = [
     versionProbe: ['nasm', '-v'],
     conformance: hello(
       [
-        'section .bss',
-        'buf: resb 256',
-        'num: resb 16',
-        'section .data',
-        'hello: db "Hello, "',
-        'hello_len: equ $ - hello',
-        'bang: db "!", 10',
-        'section .text',
-        'global _start',
-        '_start:',
+        ...NASM_CONFORMANCE_DATA,
         '    xor eax, eax            ; read(0, buf, 256)',
         '    xor edi, edi',
         '    mov rsi, buf',
