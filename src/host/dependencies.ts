@@ -22,6 +22,8 @@ export const HOST_DEPENDENCIES: readonly HostDependency[] = [
   { purpose: 'agent build', provides: 'gcc', aptPackage: 'gcc' },
   { purpose: 'agent build', provides: 'make', aptPackage: 'make' },
   { purpose: 'agent build (static libc)', provides: '/usr/lib/x86_64-linux-gnu/libc.a', aptPackage: 'libc6-dev' },
+  // The test suite judges egress from the sandbox's namespace as the host sees it and makes its own outside host (ip netns, veth).
+  { purpose: 'network checks of sandboxes (tests)', provides: 'ip', aptPackage: 'iproute2' },
   { purpose: 'seccomp filter compiler', provides: '/usr/include/seccomp.h', aptPackage: 'libseccomp-dev' },
   { purpose: 'agent JSON parsing', provides: '/usr/include/jansson.h', aptPackage: 'libjansson-dev' },
   { purpose: 'QEMU microVM backend', provides: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86', vm: true },
