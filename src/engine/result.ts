@@ -1,48 +1,15 @@
 import { constants } from 'node:os';
 import type { RunnerError } from '../errors.js';
 import type { StageReport } from '../protocol/messages.js';
+import type { Static, TObject } from 'typebox';
+import type { ExecutionResultSchema, StageOutcomeFields, StageResultSchema } from './result-schema.js';
 
 /** What a stage's program did: shared by each stage and the top level of the result. */
-export interface StageOutcome {
-  stdout: string;
-  stderr: string;
-  exit_code: number | null;
-  /** Signal name (e.g. `SIGKILL`) when the program was killed by a signal. */
-  signal: string | null;
-  timed_out: boolean;
-  oom_killed: boolean;
-  truncated: { stdout: boolean; stderr: boolean };
-}
-
+export type StageOutcome = Static<TObject<typeof StageOutcomeFields>>;
 /** One stage (compile or run) as callers see it. */
-export interface StageResult extends StageOutcome {
-  wall_time_ms: number;
-  cpu_time_ms: number;
-  /** Peak resident memory of the stage's largest process. */
-  memory_peak_bytes: number;
-}
-
-/**
- * The result of one execution. The top-level fields describe the last stage that ran: the run
- * stage, or the compile stage when compilation failed (then `compile` holds the same data).
- * `status` is `failed` only for infrastructure errors, which carry `error`.
- */
-export interface ExecutionResult extends StageOutcome {
-  trace_id: string;
-  status: 'success' | 'failed';
-  language: string;
-  version: string | null;
-  /** The original project's format, e.g. "209ms". */
-  load_time: string;
-  exec_time: string;
-  timings: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number };
-  cpu_time_ms: number;
-  memory_peak_bytes: number;
-  /** Present for compiled languages. */
-  compile?: StageResult;
-  /** Present when status is `failed`. */
-  error?: { code: string; message: string };
-}
+export type StageResult = Static<typeof StageResultSchema>;
+/** The result of one execution (result-schema.ts says what each field holds). */
+export type ExecutionResult = Static<typeof ExecutionResultSchema>;
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, num]) => [num, name]));
 const round = (ms: number): number => Math.round(ms * 100) / 100;

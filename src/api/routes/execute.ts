@@ -4,7 +4,8 @@ import { LIMIT_OPTIONS, type LimitRequest } from '../../engine/limits.js';
 import { disconnectSignal } from '../disconnect.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
-import { ExecuteBodySchema, ExecutionResultSchema, type ExecuteBody } from '../schemas/execute.js';
+import { ExecutionResultSchema } from '../../engine/result-schema.js';
+import { ExecuteBodySchema, type ExecuteBody } from '../schemas/execute.js';
 import type { Api, RouteDeps } from '../types.js';
 
 /** The API's limit fields (ms, MiB, bytes) as the engine's LimitRequest. */
