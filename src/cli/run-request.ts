@@ -4,7 +4,7 @@ import { LIMIT_OPTIONS, type LimitRequest } from '../engine/limits.js';
 import type { MaximaSettings } from '../engine/maxima.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import { ErrorCodes, InvalidRequestError, isRunnerError } from '../errors.js';
-import type { BackendChoice } from '../sandbox/availability.js';
+import type { BackendChoice } from '../sandbox/backend-names.js';
 import { numberFlag } from './parse.js';
 import { readCapped, stdinIsPiped, type ReadLimit } from './stdin.js';
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ImageStore, type ImageStatus } from '../images/store.js';
-import { hostCapabilities, type BackendName, type Capability } from '../sandbox/availability.js';
+import { hostCapabilities, type Capability } from '../sandbox/availability.js';
+import type { BackendName } from '../sandbox/backend-names.js';
 import type { CgroupMode } from '../sandbox/cgroup/detect.js';
 import type { KvmCapability } from '../sandbox/kvm.js';
 import { HOST_DEPENDENCIES, which } from './dependencies.js';

@@ -4,14 +4,12 @@ import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../host/dependencies.js';
 import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
 import { vmPaths } from '../images/vm/paths.js';
+import type { BackendChoice, BackendName } from './backend-names.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
 import { judgeKvm, readKvmFacts, type KvmCapability } from './kvm.js';
 
-export const BACKEND_NAMES = ['bwrap', 'qemu', 'firecracker'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-/** What a user may ask for: a backend, or `auto` for the strongest one this host can run fast. */
-export type BackendChoice = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
+// Re-exported for the engine's wiring, which still imports the choice from here.
+export type { BackendChoice, BackendName } from './backend-names.js';
 
 export interface Capability {
   usable: boolean;

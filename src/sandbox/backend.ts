@@ -1,6 +1,7 @@
 import type { Limits } from '../engine/limits.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import type { CgroupStats } from './cgroup/types.js';
+import type { BackendName } from './backend-names.js';
 
 /** What a backend needs to start one sandbox. */
 export interface SandboxSpec {
@@ -34,7 +35,7 @@ export interface Sandbox {
 }
 
 export interface Backend {
-  readonly name: string;
+  readonly name: BackendName;
   /**
    * The limits a sandbox takes at start and applyLimits cannot change afterwards (a VM's RAM and
    * its tmpfs sizes; bwrap's tmpfs sizes): a warm pool hands a sandbox only to a request whose

@@ -7,7 +7,7 @@ import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
 import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js';
 import { toRequest, type RunFlags } from '../run-request.js';
-import { BACKEND_CHOICES } from '../../sandbox/availability.js';
+import { BACKEND_CHOICES } from '../../sandbox/backend-names.js';
 import { longFlag } from '../field-names.js';
 
 const HELP_AFTER = `
