@@ -1,5 +1,5 @@
-/* Fatal errors of the small privileged programs (runner-launch, runner-reaper, runner-vminit):
- * "PROGRAM: message" on stderr, then exit with STATUS. Each program wraps it as its own fail(). */
+/* Fatal errors of every program here (runner-agent before its ready frame, runner-launch,
+ * runner-reaper, runner-vminit): "PROGRAM: message" on stderr, then exit with STATUS. Each program wraps it as its own fail(). */
 #ifndef RC_DIE_H
 #define RC_DIE_H
 

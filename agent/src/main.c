@@ -1,15 +1,15 @@
 /* runner-agent: reads one job frame, runs its stages, answers with one result (or error) frame.
- * die() is allowed only before the ready frame; after that every failure is an error frame. */
+ * fail() (die.c) is allowed only before the ready frame; after that every failure is an error frame. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
+#include "die.h"
 #include "files.h"
 #include "frame.h"
 #include "job.h"
@@ -22,15 +22,8 @@ struct io {
   int in, out, sigfd;
 };
 
-static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("runner-agent: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
+/* Before the ready frame only: "runner-agent: message" on stderr, exit status 1. */
+#define fail(...) die("runner-agent", 1, __VA_ARGS__)
 
 static void usage(void) {
   fputs("usage: runner-agent [--io PATH | --io-fd N] [--guest] [--program-id ID]\n       runner-agent --version\n", stderr);
@@ -79,25 +72,25 @@ static void close_inherited(int keep) {
 }
 
 static void setup(const char *io_path, int io_fd, long program_id, struct io *io) {
-  if (privilege_not_dumpable() < 0) die("PR_SET_DUMPABLE: %s", strerror(errno));
+  if (privilege_not_dumpable() < 0) fail("PR_SET_DUMPABLE: %s", strerror(errno));
   close_inherited(io_fd);
   struct agent_error err = {0};
-  if (program_id > 0 && privilege_separate((uid_t)program_id, &err) < 0) die("%s", err.message);
+  if (program_id > 0 && privilege_separate((uid_t)program_id, &err) < 0) fail("%s", err.message);
   signal(SIGPIPE, SIG_IGN); /* a vanished reader is a write error, not a silent death */
   umask(022);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
-  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) die("sigprocmask: %s", strerror(errno));
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) fail("sigprocmask: %s", strerror(errno));
   io->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (io->sigfd < 0) die("signalfd: %s", strerror(errno));
+  if (io->sigfd < 0) fail("signalfd: %s", strerror(errno));
   io->in = STDIN_FILENO;
   io->out = STDOUT_FILENO;
   if (io_path != NULL) {
     io->in = io->out = open(io_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (io->in < 0) die("open %s: %s", io_path, strerror(errno));
+    if (io->in < 0) fail("open %s: %s", io_path, strerror(errno));
   } else if (io_fd >= 0) {
-    if (fcntl(io_fd, F_SETFD, FD_CLOEXEC) < 0) die("fd %d: %s", io_fd, strerror(errno));
+    if (fcntl(io_fd, F_SETFD, FD_CLOEXEC) < 0) fail("fd %d: %s", io_fd, strerror(errno));
     io->in = io->out = io_fd;
   }
 }
@@ -151,8 +144,8 @@ int main(int argc, char **argv) {
   struct agent_error err = {0};
   parse_args(argc, argv, &io_path, &io_fd, &program_id);
   setup(io_path, io_fd, program_id, &io);
-  if (send_json(io.out, result_ready_json(), &err) < 0) die("sending ready frame: %s", err.message);
-  /* From here on: no die(). */
+  if (send_json(io.out, result_ready_json(), &err) < 0) fail("sending ready frame: %s", err.message);
+  /* From here on: no fail(). */
   if (serve(&io, &err) == 0) return 0;
   fprintf(stderr, "runner-agent: %s: %s\n", err.code, err.message);
   struct agent_error err2 = {0};
