@@ -1,29 +1,14 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { isRunnerError } from '../errors.js';
-import { apiCommand } from './commands/api.js';
-import { benchCommand } from './commands/bench.js';
-import { doctorCommand } from './commands/doctor.js';
-import { languagesCommand } from './commands/languages.js';
-import { rootfsCommand } from './commands/rootfs.js';
-import { runCommand } from './commands/run.js';
-import { snapshotCommand } from './commands/snapshot.js';
-import { setupCommand } from './commands/setup.js';
 import type { CliContext } from './context.js';
 import { EXIT, describeError, exitCodeFor } from './exit-codes.js';
+import { cliProgram } from './program.js';
 
 /** The CLI entry point (bins `infra.operator` and `runner-codes`): the only place that exits. */
 async function main(argv: string[]): Promise<number> {
   const ctx: CliContext = { exitCode: EXIT.OK };
-  const program = new Command('infra.operator')
-    .description('Runner Codes: run untrusted code safely and fast, in many languages')
-    .version('0.1.0')
-    .exitOverride()
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(text) });
-  for (const command of [runCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx), snapshotCommand(ctx), benchCommand(ctx)]) {
-    program.addCommand(command.exitOverride());
-  }
+  const program = cliProgram(ctx);
   try {
     await program.parseAsync(argv);
     return ctx.exitCode;
