@@ -145,27 +145,22 @@ function staleInvocations(program: Command): { checked: number; stale: string[] 
     const tokens = words(m[1]!).map((w) => w.replace(/^\[+|\]+$/g, '')).filter((w) => w && !/^(\.\.\.|…)$/.test(w));
     checked += 1;
     const where = `${ref.doc}:${ref.line}: infra.operator ${m[1]!.trim()}`;
+    // Descend through command and subcommand names; the first word that is neither ends it.
     let command: Command = program;
     let rest = tokens;
-    const name = tokens[0];
-    if (name !== undefined && !name.startsWith('-') && !name.startsWith('<')) {
-      const found = program.commands.find((c) => c.name() === name || c.aliases().includes(name));
-      if (!found) {
-        stale.push(`${where} (no command '${name}')`);
-        continue;
+    let missing: string | undefined;
+    for (let next = rest[0]; command.commands.length > 0 && next !== undefined && !/^[-<]/.test(next); next = rest[0]) {
+      const child = command.commands.find((c) => c.name() === next || c.aliases().includes(next));
+      if (!child) {
+        missing = `no ${command === program ? 'command' : 'subcommand'} '${next}'${command === program ? '' : ` of '${command.name()}'`}`;
+        break;
       }
-      command = found;
-      rest = tokens.slice(1);
-      const sub = rest[0];
-      if (command.commands.length > 0 && sub !== undefined && !sub.startsWith('-') && !sub.startsWith('<')) {
-        const subcommand = command.commands.find((c) => c.name() === sub || c.aliases().includes(sub));
-        if (!subcommand) {
-          stale.push(`${where} (no subcommand '${name} ${sub}')`);
-          continue;
-        }
-        command = subcommand;
-        rest = rest.slice(1);
-      }
+      command = child;
+      rest = rest.slice(1);
+    }
+    if (missing) {
+      stale.push(`${where} (${missing})`);
+      continue;
     }
     const known = command === program ? new Set([...flagsOf(program), '--version', '-V']) : flagsOf(command);
     const end = rest.indexOf('--');
