@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
+import type { Static, TObject } from 'typebox';
 import type { RunnerError } from '../errors.js';
 import type { StageReport } from '../protocol/messages.js';
-import type { Static, TObject } from 'typebox';
 import type { ExecutionResultSchema, StageOutcomeFields, StageResultSchema } from './result-schema.js';
 
 /** What a stage's program did: shared by each stage and the top level of the result. */

@@ -1,7 +1,7 @@
 import type { Limits } from '../engine/limits.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
-import type { CgroupStats } from './cgroup/types.js';
 import type { BackendName } from './backend-names.js';
+import type { CgroupStats } from './cgroup/types.js';
 
 /** What a backend needs to start one sandbox. */
 export interface SandboxSpec {

@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
 import type { ExecuteRequest } from '../../engine/request.js';
 import { LIMIT_OPTIONS, type LimitRequest } from '../../engine/limits.js';
+import { ExecutionResultSchema } from '../../engine/result-schema.js';
 import { disconnectSignal } from '../disconnect.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
-import { ExecutionResultSchema } from '../../engine/result-schema.js';
 import { ExecuteBodySchema, type ExecuteBody } from '../schemas/execute.js';
 import type { Api, RouteDeps } from '../types.js';
 
