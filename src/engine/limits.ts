@@ -1,26 +1,11 @@
 import { InvalidRequestError } from '../errors.js';
 import type { LanguageSpec } from '../languages/types.js';
+import type { Limits } from '../sandbox/limits.js';
 import { AboveMaximumError, type MaximumSetting } from './above-maximum.js';
 
-const MiB = 1024 * 1024;
+export type { Limits } from '../sandbox/limits.js';
 
-/** Every limit one execution runs under. All sizes in bytes, times in ms. */
-export interface Limits {
-  runTimeoutMs: number;
-  compileTimeoutMs: number;
-  memoryBytes: number;
-  pids: number;
-  /** Cap for each of stdout and stderr, per stage. */
-  outputBytes: number;
-  nofile: number;
-  /** Largest file a program may write (RLIMIT_FSIZE). */
-  fileSizeBytes: number;
-  stackBytes: number;
-  /** Size of the /work and /tmp tmpfs mounts (each). */
-  diskBytes: number;
-  /** CPU share as a number of CPUs (cgroup quota). */
-  cpus: number;
-}
+const MiB = 1024 * 1024;
 
 /** What a caller may ask for, in the units callers use (ms, MB, bytes); everything optional. */
 export interface LimitRequest {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
-import { which } from '../host/dependencies.js';
+import { which } from '../config/which.js';
 import { ImageStore } from '../images/store.js';
 import { requireKernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
-import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
+import { firecrackerBinary, jailerBinary } from '../images/vm/vmm-binaries.js';
 import { ImageStore } from '../images/store.js';
 import { requireKernelManifest } from '../images/vm/kernel.js';
 import { vmPaths } from '../images/vm/paths.js';

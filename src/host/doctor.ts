@@ -4,7 +4,8 @@ import { ImageStore, type ImageStatus } from '../images/store.js';
 import { hostCapabilities, type BackendName, type Capability } from '../sandbox/availability.js';
 import type { CgroupMode } from '../sandbox/cgroup/detect.js';
 import type { KvmCapability } from '../sandbox/kvm.js';
-import { HOST_DEPENDENCIES, which } from './dependencies.js';
+import { which } from '../config/which.js';
+import { HOST_DEPENDENCIES } from './dependencies.js';
 
 export type { Capability };
 

@@ -1,22 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
-import { which } from '../host/dependencies.js';
-import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
+import { which } from '../config/which.js';
+import { firecrackerBinary, jailerBinary } from '../images/vm/vmm-binaries.js';
 import { vmPaths } from '../images/vm/paths.js';
+import type { Capability } from './capability.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
 import { judgeKvm, readKvmFacts, type KvmCapability } from './kvm.js';
+
+export type { Capability } from './capability.js';
 
 export const BACKEND_NAMES = ['bwrap', 'qemu', 'firecracker'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 /** What a user may ask for: a backend, or `auto` for the strongest one this host can run fast. */
 export type BackendChoice = BackendName | 'auto';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
-
-export interface Capability {
-  usable: boolean;
-  reason: string;
-}
 
 export interface HostCapabilities {
   root: boolean;

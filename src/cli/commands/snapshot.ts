@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { DEFAULT_LIMITS } from '../../engine/limits.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../engine/open-engine.js';
-import { jailerBinary } from '../../host/firecracker-binary.js';
+import { jailerBinary } from '../../images/vm/vmm-binaries.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { ImageStore } from '../../images/store.js';
 import { readKernelManifest, requireKernelManifest } from '../../images/vm/kernel.js';

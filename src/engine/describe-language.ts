@@ -1,6 +1,6 @@
-import { DEFAULT_LIMITS, type Limits } from '../engine/limits.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import type { ImageStore } from '../images/store.js';
-import type { LanguageFamily, LanguageSpec } from './types.js';
+import type { LanguageFamily, LanguageSpec } from '../languages/types.js';
 
 /** A catalog entry as users see it (CLI `languages --json`, `GET /api/v1/languages`). */
 export interface LanguageInfo {
