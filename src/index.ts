@@ -22,5 +22,5 @@ export { ErrorCodes, RunnerError, InvalidRequestError, SandboxError, ImageError,
 export { LANGUAGES, DEFAULT_LANGUAGES } from './languages/catalog.js';
 export { findLanguage, getLanguage } from './languages/lookup.js';
 export type { LanguageSpec, LanguageFamily } from './languages/types.js';
-export { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from './sandbox/availability.js';
+export { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from './sandbox/backend-names.js';
 export { dataDir, dataPaths, type DataPaths } from './config/paths.js';

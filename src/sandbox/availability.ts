@@ -4,17 +4,14 @@ import { ErrorCodes, SandboxError } from '../errors.js';
 import { which } from '../config/which.js';
 import { firecrackerBinary, jailerBinary } from '../images/vm/vmm-binaries.js';
 import { vmPaths } from '../images/vm/paths.js';
+import type { BackendChoice, BackendName } from './backend-names.js';
 import type { Capability } from './capability.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
 import { judgeKvm, readKvmFacts, type KvmCapability } from './kvm.js';
 
 export type { Capability } from './capability.js';
 
-export const BACKEND_NAMES = ['bwrap', 'qemu', 'firecracker'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-/** What a user may ask for: a backend, or `auto` for the strongest one this host can run fast. */
-export type BackendChoice = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
+export { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from './backend-names.js';
 
 export interface HostCapabilities {
   root: boolean;
