@@ -74,9 +74,13 @@ export const LIMIT_OPTIONS: readonly LimitOption[] = [
   { key: 'outputLimitBytes', target: 'outputBytes', field: 'output_limit', flag: '--output-limit <bytes>', unit: 'bytes', scale: 1, min: 0, setting: 'maxOutputBytes', description: 'cap per output stream, bytes' },
 ];
 
+/** What an execution of `language` runs under when it asks for nothing: the defaults, then the language's overrides. */
+export function languageLimits(language: LanguageSpec, defaults: Limits = DEFAULT_LIMITS): Limits {
+  return { ...defaults, ...language.limits };
+}
+
 /**
- * Resolves the limits of one execution: defaults, then the language's overrides, then the
- * request. Throws InvalidRequestError naming the field for anything out of range.
+ * Resolves the limits of one execution: languageLimits, then the request. Throws InvalidRequestError naming the field for anything out of range.
  */
 export function resolveLimits(
   language: LanguageSpec,
@@ -84,7 +88,7 @@ export function resolveLimits(
   defaults: Limits = DEFAULT_LIMITS,
   maxima: Limits = DEFAULT_MAXIMA,
 ): Limits {
-  const limits: Limits = { ...defaults, ...language.limits };
+  const limits = languageLimits(language, defaults);
   for (const { key, target, field, unit, scale, min, setting } of LIMIT_OPTIONS) {
     const value = request[key];
     if (value === undefined) continue;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
-import { DEFAULT_LIMITS } from '../../engine/limits.js';
+import { languageLimits } from '../../engine/limits.js';
 import { jailerBinary } from '../../images/vm/vmm-binaries.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { ImageStore } from '../../images/store.js';
@@ -38,7 +38,7 @@ export function snapshotCommand(ctx: CliContext): Command {
         if (!image) throw new RunnerError(ErrorCodes.IMAGE_MISSING, `image '${language.image}' is not built`, { hint: `run \`infra.operator setup --vm --lang ${language.id}\`` });
         const vm = vmPaths(paths);
         const kernel = requireKernelManifest(vm);
-        const limits = { ...DEFAULT_LIMITS, ...language.limits, ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
+        const limits = { ...languageLimits(language), ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
         // Loaded here, not at the CLI's start: the Firecracker client pulls in undici.
         const { openBackend } = await import('../../sandbox/firecracker/open.js');
         const backend = openBackend({ paths, cgroups: openCgroupDriver(), hostIds: DEFAULT_HOST_ID_RANGE, capabilities, firecrackerJailer: flags.firecrackerJailer });
