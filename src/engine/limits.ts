@@ -80,7 +80,8 @@ export function languageLimits(language: LanguageSpec, defaults: Limits = DEFAUL
 }
 
 /**
- * Resolves the limits of one execution: languageLimits, then the request. Throws InvalidRequestError naming the field for anything out of range.
+ * Resolves the limits of one execution: languageLimits, then the request. Throws
+ * InvalidRequestError naming the field for anything out of range.
  */
 export function resolveLimits(
   language: LanguageSpec,

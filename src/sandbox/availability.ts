@@ -11,6 +11,7 @@ import { judgeKvm, readKvmFacts, type KvmCapability } from './kvm.js';
 
 export type { Capability } from './capability.js';
 
+// The names are listed once, in backend-names.ts; re-exported for the edges that read them here.
 export { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from './backend-names.js';
 
 export interface HostCapabilities {
