@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { dataPaths } from '../src/config/paths.js';
 import { DEFAULT_LIMITS } from '../src/engine/limits.js';
-import { which } from '../src/host/dependencies.js';
+import { which } from '../src/config/which.js';
 import { ImageStore } from '../src/images/store.js';
 import { requireKernelManifest } from '../src/images/vm/kernel.js';
 import { vmPaths } from '../src/images/vm/paths.js';

@@ -2,7 +2,7 @@ import type { ArgvTemplate, LanguageSpec } from '../languages/types.js';
 import { leadingText, programForm } from '../languages/unit-names.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { JobMessage, JobStage } from '../protocol/messages.js';
-import { WORKDIR } from '../sandbox/bwrap/plan.js';
+import { WORKDIR } from '../sandbox/workdir.js';
 import type { Limits } from './limits.js';
 import type { NormalizedRequest } from './request.js';
 

@@ -1,26 +1,11 @@
 import { InvalidRequestError } from '../errors.js';
 import type { LanguageSpec } from '../languages/types.js';
+import type { Limits } from '../sandbox/limits.js';
 import { AboveMaximumError, type MaximumSetting } from './above-maximum.js';
 
-const MiB = 1024 * 1024;
+export type { Limits } from '../sandbox/limits.js';
 
-/** Every limit one execution runs under. All sizes in bytes, times in ms. */
-export interface Limits {
-  runTimeoutMs: number;
-  compileTimeoutMs: number;
-  memoryBytes: number;
-  pids: number;
-  /** Cap for each of stdout and stderr, per stage. */
-  outputBytes: number;
-  nofile: number;
-  /** Largest file a program may write (RLIMIT_FSIZE). */
-  fileSizeBytes: number;
-  stackBytes: number;
-  /** Size of the /work and /tmp tmpfs mounts (each). */
-  diskBytes: number;
-  /** CPU share as a number of CPUs (cgroup quota). */
-  cpus: number;
-}
+const MiB = 1024 * 1024;
 
 /** What a caller may ask for, in the units callers use (ms, MB, bytes); everything optional. */
 export interface LimitRequest {
@@ -89,9 +74,14 @@ export const LIMIT_OPTIONS: readonly LimitOption[] = [
   { key: 'outputLimitBytes', target: 'outputBytes', field: 'output_limit', flag: '--output-limit <bytes>', unit: 'bytes', scale: 1, min: 0, setting: 'maxOutputBytes', description: 'cap per output stream, bytes' },
 ];
 
+/** What an execution of `language` runs under when it asks for nothing: the defaults, then the language's overrides. */
+export function languageLimits(language: LanguageSpec, defaults: Limits = DEFAULT_LIMITS): Limits {
+  return { ...defaults, ...language.limits };
+}
+
 /**
- * Resolves the limits of one execution: defaults, then the language's overrides, then the
- * request. Throws InvalidRequestError naming the field for anything out of range.
+ * Resolves the limits of one execution: languageLimits, then the request. Throws
+ * InvalidRequestError naming the field for anything out of range.
  */
 export function resolveLimits(
   language: LanguageSpec,
@@ -99,7 +89,7 @@ export function resolveLimits(
   defaults: Limits = DEFAULT_LIMITS,
   maxima: Limits = DEFAULT_MAXIMA,
 ): Limits {
-  const limits: Limits = { ...defaults, ...language.limits };
+  const limits = languageLimits(language, defaults);
   for (const { key, target, field, unit, scale, min, setting } of LIMIT_OPTIONS) {
     const value = request[key];
     if (value === undefined) continue;

@@ -1,5 +1,4 @@
-import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { which } from '../config/which.js';
 
 /** A host requirement and the Debian package that provides it. */
 export interface HostDependency {
@@ -37,21 +36,6 @@ export const HOST_DEPENDENCIES: readonly HostDependency[] = [
   { purpose: 'guest kernel build (objtool)', provides: '/usr/include/libelf.h', aptPackage: 'libelf-dev', kernelBuild: true },
   { purpose: 'guest kernel build (certificates)', provides: '/usr/include/openssl/ssl.h', aptPackage: 'libssl-dev', kernelBuild: true },
 ];
-
-/** Absolute path of a command on PATH (or the path itself when absolute and present), else null. */
-export function which(command: string, path: string = process.env.PATH ?? '/usr/bin:/bin'): string | null {
-  if (command.startsWith('/')) return existsSync(command) ? command : null;
-  for (const dir of [...path.split(delimiter), '/usr/sbin', '/sbin']) {
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
 
 /** Dependencies not present on this host; the microVM ones only when `vm` is asked for, the kernel build's with `kernelBuild`. */
 export function missingDependencies(vm = false, kernelBuild = false): HostDependency[] {

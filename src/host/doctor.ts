@@ -5,7 +5,8 @@ import { hostCapabilities, type Capability } from '../sandbox/availability.js';
 import type { BackendName } from '../sandbox/backend-names.js';
 import type { CgroupMode } from '../sandbox/cgroup/detect.js';
 import type { KvmCapability } from '../sandbox/kvm.js';
-import { HOST_DEPENDENCIES, which } from './dependencies.js';
+import { which } from '../config/which.js';
+import { HOST_DEPENDENCIES } from './dependencies.js';
 
 export type { Capability };
 

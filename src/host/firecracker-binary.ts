@@ -5,7 +5,6 @@ import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import type { VmPaths } from '../images/vm/paths.js';
-import { which } from './dependencies.js';
 
 const run = promisify(execFile);
 
@@ -89,18 +88,4 @@ async function link(kind: keyof typeof PROGRAMS, vm: VmPaths, path: string): Pro
     throw new RunnerError(ErrorCodes.HOST_DEPENDENCY, `cannot link ${target} as ${at}: ${(err as Error).message}`);
   }
   return target;
-}
-
-/** The Firecracker binary: RUNNER_CODES_FIRECRACKER, else the one setup checked, else `firecracker` on PATH. */
-export function firecrackerBinary(vm: VmPaths, env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.RUNNER_CODES_FIRECRACKER) return which(env.RUNNER_CODES_FIRECRACKER);
-  if (existsSync(vm.firecracker)) return vm.firecracker;
-  return which('firecracker');
-}
-
-/** The jailer: RUNNER_CODES_JAILER, else the one setup checked, else `jailer` on PATH. */
-export function jailerBinary(vm: VmPaths, env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.RUNNER_CODES_JAILER) return which(env.RUNNER_CODES_JAILER);
-  if (existsSync(vm.jailer)) return vm.jailer;
-  return which('jailer');
 }

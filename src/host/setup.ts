@@ -7,7 +7,8 @@ import { getLanguage } from '../languages/lookup.js';
 import { buildAgent } from './agent-build.js';
 import { vmPaths } from '../images/vm/paths.js';
 import { missingDependencies } from './dependencies.js';
-import { firecrackerBinary, registerFirecracker, registerJailer } from './firecracker-binary.js';
+import { firecrackerBinary } from '../images/vm/vmm-binaries.js';
+import { registerFirecracker, registerJailer } from './firecracker-binary.js';
 import { setupVm, type GuestKernelChoice, type VmSetupReport } from './vm-setup.js';
 
 export interface SetupOptions {

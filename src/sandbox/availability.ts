@@ -1,20 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { DataPaths } from '../config/paths.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
-import { which } from '../host/dependencies.js';
-import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
+import { which } from '../config/which.js';
+import { firecrackerBinary, jailerBinary } from '../images/vm/vmm-binaries.js';
 import { vmPaths } from '../images/vm/paths.js';
 import type { BackendChoice, BackendName } from './backend-names.js';
+import type { Capability } from './capability.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup/detect.js';
 import { judgeKvm, readKvmFacts, type KvmCapability } from './kvm.js';
 
-// Re-exported for the engine's wiring, which still imports the choice from here.
-export type { BackendChoice, BackendName } from './backend-names.js';
-
-export interface Capability {
-  usable: boolean;
-  reason: string;
-}
+export type { Capability } from './capability.js';
 
 export interface HostCapabilities {
   root: boolean;

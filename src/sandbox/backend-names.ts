@@ -1,6 +1,7 @@
 /**
- * The isolation backends, listed once: the union type, the `auto` choice, the CLI and config
- * choices, the HTTP schema's `backend` field and each backend's `name` all derive from this list.
+ * The isolation backends, listed once, each a folder of src/sandbox/ with an `open.ts` (registry.ts
+ * loads it): the union type, the `auto` choice, the CLI and config choices, the HTTP schema's
+ * `backend` field and each backend's `name` all derive from this list.
  */
 export const BACKEND_NAMES = ['bwrap', 'qemu', 'firecracker'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

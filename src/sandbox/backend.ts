@@ -1,4 +1,4 @@
-import type { Limits } from '../engine/limits.js';
+import type { Limits } from './limits.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import type { BackendName } from './backend-names.js';
 import type { CgroupStats } from './cgroup/types.js';

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import type { Capability } from './availability.js';
+import type { Capability } from './capability.js';
 
 export const KVM_DEVICE = '/dev/kvm';
 

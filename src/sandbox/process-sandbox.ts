@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { Limits } from '../engine/limits.js';
+import type { Limits } from './limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import { AgentChannel } from './agent-channel.js';

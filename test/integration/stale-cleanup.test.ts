@@ -2,7 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { removeStaleSandboxes } from '../../src/engine/open-engine.js';
+import { removeStaleSandboxes } from '../../src/sandbox/stale-sandboxes.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { sandboxName } from '../../src/sandbox/names.js';
 

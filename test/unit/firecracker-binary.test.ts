@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firecrackerBinary, jailerBinary, parseFirecrackerVersion, registerFirecracker, registerJailer } from '../../src/host/firecracker-binary.js';
+import { parseFirecrackerVersion, registerFirecracker, registerJailer } from '../../src/host/firecracker-binary.js';
+import { firecrackerBinary, jailerBinary } from '../../src/images/vm/vmm-binaries.js';
 import { vmPaths } from '../../src/images/vm/paths.js';
 
 /** `setup --vm --firecracker PATH`: the binary must say it is Firecracker ≥ 1.16.1 (real binaries run here). */

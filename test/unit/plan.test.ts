@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bwrapArgs, DEV_NODES, launchArgs, PROC_MASKS, WRITABLE_MOUNTS } from '../../src/sandbox/bwrap/plan.js';
+import { bwrapArgs, DEV_NODES, PROC_MASKS, WRITABLE_MOUNTS } from '../../src/sandbox/bwrap/plan.js';
+import { launchArgs } from '../../src/sandbox/launch.js';
 
 describe('bwrap plan', () => {
   const args = bwrapArgs({ rootfs: '/img/python/rootfs', agentBinary: '/bin/agent', tmpfsBytes: 1024, hostname: 'sandbox' });

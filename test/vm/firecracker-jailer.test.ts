@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dataPaths } from '../../src/config/paths.js';
-import { removeStaleSandboxes } from '../../src/engine/open-engine.js';
+import { removeStaleSandboxes } from '../../src/sandbox/stale-sandboxes.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { ImageStore } from '../../src/images/store.js';

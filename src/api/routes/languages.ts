@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { LANGUAGES } from '../../languages/catalog.js';
 import { findLanguage } from '../../languages/lookup.js';
-import { describeLanguage } from '../../languages/describe.js';
+import { describeLanguage } from '../../engine/describe-language.js';
 import { ErrorBodySchema } from '../schemas/common.js';
 import { LanguageSchema } from '../schemas/languages.js';
 import type { Api, RouteDeps } from '../types.js';

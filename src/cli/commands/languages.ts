@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { ImageStore } from '../../images/store.js';
 import { LANGUAGES } from '../../languages/catalog.js';
-import { describeLanguage } from '../../languages/describe.js';
+import { describeLanguage } from '../../engine/describe-language.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 
 export function languagesCommand(ctx: CliContext): Command {

@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
-import { DEFAULT_LIMITS } from '../../engine/limits.js';
-import { DEFAULT_HOST_ID_RANGE } from '../../engine/open-engine.js';
-import { jailerBinary } from '../../host/firecracker-binary.js';
+import { languageLimits } from '../../engine/limits.js';
+import { jailerBinary } from '../../images/vm/vmm-binaries.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { ImageStore } from '../../images/store.js';
 import { readKernelManifest, requireKernelManifest } from '../../images/vm/kernel.js';
@@ -12,6 +11,7 @@ import { vmPaths } from '../../images/vm/paths.js';
 import { getLanguage } from '../../languages/lookup.js';
 import { chooseBackend, hostCapabilities } from '../../sandbox/availability.js';
 import { openCgroupDriver } from '../../sandbox/cgroup/detect.js';
+import { DEFAULT_HOST_ID_RANGE } from '../../sandbox/host-ids.js';
 import { JAILER_MODES, type JailerMode } from '../../sandbox/firecracker/jailer.js';
 import { currentSnapshot, snapshotFiles, type SnapshotManifest } from '../../sandbox/firecracker/snapshot-manifest.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
@@ -31,16 +31,17 @@ export function snapshotCommand(ctx: CliContext): Command {
     .action(
       exitWith(ctx, async (flags: { lang: string; memory?: number; firecrackerJailer?: JailerMode; json?: boolean }) => {
         const paths = dataPaths();
-        chooseBackend('firecracker', hostCapabilities(paths));
+        const capabilities = hostCapabilities(paths);
+        chooseBackend('firecracker', capabilities);
         const language = getLanguage(flags.lang);
         const image = new ImageStore(paths.imagesDir).manifest(language.image);
         if (!image) throw new RunnerError(ErrorCodes.IMAGE_MISSING, `image '${language.image}' is not built`, { hint: `run \`infra.operator setup --vm --lang ${language.id}\`` });
         const vm = vmPaths(paths);
         const kernel = requireKernelManifest(vm);
-        const limits = { ...DEFAULT_LIMITS, ...language.limits, ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
+        const limits = { ...languageLimits(language), ...(flags.memory ? { memoryBytes: flags.memory * 1024 * 1024 } : {}) };
         // Loaded here, not at the CLI's start: the Firecracker client pulls in undici.
-        const { firecrackerBackend } = await import('../../engine/open-firecracker.js');
-        const backend = firecrackerBackend(paths, openCgroupDriver(), DEFAULT_HOST_ID_RANGE, flags.firecrackerJailer);
+        const { openBackend } = await import('../../sandbox/firecracker/open.js');
+        const backend = openBackend({ paths, cgroups: openCgroupDriver(), hostIds: DEFAULT_HOST_ID_RANGE, capabilities, firecrackerJailer: flags.firecrackerJailer });
         const manifest = await backend.snapshot(image, kernel.release, limits);
         if (flags.json) printJson(manifest);
         else process.stderr.write(`snapshot of ${manifest.image} made (${manifest.memory_mib} MiB guest, ${manifest.jailed ? 'jailed' : 'not jailed'}): ${snapshotFiles(vm, manifest.image).dir}\n`);

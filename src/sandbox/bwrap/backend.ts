@@ -5,7 +5,8 @@ import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
 import type { Cgroup, CgroupDriver } from '../cgroup/types.js';
 import { ProcessSandbox } from '../process-sandbox.js';
 import { syscallAbisOfImage } from '../../languages/lookup.js';
-import { bwrapArgs, launchArgs, PROC_MASKS, type ProcMasks } from './plan.js';
+import { launchArgs } from '../launch.js';
+import { bwrapArgs, PROC_MASKS, type ProcMasks } from './plan.js';
 import { hostUidOf, sandboxName } from '../names.js';
 import { HostIdAllocator, programUidOf, type HostIdRange } from '../host-ids.js';
 

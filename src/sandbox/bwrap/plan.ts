@@ -3,9 +3,10 @@
  * function. Unit-testable without root; the backend only executes what the plan says.
  */
 
+import { WORKDIR } from '../workdir.js';
+
 /** Where the agent binary is mounted inside every image (the image builder creates the mount point). */
 export const AGENT_PATH_IN_SANDBOX = '/.runner/runner-agent';
-export const WORKDIR = '/work';
 /** uid/gid the sandboxed code sees. On the host it runs as the sandbox's unprivileged `programUid`. */
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;
@@ -87,19 +88,6 @@ function devArgs(): string[] {
   ];
 }
 
-export interface LaunchPlan {
-  /** cgroup.procs files the launcher joins before exec (the process is limited before any code runs). */
-  cgroupProcsFiles: readonly string[];
-  /** The agent's host uid (and gid); it owns the sandbox's user namespace. */
-  hostUid: number;
-  hostGid: number;
-  /**
-   * The program's host uid and gid: another uid than the agent's, so it cannot reach the agent.
-   * With it the launcher makes the sandbox's user namespace (bwrap); without it (a VMM) it does not.
-   */
-  programUid?: number;
-}
-
 /** Environment of the agent itself; each stage gets its own env from the job. */
 const AGENT_ENV: readonly [string, string][] = [
   ['PATH', '/usr/local/bin:/usr/bin:/bin'],
@@ -141,15 +129,5 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '--seccomp', String(SECCOMP_FD),
     '--',
     AGENT_PATH_IN_SANDBOX, '--program-id', String(SANDBOX_UID),
-  ];
-}
-
-export function launchArgs(plan: LaunchPlan): string[] {
-  return [
-    ...plan.cgroupProcsFiles.flatMap((file) => ['--cgroup-procs', file]),
-    '--uid', String(plan.hostUid),
-    '--gid', String(plan.hostGid),
-    ...(plan.programUid === undefined ? [] : ['--program-id', String(plan.programUid)]),
-    '--',
   ];
 }

@@ -1,4 +1,4 @@
-import type { Limits } from '../../engine/limits.js';
+import type { Limits } from '../limits.js';
 import type { ImageManifest } from '../../images/manifest.js';
 import type { VmPaths } from '../../images/vm/paths.js';
 import type { Backend, Sandbox, SandboxSpec } from '../backend.js';

@@ -13,9 +13,7 @@ import { removeStaleVmDirs, type VmIdentity, type VmmStarter } from '../vm-sandb
  * kernel, initramfs, disk and snapshot files in first, and every path Firecracker is given is
  * chroot-relative.
  */
-/** Whether Firecracker runs jailed: `auto` when a jailer is found, `on` requires one, `off` never. */
-export const JAILER_MODES = ['auto', 'on', 'off'] as const;
-export type JailerMode = (typeof JAILER_MODES)[number];
+export { JAILER_MODES, type JailerMode } from '../backend-host.js';
 
 export interface JailerConfig {
   /** The jailer binary, of the same release as Firecracker. */

@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import type { Limits } from '../../engine/limits.js';
+import type { Limits } from '../limits.js';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { ImageManifest } from '../../images/manifest.js';
 import type { VmPaths } from '../../images/vm/paths.js';

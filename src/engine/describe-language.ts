@@ -1,6 +1,6 @@
-import { DEFAULT_LIMITS, type Limits } from '../engine/limits.js';
+import { languageLimits } from './limits.js';
 import type { ImageStore } from '../images/store.js';
-import type { LanguageFamily, LanguageSpec } from './types.js';
+import type { LanguageFamily, LanguageSpec } from '../languages/types.js';
 
 /** A catalog entry as users see it (CLI `languages --json`, `GET /api/v1/languages`). */
 export interface LanguageInfo {
@@ -18,7 +18,7 @@ export interface LanguageInfo {
 
 export function describeLanguage(lang: LanguageSpec, images: ImageStore): LanguageInfo {
   const manifest = images.manifest(lang.image);
-  const limits: Limits = { ...DEFAULT_LIMITS, ...lang.limits };
+  const limits = languageLimits(lang);
   return {
     id: lang.id,
     aliases: [...lang.aliases],

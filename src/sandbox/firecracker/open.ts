@@ -1,30 +1,25 @@
 import { existsSync } from 'node:fs';
-import type { DataPaths } from '../config/paths.js';
-import { ErrorCodes, SandboxError } from '../errors.js';
-import { firecrackerBinary, jailerBinary } from '../host/firecracker-binary.js';
-import { ImageStore } from '../images/store.js';
-import { requireKernelManifest } from '../images/vm/kernel.js';
-import { vmPaths } from '../images/vm/paths.js';
-import type { CgroupDriver } from '../sandbox/cgroup/types.js';
-import { FirecrackerBackend } from '../sandbox/firecracker/backend.js';
-import type { JailerMode } from '../sandbox/firecracker/jailer.js';
-import { currentSnapshot, snapshotFiles } from '../sandbox/firecracker/snapshot-manifest.js';
-import { DEFAULT_HOST_ID_RANGE, type HostIdRange } from '../sandbox/host-ids.js';
-import { judgeKvm, readKvmFacts } from '../sandbox/kvm.js';
-import { missing } from './open-engine.js';
+import { ErrorCodes, SandboxError } from '../../errors.js';
+import { ImageStore } from '../../images/store.js';
+import { requireKernelManifest } from '../../images/vm/kernel.js';
+import { vmPaths } from '../../images/vm/paths.js';
+import { firecrackerBinary, jailerBinary } from '../../images/vm/vmm-binaries.js';
+import { missing, type BackendHost } from '../backend-host.js';
+import { FirecrackerBackend } from './backend.js';
+import { currentSnapshot, snapshotFiles } from './snapshot-manifest.js';
 
 /**
  * The firecracker backend on this host, under the jailer where one is found (or required);
  * executions restore their image's snapshot where one is current.
  */
-export function firecrackerBackend(paths: DataPaths, cgroups: CgroupDriver, hostIds: HostIdRange = DEFAULT_HOST_ID_RANGE, jailerMode: JailerMode = 'auto'): FirecrackerBackend {
+export function openBackend({ paths, cgroups, hostIds, capabilities, firecrackerJailer = 'auto' }: BackendHost): FirecrackerBackend {
   const vm = vmPaths(paths);
   const images = new ImageStore(paths.imagesDir);
   const kernel = requireKernelManifest(vm);
-  const jailer = jailerMode === 'off' ? null : jailerBinary(vm);
+  const jailer = firecrackerJailer === 'off' ? null : jailerBinary(vm);
   // Unjailed, Firecracker opens the host's /dev/kvm (the jailer makes each VM a node of its own).
-  const { deviceGroup: kvmGroup } = judgeKvm(readKvmFacts(vm.kernelConfig));
-  if (jailerMode === 'on' && !jailer) {
+  const kvmGroup = capabilities.kvm.deviceGroup;
+  if (firecrackerJailer === 'on' && !jailer) {
     throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, 'the jailer is required (firecracker_jailer = on) but none is found', {
       hint: 'run `infra.operator setup --vm --firecracker PATH --jailer PATH` (RUNNER_CODES_JAILER or PATH work too)',
     });
