@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, type MaximaSettings } from '../engine/maxima.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../sandbox/backend-names.js';
-import { JAILER_MODES, type JailerMode } from '../sandbox/firecracker/jailer.js';
+import { JAILER_MODES, type JailerMode } from '../sandbox/backend-host.js';
 
 /** Everything the API server can be configured with. */
 export interface ApiConfig extends MaximaSettings {

@@ -12,7 +12,7 @@ import { getLanguage } from '../../languages/lookup.js';
 import { chooseBackend, hostCapabilities } from '../../sandbox/availability.js';
 import { openCgroupDriver } from '../../sandbox/cgroup/detect.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../sandbox/host-ids.js';
-import { JAILER_MODES, type JailerMode } from '../../sandbox/firecracker/jailer.js';
+import { JAILER_MODES, type JailerMode } from '../../sandbox/backend-host.js';
 import { currentSnapshot, snapshotFiles, type SnapshotManifest } from '../../sandbox/firecracker/snapshot-manifest.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { choiceOption, integerOption } from '../parse.js';

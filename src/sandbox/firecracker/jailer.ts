@@ -13,7 +13,6 @@ import { removeStaleVmDirs, type VmIdentity, type VmmStarter } from '../vm-sandb
  * kernel, initramfs, disk and snapshot files in first, and every path Firecracker is given is
  * chroot-relative.
  */
-export { JAILER_MODES, type JailerMode } from '../backend-host.js';
 
 export interface JailerConfig {
   /** The jailer binary, of the same release as Firecracker. */
