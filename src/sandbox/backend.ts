@@ -22,7 +22,10 @@ export interface Sandbox {
   readonly id: string;
   /** False once the sandbox died or was destroyed (a warm pool never hands out a dead one). */
   readonly alive: boolean;
-  /** Changes the cgroup limits of a started sandbox (a pooled one, before its job); not those of Backend.fixedAtStart. */
+  /**
+   * Changes the run-time limits of a started sandbox (a pooled one, before its job): its cgroup's
+   * (memory, pids, CPU). Those of Backend.fixedAtStart stay as the sandbox started.
+   */
   applyLimits(limits: Limits): void;
   /** Resolves when the agent has said it is ready (the sandbox is fully set up). */
   ready(): Promise<void>;
@@ -37,9 +40,11 @@ export interface Sandbox {
 export interface Backend {
   readonly name: BackendName;
   /**
-   * The limits a sandbox takes at start and applyLimits cannot change afterwards (a VM's RAM and
-   * its tmpfs sizes; bwrap's tmpfs sizes): a warm pool hands a sandbox only to a request whose
-   * values of these equal the ones it started with.
+   * The boot-time limits (Firecracker's pre-boot settings): those a sandbox takes at start and
+   * applyLimits cannot change afterwards (a VM's RAM and its tmpfs sizes; bwrap's tmpfs sizes). A
+   * warm pool hands a sandbox only to a request whose values of these equal the ones it started
+   * with. Every other field is run-time: the cgroup's through applyLimits, the per-stage ones
+   * (timeouts, output cap, rlimits) in each job (docs/architecture.md, "One base for every backend").
    */
   readonly fixedAtStart: readonly (keyof Limits)[];
   start(spec: SandboxSpec): Promise<Sandbox>;

@@ -1,60 +1,27 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import type { Limits } from './limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import { AgentChannel } from './agent-channel.js';
 import type { Sandbox } from './backend.js';
-import type { Cgroup, CgroupLimits, CgroupStats } from './cgroup/types.js';
+import type { Cgroup, CgroupStats } from './cgroup/types.js';
+import type { AgentStreams, LaunchedSandbox, SandboxOwner, SandboxLiveness } from './launched-sandbox.js';
 
 /** Most bytes of the process's own output (bwrap's stderr, a VM's console) kept to explain a failure. */
 const OUTPUT_BYTES = 16 * 1024;
 /** How long the process the host started may take to end after SIGTERM. */
 const STOP_GRACE_MS = 2000;
 
-/** Whether a sandbox can still come up; a connect loop stops when it cannot. */
-export interface SandboxLiveness {
-  readonly deadline: number;
-  /** Throws the reason once the process has exited or the sandbox was destroyed. */
-  check(): void;
-}
-
-/** The agent's two directions: bwrap's pipes, or both ends of one socket to a VM. */
-export interface AgentStreams {
-  fromAgent: Readable;
-  toAgent: Writable;
-  /** Closes them (on destroy); bwrap's pipes close with the process. */
-  close?: () => void;
-}
-
-export interface ProcessSandboxParts {
-  id: string;
-  /** `sandbox` or `VM`: what error messages call it. */
-  kind: string;
-  /** The process the host started (runner-launch, or runner-reaper); it ends when the sandbox does. */
-  child: ChildProcess;
-  /** Its streams that carry its own output (bwrap's stderr; a VM's console on stdout and stderr). */
-  output: readonly Readable[];
-  cgroup: Cgroup;
-  startTimeoutMs: number;
-  /** The cgroup's limits for an execution's limits (a VM's cgroup also holds its VMM). */
-  cgroupLimits: (limits: Limits) => CgroupLimits;
-  /** Opens the agent's streams: at once (bwrap's pipes) or once the guest listens (a VM). */
-  connect: (live: SandboxLiveness) => Promise<AgentStreams>;
-  /** Which of the process's output lines explain a failure (default: all). */
-  explain?: (line: string) => boolean;
-  /** Frees what the sandbox held (its uid, its files); called once every process of it is gone. */
-  cleanup: () => Promise<void>;
-}
-
 /**
- * A sandbox that is one host process and its cgroup, whatever runs in it (bwrap, or a VMM): the
- * agent channel over the streams `connect` yields, start-up and exit errors that quote the
- * process's own output, and teardown — the cgroup killed, the process reaped, then `cleanup`.
+ * A sandbox that is one host process and its cgroup, whatever runs in it (bwrap, or a VMM), as its
+ * backend (ProcessBackend) launched it: the agent channel over the streams the backend's connect()
+ * yields, start-up and exit errors that quote the process's own output, and teardown — the cgroup
+ * killed, the process reaped, then the backend's release().
  */
-export class ProcessSandbox implements Sandbox {
+export class ProcessSandbox<Plan, Run> implements Sandbox {
   readonly id: string;
-  readonly #parts: ProcessSandboxParts;
+  readonly #owner: SandboxOwner<Plan, Run>;
+  readonly #launched: LaunchedSandbox<Plan, Run>;
   readonly #ready: Promise<void>;
   readonly #exited: Promise<void>;
   #channel: AgentChannel | undefined;
@@ -63,13 +30,14 @@ export class ProcessSandbox implements Sandbox {
   #exit: SandboxError | undefined;
   #destroyed: Promise<void> | undefined;
 
-  constructor(parts: ProcessSandboxParts) {
-    this.id = parts.id;
-    this.#parts = parts;
+  constructor(owner: SandboxOwner<Plan, Run>, launched: LaunchedSandbox<Plan, Run>) {
+    this.id = launched.name;
+    this.#owner = owner;
+    this.#launched = launched;
     const keep = (chunk: Buffer): void => {
       this.#output = (this.#output + chunk.toString('utf8')).slice(-OUTPUT_BYTES);
     };
-    for (const stream of parts.output) stream.on('data', keep);
+    for (const stream of launched.output) stream.on('data', keep);
     this.#exited = new Promise((resolve) => {
       const ended = (error: SandboxError): void => {
         this.#exit ??= error;
@@ -77,8 +45,8 @@ export class ProcessSandbox implements Sandbox {
         this.#streams?.close?.();
         resolve();
       };
-      parts.child.once('close', (code, signal) => ended(this.#exitError(code, signal)));
-      parts.child.once('error', (err) => ended(new SandboxError(ErrorCodes.SANDBOX_START, `cannot run ${parts.child.spawnfile}: ${err.message}`, { cause: err })));
+      launched.child.once('close', (code, signal) => ended(this.#exitError(code, signal)));
+      launched.child.once('error', (err) => ended(new SandboxError(ErrorCodes.SANDBOX_START, `cannot run ${launched.child.spawnfile}: ${err.message}`, { cause: err })));
     });
     this.#ready = this.#start();
     // Start-up failures surface through ready(); never as an unhandled rejection.
@@ -86,16 +54,16 @@ export class ProcessSandbox implements Sandbox {
   }
 
   async #start(): Promise<void> {
-    const deadline = Date.now() + this.#parts.startTimeoutMs;
+    const deadline = Date.now() + this.#owner.startTimeoutMs;
     const live: SandboxLiveness = {
       deadline,
       check: () => {
         if (this.#exit) throw this.#exit;
         if (this.#destroyed) throw new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed');
-        if (Date.now() > deadline) throw new SandboxError(ErrorCodes.SANDBOX_START, `the ${this.#parts.kind}'s agent did not answer within ${this.#parts.startTimeoutMs} ms`);
+        if (Date.now() > deadline) throw new SandboxError(ErrorCodes.SANDBOX_START, `the ${this.#owner.kind}'s agent did not answer within ${this.#owner.startTimeoutMs} ms`);
       },
     };
-    this.#streams = await this.#parts.connect(live);
+    this.#streams = await this.#owner.connect(this.#launched, live);
     this.#channel = new AgentChannel(this.#streams.fromAgent, this.#streams.toAgent);
     if (this.#exit) this.#channel.fail(this.#exit);
     await this.#channel.waitReady(Math.max(1, deadline - Date.now()));
@@ -110,7 +78,7 @@ export class ProcessSandbox implements Sandbox {
   }
 
   applyLimits(limits: Limits): void {
-    this.#parts.cgroup.setLimits(this.#parts.cgroupLimits(limits));
+    this.#launched.cgroup.setLimits(this.#owner.cgroupLimits(limits));
   }
 
   async run(job: JobMessage, budgetMs: number): Promise<ResultMessage> {
@@ -119,26 +87,25 @@ export class ProcessSandbox implements Sandbox {
   }
 
   stats(): CgroupStats {
-    return this.#parts.cgroup.stats();
+    return this.#launched.cgroup.stats();
   }
 
   destroy(): Promise<void> {
     this.#destroyed ??= (async () => {
       this.#channel?.fail(new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed'));
       this.#streams?.close?.();
-      await stopProcess(this.#parts.child, this.#parts.cgroup, this.#exited);
+      await stopProcess(this.#launched.child, this.#launched.cgroup, this.#exited);
       // Only now, with every process of the sandbox gone, may another sandbox get its uid (a failed
       // teardown above keeps it held for good: one id lost beats two sandboxes sharing one).
-      await this.#parts.cleanup();
+      await this.#owner.release(this.#launched);
     })();
     return this.#destroyed;
   }
 
   #exitError(code: number | null, signal: NodeJS.Signals | null): SandboxError {
     const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-    const explain = this.#parts.explain ?? (() => true);
-    const detail = this.#output.trim().split('\n').filter(explain).slice(-5).join(' | ');
-    return new SandboxError(ErrorCodes.SANDBOX_START, `${this.#parts.kind} ${how} before the agent answered${detail ? `: ${detail}` : ''}`);
+    const detail = this.#output.trim().split('\n').filter((line) => this.#owner.explain(line)).slice(-5).join(' | ');
+    return new SandboxError(ErrorCodes.SANDBOX_START, `${this.#owner.kind} ${how} before the agent answered${detail ? `: ${detail}` : ''}`);
   }
 }
 

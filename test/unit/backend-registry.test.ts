@@ -9,8 +9,8 @@ import { BACKEND_NAMES } from '../../src/sandbox/backend-names.js';
 // folder has the same shape, so a new backend is one folder and one name.
 describe('the backend registry', () => {
   for (const name of BACKEND_NAMES) {
-    it(`src/sandbox/${name}/ has backend.ts and an open.ts whose openBackend opens it`, async () => {
-      for (const file of ['backend.ts', 'open.ts']) assert.ok(existsSync(join(packageRoot, 'src', 'sandbox', name, file)), `src/sandbox/${name}/${file} is missing`);
+    it(`src/sandbox/${name}/ has backend.ts, plan.ts and an open.ts whose openBackend opens it`, async () => {
+      for (const file of ['backend.ts', 'open.ts', 'plan.ts']) assert.ok(existsSync(join(packageRoot, 'src', 'sandbox', name, file)), `src/sandbox/${name}/${file} is missing`);
       const open = (await import(`../../src/sandbox/${name}/open.js`)) as Record<string, unknown>;
       assert.deepEqual(Object.keys(open), ['openBackend']);
       assert.equal(typeof open.openBackend, 'function');

@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import type { Backend, Sandbox, SandboxSpec } from '../backend.js';
-import type { Cgroup, CgroupDriver } from '../cgroup/types.js';
-import { ProcessSandbox } from '../process-sandbox.js';
 import { syscallAbisOfImage } from '../../languages/lookup.js';
+import type { SandboxSpec } from '../backend.js';
+import type { CgroupDriver } from '../cgroup/types.js';
+import { programUidOf, type HostIdRange } from '../host-ids.js';
 import { launchArgs } from '../launch.js';
+import type { AgentStreams, LaunchedSandbox, SandboxSlot } from '../launched-sandbox.js';
+import { ProcessBackend, type SandboxCommand } from '../process-backend.js';
 import { bwrapArgs, PROC_MASKS, type ProcMasks } from './plan.js';
-import { hostUidOf, sandboxName } from '../names.js';
-import { HostIdAllocator, programUidOf, type HostIdRange } from '../host-ids.js';
 
 export interface BwrapBackendOptions {
   bwrapPath: string;
@@ -24,64 +23,51 @@ export interface BwrapBackendOptions {
   startTimeoutMs?: number;
 }
 
+/** What one bwrap sandbox starts with, decided before it takes a uid. */
+interface BwrapStart {
+  seccompFilter: string;
+  rootfs: string;
+  tmpfsBytes: number;
+}
+
 /** bubblewrap backend: namespaces + cgroup + seccomp + rlimits, agent over the bwrap pipes. */
-export class BwrapBackend implements Backend {
+export class BwrapBackend extends ProcessBackend<BwrapStart, undefined> {
   readonly name = 'bwrap';
+  readonly kind = 'sandbox';
   /** The /tmp, /work and /dev/shm tmpfs sizes are bwrap arguments. */
   readonly fixedAtStart = ['diskBytes'] as const;
   readonly #options: Required<BwrapBackendOptions>;
-  readonly #ids: HostIdAllocator;
   readonly #procMasks: ProcMasks;
 
   constructor(options: BwrapBackendOptions) {
-    // SECURITY: the allocator refuses a range that includes uid 0 (and the launcher refuses 0 too).
-    this.#ids = new HostIdAllocator(options.hostIds);
-    this.#options = { startTimeoutMs: 10_000, ...options };
+    super({ cgroups: options.cgroups, hostIds: options.hostIds, startTimeoutMs: options.startTimeoutMs ?? 10_000 });
+    this.#options = { startTimeoutMs: this.startTimeoutMs, ...options };
     this.#procMasks = { files: PROC_MASKS.files.filter((f) => existsSync(f)), dirs: PROC_MASKS.dirs.filter((d) => existsSync(d)) };
   }
 
-  async start(spec: SandboxSpec): Promise<Sandbox> {
+  protected plan(spec: SandboxSpec): BwrapStart {
+    return { seccompFilter: this.#seccompFilter(spec.image), rootfs: spec.rootfs, tmpfsBytes: spec.limits.diskBytes };
+  }
+
+  protected async command(slot: SandboxSlot, plan: BwrapStart): Promise<SandboxCommand<undefined>> {
     const o = this.#options;
-    const filter = this.#seccompFilter(spec.image);
-    const uid = this.#ids.acquire(() => o.cgroups.list().map(hostUidOf));
-    const name = sandboxName(process.pid, uid);
-    let cgroup: Cgroup;
-    try {
-      cgroup = o.cgroups.create(name, spec.limits);
-    } catch (err) {
-      this.#ids.release(uid);
-      throw err;
-    }
-    const release = (): void => this.#ids.release(uid);
-    let seccompFd: number | undefined;
-    let child: ChildProcess;
-    try {
-      // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
-      seccompFd = openSync(filter, 'r');
-      const args = [
-        ...launchArgs({ cgroupProcsFiles: cgroup.procsFiles, hostUid: uid, hostGid: uid, programUid: programUidOf(o.hostIds, uid) }),
+    // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
+    const seccompFd = openSync(plan.seccompFilter, 'r');
+    return {
+      argv: [
+        o.launcherPath,
+        ...launchArgs({ cgroupProcsFiles: slot.cgroup.procsFiles, hostUid: slot.uid, hostGid: slot.uid, programUid: programUidOf(o.hostIds, slot.uid) }),
         o.bwrapPath,
-        ...bwrapArgs({ rootfs: spec.rootfs, agentBinary: o.agentPath, tmpfsBytes: spec.limits.diskBytes, hostname: 'sandbox', procMasks: this.#procMasks }),
-      ];
-      child = spawn(o.launcherPath, args, { stdio: ['pipe', 'pipe', 'pipe', seccompFd], env: {} });
-    } catch (cause) {
-      await cgroup.destroy().finally(release);
-      throw new SandboxError(ErrorCodes.SANDBOX_START, `cannot start bwrap: ${(cause as Error).message}`, { cause });
-    } finally {
-      if (seccompFd !== undefined) closeSync(seccompFd);
-    }
-    const pipes = { fromAgent: child.stdout!, toAgent: child.stdin! };
-    return new ProcessSandbox({
-      id: name,
-      kind: 'sandbox',
-      child,
-      output: [child.stderr!],
-      cgroup,
-      startTimeoutMs: o.startTimeoutMs,
-      cgroupLimits: (limits) => limits,
-      connect: async () => pipes,
-      cleanup: async () => release(),
-    });
+        ...bwrapArgs({ rootfs: plan.rootfs, agentBinary: o.agentPath, tmpfsBytes: plan.tmpfsBytes, hostname: 'sandbox', procMasks: this.#procMasks }),
+      ],
+      agentOnStdio: true,
+      fds: [seccompFd],
+      run: undefined,
+    };
+  }
+
+  async connect(sandbox: LaunchedSandbox<BwrapStart, undefined>): Promise<AgentStreams> {
+    return { fromAgent: sandbox.child.stdout!, toAgent: sandbox.child.stdin! };
   }
 
   /** SECURITY: the i386 ABI only for images whose languages declare it (the catalog's `syscallAbis`). */

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { SandboxLiveness } from '../process-sandbox.js';
+import type { SandboxLiveness } from '../launched-sandbox.js';
 import { holdVmSocket, type HeldSocket } from '../vm-socket.js';
 import { FirecrackerApiClient } from './api-client.js';
 import { connectVsock } from './vsock.js';

@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { CgroupDriver, CgroupSetting } from '../cgroup/types.js';
-import { removeStaleVmDirs, type VmIdentity, type VmmStarter } from '../vm-sandbox.js';
+import { removeStaleVmDirs } from '../vm-dirs.js';
+import type { VmIdentity, VmmStarter } from '../vm-starter.js';
 
 /**
  * Firecracker under its jailer, the production mode Firecracker documents (docs/jailer.md): the

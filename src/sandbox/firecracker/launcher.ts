@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import { directStarter, type VmHost, type VmmStarter } from '../vm-sandbox.js';
+import type { CgroupDriver } from '../cgroup/types.js';
+import { directStarter, type VmHost, type VmmStarter } from '../vm-starter.js';
 import { jailedStarter, removeStaleJails, type JailerConfig } from './jailer.js';
 
 /** Names of a VM's files as Firecracker knows them (chroot-relative under the jailer). */
@@ -53,7 +54,7 @@ export function directLauncher(host: VmHost, command: readonly string[]): Firecr
  * `/<name>`, and the files it makes are at `/<name>` too. The binary is the one file the jailer
  * copies in and execs, so `command` must be just its path.
  */
-export function jailedLauncher(host: VmHost, config: JailerConfig, command: readonly string[]): FirecrackerLauncher {
+export function jailedLauncher(cgroups: CgroupDriver, config: JailerConfig, command: readonly string[]): FirecrackerLauncher {
   if (command.length !== 1) throw new SandboxError(ErrorCodes.HOST_DEPENDENCY, `the jailer runs a Firecracker binary, not a command line (${command.join(' ')})`);
   removeStaleJails(config.chrootBase);
   // Inside the chroot every file is /<name>, whatever the chroot's host path.
@@ -61,6 +62,6 @@ export function jailedLauncher(host: VmHost, config: JailerConfig, command: read
   return {
     jailed: true,
     paths: (dir) => ({ vmm: inChroot, host: (name) => join(dir, name) }),
-    starter: (inputs, args) => jailedStarter(config, command[0]!, host.cgroups, inputs, args(inChroot)),
+    starter: (inputs, args) => jailedStarter(config, command[0]!, cgroups, inputs, args(inChroot)),
   };
 }

@@ -1,29 +1,27 @@
 import { lstatSync } from 'node:fs';
 import { chmod, chown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import type { Limits } from '../limits.js';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import type { ImageManifest } from '../../images/manifest.js';
 import type { VmPaths } from '../../images/vm/paths.js';
-import { stopProcess, type SandboxLiveness } from '../process-sandbox.js';
-import { launchVmm, type VmHost, type VmmStarter } from '../vm-sandbox.js';
-import { bootMicroVm, createSnapshot, type MicroVmBootConfig } from './api-flows.js';
+import type { SandboxLiveness } from '../launched-sandbox.js';
+import { stopProcess } from '../process-sandbox.js';
+import type { LaunchedVm } from '../vm-backend.js';
+import { bootMicroVm, createSnapshot } from './api-flows.js';
 import { withApi } from './connect.js';
 import { FIRECRACKER_FILES, type FirecrackerPaths } from './launcher.js';
+import { bootConfig, type FirecrackerPlan } from './plan.js';
 import { sha256, snapshotFiles, type SnapshotManifest } from './snapshot-manifest.js';
 
 export interface SnapshotCreateOptions {
-  /** Starts the Firecracker process that boots and snapshots (as for a cold boot of this image). */
-  starter: VmmStarter;
-  paths: (dir: string) => FirecrackerPaths;
+  /** How the Firecracker that boots and snapshots names its files. */
+  paths: FirecrackerPaths;
   /** Whether that Firecracker runs under the jailer: its snapshot restores only the same way. */
   jailed: boolean;
   vm: VmPaths;
   image: ImageManifest;
   kernelRelease: string;
-  /** Boot configuration, as for a cold boot of this image. */
-  boot: (paths: FirecrackerPaths) => MicroVmBootConfig;
-  limits: Limits;
   memoryMib: number;
+  startTimeoutMs: number;
 }
 
 /** The guest's init prints this on the console when it listens for the host: the moment to snapshot. */
@@ -32,13 +30,13 @@ const GUEST_WAITING = /runner-vminit: waiting for the host/;
 /**
  * Makes an image's snapshot: boots a VM like any other, waits until the guest's init listens for
  * the host (nothing of any execution has happened yet), pauses it, has Firecracker write the VM
- * state and memory, and stops it. Restores then skip the boot; each gets its own vsock path, and
- * the hello line refreshes its clock and entropy (see runner-vminit).
+ * state and memory, and stops it (the caller, FirecrackerBackend.snapshot, frees its slot).
+ * Restores then skip the boot; each gets its own vsock path, and the hello line refreshes its
+ * clock and entropy (see runner-vminit).
  */
-export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions): Promise<SnapshotManifest> {
+export async function makeSnapshot(vmm: LaunchedVm<FirecrackerPlan>, options: SnapshotCreateOptions): Promise<SnapshotManifest> {
   const files = snapshotFiles(options.vm, options.image.id);
-  const vmm = await launchVmm(host, options.limits, 'firecracker', options.starter);
-  const paths = options.paths(vmm.dir);
+  const { paths } = options;
   let console = '';
   let exited = false;
   const gone = new Promise<void>((resolve) => vmm.child.once('close', () => resolve()));
@@ -55,7 +53,7 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
     });
   });
   waiting.catch(() => undefined);
-  const deadline = Date.now() + host.startTimeoutMs;
+  const deadline = Date.now() + options.startTimeoutMs;
   const live: SandboxLiveness = {
     deadline,
     check: () => {
@@ -63,7 +61,7 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
       if (Date.now() > deadline) throw new SandboxError(ErrorCodes.SANDBOX_START, 'firecracker did not open its API socket');
     },
   };
-  const timeout = setTimeout(() => vmm.child.kill('SIGTERM'), host.startTimeoutMs);
+  const timeout = setTimeout(() => vmm.child.kill('SIGTERM'), options.startTimeoutMs);
   const stop = async (): Promise<void> => {
     clearTimeout(timeout);
     await stopProcess(vmm.child, vmm.cgroup, gone);
@@ -74,7 +72,7 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
       { host: paths.host(FIRECRACKER_FILES.api), uid: vmm.uid },
       live,
       async (client) => {
-        await bootMicroVm(client, options.boot(paths));
+        await bootMicroVm(client, bootConfig(paths, vmm.plan.limits));
         await waiting;
         await createSnapshot(client, snapshot);
       },
@@ -103,7 +101,6 @@ export async function makeSnapshot(host: VmHost, options: SnapshotCreateOptions)
     return manifest;
   } finally {
     await stop();
-    await vmm.cleanup();
   }
 }
 

@@ -17,6 +17,9 @@ export interface QemuPlan {
   lpj: number;
 }
 
+/** QEMU's socket for the agent's port, in the VM's private directory. */
+export const AGENT_SOCKET = 'agent.sock';
+
 /** Name of the virtio-serial port the guest's agent speaks on (runner-vminit's rc.port). */
 export const AGENT_PORT_NAME = 'agent.0';
 
