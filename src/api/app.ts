@@ -57,8 +57,8 @@ function parseJson(_request: FastifyRequest, body: Buffer, done: (err: Error | n
 }
 
 /**
- * Builds the HTTP API around the execution service: schema-validated routes, one error translation, API keys,
- * rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
+ * Builds the HTTP API around the execution service: schema-validated routes, one error translation,
+ * API keys, rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
  */
 export interface AppOptions {
   /** false: no logging at all. */

@@ -1,8 +1,8 @@
 /**
  * The HTTP side of a privilege-separated server (`infra.operator api` started as root): this
- * process parses and answers every request, running as an unprivileged uid; the engine runs in
- * the parent, which sent us the configuration, and so does the one execution service and its queue.
- * See separated-server.ts.
+ * process parses and answers every request, running as an unprivileged uid; the execution service
+ * (its one queue, the engines) runs in the parent, which sent us the configuration. See
+ * separated-server.ts.
  */
 import { dataPaths } from '../config/paths.js';
 import { ImageStore } from '../images/store.js';
