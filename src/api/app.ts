@@ -8,8 +8,8 @@ import { routesWithAccess, type Access } from './auth.js';
 import { loggableError, RequestLog } from './request-log.js';
 import { printable } from '../safe-text.js';
 import type { ApiConfig } from './config.js';
-import type { EngineService } from './engine-service.js';
-import { Executor } from './executor.js';
+import type { Service } from '../engine/service.js';
+import { ApiMetrics } from './metrics.js';
 import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
 import { executeRoutes } from './routes/execute.js';
@@ -57,8 +57,8 @@ function parseJson(_request: FastifyRequest, body: Buffer, done: (err: Error | n
 }
 
 /**
- * Builds the HTTP API around an engine: schema-validated routes, one error translation, API keys,
- * rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
+ * Builds the HTTP API around the execution service: schema-validated routes, one error translation,
+ * API keys, rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
  */
 export interface AppOptions {
   /** false: no logging at all. */
@@ -67,8 +67,8 @@ export interface AppOptions {
   logStream?: { write(line: string): void };
 }
 
-export async function buildApp(engineInstance: EngineService, config: ApiConfig, options: AppOptions = {}): Promise<{ app: Api; executor: Executor }> {
-  const executor = new Executor(engineInstance, { concurrency: config.concurrency, queueLimit: config.queueLimit });
+export async function buildApp(service: Service, config: ApiConfig, options: AppOptions = {}): Promise<Api> {
+  const metrics = new ApiMetrics(service);
   const app: Api = Fastify({
     logger:
       options.logger === false
@@ -97,7 +97,7 @@ export async function buildApp(engineInstance: EngineService, config: ApiConfig,
   });
   // While shutting down, close each connection after its reply so that keep-alive clients do not hold the server open.
   app.addHook('onSend', async (_request, reply) => {
-    if (executor.queue.closed) reply.header('connection', 'close');
+    if (service.closed) reply.header('connection', 'close');
   });
   if (config.rateLimit > 0) {
     await app.register(rateLimit, {
@@ -127,7 +127,7 @@ export async function buildApp(engineInstance: EngineService, config: ApiConfig,
   });
 
   await registerDocs(app, config);
-  const deps: RouteDeps = { executor, config };
+  const deps: RouteDeps = { service, metrics, config };
   for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, config.apiKeys, (context) => routes(context, deps)));
-  return { app, executor };
+  return app;
 }

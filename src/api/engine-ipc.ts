@@ -1,27 +1,32 @@
 import type { ChildProcess } from 'node:child_process';
 import type { PoolStats } from '../engine/pool.js';
-import { ExecutionQueue } from '../engine/queue.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
+import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad } from '../engine/service.js';
 import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError, type ErrorCode } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
-import { engineFor, type EngineService, type Engines, type ExecuteOptions } from './engine-service.js';
 
 /**
- * The engine over Node's IPC channel, for privilege separation: the HTTP side (unprivileged
- * worker) asks, the engine side (the privileged parent, the only one that creates cgroups and
- * starts sandboxes) answers. Messages are JSON; the parent trusts nothing in them: requests are
- * validated by the engine like any other, and work is bounded by its own queue.
+ * The execution service over Node's IPC channel, for privilege separation: the HTTP side
+ * (unprivileged worker) asks, the service in the privileged parent (the only process that creates
+ * cgroups and starts sandboxes) answers. Messages are JSON; the parent trusts nothing in them:
+ * requests are validated by the engine like any other, and work is bounded by the service's queue,
+ * the only one (the worker keeps none).
  */
 export type WorkerMessage =
-  | { type: 'execute'; id: number; request: ExecuteRequest; traceId: string; backend?: string }
+  | { type: 'execute'; id: number; request: ExecuteRequest; traceId?: string; backend?: string }
   | { type: 'cancel'; id: number }
-  | { type: 'pool'; id: number };
+  | { type: 'pool'; id: number }
+  | { type: 'load'; id: number }
+  | { type: 'accept'; id: number; count: number }
+  | { type: 'stop'; id: number };
 
 export type EngineMessage =
-  | { type: 'result'; id: number; result: ExecutionResult }
+  | { type: 'result'; id: number; result: ExecutionResult; waitedMs: number }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'pool'; id: number; stats: PoolStats | null };
+  | { type: 'pool'; id: number; stats: PoolStats | null }
+  | { type: 'load'; id: number; load: ServiceLoad }
+  | { type: 'accept'; id: number; ok: boolean };
 
 interface SerializedError {
   code: ErrorCode;
@@ -52,16 +57,18 @@ function deserializeError(error: SerializedError): RunnerError {
 const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 /**
- * Parent side: runs the worker's executions on the engine. `limits` bound the work the worker can
- * ask for, whatever it asks: a compromised HTTP side still cannot start more sandboxes than this.
+ * Parent side: answers the worker from the service. The service's queue bounds the work the worker
+ * can ask for, whatever it asks: a compromised HTTP side still cannot start more sandboxes than that.
  */
-export function serveEngine(engines: Engines, worker: ChildProcess, limits: { concurrency: number; queueLimit: number }): void {
-  const engine = engineFor(engines, undefined);
-  const queue = new ExecutionQueue({ concurrency: limits.concurrency, maxQueued: limits.queueLimit });
+export function serveService(service: ExecutionService, worker: ChildProcess): void {
   const running = new Map<number, AbortController>();
   const send = (message: EngineMessage): void => {
     if (worker.connected) worker.send(message);
   };
+  const answer = (id: number, work: () => Promise<EngineMessage>): Promise<void> =>
+    work()
+      .catch((err: unknown): EngineMessage => ({ type: 'error', id, error: serializeError(err) }))
+      .then(send);
   worker.on('message', (raw: unknown) => {
     const message = raw as Partial<WorkerMessage> | null;
     if (message === null || typeof message !== 'object' || !isId(message.id)) return;
@@ -69,33 +76,45 @@ export function serveEngine(engines: Engines, worker: ChildProcess, limits: { co
     if (message.type === 'cancel') {
       running.get(id)?.abort();
     } else if (message.type === 'pool') {
-      send({ type: 'pool', id, stats: engine.pool?.stats() ?? null });
+      void answer(id, async () => ({ type: 'pool', id, stats: await service.poolStats() }));
+    } else if (message.type === 'load') {
+      void answer(id, async () => ({ type: 'load', id, load: await service.load() }));
+    } else if (message.type === 'accept') {
+      const count = Number.isSafeInteger(message.count) ? (message.count as number) : Infinity;
+      void answer(id, async () => ({ type: 'accept', id, ok: await service.canAccept(count) }));
+    } else if (message.type === 'stop') {
+      service.stopAccepting();
     } else if (message.type === 'execute' && typeof message.request === 'object' && message.request !== null && !running.has(id)) {
       const controller = new AbortController();
       running.set(id, controller);
       const traceId = typeof message.traceId === 'string' ? message.traceId : String(id);
-      const request = message.request;
       const backend = typeof message.backend === 'string' ? message.backend : undefined;
-      queue
-        .run(() => engineFor(engines, backend).execute(request, { traceId, signal: controller.signal }), controller.signal)
-        .then(({ value }) => send({ type: 'result', id, result: value }))
-        .catch((err: unknown) => send({ type: 'error', id, error: serializeError(err) }))
-        .finally(() => running.delete(id));
+      const request = message.request;
+      // The waited time travels with the result: the worker's metrics hooks see what the service saw.
+      void answer(id, async () => {
+        const { value, waitedMs } = await service.executeTimed(request, { traceId, signal: controller.signal, ...(backend ? { backend } : {}) });
+        return { type: 'result', id, result: value, waitedMs };
+      }).finally(() => running.delete(id));
     }
   });
   // The worker gone: nothing it asked for is wanted any more.
   worker.once('exit', () => {
-    queue.close();
+    service.stopAccepting();
     for (const controller of running.values()) controller.abort();
   });
 }
 
-/** Worker side: an EngineService whose engine lives in the parent process. */
-export class RemoteEngineService implements EngineService {
+const gone = (): RunnerError => new RunnerError(ErrorCodes.SHUTTING_DOWN, 'the engine process is gone');
+
+/** Worker side: the Service whose queue and engines live in the parent process; it keeps no queue of its own. */
+export class RemoteService implements Service {
   readonly backendName: string;
   readonly images: ImageStore;
+  #closed = false;
   #nextId = 0;
   readonly #pending = new Map<number, { resolve: (message: EngineMessage) => void; reject: (err: Error) => void }>();
+  readonly #inFlight = new Set<AbortController>();
+  readonly #hooks: ExecutedHook[] = [];
 
   constructor(backendName: string, images: ImageStore) {
     this.backendName = backendName;
@@ -108,35 +127,73 @@ export class RemoteEngineService implements EngineService {
       }
     });
     process.once('disconnect', () => {
-      for (const waiter of this.#pending.values()) waiter.reject(new RunnerError(ErrorCodes.SHUTTING_DOWN, 'the engine process is gone'));
+      for (const waiter of this.#pending.values()) waiter.reject(gone());
       this.#pending.clear();
     });
   }
 
-  #ask(message: WorkerMessage): Promise<EngineMessage> {
-    if (!process.send || !process.connected) return Promise.reject(new RunnerError(ErrorCodes.SHUTTING_DOWN, 'the engine process is gone'));
-    return new Promise((resolve, reject) => {
-      this.#pending.set(message.id, { resolve, reject });
-      process.send!(message);
-    });
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  async execute(request: ExecuteRequest, options: ExecuteOptions): Promise<ExecutionResult> {
+  #send(message: WorkerMessage): boolean {
+    if (!process.send || !process.connected) return false;
+    process.send(message);
+    return true;
+  }
+
+  async #ask<T extends EngineMessage['type']>(message: WorkerMessage, type: T): Promise<Extract<EngineMessage, { type: T }>> {
+    const answer = await new Promise<EngineMessage>((resolve, reject) => {
+      this.#pending.set(message.id, { resolve, reject });
+      if (!this.#send(message)) {
+        this.#pending.delete(message.id);
+        reject(gone());
+      }
+    });
+    if (answer.type === 'error') throw deserializeError(answer.error);
+    if (answer.type !== type) throw new RunnerError(ErrorCodes.INTERNAL, `unexpected answer '${answer.type}'`);
+    return answer as Extract<EngineMessage, { type: T }>;
+  }
+
+  async execute(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<ExecutionResult> {
     const id = this.#nextId++;
-    const cancel = (): void => void process.send?.({ type: 'cancel', id } satisfies WorkerMessage);
+    const controller = new AbortController();
+    const cancel = (): void => controller.abort();
+    controller.signal.addEventListener('abort', () => void this.#send({ type: 'cancel', id }), { once: true });
     options.signal?.addEventListener('abort', cancel, { once: true });
+    this.#inFlight.add(controller);
     try {
-      const answer = await this.#ask({ type: 'execute', id, request, traceId: options.traceId, ...(options.backend ? { backend: options.backend } : {}) });
-      if (answer.type === 'error') throw deserializeError(answer.error);
-      if (answer.type !== 'result') throw new RunnerError(ErrorCodes.INTERNAL, `unexpected answer '${answer.type}'`);
-      return answer.result;
+      const { result, waitedMs } = await this.#ask({ type: 'execute', id, request, ...(options.traceId ? { traceId: options.traceId } : {}), ...(options.backend ? { backend: options.backend } : {}) }, 'result');
+      for (const hook of this.#hooks) hook(result, waitedMs);
+      return result;
     } finally {
       options.signal?.removeEventListener('abort', cancel);
+      this.#inFlight.delete(controller);
     }
   }
 
+  async canAccept(count: number): Promise<boolean> {
+    return !this.#closed && (await this.#ask({ type: 'accept', id: this.#nextId++, count }, 'accept')).ok;
+  }
+
+  async load(): Promise<ServiceLoad> {
+    return (await this.#ask({ type: 'load', id: this.#nextId++ }, 'load')).load;
+  }
+
   async poolStats(): Promise<PoolStats | null> {
-    const answer = await this.#ask({ type: 'pool', id: this.#nextId++ });
-    return answer.type === 'pool' ? answer.stats : null;
+    return (await this.#ask({ type: 'pool', id: this.#nextId++ }, 'pool')).stats;
+  }
+
+  onExecuted(hook: ExecutedHook): void {
+    this.#hooks.push(hook);
+  }
+
+  stopAccepting(): void {
+    this.#closed = true;
+    this.#send({ type: 'stop', id: this.#nextId++ });
+  }
+
+  cancelAll(): void {
+    for (const controller of this.#inFlight) controller.abort();
   }
 }

@@ -1,6 +1,6 @@
-import type { Engine } from '../engine/engine.js';
-import { openEngine, type OpenEngineOptions } from '../engine/open-engine.js';
-import { enginesOf, type Engines } from './engine-service.js';
+import type { OpenEngineOptions } from '../engine/open-engine.js';
+import { openService } from '../engine/open-service.js';
+import type { ExecutionService } from '../engine/service.js';
 import type { PoolOptions } from '../engine/pool.js';
 import { engineMaxima } from '../engine/maxima.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
@@ -47,27 +47,9 @@ export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
 }
 
 /**
- * Opens the server's engines: the default one (with the warm pool), then one for each further
- * backend requests may pick (`allowed_backends`; no pool: VMs are expensive to keep idle). A
- * backend that cannot run on this host fails the start, naming why.
+ * Opens the server's service: the default backend's engine (with the warm pool), one more for each
+ * further backend requests may pick (`allowed_backends`), behind the configured queue.
  */
-export async function openServerEngines(config: ApiConfig): Promise<Engines> {
-  const options = engineOptionsFor(config);
-  const first = await openEngine(options);
-  const others: Engine[] = [];
-  try {
-    for (const name of config.allowedBackends) {
-      if (name === first.backend.name || others.some((engine) => engine.backend.name === name)) continue;
-      const { pool: _pool, ...withoutPool } = options;
-      others.push(await openEngine({ ...withoutPool, backend: name }));
-    }
-  } catch (err) {
-    await Promise.all([first, ...others].map((engine) => engine.close()));
-    throw err;
-  }
-  return enginesOf(first, others);
-}
-
-export async function closeEngines(engines: Engines): Promise<void> {
-  await Promise.all([...engines.values()].map((engine) => engine.close()));
+export async function openServerService(config: ApiConfig): Promise<ExecutionService> {
+  return openService({ engine: engineOptionsFor(config), backends: config.allowedBackends, concurrency: config.concurrency, maxQueued: config.queueLimit });
 }

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExecutionResult } from '../engine/result.js';
+import type { Service } from '../engine/service.js';
 
-/** Every metric the server exports, declared in one place. */
+/** Every metric the server exports, declared in one place, fed by the service's hook points. */
 export class ApiMetrics {
   readonly registry = new Registry();
   readonly executions: Counter<'language' | 'outcome'>;
@@ -9,7 +10,7 @@ export class ApiMetrics {
   readonly loadSeconds: Histogram<'language'>;
   readonly execSeconds: Histogram<'language'>;
 
-  constructor(sample: { running: () => number; queued: () => number }) {
+  constructor(service: Service) {
     collectDefaultMetrics({ register: this.registry, prefix: 'runner_codes_' });
     const registers = [this.registry];
     this.executions = new Counter({
@@ -22,8 +23,9 @@ export class ApiMetrics {
     this.queueSeconds = new Histogram({ name: 'runner_codes_queue_seconds', help: 'Time an execution waited for a slot', buckets, registers });
     this.loadSeconds = new Histogram({ name: 'runner_codes_load_seconds', help: 'Sandbox start until the agent is ready', labelNames: ['language'], buckets, registers });
     this.execSeconds = new Histogram({ name: 'runner_codes_exec_seconds', help: 'Run-stage wall time', labelNames: ['language'], buckets, registers });
-    new Gauge({ name: 'runner_codes_sandboxes_in_use', help: 'Executions running now (one sandbox each)', registers, collect() { this.set(sample.running()); } });
-    new Gauge({ name: 'runner_codes_queue_length', help: 'Executions waiting for a slot', registers, collect() { this.set(sample.queued()); } });
+    new Gauge({ name: 'runner_codes_sandboxes_in_use', help: 'Executions running now (one sandbox each)', registers, async collect() { this.set((await service.load()).running); } });
+    new Gauge({ name: 'runner_codes_queue_length', help: 'Executions waiting for a slot', registers, async collect() { this.set((await service.load()).queued); } });
+    service.onExecuted((result, waitedMs) => this.observe(result, waitedMs));
   }
 
   observe(result: ExecutionResult, waitedMs: number): void {

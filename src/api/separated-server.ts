@@ -3,9 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { dataDir } from '../config/paths.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { exposureWarning, type ApiConfig } from './config.js';
-import { closeEngines, openServerEngines } from './engine-options.js';
-import { engineFor } from './engine-service.js';
-import { serveEngine } from './engine-ipc.js';
+import { openServerService } from './engine-options.js';
+import { serveService } from './engine-ipc.js';
 import type { SupervisorMessage, WorkerStatus } from './worker.js';
 
 export interface SeparatedServer {
@@ -20,13 +19,13 @@ export interface SeparatedServer {
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /**
- * Privilege separation for a server started as root: this process keeps root and the engine
- * (cgroups, sandbox launches) and never parses a byte of HTTP; a child process running as
- * `config.apiUid` serves the API and asks this process for executions over IPC (engine-ipc.ts).
+ * Privilege separation for a server started as root: this process keeps root and the execution
+ * service (its queue, cgroups, sandbox launches) and never parses a byte of HTTP; a child process
+ * running as `config.apiUid` serves the API and forwards every call to that service over IPC
+ * (engine-ipc.ts).
  */
 export async function startSeparatedServer(config: ApiConfig): Promise<SeparatedServer> {
-  const engines = await openServerEngines(config);
-  const engine = engineFor(engines, undefined);
+  const service = await openServerService(config);
   const warning = exposureWarning(config);
   if (warning) process.stderr.write(`\n${'!'.repeat(78)}\n${warning}\n${'!'.repeat(78)}\n\n`);
   const worker = spawn(process.execPath, [WORKER], {
@@ -38,14 +37,14 @@ export async function startSeparatedServer(config: ApiConfig): Promise<Separated
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', RUNNER_CODES_HOME: dataDir() },
   });
   const workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  serveEngine(engines, worker, config);
-  worker.send({ type: 'start', config, backendName: engine.backend.name } satisfies SupervisorMessage);
+  serveService(service, worker);
+  worker.send({ type: 'start', config, backendName: service.backendName } satisfies SupervisorMessage);
   const status = await new Promise<WorkerStatus | null>((resolve) => {
     worker.once('message', (message: WorkerStatus) => resolve(message));
     void workerExited.then(() => resolve(null));
   });
   if (status?.type !== 'listening') {
-    await closeEngines(engines);
+    await service.close();
     const why = status?.type === 'failed' ? status.message : 'it exited';
     throw new RunnerError(ErrorCodes.CONFIG, `the HTTP side (uid ${config.apiUid}) could not start: ${why}`, {
       hint: 'ports below 1024 need root: use a higher --port, or --api-uid 0 for one process',
@@ -63,7 +62,7 @@ export async function startSeparatedServer(config: ApiConfig): Promise<Separated
         const kill = setTimeout(() => worker.kill('SIGKILL'), config.shutdownGraceMs + 5_000);
         await workerExited;
         clearTimeout(kill);
-        await closeEngines(engines);
+        await service.close();
       })();
       return closing;
     },

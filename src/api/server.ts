@@ -1,13 +1,12 @@
+import type { ExecutionService } from '../engine/service.js';
 import { buildApp, type AppOptions } from './app.js';
-import { closeEngines, openServerEngines } from './engine-options.js';
-import { localEngineService } from './engine-service.js';
+import { openServerService } from './engine-options.js';
 import { exposureWarning, type ApiConfig } from './config.js';
-import type { Executor } from './executor.js';
 import type { Api } from './types.js';
 
 export interface RunningServer {
   app: Api;
-  executor: Executor;
+  service: ExecutionService;
   /** The address actually bound (port 0 picks a free one). */
   url: string;
   /**
@@ -17,10 +16,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the engine on this host and serves the API until close(). */
+/** Opens the execution service on this host and serves the API over it until close(). */
 export async function startServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer> {
-  const engines = await openServerEngines(config);
-  const { app, executor } = await buildApp(localEngineService(engines), config, options);
+  const service = await openServerService(config);
+  const app = await buildApp(service, config, options);
   const warning = exposureWarning(config);
   if (warning) {
     app.log.warn(warning);
@@ -30,18 +29,18 @@ export async function startServer(config: ApiConfig, options: AppOptions = {}): 
   let closing: Promise<void> | undefined;
   return {
     app,
-    executor,
+    service,
     url,
     close() {
       closing ??= (async () => {
-        executor.stopAccepting();
-        const cancel = setTimeout(() => executor.cancelAll(), config.shutdownGraceMs);
+        service.stopAccepting();
+        const cancel = setTimeout(() => service.cancelAll(), config.shutdownGraceMs);
         try {
           await app.close();
         } finally {
           clearTimeout(cancel);
           // Every pooled sandbox, and every used one still being torn down, is gone after this.
-          await closeEngines(engines);
+          await service.close();
         }
       })();
       return closing;

@@ -1,14 +1,17 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApiConfig } from './config.js';
-import type { Executor } from './executor.js';
+import type { Service } from '../engine/service.js';
+import type { ApiMetrics } from './metrics.js';
 
 /** The Fastify instance with TypeBox types: route handlers get typed bodies from their schemas. */
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** What every route module receives. */
 export interface RouteDeps {
-  executor: Executor;
+  /** The one execution service (in this process, or over IPC in the privileged one). */
+  service: Service;
+  metrics: ApiMetrics;
   config: ApiConfig;
 }
 

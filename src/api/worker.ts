@@ -1,13 +1,14 @@
 /**
  * The HTTP side of a privilege-separated server (`infra.operator api` started as root): this
- * process parses and answers every request, running as an unprivileged uid; the engine runs in
- * the parent, which sent us the configuration. See separated-server.ts.
+ * process parses and answers every request, running as an unprivileged uid; the execution service
+ * (its one queue, the engines) runs in the parent, which sent us the configuration. See
+ * separated-server.ts.
  */
 import { dataPaths } from '../config/paths.js';
 import { ImageStore } from '../images/store.js';
 import { buildApp } from './app.js';
 import type { ApiConfig } from './config.js';
-import { RemoteEngineService } from './engine-ipc.js';
+import { RemoteService } from './engine-ipc.js';
 
 export type SupervisorMessage = { type: 'start'; config: ApiConfig; backendName: string } | { type: 'shutdown' };
 export type WorkerStatus = { type: 'listening'; url: string } | { type: 'failed'; message: string };
@@ -27,14 +28,14 @@ process.once('message', (raw: unknown) => {
 async function serve({ config, backendName }: { config: ApiConfig; backendName: string }): Promise<void> {
   const report = (status: WorkerStatus): void => void process.send?.(status);
   try {
-    const engine = new RemoteEngineService(backendName, new ImageStore(dataPaths().imagesDir));
-    const { app, executor } = await buildApp(engine, config);
+    const service = new RemoteService(backendName, new ImageStore(dataPaths().imagesDir));
+    const app = await buildApp(service, config);
     const url = await app.listen({ port: config.port, host: config.host });
     report({ type: 'listening', url });
     process.on('message', (next: unknown) => {
       if ((next as SupervisorMessage)?.type !== 'shutdown') return;
-      executor.stopAccepting();
-      const cancel = setTimeout(() => executor.cancelAll(), config.shutdownGraceMs);
+      service.stopAccepting();
+      const cancel = setTimeout(() => service.cancelAll(), config.shutdownGraceMs);
       void app.close().finally(() => {
         clearTimeout(cancel);
         process.exit(0);

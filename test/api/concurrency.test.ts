@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { get, post, testServer } from '../helpers/server.js';
 
 describe('bounded concurrency', async () => {
-  const { base, executor } = await testServer({ concurrency: 2, queueLimit: 64 });
+  const { base, service } = await testServer({ concurrency: 2, queueLimit: 64 });
 
   it('runs 50 parallel requests through 2 slots with correct, uncrossed outputs', async () => {
     const tokens = Array.from({ length: 50 }, () => randomUUID());
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, executor.queue.running)), 2);
+    const sampler = setInterval(() => (peak = Math.max(peak, service.running)), 2);
     const replies = await Promise.all(tokens.map((token) => post(base, '/api/v1/execute', { language: 'bash', code: `echo ${token}; sleep 0.05; echo ${token} >&2` })));
     clearInterval(sampler);
     replies.forEach((r, i) => {

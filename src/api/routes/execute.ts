@@ -31,7 +31,7 @@ function toExecuteRequest(body: ExecuteBody): ExecuteRequest {
   return request;
 }
 
-export async function executeRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+export async function executeRoutes(app: Api, { service }: RouteDeps): Promise<void> {
   app.post(
     '/api/v1/execute',
     {
@@ -46,7 +46,7 @@ export async function executeRoutes(app: Api, { executor }: RouteDeps): Promise<
     },
     async (request, reply) => {
       const { backend } = request.body;
-      const result = await executor.execute(toExecuteRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply), ...(backend ? { backend } : {}) });
+      const result = await service.execute(toExecuteRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply), ...(backend ? { backend } : {}) });
       if (result.error) reply.code(statusOf(result.error.code));
       return result;
     },

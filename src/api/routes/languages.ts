@@ -7,8 +7,8 @@ import { ErrorBodySchema } from '../schemas/common.js';
 import { LanguageSchema } from '../schemas/languages.js';
 import type { Api, RouteDeps } from '../types.js';
 
-export async function languageRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
-  const images = executor.engine.images;
+export async function languageRoutes(app: Api, { service }: RouteDeps): Promise<void> {
+  const images = service.images;
   app.get(
     '/api/v1/languages',
     { schema: { operationId: 'listLanguages', summary: 'Every language in the catalog', tags: ['languages'], response: { 200: Type.Array(LanguageSchema) } } },

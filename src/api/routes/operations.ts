@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { LANGUAGES } from '../../languages/catalog.js';
 import type { Api, RouteDeps } from '../types.js';
 
-export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+export async function operationsRoutes(app: Api, { service, metrics }: RouteDeps): Promise<void> {
   const open = { rateLimit: false } as const;
   app.get(
     '/health',
@@ -24,14 +24,14 @@ export async function operationsRoutes(app: Api, { executor }: RouteDeps): Promi
       },
     },
     async (_request, reply) => {
-      const installed = LANGUAGES.filter((lang) => executor.engine.images.manifest(lang.image) !== null).map((lang) => lang.id);
-      const ready = installed.length > 0 && !executor.queue.closed;
+      const installed = LANGUAGES.filter((lang) => service.images.manifest(lang.image) !== null).map((lang) => lang.id);
+      const ready = installed.length > 0 && !service.closed;
       reply.code(ready ? 200 : 503);
-      return { ready, backend: executor.engine.backendName, languages: installed };
+      return { ready, backend: service.backendName, languages: installed };
     },
   );
   app.get('/metrics', { config: open, schema: { operationId: 'getMetrics', summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
-    reply.type(executor.metrics.registry.contentType);
-    return executor.metrics.registry.metrics();
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
 }

@@ -6,8 +6,8 @@ import { pistonStage, pistonToRequest, resolvePistonRuntime, runStageOf } from '
 import { PistonErrorSchema, PistonExecuteBodySchema, PistonExecuteResultSchema, PistonRuntimeSchema } from '../schemas/piston.js';
 import type { Api, RouteDeps } from '../types.js';
 
-export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
-  const images = executor.engine.images;
+export async function pistonRoutes(app: Api, { service }: RouteDeps): Promise<void> {
+  const images = service.images;
   const piston = { errorFormat: 'piston' } as const;
 
   app.get(
@@ -34,7 +34,7 @@ export async function pistonRoutes(app: Api, { executor }: RouteDeps): Promise<v
     },
     async (request, reply) => {
       const { language, version } = resolvePistonRuntime(request.body, images);
-      const result = await executor.execute(pistonToRequest(request.body, language), { traceId: request.id, signal: disconnectSignal(reply) });
+      const result = await service.execute(pistonToRequest(request.body, language), { traceId: request.id, signal: disconnectSignal(reply) });
       throwIfFailed(result);
       return {
         language: language.id,

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Api, RouteDeps } from '../types.js';
 
-export async function poolRoutes(app: Api, { executor }: RouteDeps): Promise<void> {
+export async function poolRoutes(app: Api, { service }: RouteDeps): Promise<void> {
   app.get(
     '/api/v1/pool',
     {
@@ -31,7 +31,7 @@ export async function poolRoutes(app: Api, { executor }: RouteDeps): Promise<voi
       },
     },
     async () => {
-      const stats = await executor.engine.poolStats();
+      const stats = await service.poolStats();
       return stats ? { enabled: true, ...stats } : { enabled: false, images: [], idle_total: 0, max_idle: 0, idle_memory_bytes: 0 };
     },
   );

@@ -29,7 +29,7 @@ function toRunResult(result: ExecutionResult): RunResult {
   };
 }
 
-export async function runRoutes(app: Api, { executor, config }: RouteDeps): Promise<void> {
+export async function runRoutes(app: Api, { service, config }: RouteDeps): Promise<void> {
   app.post(
     '/api/v1/run',
     {
@@ -48,7 +48,7 @@ export async function runRoutes(app: Api, { executor, config }: RouteDeps): Prom
       const base: ExecuteRequest = { language, files, ...(args ? { args } : {}) };
       const signal = disconnectSignal(reply);
       const one = (input: string | undefined): Promise<ExecutionResult> =>
-        executor.execute({ ...base, ...(input === undefined ? {} : { stdin: input }) }, { traceId: request.id, signal });
+        service.execute({ ...base, ...(input === undefined ? {} : { stdin: input }) }, { traceId: request.id, signal });
       if (!Array.isArray(stdin)) {
         const result = await one(stdin);
         // A failure of the service itself is an HTTP error here; in a batch it is reported per element.
@@ -58,7 +58,7 @@ export async function runRoutes(app: Api, { executor, config }: RouteDeps): Prom
       if (stdin.length > config.maxBatch) {
         throw new RunnerError(ErrorCodes.INVALID_REQUEST, `stdin: at most ${config.maxBatch} elements`);
       }
-      if (!executor.queue.canAccept(stdin.length)) {
+      if (!(await service.canAccept(stdin.length))) {
         throw new RunnerError(ErrorCodes.QUEUE_FULL, `no room for ${stdin.length} executions: the queue is full`);
       }
       return Promise.all(stdin.map(async (input) => ({ ...toRunResult(await one(input)), stdin: input })));

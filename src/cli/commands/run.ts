@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, LIMIT_OPTIONS } from '../../engine/limits.js';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, engineMaxima, type MaximaSettings } from '../../engine/maxima.js';
-import { openEngine } from '../../engine/open-engine.js';
+import { openService } from '../../engine/open-service.js';
 import type { ExecutionResult } from '../../engine/result.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
@@ -55,14 +55,15 @@ export function runCommand(ctx: CliContext): Command {
       exitWith(ctx, async (positional: string[], flags: RunFlags & Record<string, unknown>) => {
         const maxima = maximaOf(flags);
         const request = await toRequest(flags, positional, maxima);
-        const engine = await openEngine({ ...engineMaxima(maxima), ...(flags.backend ? { backend: flags.backend } : {}) });
+        // The same service the HTTP API calls, with one slot: this process runs one program.
+        const service = await openService({ engine: { ...engineMaxima(maxima), ...(flags.backend ? { backend: flags.backend } : {}) }, concurrency: 1, maxQueued: 0 });
         try {
-          const result = await engine.execute(request);
+          const result = await service.execute(request, {});
           if (flags.json) printJson(result);
           else reportPlain(result);
           return exitCodeOfResult(result);
         } finally {
-          await engine.close();
+          await service.close();
         }
       }),
     );
