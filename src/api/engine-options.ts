@@ -1,5 +1,5 @@
-import type { OpenEngineOptions } from '../engine/open-engine.js';
-import { openService } from '../engine/open-service.js';
+import type { OpenEngineOptions } from '../compose/open-engine.js';
+import { openService } from '../compose/open-service.js';
 import type { ExecutionService } from '../engine/service.js';
 import type { PoolOptions } from '../engine/pool.js';
 import { engineMaxima } from '../engine/maxima.js';

@@ -2,9 +2,9 @@ import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ImageStore } from '../images/store.js';
 import { languagesOfImage } from '../languages/lookup.js';
 import { openBackend, type OpenBackendOptions } from '../sandbox/registry.js';
-import { Engine, type EngineOptions } from './engine.js';
-import { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js';
-import { SandboxPool, type PoolOptions } from './pool.js';
+import { Engine, type EngineOptions } from '../engine/engine.js';
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../engine/limits.js';
+import { SandboxPool, type PoolOptions } from '../engine/pool.js';
 
 export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend' | 'images' | 'pool'>>, Omit<OpenBackendOptions, 'paths'> {
   /** Keep a warm pool of sandboxes with these settings. */

@@ -1,7 +1,7 @@
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 import { openEngine, type OpenEngineOptions } from './open-engine.js';
-import type { QueueOptions } from './queue.js';
-import { ExecutionService } from './service.js';
+import type { QueueOptions } from '../engine/queue.js';
+import { ExecutionService } from '../engine/service.js';
 
 export interface OpenServiceOptions extends QueueOptions {
   /** The default backend's engine (with the warm pool, if any). */
