@@ -1,27 +1,41 @@
+import { ErrorCodes, RunnerError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { openEngine, type OpenEngineOptions } from './open-engine.js';
+import { PoolBudget } from '../engine/pool-budget.js';
 import type { QueueOptions } from '../engine/queue.js';
 import { ExecutionService } from '../engine/service.js';
+import type { BackendName } from '../sandbox/backend-names.js';
+import { openEngine, type OpenEngineOptions } from './open-engine.js';
 
 export interface OpenServiceOptions extends QueueOptions {
-  /** The default backend's engine (with the warm pool, if any). */
+  /**
+   * The engines' options: `backend` is the default one; `pool` (and `poolSizes`) the warm pool of
+   * every backend offered, all of them within one budget (`maxIdle`, `maxIdleMemoryBytes`).
+   */
   engine: OpenEngineOptions;
-  /** Further backends a request may pick; they get no pool (VMs are expensive to keep idle). */
-  backends?: readonly NonNullable<OpenEngineOptions['backend']>[];
+  /** Further backends a request may pick. */
+  backends?: readonly BackendName[];
 }
 
 /**
  * The service on this host: the default engine, then one for each further backend a request may
- * pick. A backend that cannot run on this host fails the start, naming why.
+ * pick, each with its warm pool per image; the pools share one PoolBudget, the default backend's
+ * ranked first. A backend that cannot run on this host fails the start, naming why.
  */
 export async function openService(options: OpenServiceOptions): Promise<ExecutionService> {
   const { engine: engineOptions, backends = [], concurrency, maxQueued } = options;
-  const first = await openEngine(engineOptions);
-  const engines = new Map<string, Engine>([[first.backend.name, first]]);
+  const { pool } = engineOptions;
+  const shared = pool ? { ...engineOptions, pool: { ...pool, budget: new PoolBudget(pool) } } : engineOptions;
+  const engines = new Map<string, Engine>();
   try {
-    const { pool: _pool, ...withoutPool } = engineOptions;
+    const first = await openEngine(shared);
+    engines.set(first.backend.name, first);
     for (const name of backends) {
-      if (!engines.has(name)) engines.set(name, await openEngine({ ...withoutPool, backend: name }));
+      if (!engines.has(name)) engines.set(name, await openEngine({ ...shared, backend: name }));
+    }
+    const unused = Object.keys(engineOptions.poolSizes ?? {}).filter((name) => !engines.has(name));
+    if (unused.length > 0) {
+      const named = unused.map((n) => `'${n}'`).join(', ');
+      throw new RunnerError(ErrorCodes.CONFIG, `pool sizes name ${named}, which this server does not offer (offered: ${[...engines.keys()].join(', ')}): offer it (allowed_backends) or drop its pool sizes`);
     }
   } catch (err) {
     await Promise.all([...engines.values()].map((engine) => engine.close()));
