@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dataPaths } from '../../src/config/paths.js';
+import type { ServicePoolStats } from '../../src/engine/service.js';
 import { vmPaths } from '../../src/images/vm/paths.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
 import { get, post, testServer, type Reply } from '../helpers/server.js';
@@ -17,16 +18,7 @@ const paths = dataPaths();
 const qemu = hostCapabilities(paths).backends.qemu;
 const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the QEMU backend: ${qemu.reason}`;
 
-interface ImageEntry {
-  backend: string;
-  image: string;
-  target: number;
-  idle: number;
-  starting: number;
-  hits: number;
-  misses: number;
-  evicted: number;
-}
+type ImageEntry = ServicePoolStats['images'][number];
 
 function qemuProcesses(): string[] {
   return readdirSync('/proc')
@@ -52,7 +44,7 @@ describe('a warm pool for every backend the server offers', { skip }, async () =
     assert.deepEqual(readdirSync(vmPaths(paths).runDir), [], 'no VM directory is left');
   });
 
-  const pool = async (): Promise<{ images: ImageEntry[]; backends: { backend: string; idle_total: number }[]; idle_total: number; max_idle: number }> => (await get(server.base, '/api/v1/pool')).body;
+  const pool = async (): Promise<ServicePoolStats> => (await get(server.base, '/api/v1/pool')).body;
   const entry = async (backend: string, image: string): Promise<ImageEntry | undefined> => (await pool()).images.find((p) => p.backend === backend && p.image === image);
   const until = async (what: string, done: () => Promise<boolean>, ms = 120_000): Promise<void> => {
     for (const deadline = Date.now() + ms; !(await done()); await sleep(200)) assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(await pool())}`);
