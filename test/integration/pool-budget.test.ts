@@ -71,6 +71,23 @@ describe('pools sharing one budget', () => {
     }
   });
 
+  it('holds one memory cap over every pool: what one pool\'s idle sandboxes take, another cannot', async () => {
+    // A cap one sandbox exceeds: the first pool's first sandbox starts (nothing is charged yet), then nothing more.
+    const budget = new PoolBudget({ maxIdle: 8, maxIdleMemoryBytes: 1 });
+    const first = await openEngine({ backend: 'bwrap', pool: settings(budget, { defaultSize: 2, warm: ['base'] }) });
+    let second: Engine | undefined;
+    try {
+      await until('the first pool started its first sandbox', () => first.pool!.stats().idle_total === 1);
+      second = await openEngine({ backend: 'bwrap', pool: settings(budget, { defaultSize: 2, warm: ['base'] }) });
+      await sleep(500);
+      assert.ok(first.pool!.stats().idle_memory_bytes > 1, 'an idle sandbox is charged some memory');
+      assert.deepEqual([first.pool!.stats().idle_total, second.pool!.stats().idle_total], [1, 0], 'the cap covers both pools, not each');
+      assert.equal(imageStats(second, 'base')!.target, 2);
+    } finally {
+      await Promise.all([first.close(), second?.close()]);
+    }
+  });
+
   it('refuses pool sizes for a backend the service does not offer, naming it, and leaves nothing behind', async () => {
     await assert.rejects(
       openService({ engine: { backend: 'bwrap', pool: { defaultSize: 1, warm: ['base'], maxIdle: 2, idleTtlMs: 60_000, shrinkAfterMs: 60_000 }, poolSizes: { qemu: { defaultSize: 1 } } }, concurrency: 1, maxQueued: 0 }),
