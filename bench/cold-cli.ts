@@ -7,10 +7,12 @@
  *
  * Each sample runs every scenario once in OLD and once in NEW, the order flipping every sample, so that
  * the noise of a shared machine falls on both alike. It prints each tree's median and p90 and the NEW/OLD
- * ratios (below 1: NEW starts faster). Needs root, as every `run`.
+ * ratios (below 1: NEW starts faster), and the mean CPU time of each run (the CLI and everything it
+ * waited for, the sandbox included): wall time swings with the machine's load, CPU time much less.
+ * Needs root, as every `run`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { percentile } from '../src/bench/stats.js';
 
@@ -44,14 +46,30 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** Wall time of one fresh CLI process, in ms; fails loudly when the command itself fails. */
-function timeOnce(tree: Tree, scenario: Scenario): number {
+/**
+ * CPU time of the children this process has waited for, and of theirs, in ms (/proc/self/stat's
+ * cutime + cstime, in USER_HZ ticks: 100 a second on Linux whatever the kernel's HZ).
+ */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** One fresh CLI process; fails loudly when the command itself fails. */
+function timeOnce(tree: Tree, scenario: Scenario): Sample {
   const env = { ...process.env, ...(tree.home ? { RUNNER_CODES_HOME: tree.home } : {}) };
+  const cpuBefore = childrenCpuMs();
   const start = process.hrtime.bigint();
   const result = spawnSync(process.execPath, [tree.cli, ...scenario.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) fail(`${tree.label} \`${scenario.name}\` exited ${result.status}: ${result.stderr.toString().trim()}`);
-  return ms;
+  return { wallMs, cpuMs: childrenCpuMs() - cpuBefore };
 }
 
 const [oldSpec, newSpec, samplesArg] = process.argv.slice(2);
@@ -60,7 +78,7 @@ const samples = Number(samplesArg ?? 20);
 if (!Number.isInteger(samples) || samples < 1) fail(`samples must be a positive integer, got ${samplesArg}`);
 const trees = [treeOf('old', oldSpec), treeOf('new', newSpec)] as const;
 
-const times = new Map<string, number[]>();
+const times = new Map<string, Sample[]>();
 const key = (tree: Tree, scenario: Scenario): string => `${tree.label} ${scenario.name}`;
 // One untimed round first: the page cache and the sandbox pool's host state are then alike for both.
 for (const tree of trees) for (const scenario of SCENARIOS) timeOnce(tree, scenario);
@@ -75,11 +93,16 @@ for (let i = 0; i < samples; i++) {
   }
 }
 
-const fixed = (x: number): string => x.toFixed(1).padStart(7);
-process.stdout.write(`cold CLI, ${samples} interleaved samples; old ${trees[0].cli}, new ${trees[1].cli}\n`);
-process.stdout.write(`${'scenario'.padEnd(24)} ${'old p50'.padStart(7)} ${'new p50'.padStart(7)} ${'old p90'.padStart(7)} ${'new p90'.padStart(7)}  new/old p50  new/old p90\n`);
+const COLUMNS = ['old p50', 'new p50', 'old p90', 'new p90', 'new/old p50', 'new/old p90', 'old CPU', 'new CPU', 'new/old CPU'];
+const cell = (x: string, i: number): string => x.padStart(COLUMNS[i]!.length);
+process.stdout.write(`cold CLI, ${samples} interleaved samples (wall ms; CPU: mean ms per run); old ${trees[0].cli}, new ${trees[1].cli}\n`);
+process.stdout.write(`${'scenario'.padEnd(22)} ${COLUMNS.join('  ')}\n`);
 for (const scenario of SCENARIOS) {
-  const [oldSorted, newSorted] = trees.map((tree) => [...times.get(key(tree, scenario))!].sort((a, b) => a - b)) as [number[], number[]];
-  const [o50, n50, o90, n90] = [percentile(oldSorted, 50), percentile(newSorted, 50), percentile(oldSorted, 90), percentile(newSorted, 90)];
-  process.stdout.write(`${scenario.name.padEnd(24)} ${fixed(o50)} ${fixed(n50)} ${fixed(o90)} ${fixed(n90)}  ${(n50 / o50).toFixed(3).padStart(11)}  ${(n90 / o90).toFixed(3).padStart(11)}\n`);
+  const [old, now] = trees.map((tree) => times.get(key(tree, scenario))!);
+  const wall = (list: Sample[]): number[] => list.map((s) => s.wallMs).sort((a, b) => a - b);
+  const cpu = (list: Sample[]): number => list.reduce((sum, s) => sum + s.cpuMs, 0) / list.length;
+  const [o50, n50, o90, n90] = [percentile(wall(old!), 50), percentile(wall(now!), 50), percentile(wall(old!), 90), percentile(wall(now!), 90)];
+  const [oCpu, nCpu] = [cpu(old!), cpu(now!)];
+  const cells = [o50, n50, o90, n90].map((x) => x.toFixed(1)).concat([n50 / o50, n90 / o90].map((x) => x.toFixed(3)), [oCpu.toFixed(1), nCpu.toFixed(1), (nCpu / oCpu).toFixed(3)]);
+  process.stdout.write(`${scenario.name.padEnd(22)} ${cells.map(cell).join('  ')}\n`);
 }
