@@ -16,11 +16,14 @@ const COMMANDS: readonly { name: string; load: (ctx: CliContext) => Promise<Comm
   { name: 'bench', load: async (ctx) => (await import('./commands/bench.js')).benchCommand(ctx) },
 ];
 
+/** First words after which commander prints without reading any command. */
+const NO_COMMAND = ['-V', '--version'];
+
 /**
  * The `infra.operator` program: every command, subcommand and flag, or only `command` when that
  * names one (what index.ts does with the command line's first word: the other commands' options
- * are never parsed then). Building it runs no action, so the docs test reads the commands and flags
- * the docs may name from it.
+ * are never parsed then), or none for `--version`. Building it runs no action, so the docs test
+ * reads the commands and flags the docs may name from it.
  */
 export async function cliProgram(ctx: CliContext, command?: string): Promise<Command> {
   const program = new Command('infra.operator')
@@ -29,9 +32,15 @@ export async function cliProgram(ctx: CliContext, command?: string): Promise<Com
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
-  const named = COMMANDS.filter((entry) => entry.name === command);
-  for (const built of await Promise.all((named.length > 0 ? named : COMMANDS).map((entry) => entry.load(ctx)))) {
+  for (const built of await Promise.all(commandsFor(command).map((entry) => entry.load(ctx)))) {
     program.addCommand(built.exitOverride());
   }
   return program;
+}
+
+/** The commands a command line whose first word is `first` can reach. */
+function commandsFor(first: string | undefined): typeof COMMANDS {
+  if (first !== undefined && NO_COMMAND.includes(first)) return [];
+  const named = COMMANDS.filter((entry) => entry.name === first);
+  return named.length > 0 ? named : COMMANDS;
 }
