@@ -8,7 +8,8 @@ import { cliProgram } from './program.js';
 /** The CLI entry point (bins `infra.operator` and `runner-codes`): the only place that exits. */
 async function main(argv: string[]): Promise<number> {
   const ctx: CliContext = { exitCode: EXIT.OK };
-  const program = cliProgram(ctx);
+  // argv[2], the first word after the script: a command's name, or an option such as --help.
+  const program = await cliProgram(ctx, argv[2]);
   try {
     await program.parseAsync(argv);
     return ctx.exitCode;

@@ -9,12 +9,12 @@ import { BACKEND_CHOICES, BACKEND_NAMES } from '../../src/sandbox/backend-names.
 // The backend names are listed once (src/sandbox/backend-names.ts); every place a user meets them
 // takes them from there. (Each Backend class's `name` is a BackendName, checked by the compiler.)
 
-it('the HTTP schema, the API options and `run --backend` offer exactly the listed backends', () => {
+it('the HTTP schema, the API options and `run --backend` offer exactly the listed backends', async () => {
   const backend = ExecuteBodySchema.properties.backend as unknown as { anyOf: { const: string }[] };
   assert.deepEqual(backend.anyOf.map((s) => s.const), [...BACKEND_NAMES]);
   assert.deepEqual(API_OPTIONS.find((o) => o.key === 'backend')?.choices, BACKEND_CHOICES);
   assert.deepEqual(API_OPTIONS.find((o) => o.key === 'allowedBackends')?.choices, BACKEND_NAMES);
-  const run = cliProgram({ exitCode: EXIT.OK }).commands.find((c) => c.name() === 'run');
+  const run = (await cliProgram({ exitCode: EXIT.OK })).commands.find((c) => c.name() === 'run');
   const help = run?.options.find((o) => o.long === '--backend')?.description ?? '';
   for (const name of BACKEND_CHOICES) assert.match(help, new RegExp(`\\b${name}\\b`));
   assert.deepEqual(BACKEND_CHOICES, ['auto', ...BACKEND_NAMES]);

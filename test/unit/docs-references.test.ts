@@ -179,8 +179,8 @@ it('every repository path the docs name exists', () => {
   assert.deepEqual(stale, [], `stale paths in the docs (relative to ${relative(process.cwd(), packageRoot) || '.'}):\n${stale.join('\n')}`);
 });
 
-it('every infra.operator command, subcommand and flag the docs name exists', () => {
-  const program = cliProgram({ exitCode: EXIT.OK });
+it('every infra.operator command, subcommand and flag the docs name exists', async () => {
+  const program = await cliProgram({ exitCode: EXIT.OK });
   const { checked, stale } = staleInvocations(program);
   assert.ok(checked >= 30, `the docs show ${checked} invocations: the extraction broke`);
   assert.deepEqual(stale, [], `stale commands in the docs:\n${stale.join('\n')}`);
@@ -206,8 +206,8 @@ it('agent/README.md names every program the Makefile builds and every flag the p
   assert.deepEqual(missing, [], 'agent/README.md does not document these');
 });
 
-it('the checks catch a stale path, command, subcommand and flag', () => {
-  const program = cliProgram({ exitCode: EXIT.OK });
+it('the checks catch a stale path, command, subcommand and flag', async () => {
+  const program = await cliProgram({ exitCode: EXIT.OK });
   assert.equal(exists(packageRoot, 'src/sandbox/<backend>/backend.ts'.split('/')), true);
   assert.equal(exists(packageRoot, 'src/sandbox/{bwrap,qemu}/plan.ts'.split('/')), true);
   assert.equal(exists(packageRoot, 'src/sandbox/<backend>/no-such-file.ts'.split('/')), false);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { diagnoseHost, type Capability } from '../../host/doctor.js';
+import type { Capability } from '../../host/doctor.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 
 export function doctorCommand(ctx: CliContext): Command {
@@ -8,7 +8,7 @@ export function doctorCommand(ctx: CliContext): Command {
     .option('--json', 'print the report as JSON')
     .action(
       exitWith(ctx, async (flags: { json?: boolean }) => {
-        const report = diagnoseHost();
+        const report = (await import('../../host/doctor.js')).diagnoseHost();
         if (flags.json) {
           printJson(report);
         } else {

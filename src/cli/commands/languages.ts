@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
-import { ImageStore } from '../../images/store.js';
 import { LANGUAGES } from '../../languages/catalog.js';
 import { describeLanguage } from '../../engine/describe-language.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
@@ -11,7 +10,7 @@ export function languagesCommand(ctx: CliContext): Command {
     .option('--json', 'print a JSON array')
     .action(
       exitWith(ctx, async (flags: { json?: boolean }) => {
-        const images = new ImageStore(dataPaths().imagesDir);
+        const images = new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
         const rows = LANGUAGES.map((lang) => describeLanguage(lang, images));
         if (flags.json) {
           printJson(rows);

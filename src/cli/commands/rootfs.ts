@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { InvalidRequestError } from '../../errors.js';
-import { buildImages } from '../../images/builder.js';
-import { ImageStore } from '../../images/store.js';
+import type { ImageStore } from '../../images/store.js';
 import { IMAGES } from '../../languages/catalog.js';
 import { getLanguage, languagesOfImage } from '../../languages/lookup.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
@@ -15,7 +14,7 @@ function imagesFor(languages: readonly string[]): string[] {
 }
 
 export function rootfsCommand(ctx: CliContext): Command {
-  const store = (): ImageStore => new ImageStore(dataPaths().imagesDir);
+  const openStore = async (): Promise<ImageStore> => new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
   const rootfs = new Command('rootfs').description('build, list and remove language images');
 
   rootfs
@@ -31,7 +30,8 @@ export function rootfsCommand(ctx: CliContext): Command {
       exitWith(ctx, async (flags: { lang?: string[]; all?: boolean; force?: boolean; mirror?: string; quiet?: boolean; json?: boolean }) => {
         if (!flags.all && !flags.lang?.length) throw new InvalidRequestError('--lang', 'name languages with --lang a,b or use --all');
         const ids = flags.all ? IMAGES.map((i) => i.id) : imagesFor(flags.lang ?? []);
-        const reports = await buildImages(store(), ids, {
+        const { buildImages } = await import('../../images/builder.js');
+        const reports = await buildImages(await openStore(), ids, {
           ...(flags.force ? { force: true } : {}),
           ...(flags.mirror ? { mirror: flags.mirror } : {}),
           onProgress: progressPrinter({ quiet: flags.quiet === true }),
@@ -47,7 +47,7 @@ export function rootfsCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action(
       exitWith(ctx, async (flags: { json?: boolean }) => {
-        const rows = store().list().map((s) => ({
+        const rows = (await openStore()).list().map((s) => ({
           image: s.id,
           languages: languagesOfImage(s.id).map((l) => l.id),
           built: s.built,
@@ -80,7 +80,8 @@ export function rootfsCommand(ctx: CliContext): Command {
         for (const id of ids) {
           if (!IMAGES.some((i) => i.id === id)) throw new InvalidRequestError('images', `unknown image '${id}' (known: ${IMAGES.map((i) => i.id).join(', ')})`);
         }
-        for (const id of ids) process.stdout.write(`${(await store().remove(id)) ? 'removed' : 'not built'} ${id}\n`);
+        const store = await openStore();
+        for (const id of ids) process.stdout.write(`${(await store.remove(id)) ? 'removed' : 'not built'} ${id}\n`);
         return 0;
       }),
     );

@@ -1,14 +1,19 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, LIMIT_OPTIONS } from '../../engine/limits.js';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, engineMaxima, type MaximaSettings } from '../../engine/maxima.js';
-import { openService } from '../../compose/open-service.js';
 import type { ExecutionResult } from '../../engine/result.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
 import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js';
-import { toRequest, type RunFlags } from '../run-request.js';
+import type { RunFlags } from '../run-request.js';
 import { BACKEND_CHOICES } from '../../sandbox/backend-names.js';
 import { longFlag } from '../field-names.js';
+
+/**
+ * Loaded when a program runs, not at the CLI's start: the engine and its host probes are most of
+ * the modules, and `--help`, a usage error or another command needs none of them.
+ */
+const execution = () => Promise.all([import('../../compose/open-service.js'), import('../run-request.js')]);
 
 const HELP_AFTER = `
 Input: --stdin, --stdin-file PATH, or data piped or redirected in (\`echo x | infra.operator run …\`,
@@ -53,6 +58,7 @@ export function runCommand(ctx: CliContext): Command {
     .addHelpText('after', HELP_AFTER)
     .action(
       exitWith(ctx, async (positional: string[], flags: RunFlags & Record<string, unknown>) => {
+        const [{ openService }, { toRequest }] = await execution();
         const maxima = maximaOf(flags);
         const request = await toRequest(flags, positional, maxima);
         // The same service the HTTP API calls, with one slot: this process runs one program.

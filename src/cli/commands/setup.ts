@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { setupHost } from '../../host/setup.js';
 import { InvalidRequestError } from '../../errors.js';
 import { DEFAULT_LANGUAGES, LANGUAGES } from '../../languages/catalog.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
@@ -29,6 +28,7 @@ export function setupCommand(ctx: CliContext): Command {
         }
         if (flags.buildKernel && flags.debianKernel) throw new InvalidRequestError('--build-kernel', 'give either --build-kernel or --debian-kernel, not both');
         const languages = flags.all ? LANGUAGES.map((language) => language.id) : flags.lang?.length ? flags.lang : DEFAULT_LANGUAGES;
+        const { setupHost } = await import('../../host/setup.js');
         const report = await setupHost({
           languages,
           vm: flags.vm === true,
