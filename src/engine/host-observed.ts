@@ -48,7 +48,7 @@ export async function runObserved(sandbox: Sandbox, job: JobMessage): Promise<Ob
 }
 
 /** Checks the agent's stage reports against the job and the host's clock. */
-export function reconcile(job: JobMessage, reports: StageReport[], hostWallMs: number): StageReport[] {
+export function reconcile(job: Pick<JobMessage, 'stages'>, reports: StageReport[], hostWallMs: number): StageReport[] {
   if (reports.length === 0 || reports.length > job.stages.length || reports.some((r, i) => r.name !== job.stages[i]!.name)) {
     throw new RunnerError(ErrorCodes.AGENT_PROTOCOL, `the agent reported stages [${reports.map((r) => r.name).join(', ')}] for a job of [${job.stages.map((s) => s.name).join(', ')}]`);
   }
@@ -66,7 +66,7 @@ export function reconcile(job: JobMessage, reports: StageReport[], hostWallMs: n
 
 const SIGKILL = 9;
 
-function killedStage(name: string, wallMs: number): StageReport {
+export function killedStage(name: string, wallMs: number): StageReport {
   return {
     name, exit_code: 128 + SIGKILL, signal: SIGKILL, timed_out: true,
     stdout_b64: '', stderr_b64: '', stdout_truncated: false, stderr_truncated: false,

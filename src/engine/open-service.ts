@@ -2,12 +2,15 @@ import type { Engine } from './engine.js';
 import { openEngine, type OpenEngineOptions } from './open-engine.js';
 import type { QueueOptions } from './queue.js';
 import { ExecutionService } from './service.js';
+import type { SessionSettings } from './sessions/session-settings.js';
 
 export interface OpenServiceOptions extends QueueOptions {
   /** The default backend's engine (with the warm pool, if any). */
   engine: OpenEngineOptions;
   /** Further backends a request may pick; they get no pool (VMs are expensive to keep idle). */
   backends?: readonly NonNullable<OpenEngineOptions['backend']>[];
+  /** What sessions may be (their lifetimes and caps); the defaults otherwise. */
+  sessions?: SessionSettings;
 }
 
 /**
@@ -15,7 +18,7 @@ export interface OpenServiceOptions extends QueueOptions {
  * pick. A backend that cannot run on this host fails the start, naming why.
  */
 export async function openService(options: OpenServiceOptions): Promise<ExecutionService> {
-  const { engine: engineOptions, backends = [], concurrency, maxQueued } = options;
+  const { engine: engineOptions, backends = [], concurrency, maxQueued, sessions } = options;
   const first = await openEngine(engineOptions);
   const engines = new Map<string, Engine>([[first.backend.name, first]]);
   try {
@@ -27,5 +30,5 @@ export async function openService(options: OpenServiceOptions): Promise<Executio
     await Promise.all([...engines.values()].map((engine) => engine.close()));
     throw err;
   }
-  return new ExecutionService(engines, { concurrency, maxQueued });
+  return new ExecutionService(engines, { concurrency, maxQueued }, sessions);
 }
