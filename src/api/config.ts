@@ -32,8 +32,10 @@ export interface ApiConfig extends MaximaSettings {
   apiUid: number;
   /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
   poolSize: number;
-  /** Per-language pool sizes, e.g. ["python=4", "c=1"]. */
+  /** Per-language pool sizes, e.g. ["python=4", "c=1"], or for one backend: "qemu:python=1". */
   poolSizes: string[];
+  /** Per-backend pool sizes (per image, in place of poolSize and the plain poolSizes), e.g. ["qemu=1"]. */
+  poolBackendSizes: string[];
   /** Languages whose pools are filled at start. */
   poolWarm: string[];
   poolMaxIdle: number;
@@ -84,10 +86,11 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxBatch', flag: '--max-batch <n>', env: 'RUNNER_CODES_MAX_BATCH', file: 'max_batch', kind: 'int', min: 1, description: 'most elements of an array stdin in /api/v1/run' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace <ms>', env: 'RUNNER_CODES_SHUTDOWN_GRACE', file: 'shutdown_grace_ms', kind: 'int', min: 0, description: 'on SIGTERM/SIGINT, how long in-flight executions may finish before they are cancelled' },
   { key: 'poolSize', flag: '--pool-size <n>', env: 'RUNNER_CODES_POOL_SIZE', file: 'pool_size', kind: 'int', min: 0, max: 64, description: 'warm sandboxes kept per image once it is in use (0 = no pool)' },
-  { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1' },
+  { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1; BACKEND:LANG=N for one backend only, e.g. qemu:python=1' },
+  { key: 'poolBackendSizes', flag: '--pool-backend-sizes <backend=n...>', env: 'RUNNER_CODES_POOL_BACKEND_SIZES', file: 'pool_backend_sizes', kind: 'list', description: 'warm sandboxes per image on one backend, in place of pool_size and the plain pool_sizes, e.g. qemu=1 (0 = no pool on it but its BACKEND:LANG sizes)' },
   { key: 'poolWarm', flag: '--pool-warm <lang...>', env: 'RUNNER_CODES_POOL_WARM', file: 'pool_warm', kind: 'list', description: 'languages whose pools are filled at start (others fill on first use)' },
-  { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages' },
-  { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together' },
+  { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages and backends' },
+  { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together, of every backend; the default backend\'s pool comes first' },
   { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
   { key: 'sessionIdleTimeoutMs', flag: '--session-idle-timeout <ms>', env: 'RUNNER_CODES_SESSION_IDLE_TIMEOUT', file: 'session_idle_timeout_ms', kind: 'int', min: 1000, description: 'a session unused this long ends (its default idle_timeout_ms)' },
@@ -99,7 +102,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'sessionMaxFileBytes', flag: '--session-max-file <bytes>', env: 'RUNNER_CODES_SESSION_MAX_FILE', file: 'session_max_file_bytes', kind: 'int', min: 1, description: 'largest file put into or read from a session (413 beyond)' },
   { key: 'sessionMaxBytes', flag: '--session-max-bytes <bytes>', env: 'RUNNER_CODES_SESSION_MAX_BYTES', file: 'session_max_bytes', kind: 'int', min: 1, description: "most bytes of files a put may bring a session's work directory to (413 beyond)" },
   { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
-  { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start); none = the default only' },
+  { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start, with its own warm pool); none = the default only' },
   { key: 'firecrackerJailer', flag: '--firecracker-jailer <mode>', env: 'RUNNER_CODES_FIRECRACKER_JAILER', file: 'firecracker_jailer', kind: 'string', choices: JAILER_MODES, description: 'run Firecracker under its jailer: auto = when one is found (setup --vm --jailer), on = required, off = never (docs/vm.md)' },
   { key: 'apiUid', flag: '--api-uid <n>', env: 'RUNNER_CODES_API_UID', file: 'api_uid', kind: 'int', min: 0, max: 4294967294, description: 'started as root, the HTTP side runs as this uid/gid in its own process and the engine stays privileged apart from it; 0 = one process' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
@@ -124,6 +127,7 @@ export function defaultApiConfig(): ApiConfig {
     apiUid: 65534,
     poolSize: 2,
     poolSizes: [],
+    poolBackendSizes: [],
     poolWarm: [],
     poolMaxIdle: 16,
     poolMaxIdleMemoryMb: 256,

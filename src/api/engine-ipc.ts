@@ -1,8 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import type { PoolStats } from '../engine/pool.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
-import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad } from '../engine/service.js';
+import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad, ServicePoolStats } from '../engine/service.js';
 import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError, type ErrorCode } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import { RemoteSessions, serveSessionCall, type SessionCall } from './session-ipc.js';
@@ -26,7 +25,7 @@ export type WorkerMessage =
 export type EngineMessage =
   | { type: 'result'; id: number; result: ExecutionResult; waitedMs: number }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'pool'; id: number; stats: PoolStats | null }
+  | { type: 'pool'; id: number; stats: ServicePoolStats | null }
   | { type: 'load'; id: number; load: ServiceLoad }
   | { type: 'accept'; id: number; ok: boolean }
   | { type: 'session'; id: number; value: unknown };
@@ -116,7 +115,7 @@ const gone = (): RunnerError => new RunnerError(ErrorCodes.SHUTTING_DOWN, 'the e
 
 /** Worker side: the Service whose queue and engines live in the parent process; it keeps no queue of its own. */
 export class RemoteService implements Service {
-  readonly backendName: string;
+  readonly backendNames: readonly string[];
   readonly images: ImageStore;
   #closed = false;
   #nextId = 0;
@@ -125,8 +124,9 @@ export class RemoteService implements Service {
   readonly #hooks: ExecutedHook[] = [];
   readonly sessions = new RemoteSessions((owner, call, signal) => this.#session(owner, call, signal));
 
-  constructor(backendName: string, images: ImageStore) {
-    this.backendName = backendName;
+  constructor(backendNames: readonly string[], images: ImageStore) {
+    if (backendNames.length === 0) throw new RangeError('a service offers at least one backend');
+    this.backendNames = backendNames;
     this.images = images;
     process.on('message', (raw: unknown) => {
       const message = raw as EngineMessage;
@@ -139,6 +139,10 @@ export class RemoteService implements Service {
       for (const waiter of this.#pending.values()) waiter.reject(gone());
       this.#pending.clear();
     });
+  }
+
+  get backendName(): string {
+    return this.backendNames[0]!;
   }
 
   get closed(): boolean {
@@ -201,7 +205,7 @@ export class RemoteService implements Service {
     return (await this.#ask({ type: 'load', id: this.#nextId++ }, 'load')).load;
   }
 
-  async poolStats(): Promise<PoolStats | null> {
+  async poolStats(): Promise<ServicePoolStats | null> {
     return (await this.#ask({ type: 'pool', id: this.#nextId++ }, 'pool')).stats;
   }
 

@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import type { Engine } from './engine.js';
-import type { PoolStats } from './pool.js';
+import type { PoolImageStats } from './pool.js';
 import { ExecutionQueue, type QueueOptions } from './queue.js';
 import type { ExecuteRequest } from './request.js';
 import type { ExecutionResult } from './result.js';
@@ -24,6 +24,18 @@ export interface ServiceLoad {
   queued: number;
 }
 
+/** The warm pools of every backend the service offers: they share one budget (max_idle, memory). */
+export interface ServicePoolStats {
+  /** Per backend and image, the default backend's first. */
+  images: (PoolImageStats & { backend: string })[];
+  /** Per backend with a pool: its idle sandboxes and the memory charged to them. */
+  backends: { backend: string; idle_total: number; idle_memory_bytes: number }[];
+  /** Over every backend. */
+  idle_total: number;
+  max_idle: number;
+  idle_memory_bytes: number;
+}
+
 /** Called once per execution that got a slot, with its result and the time it waited for the slot. */
 export type ExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
 
@@ -35,6 +47,8 @@ export type ExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
 export interface Service {
   /** The default backend's name. */
   readonly backendName: string;
+  /** Every backend a request may pick, the default first. */
+  readonly backendNames: readonly string[];
   /** The image store, read-only here (manifests: versions, sizes). */
   readonly images: ImageStore;
   /** True once stopAccepting() was called. */
@@ -45,8 +59,8 @@ export interface Service {
   /** Whether `count` more executions would be accepted right now (running or queued). */
   canAccept(count: number): Promise<boolean>;
   load(): Promise<ServiceLoad>;
-  /** The default backend's warm pool, null without one. */
-  poolStats(): Promise<PoolStats | null>;
+  /** Every backend's warm pool, null when none has one. */
+  poolStats(): Promise<ServicePoolStats | null>;
   /** The metrics hook point: `hook` sees every execution that ran. */
   onExecuted(hook: ExecutedHook): void;
   /** Refuses new work; waiting executions fail with SHUTTING_DOWN. */
@@ -55,7 +69,7 @@ export interface Service {
   cancelAll(): void;
 }
 
-/** The service's engines: the default one first, then one per further backend a request may pick (each with its own pool, if any). */
+/** The service's engines: the default one first, then one per further backend a request may pick (each with its own pool per image). */
 export type Engines = ReadonlyMap<string, Engine>;
 
 /**
@@ -87,6 +101,10 @@ export class ExecutionService implements Service {
 
   get backendName(): string {
     return this.#default.backend.name;
+  }
+
+  get backendNames(): readonly string[] {
+    return [...this.#engines.keys()];
   }
 
   get images(): ImageStore {
@@ -152,8 +170,17 @@ export class ExecutionService implements Service {
     return { running: this.running, queued: this.queued };
   }
 
-  async poolStats(): Promise<PoolStats | null> {
-    return this.#default.pool?.stats() ?? null;
+  async poolStats(): Promise<ServicePoolStats | null> {
+    const pools = [...this.#engines].flatMap(([backend, engine]) => (engine.pool ? [{ backend, stats: engine.pool.stats() }] : []));
+    if (pools.length === 0) return null;
+    return {
+      images: pools.flatMap(({ backend, stats }) => stats.images.map((image) => ({ backend, ...image }))),
+      backends: pools.map(({ backend, stats }) => ({ backend, idle_total: stats.idle_total, idle_memory_bytes: stats.idle_memory_bytes })),
+      idle_total: pools.reduce((sum, { stats }) => sum + stats.idle_total, 0),
+      // The pools of one service share their budget (compose/open-service.ts): any one's cap is all's.
+      max_idle: pools[0]!.stats.max_idle,
+      idle_memory_bytes: pools.reduce((sum, { stats }) => sum + stats.idle_memory_bytes, 0),
+    };
   }
 
   onExecuted(hook: ExecutedHook): void {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, LIMIT_OPTIONS } from '../../engine/limits.js';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, engineMaxima, type MaximaSettings } from '../../engine/maxima.js';
-import { openService } from '../../engine/open-service.js';
+import { openService } from '../../compose/open-service.js';
 import type { ExecutionResult } from '../../engine/result.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
