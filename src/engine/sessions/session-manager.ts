@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, RunnerError, SandboxError, isRunnerError } from '../../errors.js';
+import { ErrorCodes, InvalidRequestError, RunnerError, SandboxError, isRunnerError } from '../../errors.js';
 import { getLanguage } from '../../languages/lookup.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Engine } from '../engine.js';
@@ -19,6 +19,16 @@ import type {
 } from './session-service.js';
 import { DEFAULT_SESSION_SETTINGS, sessionTimeouts, type SessionSettings } from './session-settings.js';
 import { Session } from './session.js';
+
+/** Limits are an object of the create request: its errors name `limits.<field>`. */
+function underLimits<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof InvalidRequestError) throw new InvalidRequestError(`limits.${err.field}`, err.message.slice(err.field.length + 2), err.code);
+    throw err;
+  }
+}
 
 /** Called with each execution's result and the time it waited for a slot (the service's metrics hooks). */
 export type SessionExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
@@ -59,7 +69,7 @@ export class SessionManager implements SessionService {
   async create(owner: SessionOwner, request: SessionCreateRequest, options: SessionCallOptions = {}): Promise<SessionInfo> {
     const language = getLanguage(request.language);
     const limitRequest = request.limits ?? {};
-    const limits = this.#engine.limitsFor(language, limitRequest);
+    const limits = underLimits(() => this.#engine.limitsFor(language, limitRequest));
     const { idleMs, lifetimeMs } = sessionTimeouts(request, this.#settings);
     const env = Object.fromEntries(normalizeEnv(request.env, this.#engine.inputMaxima));
     const files = sessionFiles(request.files, 'files', this.#engine.inputMaxima);
