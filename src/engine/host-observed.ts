@@ -2,16 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import type { JobMessage, StageReport } from '../protocol/messages.js';
 import type { Sandbox } from '../sandbox/backend.js';
+import { killedStage, reconcile } from '../protocol/observed-stages.js';
 import { jobBudgetMs } from './job.js';
 
-/**
- * How much longer than its stages' timeouts a job may take, as the host measures it, before the
- * host itself calls it timed out: per stage, process start and the agent's drain grace after its
- * kill (agent/src/stage.c, 1 s) with room for a loaded host; per job, writing the files and the
- * frames.
- */
-export const STAGE_SLACK_MS = 1500;
-export const JOB_SLACK_MS = 1500;
+export { JOB_SLACK_MS, reconcile, STAGE_SLACK_MS } from '../protocol/observed-stages.js';
 
 /** What an execution did, with the facts the host observes itself already applied. */
 export interface ObservedRun {
@@ -45,31 +39,4 @@ export async function runObserved(sandbox: Sandbox, job: JobMessage): Promise<Ob
     const last = job.stages[job.stages.length - 1]!;
     return { stages: [killedStage(last.name, hostWallMs)], oomKills, hostWallMs };
   }
-}
-
-/** Checks the agent's stage reports against the job and the host's clock. */
-export function reconcile(job: Pick<JobMessage, 'stages'>, reports: StageReport[], hostWallMs: number): StageReport[] {
-  if (reports.length === 0 || reports.length > job.stages.length || reports.some((r, i) => r.name !== job.stages[i]!.name)) {
-    throw new RunnerError(ErrorCodes.AGENT_PROTOCOL, `the agent reported stages [${reports.map((r) => r.name).join(', ')}] for a job of [${job.stages.map((s) => s.name).join(', ')}]`);
-  }
-  // No stage can have taken longer than the whole job did.
-  const stages = reports.map((r) => ({ ...r, wall_ms: Math.min(r.wall_ms, hostWallMs) }));
-  const allowed = job.stages.slice(0, stages.length).reduce((sum, s) => sum + s.timeout_ms + STAGE_SLACK_MS, JOB_SLACK_MS);
-  const last = stages[stages.length - 1]!;
-  if (hostWallMs > allowed && !stages.some((s) => s.timed_out)) {
-    // Longer than every reported stage's timeout allows: one of them ran out of time. The last one
-    // is where the job stopped; it was killed (the agent kills a stage at its timeout).
-    Object.assign(last, { timed_out: true, exit_code: 128 + SIGKILL, signal: SIGKILL, wall_ms: Math.max(last.wall_ms, job.stages[stages.length - 1]!.timeout_ms) });
-  }
-  return stages;
-}
-
-const SIGKILL = 9;
-
-export function killedStage(name: string, wallMs: number): StageReport {
-  return {
-    name, exit_code: 128 + SIGKILL, signal: SIGKILL, timed_out: true,
-    stdout_b64: '', stderr_b64: '', stdout_truncated: false, stderr_truncated: false,
-    wall_ms: wallMs, cpu_ms: 0, max_rss_kb: 0,
-  };
 }

@@ -1,7 +1,8 @@
 import type { ArgvTemplate, LanguageSpec } from '../languages/types.js';
 import { leadingText, programForm } from '../languages/unit-names.js';
-import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import { JOB_PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { JobMessage, JobStage } from '../protocol/messages.js';
+import { stagesBudgetMs } from '../protocol/observed-stages.js';
 import { WORKDIR } from '../sandbox/workdir.js';
 import type { Limits } from './limits.js';
 import type { NormalizedRequest } from './request.js';
@@ -30,7 +31,7 @@ export function expandArgv(template: ArgvTemplate, language: LanguageSpec, reque
   });
 }
 
-function stageEnv(language: LanguageSpec, request: Pick<NormalizedRequest, 'env'>): string[] {
+export function stageEnv(language: LanguageSpec, request: Pick<NormalizedRequest, 'env'>): string[] {
   const env = new Map<string, string>(BASE_ENV);
   for (const [name, value] of Object.entries(language.env ?? {})) env.set(name, value);
   for (const [name, value] of request.env) env.set(name, value);
@@ -69,7 +70,7 @@ export function buildJob(language: LanguageSpec, request: NormalizedRequest, lim
   stages.push(stage('run', expandArgv(form.run, language, request), env, request.stdin, limits.runTimeoutMs, limits));
   return {
     type: 'job',
-    protocol: PROTOCOL_VERSION,
+    protocol: JOB_PROTOCOL_VERSION,
     workdir: WORKDIR,
     files: request.files.map((file) => ({ path: file.path, content_b64: file.content.toString('base64'), executable: file.executable })),
     stages,
@@ -85,6 +86,6 @@ export function commandStage(language: LanguageSpec, argv: string[], request: Pi
 }
 
 /** Wall-clock budget for the whole job on the host side: every stage's timeout plus grace for start and teardown. */
-export function jobBudgetMs(job: Pick<JobMessage, 'stages'>): number {
-  return job.stages.reduce((sum, s) => sum + s.timeout_ms, 0) + 5_000;
+export function jobBudgetMs(job: JobMessage): number {
+  return stagesBudgetMs(job.stages);
 }

@@ -26,7 +26,7 @@ const EDGE_STARTS: readonly [from: string, to: string][] = [['cli', 'api']];
 /** The backends' folders in src/sandbox/: none imports another's, and only the registry loads them. */
 const BACKEND_FOLDERS = ['bwrap', 'qemu', 'firecracker'];
 /** What the engine may use of src/sandbox/: the contract, not any backend's insides nor the registry that opens them. */
-const SANDBOX_CONTRACT = ['backend.ts', 'limits.ts', 'workdir.ts'];
+const SANDBOX_CONTRACT = ['backend.ts', 'limits.ts', 'workdir.ts', 'agent-session.ts'];
 /** Opening backends is wiring: done by the composition root (src/compose/), which hands them to the engine. */
 const REGISTRY = 'sandbox/registry.ts';
 const OPENS_BACKENDS = ['compose', 'sandbox'];

@@ -1,4 +1,4 @@
-import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError } from '../../errors.js';
+import { ErrorCodes, InvalidRequestError, RunnerError, SessionRequestError, isRunnerError } from '../../errors.js';
 import { printable } from '../../safe-text.js';
 
 /** The agent's file-request codes (PROTOCOL2) as what the caller did wrong: 400 naming the field, 404, 413. */
@@ -13,10 +13,9 @@ const BY_AGENT_CODE: Readonly<Record<string, (field: string, path: string) => Ru
   too_large: (_field, path) => new RunnerError(ErrorCodes.FILE_TOO_LARGE, `'${path}' is larger than the per-file cap`),
 };
 
-/** The agent's code on a failed file request (agentv2's AgentSession puts it in `detail.agentCode`). */
+/** The agent's code on a refused file request. */
 export function agentCodeOf(err: unknown): string | undefined {
-  const detail = (err as { detail?: { agentCode?: unknown } } | null)?.detail;
-  return typeof detail?.agentCode === 'string' ? detail.agentCode : undefined;
+  return err instanceof SessionRequestError ? err.detail.agentCode : undefined;
 }
 
 /** A failed file request as the caller's error; failures that are not about the request stay as they are. */

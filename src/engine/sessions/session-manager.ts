@@ -7,7 +7,6 @@ import type { Engine } from '../engine.js';
 import type { ExecutionQueue } from '../queue.js';
 import { normalizeEnv } from '../request.js';
 import { failedResult, successResult, type ExecutionResult, type ResultContext } from '../result.js';
-import type { SessionSandbox } from './agent-session-types.js';
 import { SessionCaps, type SessionReservation } from './session-caps.js';
 import { runInSession } from './session-exec.js';
 import { agentCodeOf, sessionFileError } from './session-file-errors.js';
@@ -82,7 +81,7 @@ export class SessionManager implements SessionService {
     try {
       const { value: session } = await this.#queue.run(async () => {
         sandbox = await this.#engine.acquire(language, limits, options.traceId ?? id);
-        const agent = await (sandbox as SessionSandbox).openSession();
+        const agent = await sandbox.openSession();
         for (const [index, file] of files.entries()) {
           await agent.put(file.path, file.content, { overwrite: true }).catch((err: unknown) => {
             throw sessionFileError(err, `files[${index}].name`, file.path);
@@ -144,8 +143,8 @@ export class SessionManager implements SessionService {
               ctx.loadMs = performance.now() - slotAt;
               const outcome = await runInSession(session.sandbox, session.agent, job.stages, controller.signal);
               ctx.totalMs = performance.now() - started;
-              // An agent that did not report even after the kill cannot be trusted to stop anything: the session ends.
-              if (outcome.agentStuck) void this.#end(session);
+              // An exec past the host's deadline had its sandbox abandoned (agent-session.ts): the session is over.
+              if (!session.sandbox.alive) void this.#end(session);
               if (outcome.cancelled) return failedResult(ctx, new RunnerError(ErrorCodes.CANCELLED, 'execution cancelled'));
               return successResult(ctx, outcome.stages, job.outputEncoding, outcome.oomKills);
             } catch (err) {

@@ -2,7 +2,7 @@ import type { LanguageSpec } from '../../languages/types.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Limits } from '../limits.js';
 import type { LimitRequest } from '../limits.js';
-import type { AgentSession } from './agent-session-types.js';
+import type { AgentSession } from '../../sandbox/agent-session.js';
 import type { SessionInfo, SessionOwner } from './session-service.js';
 
 /** What a session is made of, fixed when it opens. */
