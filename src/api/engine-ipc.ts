@@ -4,6 +4,7 @@ import type { ExecutionResult } from '../engine/result.js';
 import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad, ServicePoolStats } from '../engine/service.js';
 import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError, type ErrorCode } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
+import { RemoteSessions, serveSessionCall, type SessionCall } from './session-ipc.js';
 
 /**
  * The execution service over Node's IPC channel, for privilege separation: the HTTP side
@@ -18,14 +19,16 @@ export type WorkerMessage =
   | { type: 'pool'; id: number }
   | { type: 'load'; id: number }
   | { type: 'accept'; id: number; count: number }
-  | { type: 'stop'; id: number };
+  | { type: 'stop'; id: number }
+  | { type: 'session'; id: number; owner: string; call: SessionCall };
 
 export type EngineMessage =
   | { type: 'result'; id: number; result: ExecutionResult; waitedMs: number }
   | { type: 'error'; id: number; error: SerializedError }
   | { type: 'pool'; id: number; stats: ServicePoolStats | null }
   | { type: 'load'; id: number; load: ServiceLoad }
-  | { type: 'accept'; id: number; ok: boolean };
+  | { type: 'accept'; id: number; ok: boolean }
+  | { type: 'session'; id: number; value: unknown };
 
 interface SerializedError {
   code: ErrorCode;
@@ -83,6 +86,11 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
       void answer(id, async () => ({ type: 'accept', id, ok: await service.canAccept(count) }));
     } else if (message.type === 'stop') {
       service.stopAccepting();
+    } else if (message.type === 'session' && !running.has(id)) {
+      const controller = new AbortController();
+      running.set(id, controller);
+      const { owner, call } = message;
+      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal) })).finally(() => running.delete(id));
     } else if (message.type === 'execute' && typeof message.request === 'object' && message.request !== null && !running.has(id)) {
       const controller = new AbortController();
       running.set(id, controller);
@@ -114,6 +122,7 @@ export class RemoteService implements Service {
   readonly #pending = new Map<number, { resolve: (message: EngineMessage) => void; reject: (err: Error) => void }>();
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
+  readonly sessions = new RemoteSessions((owner, call, signal) => this.#session(owner, call, signal));
 
   constructor(backendNames: readonly string[], images: ImageStore) {
     if (backendNames.length === 0) throw new RangeError('a service offers at least one backend');
@@ -173,6 +182,18 @@ export class RemoteService implements Service {
     } finally {
       options.signal?.removeEventListener('abort', cancel);
       this.#inFlight.delete(controller);
+    }
+  }
+
+  /** One session call; aborting `signal` cancels it in the parent (an execution's processes are killed). */
+  async #session(owner: string, call: SessionCall, signal?: AbortSignal): Promise<unknown> {
+    const id = this.#nextId++;
+    const cancel = (): void => void this.#send({ type: 'cancel', id });
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return (await this.#ask({ type: 'session', id, owner, call }, 'session')).value;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
     }
   }
 

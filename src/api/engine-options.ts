@@ -2,6 +2,7 @@ import type { OpenEngineOptions } from '../compose/open-engine.js';
 import { openService } from '../compose/open-service.js';
 import type { ExecutionService } from '../engine/service.js';
 import { engineMaxima } from '../engine/maxima.js';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../engine/sessions/session-settings.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { findLanguage } from '../languages/lookup.js';
 import { BACKEND_NAMES, type BackendName } from '../sandbox/backend-names.js';
@@ -66,10 +67,25 @@ export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
   };
 }
 
+/** The sessions' lifetimes and caps of a configuration. */
+export function sessionSettingsFor(config: ApiConfig): SessionSettings {
+  return {
+    ...DEFAULT_SESSION_SETTINGS,
+    idleTimeoutMs: Math.min(config.sessionIdleTimeoutMs, config.sessionMaxIdleTimeoutMs),
+    maxIdleTimeoutMs: config.sessionMaxIdleTimeoutMs,
+    maxLifetimeMs: config.sessionMaxLifetimeMs,
+    maxPerKey: config.sessionsPerKey,
+    maxTotal: config.sessionsMax,
+    memoryBudgetBytes: config.sessionMemoryMb * 1024 * 1024,
+    maxFileBytes: config.sessionMaxFileBytes,
+    maxSessionBytes: config.sessionMaxBytes,
+  };
+}
+
 /**
  * Opens the server's service: the default backend's engine, one more for each further backend
  * requests may pick (`allowed_backends`), each with its warm pool, behind the configured queue.
  */
 export async function openServerService(config: ApiConfig): Promise<ExecutionService> {
-  return openService({ engine: engineOptionsFor(config), backends: config.allowedBackends, concurrency: config.concurrency, maxQueued: config.queueLimit });
+  return openService({ engine: engineOptionsFor(config), backends: config.allowedBackends, concurrency: config.concurrency, maxQueued: config.queueLimit, sessions: sessionSettingsFor(config) });
 }

@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import { PoolBudget } from '../engine/pool-budget.js';
 import type { QueueOptions } from '../engine/queue.js';
 import { ExecutionService } from '../engine/service.js';
+import type { SessionSettings } from '../engine/sessions/session-settings.js';
 import type { BackendName } from '../sandbox/backend-names.js';
 import { openEngine, type OpenEngineOptions } from './open-engine.js';
 
@@ -14,6 +15,8 @@ export interface OpenServiceOptions extends QueueOptions {
   engine: OpenEngineOptions;
   /** Further backends a request may pick. */
   backends?: readonly BackendName[];
+  /** What sessions may be (their lifetimes and caps); the defaults otherwise. */
+  sessions?: SessionSettings;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface OpenServiceOptions extends QueueOptions {
  * ranked first. A backend that cannot run on this host fails the start, naming why.
  */
 export async function openService(options: OpenServiceOptions): Promise<ExecutionService> {
-  const { engine: engineOptions, backends = [], concurrency, maxQueued } = options;
+  const { engine: engineOptions, backends = [], concurrency, maxQueued, sessions } = options;
   const { pool } = engineOptions;
   const shared = pool ? { ...engineOptions, pool: { ...pool, budget: new PoolBudget(pool) } } : engineOptions;
   const engines = new Map<string, Engine>();
@@ -41,5 +44,5 @@ export async function openService(options: OpenServiceOptions): Promise<Executio
     await Promise.all([...engines.values()].map((engine) => engine.close()));
     throw err;
   }
-  return new ExecutionService(engines, { concurrency, maxQueued });
+  return new ExecutionService(engines, { concurrency, maxQueued }, sessions);
 }

@@ -5,6 +5,9 @@ import type { PoolImageStats } from './pool.js';
 import { ExecutionQueue, type QueueOptions } from './queue.js';
 import type { ExecuteRequest } from './request.js';
 import type { ExecutionResult } from './result.js';
+import { SessionManager } from './sessions/session-manager.js';
+import type { SessionService } from './sessions/session-service.js';
+import type { SessionSettings } from './sessions/session-settings.js';
 
 export interface ServiceExecuteOptions {
   /** The caller's trace id (the API's request id); a random UUID otherwise. */
@@ -51,6 +54,8 @@ export interface Service {
   /** True once stopAccepting() was called. */
   readonly closed: boolean;
   execute(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<ExecutionResult>;
+  /** Sandboxes that live across calls (on the default backend), their work in the same queue. */
+  readonly sessions: SessionService;
   /** Whether `count` more executions would be accepted right now (running or queued). */
   canAccept(count: number): Promise<boolean>;
   load(): Promise<ServiceLoad>;
@@ -77,13 +82,21 @@ export class ExecutionService implements Service {
   readonly #queue: ExecutionQueue;
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
+  readonly #sessions: SessionManager;
 
-  constructor(engines: Engines, queue: QueueOptions) {
+  constructor(engines: Engines, queue: QueueOptions, sessions?: SessionSettings) {
     const first = engines.values().next().value;
     if (!first) throw new RangeError('a service needs at least one engine');
     this.#engines = engines;
     this.#default = first;
     this.#queue = new ExecutionQueue(queue);
+    this.#sessions = new SessionManager(first, this.#queue, sessions, (result, waitedMs) => {
+      for (const hook of this.#hooks) hook(result, waitedMs);
+    });
+  }
+
+  get sessions(): SessionManager {
+    return this.#sessions;
   }
 
   get backendName(): string {
@@ -176,16 +189,19 @@ export class ExecutionService implements Service {
 
   stopAccepting(): void {
     this.#queue.close();
+    this.#sessions.stopAccepting();
   }
 
   cancelAll(): void {
     for (const controller of this.#inFlight) controller.abort();
+    this.#sessions.cancelAll();
   }
 
-  /** Stops, cancels what runs, destroys every pool and waits for every sandbox to be gone. */
+  /** Stops, cancels what runs, ends every session, destroys every pool and waits for every sandbox to be gone. */
   async close(): Promise<void> {
     this.stopAccepting();
     this.cancelAll();
+    await this.#sessions.close();
     await Promise.all([...this.#engines.values()].map((engine) => engine.close()));
   }
 }
