@@ -9,7 +9,14 @@ import { which } from '../../src/config/which.js';
  * The kernel programs as plain host processes, their control channel a socketpair on fd 3 (what
  * the agent gives them): the JSON-lines protocol of docs/kernels.md, without a sandbox.
  */
-interface Reply { cell: number | null; status: string; error: { name: string; message: string; traceback: string } | null; outputs: Record<string, string>[]; ready?: boolean }
+interface Reply {
+  cell: number | null;
+  status: string;
+  error: { name: string; message: string; traceback: string } | null;
+  outputs: Record<string, string>[];
+  ready?: boolean;
+  stdout_truncated?: boolean;
+}
 
 class KernelProcess {
   readonly child: ChildProcess;
@@ -17,22 +24,30 @@ class KernelProcess {
   private pending = '';
   private readonly waiting: ((reply: Reply) => void)[] = [];
   private readonly replies: Reply[] = [];
+  /** What came as stream messages on the control channel. */
   stdout = '';
   stderr = '';
+  /** What the process wrote to its real fds 1 and 2. */
+  fd1 = '';
   private cell = 0;
 
   constructor(argv: readonly string[]) {
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], cwd: '/tmp', env: { PATH: process.env.PATH, HOME: '/tmp', LANG: 'C.UTF-8' } });
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
+    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.fd1 += s));
+    this.child.stderr!.resume();
     this.control = this.child.stdio[3] as Socket;
     this.control.setEncoding('utf8');
     this.control.on('data', (chunk: string) => {
       this.pending += chunk;
       let newline: number;
       while ((newline = this.pending.indexOf('\n')) >= 0) {
-        const reply = JSON.parse(this.pending.slice(0, newline)) as Reply;
+        const message = JSON.parse(this.pending.slice(0, newline)) as Reply & { stream?: 'stdout' | 'stderr'; text?: string };
         this.pending = this.pending.slice(newline + 1);
+        if (message.stream !== undefined) {
+          this[message.stream] += message.text;
+          continue;
+        }
+        const reply = message;
         const waiter = this.waiting.shift();
         if (waiter) waiter(reply);
         else this.replies.push(reply);
@@ -46,14 +61,12 @@ class KernelProcess {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  async run(code: string): Promise<Reply & { stdout: string; stderr: string }> {
+  async run(code: string, outputLimit?: number): Promise<Reply & { stdout: string; stderr: string }> {
     this.stdout = '';
     this.stderr = '';
-    this.control.write(JSON.stringify({ cell: ++this.cell, code }) + '\n');
+    this.control.write(JSON.stringify({ cell: ++this.cell, code, output_limit: outputLimit }) + '\n');
     const reply = await this.next();
     assert.equal(reply.cell, this.cell);
-    // The streams are separate pipes: give the last bytes a moment to arrive.
-    await new Promise((resolve) => setTimeout(resolve, 50));
     return { ...reply, stdout: this.stdout, stderr: this.stderr };
   }
 
@@ -92,6 +105,17 @@ describe('the python kernel program', { skip: python === null ? 'no python3 on t
     assert.equal(value.stdout, 'hi\n');
     assert.deepEqual((await kernel.run('f(math.floor(2.5)), __name__')).outputs, [{ 'text/plain': "(4, '__main__')" }]);
     assert.deepEqual((await kernel.run('x = 5')).outputs, [], 'an assignment shows nothing');
+  });
+
+  it('streams print() in order before the reply, caps each cell, and leaves subprocess output on fd 1', async () => {
+    const printed = await kernel.run('import sys\nprint("out")\nprint("err", file=sys.stderr)\nsys.stdout.buffer.write(b"bytes\\n")\n');
+    assert.deepEqual([printed.stdout, printed.stderr, printed.stdout_truncated], ['out\nbytes\n', 'err\n', false]);
+    const flood = await kernel.run('print("y" * 5000)', 1000);
+    assert.equal(flood.stdout, 'y'.repeat(1000));
+    assert.equal(flood.stdout_truncated, true);
+    assert.equal((await kernel.run('print(1)')).stdout_truncated, false, 'the cap is per cell');
+    await kernel.run('import subprocess\nsubprocess.run(["echo", "from a child"])');
+    assert.match(kernel.fd1, /from a child\n/);
   });
 
   it('uses the display protocol: _repr_html_, _repr_svg_, _repr_json_ and display()', async () => {
@@ -156,6 +180,8 @@ describe('the javascript kernel program', () => {
     assert.deepEqual(value.outputs, [{ 'text/plain': '42' }]);
     assert.deepEqual((await kernel.run('[f(2), path.basename("/a/b.js"), typeof require]')).outputs, [{ 'text/plain': "[ 4, 'b.js', 'function' ]" }]);
     assert.deepEqual((await kernel.run('{ a: 1 }')).outputs, [{ 'text/plain': '{ a: 1 }' }]);
+    const printed = await kernel.run('console.error("err"); process.stdout.write("a"); console.log("b".repeat(50))', 20);
+    assert.deepEqual([printed.stdout, printed.stderr, printed.stdout_truncated], ['a' + 'b'.repeat(19), 'err\n', true]);
   });
 
   it('top-level await runs and its declarations stay', async () => {

@@ -1,9 +1,10 @@
 // The JavaScript (Node.js) interpreter kernel of Runner Codes (docs/kernels.md). Started once per
 // session as `node -e <this file's text>`, it reads cells from the control channel (fd 3), one JSON
 // object per line: {"cell": N, "code": "..."}; runs each in this process's global context, so globals
-// persist; and answers on fd 3 with {"cell": N, "status", "error", "outputs"}. console output goes to
-// the real stdout/stderr, which the agent streams. Nothing here is a security boundary: the user's
-// code runs in this same process, and the sandbox is the boundary.
+// persist; and answers on fd 3 with {"cell": N, "status", "error", "outputs"}. What the cell writes to
+// process.stdout/stderr (console.log) comes as {"stream", "text"} lines on fd 3 before the reply (in
+// order, counted per cell); child processes write to the real fds 1 and 2, which the agent streams.
+// Nothing here is a security boundary: the user's code runs in this same process, and the sandbox is.
 // One function scope: `node -e` runs a script, whose top-level names would be the user's globals.
 (() => {
   'use strict';
@@ -28,6 +29,29 @@
 
   const outputs = [];
   let running = null;
+  let currentCell = 0;
+  let outputLimit = 1 << 20;
+
+  // process.stdout and process.stderr of the cells: text goes out on the control channel.
+  const streams = {};
+  for (const name of ['stdout', 'stderr']) {
+    const stream = { used: 0, truncated: false };
+    streams[name] = stream;
+    process[name].write = (chunk, encoding, callback) => {
+      if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined];
+      let data = Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk), encoding);
+      const room = outputLimit - stream.used;
+      if (data.length > room) {
+        // Past the cell's cap: dropped here, so that a flood never reaches the host.
+        stream.truncated = true;
+        data = data.subarray(0, Math.max(room, 0));
+      }
+      stream.used += data.length;
+      if (data.length > 0) send({ cell: currentCell, stream: name, text: data.toString('utf8') });
+      if (typeof callback === 'function') process.nextTick(callback);
+      return true;
+    };
+  }
 
   /** Shows each value as a rich output of the cell: a bundle, or {mime: content} when given one. */
   globalThis.display = (...values) => {
@@ -124,6 +148,8 @@
 
   async function runCell(number, code) {
     outputs.length = 0;
+    currentCell = number;
+    for (const stream of Object.values(streams)) Object.assign(stream, { used: 0, truncated: false });
     let error = null;
     const interrupted = new Promise((resolve) => {
       running = resolve;
@@ -139,7 +165,14 @@
     } finally {
       running = null;
     }
-    return { cell: number, status: error === null ? 'ok' : 'error', error, outputs: outputs.splice(0) };
+    return {
+      cell: number,
+      status: error === null ? 'ok' : 'error',
+      error,
+      outputs: outputs.splice(0),
+      stdout_truncated: streams.stdout.truncated,
+      stderr_truncated: streams.stderr.truncated,
+    };
   }
 
   function interruptError() {
@@ -183,6 +216,7 @@
       try {
         request = JSON.parse(line);
         if (!Number.isInteger(request.cell) || typeof request.code !== 'string') throw new TypeError('a cell needs an integer "cell" and a string "code"');
+      if (Number.isInteger(request.output_limit)) outputLimit = request.output_limit;
       } catch (error) {
         send({ cell: null, status: 'error', outputs: [], error: { name: 'ProtocolError', message: String(error.message), traceback: '' } });
         continue;

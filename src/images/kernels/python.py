@@ -2,8 +2,10 @@
 # `python3 -u -c <this file's text>`, it reads cells from the control channel (fd 3), one JSON object
 # per line: {"cell": N, "code": "..."}; runs each in one persistent namespace; and answers on fd 3 with
 # {"cell": N, "status": "ok"|"error", "error": {name, message, traceback}|null, "outputs": [bundles]}.
-# What the cell prints goes to the real stdout/stderr, which the agent streams. Nothing here is a
-# security boundary: the user's code runs in this same process, and the sandbox is the boundary.
+# What the cell prints through sys.stdout/sys.stderr comes as {"stream": "stdout"|"stderr", "text"}
+# lines on fd 3 before the cell's reply (so it is in order, and counted per cell); what subprocesses
+# and C code write to fds 1 and 2 goes to the real stdout/stderr, which the agent streams. Nothing here
+# is a security boundary: the user's code runs in this same process, and the sandbox is the boundary.
 import ast
 import builtins
 import json
@@ -12,6 +14,7 @@ import signal
 import sys
 import traceback
 import types
+from _thread import allocate_lock
 
 CONTROL_FD = 3
 # What one reply may carry; a cell showing more gets its outputs cut (and says so on stderr).
@@ -27,7 +30,8 @@ main.__dict__['__builtins__'] = builtins
 sys.modules['__main__'] = main
 namespace = main.__dict__
 
-state = {'running': False, 'outputs': [], 'cell': 0}
+state = {'running': False, 'outputs': [], 'cell': 0, 'output_limit': 1 << 20}
+send_lock = allocate_lock()
 
 
 def on_sigint(signum, frame):
@@ -38,6 +42,87 @@ def on_sigint(signum, frame):
 
 
 signal.signal(signal.SIGINT, on_sigint)
+
+
+class ControlStream:
+    """sys.stdout/sys.stderr of the cells: text goes out on the control channel, line by line."""
+    encoding = 'utf-8'
+    errors = 'replace'
+
+    def __init__(self, name):
+        self.name = name
+        self.pending = []
+        self.pending_bytes = 0
+        self.used = 0
+        self.truncated = False
+
+    def start_cell(self):
+        self.used = 0
+        self.truncated = False
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError('write() argument must be str, not %s' % type(text).__name__)
+        written = len(text)
+        size = len(text.encode('utf-8', 'replace'))
+        room = state['output_limit'] - self.used
+        if size > room:
+            # Past the cell's cap: dropped here, so that a flood never reaches the host.
+            self.truncated = True
+            text = text.encode('utf-8', 'replace')[:max(room, 0)].decode('utf-8', 'ignore')
+            size = len(text.encode('utf-8'))
+        self.used += size
+        if text:
+            self.pending.append(text)
+            self.pending_bytes += size
+            if '\n' in text or self.pending_bytes >= 8192:
+                self.flush()
+        return written
+
+    def flush(self):
+        if self.pending:
+            text = ''.join(self.pending)
+            self.pending = []
+            self.pending_bytes = 0
+            send({'cell': state['cell'], 'stream': self.name, 'text': text})
+
+    @property
+    def buffer(self):
+        return ByteStream(self)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def fileno(self):
+        return 1 if self.name == 'stdout' else 2
+
+    @property
+    def closed(self):
+        return False
+
+
+class ByteStream:
+    """sys.stdout.buffer: bytes written there are decoded as UTF-8 into the text stream."""
+
+    def __init__(self, text_stream):
+        self.text_stream = text_stream
+
+    def write(self, data):
+        self.text_stream.write(bytes(data).decode('utf-8', 'replace'))
+        return len(data)
+
+    def flush(self):
+        self.text_stream.flush()
 
 
 def b64(data):
@@ -209,6 +294,8 @@ def evaluate(code_object):
 
 def run_cell(number, code):
     state['outputs'] = []
+    for stream in streams:
+        stream.start_cell()
     error = None
     try:
         state['running'] = True
@@ -229,12 +316,13 @@ def run_cell(number, code):
             pass
     finally:
         state['running'] = False
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr, *streams):
         try:
             stream.flush()
         except Exception:
             pass
-    return {'cell': number, 'status': 'ok' if error is None else 'error', 'error': error, 'outputs': state['outputs']}
+    return {'cell': number, 'status': 'ok' if error is None else 'error', 'error': error, 'outputs': state['outputs'],
+            'stdout_truncated': streams[0].truncated, 'stderr_truncated': streams[1].truncated}
 
 
 def send(message):
@@ -244,13 +332,14 @@ def send(message):
         sys.stderr.flush()
         message = dict(message, outputs=[])
         data = (json.dumps(message, ensure_ascii=False, default=repr) + '\n').encode('utf-8', 'replace')
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(CONTROL_FD, view)
-        except InterruptedError:
-            continue
-        view = view[written:]
+    with send_lock:  # threads of the cell print too; each line goes out whole
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(CONTROL_FD, view)
+            except InterruptedError:
+                continue
+            view = view[written:]
 
 
 def requests():
@@ -269,7 +358,11 @@ def requests():
                 yield line
 
 
+streams = (ControlStream('stdout'), ControlStream('stderr'))
+
+
 def serve():
+    sys.stdout, sys.stderr = streams
     send({'ready': True, 'language': 'python', 'version': '%d.%d.%d' % sys.version_info[:3]})
     for line in requests():
         try:
@@ -277,6 +370,8 @@ def serve():
             number, code = int(request['cell']), request['code']
             if not isinstance(code, str):
                 raise TypeError('code must be a string')
+            if 'output_limit' in request:
+                state['output_limit'] = int(request['output_limit'])
         except Exception as error:
             send({'cell': None, 'status': 'error', 'outputs': [],
                   'error': {'name': 'ProtocolError', 'message': str(error), 'traceback': ''}})
