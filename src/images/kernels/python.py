@@ -6,13 +6,11 @@
 # lines on fd 3 before the cell's reply (so it is in order, and counted per cell); what subprocesses
 # and C code write to fds 1 and 2 goes to the real stdout/stderr, which the agent streams. Nothing here
 # is a security boundary: the user's code runs in this same process, and the sandbox is the boundary.
-import ast
 import builtins
 import json
 import os
 import signal
 import sys
-import traceback
 import types
 from _thread import allocate_lock
 
@@ -252,6 +250,7 @@ os.environ['MPLBACKEND'] = 'module://' + BACKEND
 
 def cell_traceback(error):
     """The traceback without the kernel's own frames: from the first frame of a cell on."""
+    import traceback
     tb = error.__traceback__
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith('<cell-'):
         tb = tb.tb_next
@@ -264,6 +263,7 @@ def cell_traceback(error):
 
 def compile_cell(code, filename):
     """The cell's statements, and its last expression compiled apart so its value can be shown."""
+    import ast
     import linecache
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
