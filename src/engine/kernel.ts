@@ -8,6 +8,7 @@ import { kernelArgv, kernelSpec } from './kernel-program.js';
 import type { Limits } from './limits.js';
 
 export { kernelLanguages } from './kernel-program.js';
+export { DEFAULT_KERNEL_LANGUAGE } from '../languages/catalog.js';
 
 /** One rich output: MIME type → content ('image/png' base64, 'application/json' JSON text). */
 export interface MimeBundle {
