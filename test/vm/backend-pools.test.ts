@@ -1,11 +1,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dataPaths } from '../../src/config/paths.js';
 import type { ServicePoolStats } from '../../src/engine/service.js';
 import { vmPaths } from '../../src/images/vm/paths.js';
+import { descendants } from '../../src/bench/host-probe.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
+import { ownerOf } from '../../src/sandbox/names.js';
 import { get, post, testServer, type Reply } from '../helpers/server.js';
 
 /**
@@ -20,28 +22,19 @@ const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the QEMU 
 
 type ImageEntry = ServicePoolStats['images'][number];
 
-function qemuProcesses(): string[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .flatMap((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qemu-system') ? [pid] : [];
-      } catch {
-        return [];
-      }
-    });
-}
+/** This process's QEMU processes and VM directories (other test files may run VMs beside it). */
+const ourQemus = (): number[] => descendants(process.pid).filter((p) => p.comm.startsWith('qemu')).map((p) => p.pid);
+const ourVmDirs = (): string[] => readdirSync(vmPaths(paths).runDir).filter((name) => ownerOf(name) === process.pid);
 
 describe('a warm pool for every backend the server offers', { skip }, async () => {
-  const qemuBefore = qemuProcesses();
   // Room for 3: bwrap's python, and two booted python VMs (pool_backend_sizes qemu=2).
   const server = await testServer({ allowedBackends: ['qemu'], poolSize: 1, poolBackendSizes: ['qemu=2'], poolWarm: ['python'], poolMaxIdle: 3, poolMaxIdleMemoryMb: 4096 });
   after(async () => {
     // testServer's own after() closes the server and asserts no cgroup, sandbox process or mount is left.
     await server.close();
     await sleep(200);
-    assert.deepEqual(qemuProcesses().filter((pid) => !qemuBefore.includes(pid)), [], 'no QEMU process outlives the server');
-    assert.deepEqual(readdirSync(vmPaths(paths).runDir), [], 'no VM directory is left');
+    assert.deepEqual(ourQemus(), [], 'no QEMU process outlives the server');
+    assert.deepEqual(ourVmDirs(), [], 'no VM directory is left');
   });
 
   const pool = async (): Promise<ServicePoolStats> => (await get(server.base, '/api/v1/pool')).body;
@@ -59,6 +52,7 @@ describe('a warm pool for every backend the server offers', { skip }, async () =
   it('serves a request that picks QEMU from a VM booted ahead of it, much faster than a cold boot, leaving the default pool as it was', async (t) => {
     await until('both backends warmed python', async () => (await entry('bwrap', 'python'))?.idle === 1 && (await entry('qemu', 'python'))?.idle === 2);
     const bwrapBefore = await entry('bwrap', 'python');
+    assert.ok(ourQemus().length >= 2 && ourVmDirs().length >= 2, 'the warm VMs are this process\'s QEMUs (what the after hook checks are gone)');
 
     const warm = ok(await post(server.base, '/api/v1/execute', { ...PYTHON, backend: 'qemu' }));
     assert.equal(warm.body.stdout, 'hi\n');
