@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { ErrorCodes, RunnerError } from '../errors.js';
+import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { getLanguage } from '../languages/lookup.js';
 import type { JobStage, StageReport } from '../protocol/messages.js';
 import type { AgentSession, RunningExec } from '../sandbox/agent-session.js';
@@ -118,6 +118,7 @@ export class Kernel {
 
   /** Runs one cell; stdout/stderr can be streamed through handlers as they come. */
   run(code: string, timeoutMs: number, handlers: CellHandlers = {}): Promise<CellResult> {
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new InvalidRequestError('timeout', `must be a positive integer of milliseconds, not ${timeoutMs}`));
     const result = this.queue.then(() => this.runNow(code, timeoutMs, handlers));
     this.queue = result.catch(() => undefined);
     return result;
@@ -222,6 +223,8 @@ export class Kernel {
     this.append(this.cell, stream, this.decoders[stream].write(data));
   }
 
+  // SECURITY: the control channel is written by the kernel, which runs the cell's code in its own
+  // process: every line is untrusted data, parsed as JSON and checked field by field, never evaluated.
   private onControl(exec: RunningExec, data: Buffer): void {
     if (exec !== this.exec) return;
     let start = 0;

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dataPaths } from '../../src/config/paths.js';
 import { Kernel, kernelLanguages, type KernelOptions } from '../../src/engine/kernel.js';
+import { languageEnv } from '../../src/engine/job.js';
 import { languageLimits } from '../../src/engine/limits.js';
 import { ImageStore } from '../../src/images/store.js';
 import { getLanguage } from '../../src/languages/lookup.js';
@@ -32,8 +33,7 @@ async function openKernel(backend: Backend, languageId: string): Promise<Opened>
   const limits = languageLimits(language);
   const sandbox = await backend.start({ image: language.image, rootfs: images.rootfs(language.image), limits, traceId: `kernel-${languageId}` });
   const session = await sandbox.openSession();
-  const env = ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'TMPDIR=/tmp', 'LANG=C.UTF-8', ...Object.entries(language.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-  const options: KernelOptions = { env, limits, timeoutMs: 30_000 };
+  const options: KernelOptions = { env: languageEnv(language), limits, timeoutMs: 30_000 };
   return { sandbox, session, kernel: await Kernel.start(session, languageId, options) };
 }
 
