@@ -28,15 +28,20 @@ main.__dict__['__builtins__'] = builtins
 sys.modules['__main__'] = main
 namespace = main.__dict__
 
-state = {'running': False, 'outputs': [], 'cell': 0, 'output_limit': 1 << 20}
+state = {'running': False, 'sending': False, 'interrupted': False, 'outputs': [], 'cell': 0, 'output_limit': 1 << 20}
 send_lock = allocate_lock()
 
 
 def on_sigint(signum, frame):
     # The host interrupts a cell at its timeout. A late SIGINT, after the cell ended, is ignored so
-    # that it can never break the kernel's own loop.
-    if state['running']:
-        raise KeyboardInterrupt()
+    # that it can never break the kernel's own loop; one that comes while a line is being sent waits
+    # until the line is whole (a half-written line would garble the channel).
+    if not state['running']:
+        return
+    if state['sending']:
+        state['interrupted'] = True
+        return
+    raise KeyboardInterrupt()
 
 
 signal.signal(signal.SIGINT, on_sigint)
@@ -294,6 +299,7 @@ def evaluate(code_object):
 
 def run_cell(number, code):
     state['outputs'] = []
+    state['interrupted'] = False
     for stream in streams:
         stream.start_cell()
     error = None
@@ -333,13 +339,20 @@ def send(message):
         message = dict(message, outputs=[])
         data = (json.dumps(message, ensure_ascii=False, default=repr) + '\n').encode('utf-8', 'replace')
     with send_lock:  # threads of the cell print too; each line goes out whole
-        view = memoryview(data)
-        while view:
-            try:
-                written = os.write(CONTROL_FD, view)
-            except InterruptedError:
-                continue
-            view = view[written:]
+        state['sending'] = True
+        try:
+            view = memoryview(data)
+            while view:
+                try:
+                    written = os.write(CONTROL_FD, view)
+                except InterruptedError:
+                    continue
+                view = view[written:]
+        finally:
+            state['sending'] = False
+    if state['interrupted'] and state['running']:
+        state['interrupted'] = False
+        raise KeyboardInterrupt()
 
 
 def requests():
