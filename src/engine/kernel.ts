@@ -146,6 +146,8 @@ export class Kernel {
     };
     this.line = [];
     this.lineBytes = 0;
+    this.decoders.stdout = new StringDecoder('utf8');
+    this.decoders.stderr = new StringDecoder('utf8');
     const ready = new Promise<string>((resolve) => (this.onReady = resolve));
     // interactive:false: a cell that reads stdin gets EOF at once rather than hanging to its timeout.
     const exec = this.session.exec([stage], { stream: true, interactive: false, control: true }, {
@@ -203,16 +205,18 @@ export class Kernel {
       result.stderr_truncated ||= reply.stderr_truncated;
       return result;
     }
+    if (this.closed) {
+      result.error = { name: 'KernelClosed', message: 'the session ended during the cell', traceback: '' };
+      return result;
+    }
     // The kernel is gone: killed past the grace, or it died (os._exit, a crash, the memory limit).
     result.error = result.timed_out
       ? { name: 'TimeoutError', message: `the cell ran past its ${timeoutMs} ms timeout and did not stop on SIGINT; the kernel was restarted and its state is lost`, traceback: '' }
       : { name: 'KernelDied', message: 'the kernel exited during the cell; it was restarted and its state is lost', traceback: '' };
-    if (!this.closed) {
-      try {
-        await this.launch();
-      } catch (error) {
-        result.error.message = `${result.error.message.replace(/; it was restarted.*$/, '')}; restarting it failed: ${(error as Error).message}`;
-      }
+    try {
+      await this.launch();
+    } catch (error) {
+      result.error.message = `${result.error.message.replace(/; it was restarted.*$/, '')}; restarting it failed: ${(error as Error).message}`;
     }
     return result;
   }

@@ -197,5 +197,15 @@ describe('kernels in bwrap sessions', () => {
       assert.match(busy.error!.message, /interrupted/i);
       assert.deepEqual((await kernel.run('n', 10_000)).outputs, [{ 'text/plain': '41' }]);
     });
+
+    it('close() ends a running cell and the kernel; later cells are refused', async () => {
+      const running = kernel.run('await new Promise(() => {})', 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await kernel.close();
+      const ended = await running;
+      assert.equal(ended.error?.name, 'KernelClosed');
+      assert.equal(kernel.alive, false);
+      await assert.rejects(kernel.run('1', 1_000), /the kernel is closed/);
+    });
   });
 });
