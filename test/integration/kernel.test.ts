@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pssBytes } from '../../src/bench/host-probe.js';
 import { dataPaths } from '../../src/config/paths.js';
 import { Kernel, kernelLanguages, type KernelOptions } from '../../src/engine/kernel.js';
 import { languageEnv } from '../../src/engine/job.js';
@@ -70,10 +71,18 @@ describe('kernels in bwrap sessions', () => {
   describe('python-datascience', { skip: skipDatascience }, () => {
     let kernel: Kernel;
     let session: AgentSession;
+    let sandbox: Sandbox;
     before(async () => {
       const o = await openKernel(backend, 'python-datascience');
       opened.push(o);
-      ({ kernel, session } = o);
+      ({ kernel, session, sandbox } = o);
+    });
+
+    it('an idle session (kernel started, no library imported) is under 15 MiB PSS', () => {
+      const pids = sandboxProcesses().filter((p) => p.sandbox === sandbox.id).map((p) => p.pid);
+      assert.ok(pids.length >= 2, `processes: ${pids}`);
+      const pss = pids.reduce((sum, pid) => sum + pssBytes(pid), 0);
+      assert.ok(pss > 0 && pss < 15 * 1024 * 1024, `${(pss / 1048576).toFixed(1)} MiB`);
     });
 
     it('keeps variables, imports and functions between cells; the last expression is text/plain', async () => {
