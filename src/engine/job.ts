@@ -32,11 +32,10 @@ export function expandArgv(template: ArgvTemplate, language: LanguageSpec, reque
   });
 }
 
-/** A language's stage environment (NAME=VALUE): the base, the language's own, then the caller's. */
-export function languageEnv(language: LanguageSpec, callerEnv: readonly (readonly [string, string])[] = []): string[] {
+export function stageEnv(language: LanguageSpec, request: Pick<NormalizedRequest, 'env'>): string[] {
   const env = new Map<string, string>(BASE_ENV);
   for (const [name, value] of Object.entries(language.env ?? {})) env.set(name, value);
-  for (const [name, value] of callerEnv) env.set(name, value);
+  for (const [name, value] of request.env) env.set(name, value);
   return [...env].map(([name, value]) => `${name}=${value}`);
 }
 
@@ -62,7 +61,7 @@ function stage(name: string, argv: string[], env: string[], stdin: Buffer, timeo
 
 /** Turns a validated request into the agent's job frame: plain data, no I/O. */
 export function buildJob(language: LanguageSpec, request: NormalizedRequest, limits: Limits, outputFiles: OutputFileCaps = DEFAULT_OUTPUT_FILE_CAPS): JobMessage {
-  const env = languageEnv(language, request.env);
+  const env = stageEnv(language, request);
   // The entry's source may choose another form of the language (Erlang's escript form).
   const form = programForm(language, leadingText(request.files.find((file) => file.path === request.entry)!));
   const stages: JobStage[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pssBytes } from '../../src/bench/host-probe.js';
 import { dataPaths } from '../../src/config/paths.js';
 import { Kernel, kernelLanguages, type KernelOptions } from '../../src/engine/kernel.js';
-import { languageEnv } from '../../src/engine/job.js';
+import { stageEnv } from '../../src/engine/job.js';
 import { languageLimits } from '../../src/engine/limits.js';
 import { ImageStore } from '../../src/images/store.js';
 import { getLanguage } from '../../src/languages/lookup.js';
@@ -34,7 +34,7 @@ async function openKernel(backend: Backend, languageId: string): Promise<Opened>
   const limits = languageLimits(language);
   const sandbox = await backend.start({ image: language.image, rootfs: images.rootfs(language.image), limits, traceId: `kernel-${languageId}` });
   const session = await sandbox.openSession();
-  const options: KernelOptions = { env: languageEnv(language), limits, timeoutMs: 30_000 };
+  const options: KernelOptions = { env: stageEnv(language, { env: [] }), limits, timeoutMs: 30_000 };
   return { sandbox, session, kernel: await Kernel.start(session, languageId, options) };
 }
 
