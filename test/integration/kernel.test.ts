@@ -175,6 +175,12 @@ describe('kernels in bwrap sessions', () => {
       const died = await kernel.run('import os\nos._exit(3)', 10_000);
       assert.equal(died.error?.name, 'KernelDied');
       assert.deepEqual((await kernel.run('1 + 1', 10_000)).outputs, [{ 'text/plain': '2' }]);
+      // A kernel that a thread of an earlier cell ends between cells: the next cell says so.
+      await kernel.run('import os, threading\nthreading.Timer(0.2, lambda: os._exit(0)).start()', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const next = await kernel.run('2 + 2', 10_000);
+      assert.deepEqual(next.outputs, [{ 'text/plain': '4' }]);
+      assert.match(next.stderr, /state is lost/);
       assert.equal(sandboxProcesses().filter((p) => p.comm.startsWith('python3')).length, 1, 'the old kernels are gone');
     });
   });
