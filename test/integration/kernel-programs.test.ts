@@ -145,6 +145,8 @@ describe('the python kernel program', { skip: python === null ? 'no python3 on t
     assert.equal(syntax.error!.name, 'SyntaxError');
     assert.match(syntax.error!.traceback, /<cell-\d+>/);
     assert.equal((await kernel.run('x')).outputs[0]!['text/plain'], '5', 'the namespace survives errors');
+    const odd = await kernel.run('class Odd(Exception):\n    def __str__(self): raise ValueError("no")\nraise Odd()');
+    assert.equal(odd.error!.name, 'Odd');
   });
 
   it('top-level await runs', async () => {
@@ -209,6 +211,8 @@ describe('the javascript kernel program', () => {
     assert.doesNotMatch(failed.error!.traceback, /node:vm|runCell/);
     const syntax = await kernel.run('let (');
     assert.equal(syntax.error!.name, 'SyntaxError');
+    const odd = await kernel.run('throw { get stack() { throw 1 }, get name() { throw 2 } }');
+    assert.equal(odd.status, 'error');
   });
 
   it('SIGINT interrupts a busy loop and a pending await; the kernel lives on', async () => {

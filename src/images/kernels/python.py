@@ -266,6 +266,19 @@ def cell_traceback(error):
     return ''.join(lines)
 
 
+def describe_error(error):
+    """{name, message, traceback}, even for an exception whose __str__ itself raises."""
+    try:
+        message = str(error)
+    except BaseException:
+        message = '<str() of the exception failed>'
+    try:
+        trace = cell_traceback(error)
+    except BaseException:
+        trace = '%s: %s' % (type(error).__name__, message)
+    return {'name': type(error).__name__, 'message': message, 'traceback': trace}
+
+
 def compile_cell(code, filename):
     """The cell's statements, and its last expression compiled apart so its value can be shown."""
     import ast
@@ -315,7 +328,7 @@ def run_cell(number, code):
             state['outputs'].append(mime_bundle(value))
     except BaseException as caught:  # KeyboardInterrupt and SystemExit end the cell, not the kernel
         state['running'] = False
-        error = {'name': type(caught).__name__, 'message': str(caught), 'traceback': cell_traceback(caught)}
+        error = describe_error(caught)
         try:
             show_figures()
         except Exception:
