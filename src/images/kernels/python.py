@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import types
-from _thread import allocate_lock
+from _thread import allocate_lock, get_ident
 
 CONTROL_FD = 3
 # What one reply may carry; a cell showing more gets its outputs cut (and says so on stderr).
@@ -30,6 +30,8 @@ namespace = main.__dict__
 
 state = {'running': False, 'sending': False, 'interrupted': False, 'outputs': [], 'cell': 0, 'output_limit': 1 << 20}
 send_lock = allocate_lock()
+# SIGINT runs its handler in the main thread: only its own sends defer an interrupt.
+MAIN_THREAD = get_ident()
 
 
 def on_sigint(signum, frame):
@@ -351,8 +353,9 @@ def send(message):
         sys.stderr.flush()
         message = dict(message, outputs=[])
         data = (json.dumps(message, ensure_ascii=False, default=repr) + '\n').encode('utf-8', 'replace')
+    main_thread = get_ident() == MAIN_THREAD
     with send_lock:  # threads of the cell print too; each line goes out whole
-        state['sending'] = True
+        state['sending'] = main_thread
         try:
             view = memoryview(data)
             while view:
@@ -363,7 +366,7 @@ def send(message):
                 view = view[written:]
         finally:
             state['sending'] = False
-    if state['interrupted'] and state['running']:
+    if main_thread and state['interrupted'] and state['running']:
         state['interrupted'] = False
         raise KeyboardInterrupt()
 
