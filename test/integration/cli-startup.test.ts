@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cliProgram } from '../../src/cli/program.js';
 import { dataPaths, packageRoot } from '../../src/config/paths.js';
 import { ImageStore } from '../../src/images/store.js';
 
@@ -69,5 +70,15 @@ describe('CLI start-up loads only what the command runs', () => {
     assert.equal(code, 0);
     assert.ok(modules.includes('dist/src/sandbox/bwrap/backend.js'), 'the run used the bwrap backend');
     assertNone(modules, [...OTHER_COMMANDS, NOT_RUN, /^dist\/src\/sandbox\/(qemu|firecracker)\//, /^dist\/src\/images\/vm\/(disk|initramfs|kernel)/], 'run');
+  });
+
+  it('the program built for one command holds exactly that command, and the full program all of them', async () => {
+    const all = (await cliProgram({ exitCode: 0 })).commands.map((command) => command.name());
+    assert.ok(all.length >= 8, `the program has ${all.join(', ')}`);
+    for (const name of all) {
+      assert.deepEqual((await cliProgram({ exitCode: 0 }, name)).commands.map((command) => command.name()), [name]);
+    }
+    assert.deepEqual((await cliProgram({ exitCode: 0 }, '--version')).commands, []);
+    assert.deepEqual((await cliProgram({ exitCode: 0 }, 'no-such-command')).commands.map((command) => command.name()), all);
   });
 });
