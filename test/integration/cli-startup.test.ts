@@ -55,7 +55,7 @@ describe('CLI start-up loads only what the command runs', () => {
           ...OTHER_COMMANDS,
           ...(args[0] === 'run' ? [NOT_RUN] : []),
           ...(args[0] === '--version' ? [/^dist\/src\/cli\/commands\//] : []),
-          /^dist\/src\/engine\/(open-|engine|service|pool|queue|job)/,
+          /^dist\/src\/(compose|engine\/(open-|engine|service|pool|queue|job))/,
           /^dist\/src\/sandbox\/(?!backend-names\.js|backend-host\.js)/,
           /^dist\/src\/images\//,
         ],
