@@ -41,8 +41,11 @@ function assertNone(modules: string[], forbidden: readonly RegExp[], what: strin
 const OTHER_PACKAGES = /^node_modules\/(?!commander\/)/;
 /** What only another command uses: the server, the benchmark, setup and image building, the doctor. */
 const OTHER_COMMANDS = [OTHER_PACKAGES, /^dist\/src\/api\/(?!config\.js)/, /^dist\/src\/bench\//, /^dist\/src\/host\//, /^dist\/src\/images\/(builder|npm-fetch|run-logged|probe)\.js/];
-/** The other commands' own modules: `run …` builds only the run command. */
-const NOT_RUN = /^dist\/src\/(cli\/commands\/(?!run\.js)|api\/)/;
+/**
+ * The other commands' own modules: `run …` builds only the run command. A one-shot run opens no
+ * session either, so nothing of the session manager (src/engine/sessions/) belongs in its start.
+ */
+const NOT_RUN = /^dist\/src\/(cli\/commands\/(?!run\.js)|api\/|engine\/sessions\/)/;
 
 describe('CLI start-up loads only what the command runs', () => {
   for (const args of [['--version'], ['--help'], ['run', '--help'], ['run']]) {
