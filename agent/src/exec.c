@@ -114,6 +114,7 @@ void exec_free(struct exec *x) {
     }
   }
   stage_close(x);
+  pending_clear(&x->early);
   for (size_t i = 0; i < x->n_stages; i++) stage_result_free(&x->res[i]);
   job_stages_free(x->stages, x->n_stages);
   json_decref(x->doc);
@@ -161,8 +162,13 @@ int exec_start_stage(struct exec *x, int host, struct agent_error *fatal, struct
   if (send_stage_event(x, host, fatal) < 0) return -1;
   int child[EXEC_FDS] = {-1, -1, -1, -1};
   int rc = make_fds(x, child, failed);
-  x->in_eof = !(x->interactive && last_stage(x));
+  bool interactive = x->interactive && last_stage(x);
+  x->in_eof = !interactive || x->early_eof;
   if (rc == 0 && pending_add(&x->in, st->stdin_data, st->stdin_len) < 0) rc = agent_err(failed, ERR_INTERNAL, "out of memory");
+  /* What the host typed while earlier stages (compile) ran goes after stdin_b64. */
+  if (rc == 0 && interactive && pending_add(&x->in, x->early.data + x->early.off, x->early.len - x->early.off) < 0)
+    rc = agent_err(failed, ERR_INTERNAL, "out of memory");
+  if (interactive) pending_clear(&x->early);
   if (rc == 0) {
     x->oom_before = stage_read_oom_kills();
     x->start_ns = exec_now_ns();
@@ -373,10 +379,16 @@ int exec_tick(struct exec *x, int64_t now, int host, int *timeout_ms, struct age
 /* ---- host frames ---- */
 
 void exec_stdin(struct exec *x, const unsigned char *data, size_t len, bool eof) {
-  /* Only the last stage of an interactive exec reads the host's stdin frames. */
-  if (!x->running || x->killed || !x->interactive || !last_stage(x) || x->fds[EXEC_STDIN] < 0) return;
-  if (x->in_eof) return; /* after eof */
-  (void)pending_add(&x->in, data, len); /* past MAX_PENDING unread: dropped */
+  /* Only the last stage of an interactive exec reads the host's stdin frames; until it starts they wait. */
+  if (!x->interactive) return;
+  if (!last_stage(x)) {
+    if (x->early_eof) return;
+    (void)pending_add(&x->early, data, len); /* past MAX_PENDING unread: dropped */
+    x->early_eof = eof;
+    return;
+  }
+  if (!x->running || x->killed || x->fds[EXEC_STDIN] < 0 || x->in_eof) return; /* gone, or after eof */
+  (void)pending_add(&x->in, data, len);
   if (eof) x->in_eof = true;
 }
 

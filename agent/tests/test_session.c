@@ -230,6 +230,19 @@ static void test_exec_and_files(void) {
          "put with overwrite false on an existing file: exists");
   tap_ok(is_ok(put(&a, 11, "out.txt", "new")), "put overwrites by default");
   tap_ok(is_error(get(&a, 12, "out.txt", 2), "too_large"), "get larger than max_bytes: too_large");
+  size_t big = 5u << 20;
+  char *content = malloc(big + 1);
+  for (size_t i = 0; i < big; i++) content[i] = (char)('a' + i % 26);
+  content[big] = '\0';
+  json_t *pb = put(&a, 13, "big.bin", content);
+  json_t *gb = get(&a, 14, "big.bin", (int)big);
+  char *want_b64 = base64_encode((const unsigned char *)content, big);
+  tap_ok(strcmp(type_of(pb), "ok") == 0 && geti(gb, "size") == (long long)big && strcmp(gets_(gb, "content_b64"), want_b64) == 0,
+         "a 5 MiB put and get round-trip");
+  free(want_b64);
+  free(content);
+  json_decref(pb);
+  json_decref(gb);
   tap_ok(WIFEXITED(close_session(&a)), "close: the agent exits");
 }
 
@@ -320,6 +333,15 @@ static void test_concurrent_and_interactive(void) {
   send_frame(&a, json_pack("{s:s, s:i, s:s, s:b}", "type", "stdin", "id", 3, "data_b64", "dHdvCg==", "eof", 1));
   f = wait_result(&a, 3, NULL, 0, NULL);
   tap_ok(strcmp(stdout_of(f, 0), "got-one\ngot-two\n") == 0, "interactive: stdin frames reach the stage");
+  json_decref(f);
+
+  json_t *compiled = json_pack("{s:s, s:i, s:[o,o], s:b}", "type", "exec", "id", 12, "stages", stage("compile", "sleep 0.3", 5000),
+                               stage("run", "read x; echo got-$x", 5000), "interactive", 1);
+  send_frame(&a, compiled);
+  send_frame(&a, json_pack("{s:s, s:i, s:s, s:b}", "type", "stdin", "id", 12, "data_b64", "ZWFybHkK", "eof", 1)); /* early\n */
+  f = wait_result(&a, 12, NULL, 0, NULL);
+  tap_ok(json_array_size(json_object_get(f, "stages")) == 2 && strcmp(stdout_of(f, 1), "got-early\n") == 0,
+         "interactive: stdin sent while the compile stage runs reaches the run stage");
   json_decref(f);
 
   send_exec(&a, 4, "cat; echo after", 5000, "i");
