@@ -27,17 +27,6 @@
 /* Stdin or control bytes the host may queue ahead of a stage that does not read them. */
 #define MAX_PENDING (64u << 20)
 
-int64_t exec_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 static void pending_clear(struct pending *p) {
   free(p->data);
   *p = (struct pending){0};
@@ -171,7 +160,7 @@ int exec_start_stage(struct exec *x, int host, struct agent_error *fatal, struct
   if (interactive) pending_clear(&x->early);
   if (rc == 0) {
     x->oom_before = stage_read_oom_kills();
-    x->start_ns = exec_now_ns();
+    x->start_ns = mono_ns();
     x->deadline_ns = x->start_ns + (int64_t)st->timeout_ms * NS_PER_MS;
     x->child_done = x->killed = false;
     x->pid = fork();
@@ -247,7 +236,7 @@ static int read_output(struct exec *x, enum exec_fd which, int host, struct agen
     close_fd(&x->fds[which]);
     return 0;
   }
-  if (x->killed) x->drain_deadline_ns = exec_now_ns() + DRAIN_IDLE_NS;
+  if (x->killed) x->drain_deadline_ns = mono_ns() + DRAIN_IDLE_NS;
   struct outbuf *b = which == EXEC_STDOUT ? &x->res[x->cur].out : &x->res[x->cur].err;
   size_t fit = b->limit - b->len < (size_t)n ? b->limit - b->len : (size_t)n;
   if (outbuf_append(b, buf, (size_t)n) < 0) return agent_err(err, ERR_INTERNAL, "out of memory for stage output");
@@ -287,7 +276,7 @@ bool exec_child_exited(struct exec *x, pid_t pid, int status, const struct rusag
   x->child_done = true;
   x->status = status;
   x->ru = *ru;
-  x->end_ns = exec_now_ns();
+  x->end_ns = mono_ns();
   return true;
 }
 

@@ -73,6 +73,4 @@ void exec_control(struct exec *x, const unsigned char *data, size_t len);
 /* Kills the running stage's process group (close, host EOF, fatal error). */
 void exec_kill(struct exec *x);
 
-int64_t exec_now_ns(void);
-
 #endif

@@ -57,9 +57,9 @@ static int open_dir_at(int dirfd, const char *name, const char *path, bool creat
   return fd;
 }
 
-/* Opens the directory that holds path's last component (copied into buf); *leaf points at it. */
-static int walk_parent(int root, const char *path, char *buf, const char **leaf, bool create, struct agent_error *err) {
-  snprintf(buf, RC_MAX_PATH_BYTES + 1, "%s", path); /* validated: <= 255 bytes, no NUL */
+/* Opens the directory that holds the last component of `buf` (a mutable copy of `path`, cut at
+ * each '/'); *leaf points at that component in buf. */
+static int walk_to_leaf(int root, char *buf, const char *path, const char **leaf, bool create, struct agent_error *err) {
   int dir = dup(root);
   if (dir < 0) return agent_err_errno(err, ERR_INTERNAL, "dup");
   char *comp = buf;
@@ -72,6 +72,12 @@ static int walk_parent(int root, const char *path, char *buf, const char **leaf,
   }
   *leaf = comp;
   return dir;
+}
+
+/* walk_to_leaf for a request path (validated: at most 255 bytes, no NUL), copied into buf. */
+static int walk_parent(int root, const char *path, char *buf, const char **leaf, bool create, struct agent_error *err) {
+  snprintf(buf, RC_MAX_PATH_BYTES + 1, "%s", path);
+  return walk_to_leaf(root, buf, path, leaf, create, err);
 }
 
 static int64_t mtime_ms(const struct stat *st) {
@@ -400,17 +406,10 @@ static int collect_visit(struct tree_walk *w, int dirfd, const char *name, const
 static int open_tree_file(int root, const char *path, struct stat *st, struct agent_error *err) {
   char buf[MAX_TREE_PATH];
   snprintf(buf, sizeof buf, "%s", path);
-  int dir = dup(root);
-  if (dir < 0) return agent_err_errno(err, ERR_INTERNAL, "dup");
-  char *comp = buf;
-  for (char *slash; (slash = strchr(comp, '/')) != NULL; comp = slash + 1) {
-    *slash = '\0';
-    int next = open_dir_at(dir, comp, path, false, err);
-    close(dir);
-    if (next < 0) return -1;
-    dir = next;
-  }
-  int fd = open_regular(dir, comp, path, st, err);
+  const char *leaf;
+  int dir = walk_to_leaf(root, buf, path, &leaf, false, err);
+  if (dir < 0) return -1;
+  int fd = open_regular(dir, leaf, path, st, err);
   close(dir);
   return fd;
 }

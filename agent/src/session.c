@@ -172,7 +172,7 @@ static void reap(struct session *s) {
 /* Ticks every exec; drops the finished ones. Returns the poll timeout, or -2 on a failure. */
 static int tick_all(struct session *s, struct agent_error *err) {
   int timeout = -1;
-  int64_t now = exec_now_ns();
+  int64_t now = mono_ns();
   for (size_t i = 0; i < s->n_execs;) {
     struct agent_error failed = {0};
     int rc = exec_tick(s->execs[i], now, s->out, &timeout, err, &failed);
