@@ -253,6 +253,7 @@ static int read_control(struct exec *x, int host, struct agent_error *err) {
     close_fd(&x->fds[EXEC_CONTROL]);
     return 0;
   }
+  if (x->killed) x->drain_deadline_ns = mono_ns() + DRAIN_IDLE_NS;
   return send_bytes(x, host, "control", NULL, buf, (size_t)n, err);
 }
 
@@ -340,15 +341,16 @@ int exec_tick(struct exec *x, int64_t now, int host, int *timeout_ms, struct age
     x->killed = true;
     x->drain_deadline_ns = now + DRAIN_IDLE_NS;
     x->drain_stop_ns = now + DRAIN_MAX_NS;
-    /* Stdin and control end with the stage: nothing more will be read. */
+    /* Stdin ends with the stage; what it wrote to stdout, stderr and fd 3 is still read (drained). */
     close_fd(&x->fds[EXEC_STDIN]);
-    close_fd(&x->fds[EXEC_CONTROL]);
+    pending_clear(&x->ctl);
   }
   if (x->killed && (now >= x->drain_deadline_ns || now >= x->drain_stop_ns)) {
     close_fd(&x->fds[EXEC_STDOUT]);
     close_fd(&x->fds[EXEC_STDERR]);
+    close_fd(&x->fds[EXEC_CONTROL]);
   }
-  bool drained = x->fds[EXEC_STDOUT] < 0 && x->fds[EXEC_STDERR] < 0;
+  bool drained = x->fds[EXEC_STDOUT] < 0 && x->fds[EXEC_STDERR] < 0 && x->fds[EXEC_CONTROL] < 0;
   if (!(x->killed && x->child_done && drained)) {
     if (!x->killed) lower(timeout_ms, x->deadline_ns, now);
     else if (!drained) lower(timeout_ms, x->drain_deadline_ns < x->drain_stop_ns ? x->drain_deadline_ns : x->drain_stop_ns, now);

@@ -224,14 +224,11 @@ export class AgentSessionChannel implements AgentSession {
   #execFrame(id: number, x: PendingExec, m: SessionMessage): void {
     switch (m.type) {
       case 'output':
-        x.handlers.onOutput?.(m.stream, Buffer.from(m.data_b64, 'base64'), m.seq, m.stage);
-        return;
+        return handle(() => x.handlers.onOutput?.(m.stream, Buffer.from(m.data_b64, 'base64'), m.seq, m.stage));
       case 'stage':
-        x.handlers.onStage?.(m.name);
-        return;
+        return handle(() => x.handlers.onStage?.(m.name));
       case 'control':
-        x.handlers.onControl?.(Buffer.from(m.data_b64, 'base64'));
-        return;
+        return handle(() => x.handlers.onControl?.(Buffer.from(m.data_b64, 'base64')));
       case 'exec_result':
         this.#settle(id);
         try {
@@ -286,6 +283,18 @@ export class AgentSessionChannel implements AgentSession {
       pending.reject(err);
       this.#pending.delete(id);
     }
+  }
+}
+
+/**
+ * Calls an exec's handler. Its failure (a client's stream that went away) is its caller's: it must
+ * not fail the channel, which carries every other exec of the session.
+ */
+function handle(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // deliberately ignored: see above
   }
 }
 
