@@ -40,6 +40,12 @@ export interface AgentSession {
   get(path: string, maxBytes: number): Promise<{ content: Buffer; size: number; mode: number; mtime_ms: number }>;
   list(path: string, options?: { recursive?: boolean; maxEntries?: number }): Promise<{ entries: FileEntry[]; truncated: boolean }>;
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /**
+   * Ends the session: the agent kills every process in the sandbox and exits, so the sandbox ends
+   * by itself; pending requests reject. Sandbox.destroy() still frees its host side (and alone also
+   * ends a session: it kills the cgroup).
+   */
+  close(): void;
 }
 
 /** What the session asks of the sandbox that carries it. */
@@ -166,7 +172,6 @@ export class AgentSessionChannel implements AgentSession {
     await this.#file('delete', path, { recursive: options.recursive ?? false });
   }
 
-  /** Asks the agent to kill everything and exit (the sandbox then ends); pending requests fail. */
   close(): void {
     if (this.#failure) return;
     this.#send({ type: 'close' });
