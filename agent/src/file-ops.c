@@ -500,13 +500,16 @@ static __attribute__((noreturn)) void op_child(int root, int report, const struc
   _exit(0);
 }
 
-/* Reads the child's whole answer (at most one result frame). */
-static char *read_answer(int fd) {
+/* Reads the child's whole answer (at most one result frame; *over when it was longer). */
+static char *read_answer(int fd, bool *over) {
   size_t len = 0, cap = 65536;
   char *buf = malloc(cap + 1);
   while (buf != NULL) {
     if (len == cap) {
-      if (cap >= RC_MAX_RESULT_FRAME) break;
+      if (cap >= RC_MAX_RESULT_FRAME) {
+        *over = true;
+        break;
+      }
       char *p = realloc(buf, cap * 2 + 1);
       if (p == NULL) break;
       buf = p;
@@ -541,11 +544,13 @@ static json_t *run_op(int root, const struct op *o, struct agent_error *err) {
     op_child(root, report[1], o);
   }
   close(report[1]);
-  char *text = read_answer(report[0]);
+  bool over = false;
+  char *text = read_answer(report[0], &over);
   close(report[0]);
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (over) return agent_err(err, ERR_TOO_LARGE, "the %s answer is larger than a frame (%d bytes)", o->type, RC_MAX_RESULT_FRAME), NULL;
   json_t *answer = text ? json_loads(text, 0, NULL) : NULL;
   free(text);
   if (answer == NULL || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
