@@ -9,6 +9,7 @@ import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js
 import { toRequest, type RunFlags } from '../run-request.js';
 import { BACKEND_CHOICES } from '../../sandbox/backend-names.js';
 import { longFlag } from '../field-names.js';
+import { saveOutputs } from '../save-outputs.js';
 
 const HELP_AFTER = `
 Input: --stdin, --stdin-file PATH, or data piped or redirected in (\`echo x | infra.operator run …\`,
@@ -25,6 +26,7 @@ Examples:
   echo world | infra.operator run --lang python --code "print('hello', input())"
   infra.operator run --lang python --file - < prog.py
   infra.operator run --lang bash --code 'sleep 90' --timeout 90000 --max-timeout 120000
+  infra.operator run --lang python --file plot.py --outputs-dir ./out   # what plot.py wrote to outputs/
 `;
 
 export function runCommand(ctx: CliContext): Command {
@@ -49,6 +51,7 @@ export function runCommand(ctx: CliContext): Command {
     .option('--backend <name>', `isolation backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, choiceOption('--backend', BACKEND_CHOICES))
     .option('--json', "print the full result object as JSON instead of the program's output")
     .option('--base64', 'with --json: stdout and stderr as base64 (binary-safe) instead of UTF-8 text')
+    .option('--outputs-dir <dir>', 'write the files the program leaves under outputs/ into this directory')
     .argument('[args...]', 'arguments for the program, after --')
     .addHelpText('after', HELP_AFTER)
     .action(
@@ -59,8 +62,10 @@ export function runCommand(ctx: CliContext): Command {
         const service = await openService({ engine: { ...engineMaxima(maxima), ...(flags.backend ? { backend: flags.backend } : {}) }, concurrency: 1, maxQueued: 0 });
         try {
           const result = await service.execute(request, {});
+          const outputsDir = flags.outputsDir as string | undefined;
+          const saved = outputsDir ? saveOutputs(outputsDir, result.outputs) : [];
           if (flags.json) printJson(result);
-          else reportPlain(result);
+          else reportPlain(result, outputsDir ? saved : undefined);
           return exitCodeOfResult(result);
         } finally {
           await service.close();
@@ -79,8 +84,8 @@ function maximaOf(flags: Record<string, unknown>): MaximaSettings {
   return maxima;
 }
 
-/** The program's output on ours, and notes on stderr. */
-function reportPlain(result: ExecutionResult): void {
+/** The program's output on ours, and notes on stderr (`saved`: the output files written, with --outputs-dir). */
+function reportPlain(result: ExecutionResult, saved: string[] | undefined): void {
   if (result.status === 'failed') {
     process.stderr.write(`error: ${result.error?.message ?? 'execution failed'} (${result.error?.code})\n`);
     return;
@@ -92,5 +97,8 @@ function reportPlain(result: ExecutionResult): void {
   if (result.timed_out) notes.push('time limit exceeded');
   if (result.oom_killed) notes.push('memory limit exceeded');
   if (result.truncated.stdout || result.truncated.stderr) notes.push('output truncated');
+  if (saved) notes.push(...saved.map((path) => `wrote ${path}`));
+  else if (result.outputs.length > 0) notes.push(`${result.outputs.length} file(s) under outputs/ not saved (--outputs-dir DIR saves them)`);
+  if (result.outputs_truncated) notes.push('output files cut at --max-output-files/--max-output-files-bytes');
   if (notes.length > 0) process.stderr.write(`runner-codes: ${notes.join(', ')}\n`);
 }
