@@ -170,6 +170,15 @@ describe('agent sessions (protocol version 2) on bwrap', () => {
     assert.equal(text(ok!.stdout_b64), 'alive\n');
   });
 
+  it('a memory bomb in one exec is OOM-killed and the session lives on', async () => {
+    const [bomb] = await session.exec([stage('exec python3 -c "x = []\nwhile True: x.append(bytearray(16 << 20))"', { timeoutMs: 20_000 })]).done;
+    assert.equal(bomb!.signal, 9, JSON.stringify(bomb));
+    assert.ok(sandbox.stats().oomKills > 0, 'the cgroup counted the OOM kill');
+    await session.put('after-bomb.txt', Buffer.from('still here'));
+    const [after] = await session.exec([stage('cat after-bomb.txt')]).done;
+    assert.equal(text(after!.stdout_b64), 'still here');
+  });
+
   it('a file request runs with the program\'s rights, not the agent\'s', async () => {
     await session.exec([stage('echo secret > mine; chmod 000 mine; id -u')]).done;
     await rejectsWith(session.get('mine', 100), 'bad_path');
@@ -190,6 +199,25 @@ describe('a session\'s end on bwrap', () => {
     await assert.rejects(running.done);
     await assert.rejects(session.get('x', 10));
     await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
+  });
+
+  it('close: the agent kills everything, a setsid daemon too, and the sandbox ends by itself', async () => {
+    const backend = await openBackend({ paths, backend: 'bwrap' });
+    const sandbox = await backend.start({ image: 'python', rootfs: new ImageStore(paths.imagesDir).rootfs('python'), limits: DEFAULT_LIMITS, traceId: 'agent-session-close' });
+    try {
+      const session = await sandbox.openSession();
+      await session.exec([stage('setsid sh -c "sleep 60" >/dev/null 2>&1 &')]).done;
+      const running = session.exec([stage('sleep 60', { timeoutMs: 120_000 })]);
+      session.close();
+      await assert.rejects(running.done, /session closed/);
+      const deadline = Date.now() + 5000;
+      while (sandbox.alive && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(sandbox.alive, false, 'the sandbox ended when its agent exited');
+      assert.deepEqual(leftovers().processes, [], 'no process of the session outlives close, before any destroy');
+    } finally {
+      await sandbox.destroy();
+    }
     assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 
