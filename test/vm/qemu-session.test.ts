@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dataPaths } from '../../src/config/paths.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import { ImageStore } from '../../src/images/store.js';
 import type { JobStage } from '../../src/protocol/messages.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
