@@ -223,7 +223,7 @@ export class SessionManager implements SessionService {
   /** The caller's live session `id`; another owner's, an ended one and an unknown id are all the same 404. */
   #find(owner: SessionOwner, id: string): Session {
     const entry = typeof id === 'string' ? this.#sessions.get(id) : undefined;
-    if (!entry || entry.session.owner !== owner) throw new RunnerError(ErrorCodes.NOT_FOUND, `no session '${String(id).slice(0, 64)}' (it never existed, has ended, or belongs to another API key)`);
+    if (!entry || entry.session.owner !== owner) throw new RunnerError(ErrorCodes.NOT_FOUND, 'no such session: it never existed, has ended, or belongs to another API key');
     if (!entry.session.sandbox.alive) {
       void this.#end(entry.session, 'its sandbox died');
       throw new RunnerError(ErrorCodes.NOT_FOUND, `session '${id}' has ended: its sandbox is gone`);
