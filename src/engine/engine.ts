@@ -10,6 +10,7 @@ import { buildJob } from './job.js';
 import { runObserved } from './host-observed.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type LimitRequest, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
+import { DEFAULT_OUTPUT_FILE_CAPS, outputFilesOf, type OutputFileCaps } from './output-files.js';
 import { failedResult, successResult, type ExecutionResult, type ResultContext } from './result.js';
 
 export interface EngineOptions {
@@ -25,6 +26,8 @@ export interface EngineOptions {
   defaults?: Limits;
   maxima?: Limits;
   inputMaxima?: InputMaxima;
+  /** How many files (and bytes) under outputs/ come back in a result (default DEFAULT_OUTPUT_FILE_CAPS). */
+  outputFiles?: OutputFileCaps;
 }
 
 export interface ExecuteOptions {
@@ -46,6 +49,7 @@ export class Engine {
   readonly #defaults: Limits;
   readonly #maxima: Limits;
   readonly #inputMaxima: InputMaxima;
+  readonly #outputFiles: OutputFileCaps;
   readonly #pool: SandboxPool | undefined;
   readonly #deferDestroy: boolean;
   readonly #destroying = new Set<Promise<void>>();
@@ -56,6 +60,7 @@ export class Engine {
     this.#defaults = options.defaults ?? DEFAULT_LIMITS;
     this.#maxima = options.maxima ?? DEFAULT_MAXIMA;
     this.#inputMaxima = options.inputMaxima ?? DEFAULT_INPUT_MAXIMA;
+    this.#outputFiles = options.outputFiles ?? DEFAULT_OUTPUT_FILE_CAPS;
     this.#pool = options.pool;
     this.#deferDestroy = options.deferDestroy ?? false;
     this.#pool?.warm((image) => this.images.rootfs(image));
@@ -108,7 +113,7 @@ export class Engine {
     const normalized = normalizeRequest(request, language, this.#inputMaxima);
     const limits = resolveLimits(language, request.limits, this.#defaults, this.#maxima);
     const manifest = this.images.require(language.image, language.id);
-    const job = buildJob(language, normalized, limits);
+    const job = buildJob(language, normalized, limits, this.#outputFiles);
 
     const ctx: ResultContext = {
       traceId: options.traceId ?? randomUUID(),
@@ -131,9 +136,9 @@ export class Engine {
         await sandbox.ready();
       }
       ctx.loadMs = performance.now() - started;
-      const { stages, oomKills } = await runObserved(sandbox, job);
+      const { stages, oomKills, outputs } = await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
-      return successResult(ctx, stages, normalized.outputEncoding, oomKills);
+      return successResult(ctx, stages, normalized.outputEncoding, oomKills, outputFilesOf(outputs, job.collect));
     } catch (err) {
       ctx.totalMs = performance.now() - started;
       const error = options.signal?.aborted ? cancelled() : asRunnerError(err);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, RunnerError } from '../errors.js';
-import type { JobMessage, StageReport } from '../protocol/messages.js';
+import type { CollectedFile, JobMessage, StageReport } from '../protocol/messages.js';
 import type { Sandbox } from '../sandbox/backend.js';
 import { killedStage, reconcile } from '../protocol/observed-stages.js';
 import { jobBudgetMs } from './job.js';
@@ -14,6 +14,8 @@ export interface ObservedRun {
   oomKills: number;
   /** Wall time of the job from the host's side: from sending the job to its result (or the kill). */
   hostWallMs: number;
+  /** What the job's collect brought back (none after the host's deadline), and whether the agent cut it. */
+  outputs?: { files: CollectedFile[]; truncated: boolean };
 }
 
 /**
@@ -28,7 +30,7 @@ export async function runObserved(sandbox: Sandbox, job: JobMessage): Promise<Ob
   try {
     const result = await sandbox.run(job, jobBudgetMs(job));
     const hostWallMs = performance.now() - started;
-    return { stages: reconcile(job, result.stages, hostWallMs), oomKills: sandbox.stats().oomKills, hostWallMs };
+    return { stages: reconcile(job, result.stages, hostWallMs), oomKills: sandbox.stats().oomKills, hostWallMs, ...(result.outputs ? { outputs: { files: result.outputs, truncated: result.outputs_truncated === true } } : {}) };
   } catch (err) {
     if (!(err instanceof RunnerError) || err.code !== ErrorCodes.AGENT_TIMEOUT) throw err;
     // The host's deadline passed without a result: the job ran out of time, whatever the agent
