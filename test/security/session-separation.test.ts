@@ -21,6 +21,9 @@ it('every session call works over the privilege-separated IPC', async () => {
     const b = new SessionApi(server.url, 'key-b');
     const id = await a.create({ language: 'python', files: [{ name: 'seed.txt', content: 'seed' }] });
     assert.equal((await a.run(id, { code: 'print(open("seed.txt").read())' })).stdout, 'seed\n');
+    await a.request('POST', `/api/v1/sessions/${id}/run_code`, { code: 'y = 6' });
+    const cell = await a.request('POST', `/api/v1/sessions/${id}/run_code`, { code: 'y * 7' });
+    assert.equal(cell.body.outputs.at(-1)['text/plain'], '42', 'interpreter cells over the IPC');
     const binary = Buffer.from([0, 255, 1, 254, 10, 13]);
     assert.equal((await a.put(id, 'bin/blob', binary)).status, 200);
     assert.deepEqual([...(await a.file(id, 'bin/blob')).bytes], [...binary], 'bytes intact both ways');
