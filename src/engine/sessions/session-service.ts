@@ -1,5 +1,6 @@
 import type { LimitRequest } from '../limits.js';
 import type { SubmittedFile } from '../request.js';
+import type { CellResult } from '../kernel.js';
 import type { ExecutionResult } from '../result.js';
 
 /** Who owns a session: the API key's id (or one shared owner on a server without keys). Only its owner sees it. */
@@ -7,8 +8,8 @@ export type SessionOwner = string;
 
 /** What a caller asks for when it opens a session. */
 export interface SessionCreateRequest {
-  /** Language id or alias: the session's image and what `code` runs as. */
-  language: string;
+  /** Language id or alias: the session's image and what `code` runs as (default: the interpreter sessions' data-science python). */
+  language?: string;
   limits?: LimitRequest;
   /** Idle time after which the session ends (default 5 min, at most the server's maximum). */
   idleTimeoutMs?: number;
@@ -18,6 +19,8 @@ export interface SessionCreateRequest {
   env?: Record<string, string>;
   /** Files written into the work directory before the session is handed out. */
   files?: SubmittedFile[];
+  /** Isolation backend, among those the service offers (default: its default). */
+  backend?: string;
 }
 
 /** One execution in a session: `code` (a program of the session's language) or `command` (an argv). */
@@ -34,10 +37,19 @@ export interface SessionExecRequest {
   outputEncoding?: 'utf8' | 'base64';
 }
 
+/** One interpreter cell: code of the session's kernel language, state kept between cells. */
+export interface SessionCellRequest {
+  code: string;
+  /** The cell's wall-clock limit, ms (default: the session's run timeout); past it the cell is interrupted. */
+  timeoutMs?: number;
+}
+
 /** A session as callers see it. Times are ISO 8601. */
 export interface SessionInfo {
   id: string;
   language: string;
+  /** The isolation backend it runs on. */
+  backend: string;
   version: string | null;
   created_at: string;
   /** When the session ends unless it is used (or kept alive) before: the sooner of its idle and absolute deadlines. */
@@ -95,6 +107,8 @@ export interface SessionService {
   /** Ends the session at once: its sandbox and every process in it are destroyed. */
   remove(owner: SessionOwner, id: string): Promise<void>;
   execute(owner: SessionOwner, id: string, request: SessionExecRequest, options?: SessionCallOptions): Promise<ExecutionResult>;
+  /** Runs a cell in the session's interpreter kernel (started on the first cell). */
+  runCode(owner: SessionOwner, id: string, request: SessionCellRequest, options?: SessionCallOptions): Promise<CellResult>;
   putFile(owner: SessionOwner, id: string, path: string, content: Buffer, options?: { mode?: number }): Promise<{ path: string; size: number }>;
   /** The file at `path`, or the listing when it is a directory. */
   getFile(owner: SessionOwner, id: string, path: string): Promise<SessionFile | SessionListing>;

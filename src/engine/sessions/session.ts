@@ -1,4 +1,6 @@
 import type { LanguageSpec } from '../../languages/types.js';
+import type { Engine } from '../engine.js';
+import type { Kernel } from '../kernel.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Limits } from '../limits.js';
 import type { LimitRequest } from '../limits.js';
@@ -9,6 +11,8 @@ import type { SessionInfo, SessionOwner } from './session-service.js';
 export interface SessionParts {
   id: string;
   owner: SessionOwner;
+  /** The engine of its backend: its sandbox's, and what resolves each execution's limits. */
+  engine: Engine;
   language: LanguageSpec;
   version: string | null;
   /** The limits it asked for (each execution resolves its own from these plus its `timeout`). */
@@ -28,6 +32,7 @@ export interface SessionParts {
 export class Session {
   readonly id: string;
   readonly owner: SessionOwner;
+  readonly engine: Engine;
   readonly language: LanguageSpec;
   readonly version: string | null;
   readonly limitRequest: LimitRequest;
@@ -41,10 +46,13 @@ export class Session {
   #lastUsed: number;
   #running = 0;
   #ended: Promise<void> | undefined;
+  #endReason: string | undefined;
+  #kernel: Promise<Kernel> | undefined;
 
   constructor(parts: SessionParts, now = Date.now()) {
     this.id = parts.id;
     this.owner = parts.owner;
+    this.engine = parts.engine;
     this.language = parts.language;
     this.version = parts.version;
     this.limitRequest = parts.limitRequest;
@@ -96,6 +104,7 @@ export class Session {
     return {
       id: this.id,
       language: this.language.id,
+      backend: this.engine.backend.name,
       version: this.version,
       created_at: new Date(this.createdAt).toISOString(),
       expires_at: new Date(this.expiresAt()).toISOString(),
@@ -107,8 +116,26 @@ export class Session {
     };
   }
 
-  /** Destroys the sandbox (every process in it, its cgroup, its files). Idempotent. */
-  end(): Promise<void> {
+  /** Its interpreter kernel, started by `start` on first use and kept for every later cell. */
+  kernel(start: () => Promise<Kernel>): Promise<Kernel> {
+    if (!this.#kernel) {
+      this.#kernel = start();
+      // A kernel that failed to start is tried again on the next cell.
+      this.#kernel.catch(() => (this.#kernel = undefined));
+    }
+    return this.#kernel;
+  }
+
+  /** Why it ended (for executions it cut short), once it has. */
+  get endReason(): string | undefined {
+    return this.#endReason;
+  }
+
+  /** Destroys the sandbox (every process in it, its cgroup, its files). Idempotent; the first reason stays. */
+  end(reason: string): Promise<void> {
+    this.#endReason ??= reason;
+    // A cell still running ends as closed, not as a kernel to restart.
+    void this.#kernel?.then((kernel) => kernel.close()).catch(() => undefined);
     this.#ended ??= this.sandbox.destroy();
     return this.#ended;
   }
