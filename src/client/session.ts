@@ -1,7 +1,7 @@
 import { BadResponseError, ClientErrorCodes } from './errors.js';
 import { executionEvents } from './execution-events.js';
 import type { RequestOptions, Transport } from './transport.js';
-import type { CellResult, ExecutionEvent, ExecutionResult, FileList, FileWritten, SessionExecuteRequest, SessionInfo } from './types.js';
+import type { CellResult, ExecutionEvent, ExecutionResult, FileList, FileWritten, RunCodeRequest, SessionExecuteRequest, SessionInfo } from './types.js';
 
 /** A file's content as the client takes it: text (written as UTF-8) or bytes. */
 export type FileContent = string | Uint8Array | ArrayBuffer | Blob;
@@ -93,7 +93,7 @@ export class Session {
   }
 
   /** Runs one cell in the session's interpreter kernel: variables, imports and functions persist between cells. */
-  async runCode(code: string, options: RequestOptions & { timeout?: number } = {}): Promise<CellResult> {
+  async runCode(code: string, options: RequestOptions & Omit<RunCodeRequest, 'code'> = {}): Promise<CellResult> {
     const { timeout, signal } = options;
     return this.#transport.json({ method: 'POST', path: `${this.#path}/run_code`, json: { code, ...(timeout !== undefined ? { timeout } : {}) }, ...(signal ? { signal } : {}) });
   }

@@ -3,9 +3,8 @@ import type { ErrorBodySchema } from '../api/schemas/common.js';
 import type { ErrorEventSchema, OutputEventSchema, StageEventSchema } from '../api/schemas/execution-events.js';
 import type { ExecuteBodySchema } from '../api/schemas/execute.js';
 import type { LanguageSchema } from '../api/schemas/languages.js';
-import type { CellResultSchema, MimeBundleSchema, RunCodeBodySchema } from '../api/schemas/run-code.js';
 import type {
-  FileEntrySchema, FileListSchema, FileWrittenSchema, SessionCreateBodySchema, SessionExecBodySchema, SessionSchema,
+  CellBodySchema, CellResultSchema, FileEntrySchema, FileListSchema, FileWrittenSchema, SessionCreateBodySchema, SessionExecBodySchema, SessionSchema,
 } from '../api/schemas/sessions.js';
 import type { ExecutionResultSchema, OutputFileSchema, StageResultSchema } from '../engine/result-schema.js';
 
@@ -29,9 +28,10 @@ export type FileEntry = Static<typeof FileEntrySchema>;
 export type FileList = Static<typeof FileListSchema>;
 export type FileWritten = Static<typeof FileWrittenSchema>;
 
-export type RunCodeRequest = Static<typeof RunCodeBodySchema>;
+export type RunCodeRequest = Static<typeof CellBodySchema>;
 export type CellResult = Static<typeof CellResultSchema>;
-export type MimeBundle = Static<typeof MimeBundleSchema>;
+/** One rich output of a cell: MIME type → content (`image/png` base64, `application/json` JSON text). */
+export type MimeBundle = CellResult['outputs'][number];
 
 /** One Server-Sent Event of a streamed execution, by its event name. */
 export type ExecutionEvent =

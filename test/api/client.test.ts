@@ -13,9 +13,8 @@ import { get, testServer } from '../helpers/server.js';
 const server = await testServer({ apiKeys: ['key-a', 'key-b'], sessionsPerKey: 1, poolSize: 1, poolWarm: ['python'] });
 const rc = new RunnerCodes({ baseUrl: server.base, apiKey: 'key-a' });
 const openapi = (await get(server.base, '/openapi.json')).body;
-/** What this server offers beyond issue 13 (the routes of other branches, merged by the coordinator). */
+/** Whether this server streams (branch streaming, merged by the coordinator). */
 const streams = Boolean(openapi.paths['/api/v1/execute'].post.responses['200'].content?.['text/event-stream']);
-const runsCells = Boolean(openapi.paths['/api/v1/sessions/{id}/run_code']);
 
 /** The error a promise rejects with, asserted to be a RunnerCodesError of `Class`. */
 async function rejection<T extends RunnerCodesError>(promise: Promise<unknown>, Class: new (...args: never[]) => T): Promise<T> {
@@ -163,7 +162,7 @@ describe('sessions through the client', () => {
     await rejection(session.describe(), NotFoundError);
   });
 
-  it('runs cells whose state persists (runCode)', { skip: runsCells ? false : 'this server has no /api/v1/sessions/{id}/run_code yet (issue 14, kernels)' }, async () => {
+  it('runs cells whose state persists (runCode)', async () => {
     const session = await rc.createSession({ language: 'python' });
     try {
       await session.runCode('x = 41');
