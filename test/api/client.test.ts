@@ -90,6 +90,15 @@ describe('errors as typed exceptions with the API\'s codes', () => {
     }
   });
 
+  it('an aborted request rejects with the abort, not as a RunnerCodesError', async () => {
+    const controller = new AbortController();
+    const pending = rc.execute({ language: 'bash', code: 'sleep 5' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    const err = await pending.then(() => assert.fail('expected a rejection'), (e: unknown) => e as Error);
+    assert.equal(err.name, 'AbortError');
+    assert.ok(!(err instanceof RunnerCodesError));
+  });
+
   it('a server that cannot be reached is a ConnectionError', async () => {
     // Port 9 (discard) on loopback: nothing listens there in the test host.
     const err = await rejection(new RunnerCodes({ baseUrl: 'http://127.0.0.1:9' }).languages(), ConnectionError);
@@ -150,6 +159,11 @@ describe('sessions through the client', () => {
       assert.equal(gone.status, 404);
       const refused = await rejection(session.files.write('../escape', 'x'), BadRequestError);
       assert.equal(refused.status, 400);
+
+      const streamed = await collect(session.executeStream({ code: 'print(x + 1)' }));
+      const last = streamed.at(-1)!;
+      assert.ok(last.type === 'result' && last.result.stdout === '', 'each execute is a new program: x is gone');
+      assert.ok(last.type === 'result' && /NameError/.test(last.result.stderr), JSON.stringify(last));
 
       const kept = await session.keepalive();
       assert.ok(Date.parse(kept.expires_at) > Date.parse(kept.created_at));
