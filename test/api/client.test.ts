@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import {
   AuthenticationError, BadRequestError, ConnectionError, NotFoundError, RateLimitError, RunnerCodes, RunnerCodesError, type ExecutionEvent, type Session,
 } from '../../src/client/index.js';
+import { Value } from 'typebox/value';
+import { OutputEventSchema, StageEventSchema } from '../../src/api/schemas/execution-events.js';
 import { get, testServer } from '../helpers/server.js';
 
 /**
@@ -129,6 +131,10 @@ describe('RunnerCodes.executeStream', () => {
     assert.ok(events.some((e) => e.type === 'stage' && e.stage === 'run'));
     assert.deepEqual(stdout.map((e) => e.type === 'stdout' && e.seq), [...stdout.keys()]);
     assert.ok(events.at(-1)!.at - stdout[0]!.at >= 800, `first output ${events.at(-1)!.at - stdout[0]!.at} ms before the end`);
+    // The payloads the server sent are the schemas' the client's types come from.
+    for (const { type, at: _at, ...payload } of events.filter((e) => e.type !== 'result')) {
+      assert.ok(Value.Check(type === 'stage' ? StageEventSchema : OutputEventSchema, payload), `${type} ${JSON.stringify(payload)}`);
+    }
   });
 });
 
