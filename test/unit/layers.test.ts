@@ -187,10 +187,10 @@ describe('the import rule (docs/architecture.md, "Layers")', () => {
  * imports including types (what its .d.ts files make a TypeScript user read).
  */
 
-const SPECIFIERS = /^\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?'([^']+)'|import\(\s*'([^']+)'\s*\)/gm;
-
+/** Every module specifier of a file, relative or bare, static or lazy (the patterns importsOf reads). */
 function specifiersOf(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(SPECIFIERS)].map((m) => (m[1] ?? m[2])!);
+  const text = readFileSync(file, 'utf8');
+  return [STATIC, DYNAMIC].flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]!));
 }
 
 /** Every file reachable from `entry` through relative imports, and every bare specifier met on the way. */
