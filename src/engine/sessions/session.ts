@@ -41,6 +41,7 @@ export class Session {
   #lastUsed: number;
   #running = 0;
   #ended: Promise<void> | undefined;
+  #endReason: string | undefined;
 
   constructor(parts: SessionParts, now = Date.now()) {
     this.id = parts.id;
@@ -107,8 +108,14 @@ export class Session {
     };
   }
 
-  /** Destroys the sandbox (every process in it, its cgroup, its files). Idempotent. */
-  end(): Promise<void> {
+  /** Why it ended (for executions it cut short), once it has. */
+  get endReason(): string | undefined {
+    return this.#endReason;
+  }
+
+  /** Destroys the sandbox (every process in it, its cgroup, its files). Idempotent; the first reason stays. */
+  end(reason: string): Promise<void> {
+    this.#endReason ??= reason;
     this.#ended ??= this.sandbox.destroy();
     return this.#ended;
   }
