@@ -68,7 +68,7 @@ const BODIES: Record<string, unknown> = {
   '/api/v1/sessions/:id/execute': { command: ['echo', 'ok'] },
 };
 /** Bodies of the other POST routes that need one to succeed. */
-const CREATE_BODIES: Record<string, unknown> = { '/api/v1/sessions': { language: 'bash' } };
+const CREATE_BODIES: Record<string, unknown> = { '/api/v1/sessions': { language: 'bash' }, '/api/v1/sessions/:id/run_code': { code: '6 * 7' } };
 
 interface Route {
   path: string;
@@ -184,7 +184,7 @@ async function executions(url: string): Promise<number> {
 // No rate limit on this server: the budget above would run out long before these requests do. No pool
 // either: each server's teardown checks the host for leftover sandboxes while the other still runs.
 const server = await testServer({ apiKeys: ['key-one'], poolSize: 0 });
-sessionId = (await post(server.url, '/api/v1/sessions', { language: 'bash' }, { 'x-api-key': 'key-one' })).body.id;
+sessionId = (await post(server.url, '/api/v1/sessions', { language: 'python' }, { 'x-api-key': 'key-one' })).body.id;
 
 describe('every protected route, every spelling of its path', async () => {
   // The first server's teardown checks the host while this one runs: its sessions must be gone by then.

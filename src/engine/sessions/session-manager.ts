@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, InvalidRequestError, RunnerError, SandboxError, isRunnerError } from '../../errors.js';
 import { getLanguage } from '../../languages/lookup.js';
+import { DEFAULT_KERNEL_LANGUAGE, Kernel, kernelLanguages, type CellResult } from '../kernel.js';
+import { stageEnv } from '../job.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Engine } from '../engine.js';
 import type { ExecutionQueue } from '../queue.js';
@@ -14,7 +16,7 @@ import { buildSessionJob, sessionFiles } from './session-job.js';
 import { validateSessionPath } from './session-path.js';
 import { SessionReaper } from './session-reaper.js';
 import type {
-  SessionCallOptions, SessionCreateRequest, SessionExecRequest, SessionFile, SessionInfo, SessionListing, SessionOwner, SessionService,
+  SessionCallOptions, SessionCellRequest, SessionCreateRequest, SessionExecRequest, SessionFile, SessionInfo, SessionListing, SessionOwner, SessionService,
 } from './session-service.js';
 import { DEFAULT_SESSION_SETTINGS, sessionTimeouts, type SessionSettings } from './session-settings.js';
 import { Session } from './session.js';
@@ -28,6 +30,9 @@ function underLimits<T>(resolve: () => T): T {
     throw err;
   }
 }
+
+/** How long an interpreter kernel may take to start (the data-science libraries load on first import, not here). */
+const KERNEL_START_TIMEOUT_MS = 30_000;
 
 /** Called with each execution's result and the time it waited for a slot (the service's metrics hooks). */
 export type SessionExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
@@ -66,7 +71,7 @@ export class SessionManager implements SessionService {
   }
 
   async create(owner: SessionOwner, request: SessionCreateRequest, options: SessionCallOptions = {}): Promise<SessionInfo> {
-    const language = getLanguage(request.language);
+    const language = getLanguage(request.language ?? DEFAULT_KERNEL_LANGUAGE);
     const limitRequest = request.limits ?? {};
     const limits = underLimits(() => this.#engine.limitsFor(language, limitRequest));
     const { idleMs, lifetimeMs } = sessionTimeouts(request, this.#settings);
@@ -164,6 +169,27 @@ export class SessionManager implements SessionService {
       options.signal?.removeEventListener('abort', onAbort);
       this.#inFlight.delete(controller);
     }
+  }
+
+  async runCode(owner: SessionOwner, id: string, request: SessionCellRequest, options: SessionCallOptions = {}): Promise<CellResult> {
+    const session = this.#find(owner, id);
+    if (typeof request.code !== 'string') throw new InvalidRequestError('code', 'must be a string');
+    const { language } = session;
+    if (!kernelLanguages().includes(language.id)) {
+      throw new InvalidRequestError('language', `the session's language '${language.id}' has no interpreter kernel (run_code works in: ${kernelLanguages().join(', ')}); use execute, or a session of one of those`);
+    }
+    const limits = this.#engine.limitsFor(language, { ...session.limitRequest, ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}) });
+    const { value } = await this.#queue.run(
+      () =>
+        session.use(async () => {
+          const kernel = await session.kernel(() =>
+            Kernel.start(session.agent, language.id, { env: stageEnv(language, { env: Object.entries(session.env) }), limits: session.limits, timeoutMs: KERNEL_START_TIMEOUT_MS }),
+          );
+          return kernel.run(request.code, limits.runTimeoutMs);
+        }),
+      options.signal,
+    );
+    return value;
   }
 
   async putFile(owner: SessionOwner, id: string, path: string, content: Buffer, options: { mode?: number } = {}): Promise<{ path: string; size: number }> {
