@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { dataPaths } from '../config/paths.js';
@@ -33,9 +34,11 @@ export interface SessionsReport {
     breakdown: { client_ms: number; server_total_ms: number; put_files_ms: number; program_ms: number };
     ratio_p50: number;
     met: boolean;
+    /** The fixed cost of one session exec: `command: ["true"]` beside a bare /bin/true, interleaved. */
+    overhead: { bare_true: Summary; session_true: Summary };
   };
   /** A cell `x + 1` through POST …/run_code; `skipped` says why when the server has no such route. */
-  cell: { language: string; summary: Summary; kernel_ms: number; met: boolean } | { language: string; skipped: string };
+  cell: { language: string; summary: Summary; kernel_ms: number; first_cell_ms: number; met: boolean } | { language: string; skipped: string };
   idle: {
     language: string;
     /** Right after create: the sandbox and its agent in session mode. */
@@ -115,6 +118,13 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
     const [bareSamples, sessionSamples] = await interleaved([bare, () => execute(true)], samples);
     const bareSummary = summarize(bareSamples!);
     const sessionSummary = summarize(sessionSamples!);
+    const bareTrue = (): Promise<void> => runBare(['/bin/true']);
+    const sessionTrue = async (): Promise<void> => {
+      const res = await call('POST', `/api/v1/sessions/${sid}/execute`, { command: ['true'] });
+      if (res.status !== 200 || res.body.exit_code !== 0) throw new Error(`session execute true: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+    };
+    log(`[sessions] session execute of true and bare /bin/true, ${samples} each, interleaved`);
+    const [bareTrueSamples, sessionTrueSamples] = await interleaved([bareTrue, sessionTrue], samples);
     await call('DELETE', `/api/v1/sessions/${sid}`);
 
     // (3) the idle interpreter session, before and after its kernel starts; then (2) its cells.
@@ -130,7 +140,9 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
     let kernel: SessionMemory | null = null;
     let cell: SessionsReport['cell'];
     const runCode = (code: string) => call('POST', `/api/v1/sessions/${cid}/run_code`, { code });
+    const firstStarted = performance.now();
     const first = await runCode('x = 1');
+    const firstCellMs = Math.round((performance.now() - firstStarted) * 100) / 100;
     const noRoute = first.status === 404 && /^no route /.test((first.body.error as { message?: string } | undefined)?.message ?? '');
     if (noRoute) {
       cell = { language: cellLanguage, skipped: `POST /api/v1/sessions/{id}/run_code is not served by this build (HTTP 404 ${JSON.stringify(first.body).slice(0, 120)})` };
@@ -147,7 +159,7 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
       };
       await sequential(() => cellOp(false), 20);
       const summary = summarize(await sequential(() => cellOp(true), samples));
-      cell = { language: cellLanguage, summary, kernel_ms: summarize(kernelMs).p50, met: summary.p50 < SESSION_TARGETS.cellP50Ms };
+      cell = { language: cellLanguage, summary, kernel_ms: summarize(kernelMs).p50, first_cell_ms: firstCellMs, met: summary.p50 < SESSION_TARGETS.cellP50Ms };
     }
     await call('DELETE', `/api/v1/sessions/${cid}`);
 
@@ -165,6 +177,7 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
         },
         ratio_p50: ratio(sessionSummary.p50, bareSummary.p50),
         met: sessionSummary.p50 <= bareSummary.p50 * SESSION_TARGETS.executeP50ToBare,
+        overhead: { bare_true: summarize(bareTrueSamples!), session_true: summarize(sessionTrueSamples!) },
       },
       cell,
       idle: { language: cellLanguage, created, kernel, met: Math.max(measured.pss_bytes, measured.cgroup_bytes) < SESSION_TARGETS.idleSessionBytes },
@@ -188,8 +201,9 @@ export function formatSessions(report: SessionsReport): string {
     `  bare python print(1)            ${ms(e.bare)}`,
     `  session execute python print(1) ${ms(e.session)}  p50 ×${e.ratio_p50} of bare (target ≤ ×${SESSION_TARGETS.executeP50ToBare}: ${verdict(e.met)})`,
     `    p50 split: client ${b.client_ms} ms = server ${b.server_total_ms} ms (put the program ${b.put_files_ms} ms, program in sandbox ${b.program_ms} ms) + route/HTTP/JSON ${Math.round((b.client_ms - b.server_total_ms) * 100) / 100} ms`,
+    `    fixed cost of a session exec: command true ${ms(e.overhead.session_true)} beside bare /bin/true ${ms(e.overhead.bare_true)}`,
     'summary' in c
-      ? `  cell x + 1 over HTTP (${c.language})  ${ms(c.summary)}, kernel ${c.kernel_ms} ms of it (target p50 < ${SESSION_TARGETS.cellP50Ms} ms: ${verdict(c.met)})`
+      ? `  cell x + 1 over HTTP (${c.language})  ${ms(c.summary)}, kernel ${c.kernel_ms} ms of it (target p50 < ${SESSION_TARGETS.cellP50Ms} ms: ${verdict(c.met)}); the first cell, starting the kernel, ${c.first_cell_ms} ms`
       : `  cell x + 1 over HTTP (${c.language})  skipped: ${c.skipped}`,
     `  idle ${i.language} session, created: ${memory(i.created)}`,
     i.kernel ? `  idle ${i.language} session, kernel started, nothing imported: ${memory(i.kernel)}` : `  idle ${i.language} session with its kernel: not measured (no run_code route)`,
