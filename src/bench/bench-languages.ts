@@ -37,10 +37,10 @@ export const BENCH_LANGUAGES: Record<string, BenchLanguage> = {
 /** The environment every bare run gets: as clean as the sandbox's (no host variables such as NODE_OPTIONS). */
 const BARE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/tmp' };
 
-/** Runs one bare step to its end; rejects unless it exits 0. */
-export function runBare(argv: string[]): Promise<void> {
+/** Runs one step in the clean environment (plus `env`) to its end; rejects unless it exits 0. */
+export function runBare(argv: string[], env: Record<string, string> = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'], env: BARE_ENV });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'], env: { ...BARE_ENV, ...env } });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv[0]} exited ${code}`))));
   });

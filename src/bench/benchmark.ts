@@ -136,7 +136,8 @@ async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): 
       const serverTimings: ServerTimings = { load_ms: [], exec_ms: [], total_ms: [] };
       const http = httpOp(client, lang);
       const measuredHttp = httpOp(client, lang, serverTimings);
-      const cliOp: Operation = () => runBare([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code]);
+      // The cold CLI must use the same data home as the server (its agent, its images).
+      const cliOp: Operation = () => runBare([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code], { RUNNER_CODES_HOME: dataPaths().root });
       await interleaved([bareOp, http], 5);
       log(`[${lang.id}] bare and http warm, ${options.samples} sequential each, interleaved`);
       const [bareSamples, httpSamples] = await interleaved([bareOp, measuredHttp], options.samples);
