@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -26,6 +27,8 @@ export interface SessionMemory {
 }
 
 export interface SessionsReport {
+  /** The host's 1-minute load average when the part started and ended: a shared machine's noise. */
+  load_average: { start: number; end: number };
   execute: {
     language: 'python';
     bare: Summary;
@@ -79,6 +82,7 @@ function sandboxCgroups(serverPid: number): Set<string> {
  */
 export async function runSessionsBench(options: { samples: number; log: (line: string) => void }): Promise<SessionsReport> {
   const { log, samples } = options;
+  const loadAtStart = loadavg()[0]!;
   const images = new ImageStore(dataPaths().imagesDir);
   const cellLanguage = CELL_LANGUAGES.find((id) => images.manifest(getLanguage(id).image)) ?? 'python';
   const server = await startServerProcess(['--pool-warm', 'python', '--pool-size', '2', '--pool-sizes', `${cellLanguage}=0`, '--queue-limit', '256']);
@@ -165,6 +169,7 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
 
     const measured = kernel ?? created;
     return {
+      load_average: { start: loadAtStart, end: loadavg()[0]! },
       execute: {
         language: 'python',
         bare: bareSummary,
@@ -197,7 +202,7 @@ export function formatSessions(report: SessionsReport): string {
   const b = e.breakdown;
   const memory = (m: SessionMemory): string => `${mib(m.pss_bytes)} PSS of ${m.processes.length} processes (${m.processes.join(', ')}), ${mib(m.cgroup_bytes)} charged to its cgroup`;
   return [
-    'sessions (issue 14):',
+    `sessions (issue 14), host load average ${report.load_average.start.toFixed(1)} at the start, ${report.load_average.end.toFixed(1)} at the end:`,
     `  bare python print(1)            ${ms(e.bare)}`,
     `  session execute python print(1) ${ms(e.session)}  p50 ×${e.ratio_p50} of bare (target ≤ ×${SESSION_TARGETS.executeP50ToBare}: ${verdict(e.met)})`,
     `    p50 split: client ${b.client_ms} ms = server ${b.server_total_ms} ms (put the program ${b.put_files_ms} ms, program in sandbox ${b.program_ms} ms) + route/HTTP/JSON ${Math.round((b.client_ms - b.server_total_ms) * 100) / 100} ms`,
