@@ -10,7 +10,8 @@ import { descendants, pssBytes, rssBytes } from './host-probe.js';
 import { interleaved, interleavedConcurrent, sequential, type Operation } from './load.js';
 import { CLI_PATH, startServerProcess, waitForPool } from './server-process.js';
 import { runSessionsBench, formatSessions, type SessionsReport } from './sessions-bench.js';
-import { summarize, type Summary } from './stats.js';
+import { ServerTimings, type ResultTimings } from './server-timings.js';
+import { ratio, summarize, type Summary } from './stats.js';
 
 export interface BenchOptions {
   languages: readonly string[];
@@ -25,25 +26,14 @@ export interface BenchOptions {
   log: (line: string) => void;
 }
 
-/** Server-side timings of each warm request, to split the latency into its parts. */
-interface ServerTimings {
-  load_ms: number[];
-  exec_ms: number[];
-  total_ms: number[];
-}
-
 function httpOp(client: Pool, lang: BenchLanguage, timings?: ServerTimings): Operation {
   const payload = JSON.stringify({ language: lang.id, code: lang.code });
   return async () => {
     // undici's request API: the load generator shares the machine's cores, so it should cost little.
     const res = await client.request({ method: 'POST', path: '/api/v1/execute', headers: { 'content-type': 'application/json' }, body: payload });
-    const body = (await res.body.json()) as { stdout?: string; timings?: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number } };
+    const body = (await res.body.json()) as { stdout?: string; timings?: ResultTimings };
     if (res.statusCode !== 200 || body.stdout !== lang.stdout) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
-    if (timings && body.timings) {
-      timings.load_ms.push(body.timings.load_ms);
-      timings.exec_ms.push(body.timings.compile_ms + body.timings.exec_ms);
-      timings.total_ms.push(body.timings.total_ms);
-    }
+    if (timings && body.timings) timings.record(body.timings);
   };
 }
 
@@ -77,8 +67,6 @@ interface PoolMemory {
   idle_sandbox_pss_bytes: number;
   idle_sandbox_cgroup_bytes: number;
 }
-
-const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
 
 /** Everything issue 4 asks to measure, side by side in one run; then issue 14's sessions. */
 export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
@@ -133,7 +121,7 @@ async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): 
         for (const argv of lang.bare(images, runDir)) await runBare(argv);
         if (runDir !== dir) rmSync(runDir, { recursive: true, force: true });
       };
-      const serverTimings: ServerTimings = { load_ms: [], exec_ms: [], total_ms: [] };
+      const serverTimings = new ServerTimings();
       const http = httpOp(client, lang);
       const measuredHttp = httpOp(client, lang, serverTimings);
       // The cold CLI must use the same data home as the server (its agent, its images).
@@ -159,12 +147,7 @@ async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): 
         bare_throughput: bareThroughput,
         cli_cold: cliCold,
         http_warm: httpWarm,
-        http_warm_breakdown: {
-          client_ms: httpWarm.p50,
-          server_total_ms: summarize(serverTimings.total_ms).p50,
-          sandbox_load_ms: summarize(serverTimings.load_ms).p50,
-          program_ms: summarize(serverTimings.exec_ms).p50,
-        },
+        http_warm_breakdown: (({ load_ms, ...split }) => ({ ...split, sandbox_load_ms: load_ms }))(serverTimings.split(httpWarm.p50)),
         http_concurrent: httpConcurrent,
         ratios: {
           warm_p50_to_bare_p50: ratio(httpWarm.p50, bare.p50),

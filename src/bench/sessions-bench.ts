@@ -9,7 +9,8 @@ import { BENCH_LANGUAGES, runBare } from './bench-languages.js';
 import { cgroupMemory, descendants, memoryCgroupOf, pssBytes } from './host-probe.js';
 import { interleaved, sequential } from './load.js';
 import { startServerProcess, waitForPool } from './server-process.js';
-import { summarize, type Summary } from './stats.js';
+import { ServerTimings, type ResultTimings } from './server-timings.js';
+import { ratio, summarize, type Summary } from './stats.js';
 
 /** Issue 14's performance targets for sessions. */
 export const SESSION_TARGETS = { executeP50ToBare: 1.2, cellP50Ms: 5, idleSessionBytes: 15 * 1024 * 1024 } as const;
@@ -56,8 +57,6 @@ interface Json {
   [key: string]: unknown;
 }
 
-const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
-
 function memoryOf(cgroup: string): SessionMemory {
   const { pids, chargedBytes } = cgroupMemory(cgroup);
   const comms = new Map(descendants(1).map((p) => [p.pid, p.comm]));
@@ -103,16 +102,11 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
     // (1) session execute beside bare python, interleaved.
     const python = BENCH_LANGUAGES.python!;
     const sid = await create('python');
-    const timings = { put: [] as number[], program: [] as number[], total: [] as number[] };
+    const timings = new ServerTimings();
     const execute = async (record: boolean): Promise<void> => {
       const res = await call('POST', `/api/v1/sessions/${sid}/execute`, { code: python.code });
       if (res.status !== 200 || res.body.stdout !== python.stdout) throw new Error(`session execute: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
-      const t = res.body.timings as { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number };
-      if (record) {
-        timings.put.push(t.load_ms);
-        timings.program.push(t.compile_ms + t.exec_ms);
-        timings.total.push(t.total_ms);
-      }
+      if (record) timings.record(res.body.timings as ResultTimings);
     };
     const bare = async (): Promise<void> => {
       for (const argv of python.bare(images, '/')) await runBare(argv);
@@ -174,12 +168,7 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
         language: 'python',
         bare: bareSummary,
         session: sessionSummary,
-        breakdown: {
-          client_ms: sessionSummary.p50,
-          server_total_ms: summarize(timings.total).p50,
-          put_files_ms: summarize(timings.put).p50,
-          program_ms: summarize(timings.program).p50,
-        },
+        breakdown: (({ load_ms, ...split }) => ({ ...split, put_files_ms: load_ms }))(timings.split(sessionSummary.p50)),
         ratio_p50: ratio(sessionSummary.p50, bareSummary.p50),
         met: sessionSummary.p50 <= bareSummary.p50 * SESSION_TARGETS.executeP50ToBare,
         overhead: { bare_true: summarize(bareTrueSamples!), session_true: summarize(sessionTrueSamples!) },
