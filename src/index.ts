@@ -11,7 +11,7 @@
  */
 export { openEngine, type OpenEngineOptions } from './compose/open-engine.js';
 export { openService, type OpenServiceOptions } from './compose/open-service.js';
-export { ExecutionService, type Service, type ServiceExecuteOptions, type ServiceLoad, type ExecutedHook } from './engine/service.js';
+export { ExecutionService, type Service, type ServiceExecuteOptions, type ServiceLoad, type ServicePoolStats, type ExecutedHook } from './engine/service.js';
 export { Engine, type EngineOptions, type ExecuteOptions } from './engine/engine.js';
 export type { ExecuteRequest, SubmittedFile, InputMaxima } from './engine/request.js';
 export { DEFAULT_INPUT_MAXIMA } from './engine/request.js';

@@ -53,7 +53,7 @@ function poolMetrics(service: Service, registers: Registry[]): void {
     ['runner_codes_pool_idle_sandboxes', 'idle', 'Warm sandboxes waiting, per backend and image'],
     ['runner_codes_pool_starting_sandboxes', 'starting', 'Warm sandboxes starting, per backend and image'],
   ] as const) {
-    new Gauge({ name, help, labelNames, registers, collect: function () { this.reset(); return sample(field, (labels, value) => this.set(labels, value)); } });
+    new Gauge({ name, help, labelNames, registers, collect() { this.reset(); return sample(field, (labels, value) => this.set(labels, value)); } });
   }
   // Counted by the pools themselves: each scrape reports their totals.
   for (const [name, field, help] of [
@@ -61,7 +61,7 @@ function poolMetrics(service: Service, registers: Registry[]): void {
     ['runner_codes_pool_misses_total', 'misses', 'Executions that found no warm sandbox and started one cold, per backend and image'],
     ['runner_codes_pool_evictions_total', 'evicted', "Warm sandboxes destroyed to make room for a higher-ranked backend's pool (they share one budget)"],
   ] as const) {
-    new Counter({ name, help, labelNames, registers, collect: function () { this.reset(); return sample(field, (labels, value) => this.inc(labels, value)); } });
+    new Counter({ name, help, labelNames, registers, collect() { this.reset(); return sample(field, (labels, value) => this.inc(labels, value)); } });
   }
   new Gauge({
     name: 'runner_codes_pool_idle_memory_bytes',

@@ -27,7 +27,7 @@ export interface OpenServiceOptions extends QueueOptions {
 export async function openService(options: OpenServiceOptions): Promise<ExecutionService> {
   const { engine: engineOptions, backends = [], concurrency, maxQueued, sessions } = options;
   const { pool } = engineOptions;
-  const shared = pool ? { ...engineOptions, pool: { ...pool, budget: new PoolBudget(pool) } } : engineOptions;
+  const shared = pool ? { ...engineOptions, pool: { ...pool, budget: pool.budget ?? new PoolBudget(pool) } } : engineOptions;
   const engines = new Map<string, Engine>();
   try {
     const first = await openEngine(shared);

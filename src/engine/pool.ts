@@ -233,26 +233,41 @@ export class SandboxPool implements BudgetMember {
   }
 
   #refill(pool: ImagePool): void {
-    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#budget.admit(this)) {
+    while (!this.#closed && pool.idle.length + pool.starting < pool.target && !this.#unmeasured() && this.#budget.admit(this)) {
       this.#startOne(pool);
     }
+  }
+
+  /**
+   * Whether, under a memory cap, another start must wait: until one of this pool's sandboxes has been
+   * measured idle, nobody knows what one takes (a bwrap sandbox under 1 MiB, a VM over 100), so the
+   * first ones start one at a time and each that becomes idle starts the next (#startOne).
+   */
+  #unmeasured(): boolean {
+    return this.#budget.maxIdleMemoryBytes !== undefined && this.#memoryEach === 0 && [...this.#pools.values()].some((p) => p.starting > 0);
   }
 
   #startOne(pool: ImagePool): void {
     pool.starting++;
     void (async () => {
       let sandbox: Sandbox | undefined;
+      let pooled = false;
       try {
         sandbox = await this.#backend.start({ image: pool.image, rootfs: pool.rootfs, limits: pool.limits, traceId: `pool-${pool.image}` });
         await sandbox.ready();
         if (this.#closed || pool.idle.length >= pool.target) await sandbox.destroy();
-        else pool.idle.push({ sandbox, since: Date.now() });
+        else {
+          pool.idle.push({ sandbox, since: Date.now() });
+          pooled = true;
+        }
       } catch (err) {
         await sandbox?.destroy();
         this.#options.onError?.(err, pool.image);
       } finally {
         pool.starting--;
       }
+      // Its memory is known now: the starts that waited for it (#unmeasured) go on.
+      if (pooled) this.#refill(pool);
     })();
   }
 

@@ -114,6 +114,17 @@ describe('languages, health, readiness, metrics, docs', () => {
     assert.ok(pool.idle_memory_bytes > 0);
   });
 
+  it('reports the pool per backend, in /api/v1/pool and in /metrics', async () => {
+    const pool = (await get(base, '/api/v1/pool')).body;
+    const python = pool.images.find((p: { image: string }) => p.image === 'python');
+    assert.equal(python.backend, 'bwrap');
+    assert.deepEqual(pool.backends.map((b: { backend: string }) => b.backend), ['bwrap']);
+    const metrics = (await get(base, '/metrics')).text;
+    assert.match(metrics, /^runner_codes_pool_hits_total\{backend="bwrap",image="python"\} [1-9]/m);
+    assert.match(metrics, /^runner_codes_pool_idle_sandboxes\{backend="bwrap",image="python"\} \d+$/m);
+    assert.match(metrics, /^runner_codes_pool_idle_memory_bytes\{backend="bwrap"\} \d+$/m);
+  });
+
   it('answers health and readiness', async () => {
     assert.deepEqual((await get(base, '/health')).body, { status: 'ok' });
     const ready = await get(base, '/ready');

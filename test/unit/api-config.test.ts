@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultApiConfig, exposureWarning, isLoopback, loadApiConfig } from '../../src/api/config.js';
+import { poolOptionsFor } from '../../src/api/engine-options.js';
 import { ExecutionQueue } from '../../src/engine/queue.js';
 
 describe('API configuration', () => {
@@ -104,5 +105,26 @@ describe('docs/api.md', () => {
     const { API_OPTIONS } = await import('../../src/api/config.js');
     const doc = readFileSync(join(packageRoot, 'docs', 'api.md'), 'utf8');
     for (const o of API_OPTIONS) assert.ok(doc.includes(`| \`${o.flag}\` | \`${o.env}\` | \`${o.file}\` |`), o.flag);
+  });
+});
+
+describe('pool sizes per backend', () => {
+  const config = (overrides: Partial<ReturnType<typeof defaultApiConfig>>) => ({ ...defaultApiConfig(), ...overrides });
+
+  it('holds pool_size and plain pool_sizes for every backend, and BACKEND=N or BACKEND:LANG=N for one', () => {
+    const { pool, poolSizes } = poolOptionsFor(config({ poolSize: 2, poolSizes: ['python=4', 'qemu:c=1', 'qemu:python=2'], poolBackendSizes: ['qemu=1', 'firecracker=0'] }));
+    assert.equal(pool!.defaultSize, 2);
+    assert.deepEqual(pool!.sizes, { python: 4 });
+    assert.deepEqual(poolSizes, { qemu: { sizes: { gcc: 1, python: 2 }, defaultSize: 1 }, firecracker: { sizes: {}, defaultSize: 0 } });
+    assert.deepEqual(poolOptionsFor(config({ poolSize: 0 })), {}, 'no sizes at all: no pools');
+    assert.equal(poolOptionsFor(config({ poolSize: 0, poolBackendSizes: ['qemu=1'] })).pool!.defaultSize, 0, 'a pool on qemu only');
+  });
+
+  it('names the option and the entry at fault', () => {
+    assert.throws(() => poolOptionsFor(config({ poolBackendSizes: ['docker=1'] })), /^RunnerError: --pool-backend-sizes: unknown backend 'docker' \(known: bwrap, qemu, firecracker\)$/);
+    assert.throws(() => poolOptionsFor(config({ poolBackendSizes: ['qemu'] })), /--pool-backend-sizes: 'qemu' is not BACKEND=N/);
+    assert.throws(() => poolOptionsFor(config({ poolSizes: ['qemu:klingon=1'] })), /--pool-sizes: unknown language 'klingon'/);
+    assert.throws(() => poolOptionsFor(config({ poolSizes: ['vm:python=1'] })), /--pool-sizes: unknown backend 'vm'/);
+    assert.deepEqual(loadApiConfig({}, { RUNNER_CODES_POOL_BACKEND_SIZES: 'qemu=1,bwrap=4' }).poolBackendSizes, ['qemu=1', 'bwrap=4']);
   });
 });

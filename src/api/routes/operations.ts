@@ -4,8 +4,7 @@ import type { Api, RouteDeps } from '../types.js';
 
 const Readiness = Type.Object({
   ready: Type.Boolean(),
-  /** The default backend. */
-  backend: Type.String(),
+  backend: Type.String({ description: 'the default backend' }),
   backends: Type.Array(Type.String(), { description: 'every backend a request may pick, the default first' }),
   languages: Type.Array(Type.String()),
 });

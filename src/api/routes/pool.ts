@@ -21,7 +21,7 @@ export async function poolRoutes(app: Api, { service }: RouteDeps): Promise<void
                 starting: Type.Integer(),
                 hits: Type.Integer(),
                 misses: Type.Integer(),
-                evicted: Type.Integer({ description: 'idle sandboxes destroyed to make room for the default backend\'s pool (they share one budget)' }),
+                evicted: Type.Integer({ description: 'idle sandboxes destroyed to make room for a higher-ranked backend\'s pool (all share one budget; the default backend ranks first)' }),
                 last_used: Type.Union([Type.String(), Type.Null()]),
               }),
             ),
