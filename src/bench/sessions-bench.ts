@@ -8,7 +8,7 @@ import { getLanguage } from '../languages/lookup.js';
 import { BENCH_LANGUAGES, runBare } from './bench-languages.js';
 import { cgroupMemory, descendants, memoryCgroupOf, pssBytes } from './host-probe.js';
 import { interleaved, sequential } from './load.js';
-import { startServerProcess, waitForPool } from './server-process.js';
+import { startServerProcess } from './server-process.js';
 import { ServerTimings, type ResultTimings } from './server-timings.js';
 import { ratio, summarize, type Summary } from './stats.js';
 
@@ -66,9 +66,9 @@ function memoryOf(cgroup: string): SessionMemory {
 /** The cgroups of the server's sandboxes (one per sandbox). */
 function sandboxCgroups(serverPid: number): Set<string> {
   const out = new Set<string>();
+  const own = memoryCgroupOf(serverPid);
   for (const { pid } of descendants(serverPid)) {
     const cgroup = memoryCgroupOf(pid);
-    const own = memoryCgroupOf(serverPid);
     if (cgroup && cgroup !== own) out.add(cgroup);
   }
   return out;
@@ -84,7 +84,9 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
   const loadAtStart = loadavg()[0]!;
   const images = new ImageStore(dataPaths().imagesDir);
   const cellLanguage = CELL_LANGUAGES.find((id) => images.manifest(getLanguage(id).image)) ?? 'python';
-  const server = await startServerProcess(['--pool-warm', 'python', '--pool-size', '2', '--pool-sizes', `${cellLanguage}=0`, '--queue-limit', '256']);
+  // No warm pool: a session's executions do not depend on how its sandbox started, and with no
+  // refills in the background the new session is the one new cgroup the memory probe finds.
+  const server = await startServerProcess(['--pool-size', '0', '--queue-limit', '256']);
   const client = new Pool(server.url, { connections: 2 });
   const call = async (method: 'POST' | 'DELETE', path: string, body?: Json): Promise<{ status: number; body: Json }> => {
     const res = await client.request({ method, path, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -97,8 +99,6 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
     return res.body.id as string;
   };
   try {
-    await waitForPool(server.url, 2);
-
     // (1) session execute beside bare python, interleaved.
     const python = BENCH_LANGUAGES.python!;
     const sid = await create('python');
@@ -126,7 +126,6 @@ export async function runSessionsBench(options: { samples: number; log: (line: s
     await call('DELETE', `/api/v1/sessions/${sid}`);
 
     // (3) the idle interpreter session, before and after its kernel starts; then (2) its cells.
-    await waitForPool(server.url, 2);
     await sleep(200);
     const before = sandboxCgroups(server.pid);
     log(`[sessions] idle ${cellLanguage} session memory, then cells \`x + 1\` over HTTP`);
