@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,10 +5,13 @@ import { join } from 'node:path';
 import { dataPaths } from '../config/paths.js';
 import { Pool } from 'undici';
 import { ImageStore } from '../images/store.js';
+import { BENCH_LANGUAGES, runBare, type BenchLanguage } from './bench-languages.js';
 import { descendants, pssBytes, rssBytes } from './host-probe.js';
 import { interleaved, interleavedConcurrent, sequential, type Operation } from './load.js';
 import { CLI_PATH, startServerProcess, waitForPool } from './server-process.js';
-import { summarize, type Summary } from './stats.js';
+import { runSessionsBench, formatSessions, type SessionsReport } from './sessions-bench.js';
+import { ServerTimings, type ResultTimings } from './server-timings.js';
+import { ratio, summarize, type Summary } from './stats.js';
 
 export interface BenchOptions {
   languages: readonly string[];
@@ -18,57 +20,10 @@ export interface BenchOptions {
   /** Duration of each concurrent run. */
   durationMs: number;
   concurrency: readonly number[];
+  /** Also measure sessions (issue 14's targets; sessions-bench.ts). */
+  sessions: boolean;
   resultsDir: string;
   log: (line: string) => void;
-}
-
-interface BenchLanguage {
-  id: string;
-  code: string;
-  stdout: string;
-  /** The bare equivalent on the host with the image's own build, as argv steps run in `dir`. */
-  bare(images: ImageStore, dir: string): string[][];
-  /** Files the bare steps need in their own directory (one directory per run, so parallel runs never race). */
-  files?: Record<string, string>;
-}
-
-const C_HELLO = '#include <stdio.h>\nint main(void) { puts("1"); return 0; }\n';
-
-const LANGUAGES: Record<string, BenchLanguage> = {
-  // Debian's python3 on the host is the same build as in the image (3.11.2); never a pyenv shim.
-  python: { id: 'python', code: 'print(1)', stdout: '1\n', bare: () => [['/usr/bin/python3', '-c', 'print(1)']] },
-  // The host's node is another build, so run the image's own node binary (chroot only changes the
-  // root): Node.js from npm, linked as /usr/local/bin/node (the node image in catalog/images.ts).
-  javascript: { id: 'javascript', code: 'console.log(1)', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('node'), '/usr/local/bin/node', '-e', 'console.log(1)']] },
-  // The host's gcc is the image's build (Debian 12.2.0): compile, then run, like the sandbox does.
-  c: {
-    id: 'c',
-    code: C_HELLO,
-    stdout: '1\n',
-    files: { 'main.c': C_HELLO },
-    bare: (_images, dir) => [
-      ['gcc', '-O2', '-pipe', '-std=gnu17', '-o', join(dir, 'a.out'), join(dir, 'main.c'), '-lm'],
-      [join(dir, 'a.out')],
-    ],
-  },
-};
-
-/** The environment every bare run gets: as clean as the sandbox's (no host variables such as NODE_OPTIONS). */
-const BARE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/tmp' };
-
-function run(argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'], env: BARE_ENV });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv[0]} exited ${code}`))));
-  });
-}
-
-/** Server-side timings of each warm request, to split the latency into its parts. */
-interface ServerTimings {
-  load_ms: number[];
-  exec_ms: number[];
-  total_ms: number[];
 }
 
 function httpOp(client: Pool, lang: BenchLanguage, timings?: ServerTimings): Operation {
@@ -76,13 +31,9 @@ function httpOp(client: Pool, lang: BenchLanguage, timings?: ServerTimings): Ope
   return async () => {
     // undici's request API: the load generator shares the machine's cores, so it should cost little.
     const res = await client.request({ method: 'POST', path: '/api/v1/execute', headers: { 'content-type': 'application/json' }, body: payload });
-    const body = (await res.body.json()) as { stdout?: string; timings?: { load_ms: number; compile_ms: number; exec_ms: number; total_ms: number } };
+    const body = (await res.body.json()) as { stdout?: string; timings?: ResultTimings };
     if (res.statusCode !== 200 || body.stdout !== lang.stdout) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
-    if (timings && body.timings) {
-      timings.load_ms.push(body.timings.load_ms);
-      timings.exec_ms.push(body.timings.compile_ms + body.timings.exec_ms);
-      timings.total_ms.push(body.timings.total_ms);
-    }
+    if (timings && body.timings) timings.record(body.timings);
   };
 }
 
@@ -103,26 +54,54 @@ export interface BenchReport {
   host: { cpus: number; kernel: string };
   options: { samples: number; duration_ms: number; concurrency: readonly number[] };
   languages: LanguageReport[];
-  memory: { server_rss_bytes_idle: number; server_rss_bytes_after_load: number; idle_sandboxes: number; idle_sandbox_pss_bytes: number; idle_sandbox_cgroup_bytes: number };
+  /** Absent when no language was measured. */
+  memory?: PoolMemory;
+  sessions?: SessionsReport;
   results_file: string;
 }
 
-const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+interface PoolMemory {
+  server_rss_bytes_idle: number;
+  server_rss_bytes_after_load: number;
+  idle_sandboxes: number;
+  idle_sandbox_pss_bytes: number;
+  idle_sandbox_cgroup_bytes: number;
+}
 
-/** Everything issue 4 asks to measure, side by side in one run. */
+/** Everything issue 4 asks to measure, side by side in one run; then issue 14's sessions. */
 export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
-  const { log } = options;
-  const images = new ImageStore(dataPaths().imagesDir);
   const langs = options.languages.map((id) => {
-    const lang = LANGUAGES[id];
-    if (!lang) throw new Error(`no benchmark for '${id}' (have: ${Object.keys(LANGUAGES).join(', ')})`);
+    const lang = BENCH_LANGUAGES[id];
+    if (!lang) throw new Error(`no benchmark for '${id}' (have: ${Object.keys(BENCH_LANGUAGES).join(', ')})`);
     return lang;
   });
+  const measured = langs.length > 0 ? await measureLanguages(langs, options) : undefined;
+  const sessions = options.sessions ? await runSessionsBench({ samples: options.samples, log: options.log }) : undefined;
+  await mkdir(options.resultsDir, { recursive: true });
+  const startedAt = new Date().toISOString();
+  const file = join(options.resultsDir, `bench-${startedAt.replace(/[:.]/g, '-')}.json`);
+  const report: BenchReport = {
+    started_at: startedAt,
+    host: { cpus: (await import('node:os')).availableParallelism(), kernel: (await import('node:os')).release() },
+    options: { samples: options.samples, duration_ms: options.durationMs, concurrency: options.concurrency },
+    languages: measured?.reports ?? [],
+    ...(measured ? { memory: measured.memory } : {}),
+    ...(sessions ? { sessions } : {}),
+    results_file: file,
+  };
+  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  return report;
+}
+
+/** Bare vs cold CLI vs warm HTTP, sequential and concurrent, per language; the pool's memory. */
+async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): Promise<{ reports: LanguageReport[]; memory: PoolMemory }> {
+  const { log } = options;
+  const images = new ImageStore(dataPaths().imagesDir);
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
   const server = await startServerProcess(['--pool-warm', langs.map((l) => l.id).join(','), '--pool-size', '2', '--queue-limit', '256']);
   const client = new Pool(server.url, { connections: Math.max(...options.concurrency, 1) });
   const reports: LanguageReport[] = [];
-  let memory: BenchReport['memory'];
+  let memory: PoolMemory;
   try {
     await waitForPool(server.url, langs.length * 2);
     const rssIdle = rssBytes(server.pid);
@@ -139,13 +118,14 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
           mkdirSync(runDir);
           for (const [name, content] of Object.entries(lang.files)) writeFileSync(join(runDir, name), content);
         }
-        for (const argv of lang.bare(images, runDir)) await run(argv);
+        for (const argv of lang.bare(images, runDir)) await runBare(argv);
         if (runDir !== dir) rmSync(runDir, { recursive: true, force: true });
       };
-      const serverTimings: ServerTimings = { load_ms: [], exec_ms: [], total_ms: [] };
+      const serverTimings = new ServerTimings();
       const http = httpOp(client, lang);
       const measuredHttp = httpOp(client, lang, serverTimings);
-      const cliOp: Operation = () => run([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code]);
+      // The cold CLI must use the same data home as the server (its agent, its images).
+      const cliOp: Operation = () => runBare([process.execPath, CLI_PATH, 'run', '--lang', lang.id, '--code', lang.code], { RUNNER_CODES_HOME: dataPaths().root });
       await interleaved([bareOp, http], 5);
       log(`[${lang.id}] bare and http warm, ${options.samples} sequential each, interleaved`);
       const [bareSamples, httpSamples] = await interleaved([bareOp, measuredHttp], options.samples);
@@ -167,12 +147,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
         bare_throughput: bareThroughput,
         cli_cold: cliCold,
         http_warm: httpWarm,
-        http_warm_breakdown: {
-          client_ms: httpWarm.p50,
-          server_total_ms: summarize(serverTimings.total_ms).p50,
-          sandbox_load_ms: summarize(serverTimings.load_ms).p50,
-          program_ms: summarize(serverTimings.exec_ms).p50,
-        },
+        http_warm_breakdown: (({ load_ms, ...split }) => ({ ...split, sandbox_load_ms: load_ms }))(serverTimings.split(httpWarm.p50)),
         http_concurrent: httpConcurrent,
         ratios: {
           warm_p50_to_bare_p50: ratio(httpWarm.p50, bare.p50),
@@ -193,29 +168,16 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  await mkdir(options.resultsDir, { recursive: true });
-  const startedAt = new Date().toISOString();
-  const file = join(options.resultsDir, `bench-${startedAt.replace(/[:.]/g, '-')}.json`);
-  const report: BenchReport = {
-    started_at: startedAt,
-    host: { cpus: (await import('node:os')).availableParallelism(), kernel: (await import('node:os')).release() },
-    options: { samples: options.samples, duration_ms: options.durationMs, concurrency: options.concurrency },
-    languages: reports,
-    memory,
-    results_file: file,
-  };
-  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
-  return report;
+  return { reports, memory };
 }
 
 /** The report as a table for people. */
 export function formatReport(report: BenchReport): string {
   const ms = (x: number): string => `${x.toFixed(1)}`.padStart(7);
-  const lines = [
-    `benchmark ${report.started_at} on ${report.host.cpus} CPUs (kernel ${report.host.kernel})`,
-    '',
-    `${'language'.padEnd(11)} ${'scenario'.padEnd(22)} ${'p50 ms'.padStart(7)} ${'p95 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'req/s'.padStart(7)}  ratio to bare`,
-  ];
+  const lines = [`benchmark ${report.started_at} on ${report.host.cpus} CPUs (kernel ${report.host.kernel})`];
+  if (report.languages.length > 0) {
+    lines.push('', `${'language'.padEnd(11)} ${'scenario'.padEnd(22)} ${'p50 ms'.padStart(7)} ${'p95 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'req/s'.padStart(7)}  ratio to bare`);
+  }
   for (const l of report.languages) {
     const row = (name: string, s: Summary, rps = '', r = ''): string => `${l.language.padEnd(11)} ${name.padEnd(22)} ${ms(s.p50)} ${ms(s.p95)} ${ms(s.p99)} ${rps.padStart(7)}  ${r}`;
     lines.push(row('bare (host)', l.bare));
@@ -228,11 +190,15 @@ export function formatReport(report: BenchReport): string {
     }
   }
   const mib = (b: number): string => `${(b / 1048576).toFixed(2)} MiB`;
-  lines.push(
-    '',
-    `server RSS: ${mib(report.memory.server_rss_bytes_idle)} idle, ${mib(report.memory.server_rss_bytes_after_load)} after load`,
-    `idle pooled sandbox: ${mib(report.memory.idle_sandbox_pss_bytes)} PSS of its processes (bwrap + agent), ${mib(report.memory.idle_sandbox_cgroup_bytes)} charged to its cgroup (${report.memory.idle_sandboxes} idle)`,
-    `results: ${report.results_file}`,
-  );
+  const { memory, sessions } = report;
+  if (memory) {
+    lines.push(
+      '',
+      `server RSS: ${mib(memory.server_rss_bytes_idle)} idle, ${mib(memory.server_rss_bytes_after_load)} after load`,
+      `idle pooled sandbox: ${mib(memory.idle_sandbox_pss_bytes)} PSS of its processes (bwrap + agent), ${mib(memory.idle_sandbox_cgroup_bytes)} charged to its cgroup (${memory.idle_sandboxes} idle)`,
+    );
+  }
+  if (sessions) lines.push('', formatSessions(sessions));
+  lines.push(`results: ${report.results_file}`);
   return lines.join('\n');
 }

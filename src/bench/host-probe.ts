@@ -58,3 +58,35 @@ export function descendants(root: number): { pid: number; comm: string }[] {
 export function hostMountCount(): number {
   return readFileSync('/proc/self/mounts', 'utf8').split('\n').filter(Boolean).length;
 }
+
+/**
+ * The cgroup a process is in, as a path below its hierarchy's mount: the memory controller's on
+ * cgroup v1 (hybrid hosts too), the unified one on v2; null when it is gone.
+ */
+export function memoryCgroupOf(pid: number): string | null {
+  let lines: string[];
+  try {
+    lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const v1 = lines.find((line) => line.split(':')[1]?.split(',').includes('memory'));
+  if (v1) return `memory${v1.slice(v1.indexOf(':', v1.indexOf(':') + 1) + 1)}`;
+  const v2 = lines.find((line) => line.startsWith('0::'));
+  return v2 ? v2.slice(3) : null;
+}
+
+/** Processes in a cgroup (a memoryCgroupOf() path), and the memory charged to it now (v1 or v2). */
+export function cgroupMemory(path: string, mount = '/sys/fs/cgroup'): { pids: number[]; chargedBytes: number } {
+  const dir = `${mount}/${path.replace(/^\/+/, '')}`;
+  const read = (file: string): string | null => {
+    try {
+      return readFileSync(`${dir}/${file}`, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const pids = (read('cgroup.procs') ?? '').split('\n').filter(Boolean).map(Number);
+  const charged = path.startsWith('memory/') ? read('memory.usage_in_bytes') : read('memory.current');
+  return { pids, chargedBytes: Number(charged ?? 0) };
+}

@@ -28,3 +28,6 @@ export function summarize(samples: readonly number[]): Summary {
     max: round(sorted[sorted.length - 1] ?? NaN),
   };
 }
+
+/** a / b to two decimals: how the benchmark quotes every figure beside its reference. */
+export const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;

@@ -7,17 +7,19 @@ import { integerOption, listOption } from '../parse.js';
 
 export function benchCommand(ctx: CliContext): Command {
   return new Command('bench')
-    .description('measure bare interpreter vs cold CLI vs warm HTTP (sequential and concurrent), side by side; or a soak run')
+    .description('measure bare interpreter vs cold CLI vs warm HTTP (sequential and concurrent), and sessions, side by side; or a soak run')
     .option('--languages <ids>', 'languages to measure (default: python,javascript,c)', listOption)
     .option('--samples <n>', 'sequential samples per measurement (default 100)', integerOption('--samples', 1))
     .option('--duration <s>', 'seconds of each concurrent run (default 20)', integerOption('--duration', 1))
     .option('--clients <list>', 'concurrent client counts (default 4,16)', listOption)
     .option('--quick', 'short run: 20 samples, 3 s concurrent runs')
+    .option('--no-sessions', 'skip the sessions part (session execute vs bare, interpreter cells over HTTP, idle session memory)')
+    .option('--sessions-only', 'only the sessions part')
     .option('--cost', 'instead: CPU per execution, bare vs sandbox, machine-wide and in the engine process')
     .option('--soak <n>', 'instead: n sequential executions, checking for leaked processes, cgroups, mounts, fds and RSS', integerOption('--soak', 1))
     .option('--json', 'print the JSON report')
     .action(
-      exitWith(ctx, async (flags: { languages?: string[]; samples?: number; duration?: number; clients?: string[]; quick?: boolean; soak?: number; cost?: boolean; json?: boolean }) => {
+      exitWith(ctx, async (flags: { languages?: string[]; sessions: boolean; sessionsOnly?: boolean; samples?: number; duration?: number; clients?: string[]; quick?: boolean; soak?: number; cost?: boolean; json?: boolean }) => {
         const resultsDir = join(packageRoot, 'bench', 'results');
         const log = (line: string): void => void process.stderr.write(`${line}\n`);
         if (flags.cost) {
@@ -36,7 +38,8 @@ export function benchCommand(ctx: CliContext): Command {
         }
         const { runBenchmark, formatReport } = await import('../../bench/benchmark.js');
         const report: BenchReport = await runBenchmark({
-          languages: flags.languages ?? ['python', 'javascript', 'c'],
+          languages: flags.sessionsOnly ? [] : (flags.languages ?? ['python', 'javascript', 'c']),
+          sessions: flags.sessions || flags.sessionsOnly === true,
           samples: flags.samples ?? (flags.quick ? 20 : 100),
           durationMs: (flags.duration ?? (flags.quick ? 3 : 20)) * 1000,
           concurrency: (flags.clients ?? ['4', '16']).map(Number),
