@@ -6,7 +6,10 @@ import { getLanguage } from '../languages/lookup.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import type { SandboxPool } from './pool.js';
 import { buildJob } from './job.js';
+import type { StreamHandlers } from './exec-events.js';
+import type { ExecInput } from './exec-input.js';
 import { runObserved } from './host-observed.js';
+import { runStreamed } from './streamed-run.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
 import { failedResult, successResult, type ExecutionResult, type ResultContext } from './result.js';
@@ -31,6 +34,10 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Trace id to use (the API passes its request id); a random UUID otherwise. */
   traceId?: string;
+  /** Stream output and stage starts while the execution runs (the result is the same). */
+  stream?: StreamHandlers;
+  /** Interactive: the run stage's stdin stays open for this input, which also carries signals. */
+  input?: ExecInput;
 }
 
 /**
@@ -99,7 +106,12 @@ export class Engine {
         await sandbox.ready();
       }
       ctx.loadMs = performance.now() - started;
-      const { stages, oomKills } = await runObserved(sandbox, job);
+      // Streamed or interactive: one exec in a protocol-2 session on the same kind of sandbox,
+      // still one execution per sandbox; otherwise the one-job protocol 1.
+      const streamed = options.stream !== undefined || options.input !== undefined;
+      const { stages, oomKills } = streamed
+        ? await runStreamed(sandbox, job, { handlers: options.stream ?? {}, ...(options.input ? { input: options.input } : {}), maxStdinBytes: this.#inputMaxima.stdinBytes })
+        : await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
       return successResult(ctx, stages, normalized.outputEncoding, oomKills);
     } catch (err) {
@@ -108,6 +120,7 @@ export class Engine {
       return failedResult(ctx, error);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
+      options.input?.detach();
       if (sandbox) await this.#dispose(sandbox);
     }
   }

@@ -66,7 +66,8 @@ export function reconcile(job: JobMessage, reports: StageReport[], hostWallMs: n
 
 const SIGKILL = 9;
 
-function killedStage(name: string, wallMs: number): StageReport {
+/** The report of a stage the host killed at its own deadline. */
+export function killedStage(name: string, wallMs: number): StageReport {
   return {
     name, exit_code: 128 + SIGKILL, signal: SIGKILL, timed_out: true,
     stdout_b64: '', stderr_b64: '', stdout_truncated: false, stderr_truncated: false,

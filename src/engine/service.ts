@@ -2,6 +2,8 @@ import { InvalidRequestError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import type { Engine } from './engine.js';
 import type { PoolStats } from './pool.js';
+import type { StreamHandlers } from './exec-events.js';
+import type { ExecInput } from './exec-input.js';
 import { ExecutionQueue, type QueueOptions } from './queue.js';
 import type { ExecuteRequest } from './request.js';
 import type { ExecutionResult } from './result.js';
@@ -13,6 +15,10 @@ export interface ServiceExecuteOptions {
   signal?: AbortSignal;
   /** A backend the caller picked (`backend` in the body); it must be one the service offers. */
   backend?: string;
+  /** Stream output and stage starts as the program runs; the result is the same as without. */
+  stream?: StreamHandlers;
+  /** Interactive: the run stage's stdin stays open for this input (and its signals). */
+  input?: ExecInput;
 }
 
 /** How busy the service is: executions running (one sandbox each) and waiting for a slot. */
@@ -120,13 +126,20 @@ export class ExecutionService implements Service {
     this.#inFlight.add(controller);
     try {
       const { value, waitedMs } = await this.#queue.run(
-        () => this.engineFor(options.backend).execute(request, { ...(options.traceId ? { traceId: options.traceId } : {}), signal: controller.signal }),
+        () =>
+          this.engineFor(options.backend).execute(request, {
+            ...(options.traceId ? { traceId: options.traceId } : {}),
+            ...(options.stream ? { stream: options.stream } : {}),
+            ...(options.input ? { input: options.input } : {}),
+            signal: controller.signal,
+          }),
         controller.signal,
       );
       for (const hook of this.#hooks) hook(value, waitedMs);
       return { value, waitedMs };
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
+      options.input?.detach();
       this.#inFlight.delete(controller);
     }
   }
