@@ -105,6 +105,8 @@ export class Engine {
         sandbox = await this.backend.start({ image: language.image, rootfs, limits, traceId: ctx.traceId });
         await sandbox.ready();
       }
+      // Cancelled while the sandbox started: the abort found no sandbox to destroy yet.
+      if (options.signal?.aborted) throw cancelled();
       ctx.loadMs = performance.now() - started;
       // Streamed or interactive: one exec in a protocol-2 session on the same kind of sandbox,
       // still one execution per sandbox; otherwise the one-job protocol 1.

@@ -68,6 +68,8 @@ export class ExecutionService implements Service {
   readonly #default: Engine;
   readonly #queue: ExecutionQueue;
   readonly #inFlight = new Set<AbortController>();
+  /** Every execution still going (close() waits for them: a cancelled one is still tearing down). */
+  readonly #going = new Set<Promise<unknown>>();
   readonly #hooks: ExecutedHook[] = [];
 
   constructor(engines: Engines, queue: QueueOptions) {
@@ -120,6 +122,13 @@ export class ExecutionService implements Service {
 
   /** execute(), also telling how long the execution waited for a slot (for a client of the service in another process). */
   async executeTimed(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<{ value: ExecutionResult; waitedMs: number }> {
+    const going = this.#executeTimed(request, options);
+    const tracked = going.catch(() => undefined).finally(() => this.#going.delete(tracked));
+    this.#going.add(tracked);
+    return going;
+  }
+
+  async #executeTimed(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<{ value: ExecutionResult; waitedMs: number }> {
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -172,6 +181,8 @@ export class ExecutionService implements Service {
   async close(): Promise<void> {
     this.stopAccepting();
     this.cancelAll();
+    // A client that went away without waiting (a closed WebSocket) leaves its execution tearing down.
+    await Promise.all(this.#going);
     await Promise.all([...this.#engines.values()].map((engine) => engine.close()));
   }
 }
