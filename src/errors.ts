@@ -54,6 +54,8 @@ export const ErrorCodes = {
   CONFIG: 'RC_ERR_CONFIG',
   /** The VMM (Firecracker's API, or its vsock) refused a request or did not answer. */
   VMM_API: 'RC_ERR_VMM_API',
+  /** The agent refused one request of a session (a bad path, a missing file, a file over its cap); `detail.agentCode` says which. */
+  SESSION_REQUEST: 'RC_ERR_SESSION_REQUEST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -85,6 +87,26 @@ export class SandboxError extends RunnerError {
   constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(code, message, options);
     this.name = 'SandboxError';
+  }
+}
+
+/** What the agent said about a session request it refused (see SessionRequestError). */
+export interface SessionRequestDetail {
+  /** The agent's code: `bad_path`, `not_found`, `exists`, `is_dir`, `not_dir`, `symlink`, `too_large`, `bad_request`, … (docs/protocol.md). */
+  agentCode: string;
+  /** The request's type: `put`, `get`, `list`, `delete`, `exec`. */
+  request: string;
+  /** The path it named, for file requests. */
+  path?: string;
+}
+
+/** A session request the agent refused; the API maps `detail.agentCode` to 400/404/409/413. */
+export class SessionRequestError extends RunnerError {
+  readonly detail: SessionRequestDetail;
+  constructor(detail: SessionRequestDetail, message: string) {
+    super(detail.agentCode === 'internal' ? ErrorCodes.AGENT_PROTOCOL : ErrorCodes.SESSION_REQUEST, message);
+    this.name = 'SessionRequestError';
+    this.detail = detail;
   }
 }
 

@@ -95,13 +95,22 @@ static int write_in_child(int root, const struct job *job, struct agent_error *e
   return agent_err(err, child.code, "%s", child.message);
 }
 
+int files_open_workdir(const char *workdir, struct agent_error *err) {
+  int root = open_workdir(workdir, err);
+  if (root < 0 || !privilege_separated()) return root;
+  // SECURITY: the working directory becomes the program's before any of its code exists (the
+  // sandbox runs one job, or one session), through the descriptor just opened, so no path is followed.
+  uid_t id = privilege_program_id();
+  if (fchown(root, id, (gid_t)id) < 0) {
+    close(root);
+    return agent_err_errno(err, ERR_FILE_WRITE, "chown workdir %s", workdir);
+  }
+  return root;
+}
+
 int files_write(const struct job *job, struct agent_error *err) {
-  cleanup_close int root = open_workdir(job->workdir, err);
+  cleanup_close int root = files_open_workdir(job->workdir, err);
   if (root < 0) return -1;
   if (!privilege_separated()) return write_all_files(root, job, err);
-  // SECURITY: the working directory becomes the program's before any of its code exists (the
-  // sandbox runs one job), through the descriptor just opened, so no path is followed.
-  uid_t id = privilege_program_id();
-  if (fchown(root, id, (gid_t)id) < 0) return agent_err_errno(err, ERR_FILE_WRITE, "chown workdir %s", job->workdir);
   return write_in_child(root, job, err);
 }

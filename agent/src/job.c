@@ -33,6 +33,8 @@ static int get_string(json_t *obj, const char *key, const char *ctx, bool requir
   if (!json_is_string(v)) return agent_err(err, ERR_BAD_JOB, "%s%s: must be a string", ctx, key);
   *out = json_string_value(v);
   *len = json_string_length(v);
+  /* A session's frames may carry NUL (job_load_json): no string the agent uses as a C string may. */
+  if (strlen(*out) != *len) return agent_err(err, ERR_BAD_JOB, "%s%s: contains NUL", ctx, key);
   return 0;
 }
 
@@ -82,6 +84,7 @@ static int get_strv(json_t *obj, const char *key, const char *ctx, bool nonempty
   json_array_foreach(a, i, s) {
     if (!json_is_string(s)) return agent_err(err, ERR_BAD_JOB, "%s%s: must be %s", ctx, key, what);
     const char *str = json_string_value(s);
+    if (strlen(str) != json_string_length(s)) return agent_err(err, ERR_BAD_JOB, "%s%s[%zu]: contains NUL", ctx, key, i);
     if (env && (str[0] == '=' || strchr(str, '=') == NULL))
       return agent_err(err, ERR_BAD_JOB, "%s%s[%zu]: must have the form NAME=value", ctx, key, i);
     v[i] = (char *)str;
@@ -145,9 +148,38 @@ static int parse_header(json_t *doc, struct job *job, struct agent_error *err) {
   if (!json_is_string(t) || strcmp(json_string_value(t), "job") != 0)
     return agent_err(err, ERR_BAD_JOB, "type: must be \"job\"");
   json_t *p = json_object_get(doc, "protocol");
-  if (!json_is_integer(p) || json_integer_value(p) != RC_PROTOCOL_VERSION)
-    return agent_err(err, ERR_BAD_JOB, "protocol: must be %d", RC_PROTOCOL_VERSION);
+  if (!json_is_integer(p) || json_integer_value(p) != RC_JOB_PROTOCOL_VERSION)
+    return agent_err(err, ERR_BAD_JOB, "protocol: must be %d", RC_JOB_PROTOCOL_VERSION);
   return get_abs_path(doc, "workdir", "", &job->workdir, err);
+}
+
+/* Optional "collect": {"dir", "max_files", "max_bytes"}: the files the program leaves there come
+ * back in the result (version 1's outputs). */
+static int parse_collect(json_t *doc, struct job_collect *c, struct agent_error *err) {
+  json_t *o = json_object_get(doc, "collect");
+  if (o == NULL) return 0;
+  if (!json_is_object(o)) return agent_err(err, ERR_BAD_JOB, "collect: must be an object");
+  size_t len;
+  const char *why;
+  if (get_string(o, "dir", "collect.", true, &c->dir, &len, err) < 0) return -1;
+  if (path_validate(c->dir, len, &why) < 0) return agent_err(err, ERR_BAD_JOB, "collect.dir: %s", why);
+  if (get_uint(o, "max_files", "collect.", true, 0, RC_MAX_COLLECT_FILES, &c->max_files, err) < 0 ||
+      get_uint(o, "max_bytes", "collect.", true, 0, RC_MAX_COLLECT_BYTES, &c->max_bytes, err) < 0)
+    return -1;
+  c->enabled = true;
+  return 0;
+}
+
+int job_parse_stages(json_t *stages, struct job_stage *out, size_t *n, struct agent_error *err) {
+  if (!json_is_array(stages) || json_array_size(stages) == 0 || json_array_size(stages) > RC_MAX_STAGES)
+    return agent_err(err, ERR_BAD_JOB, "stages: must be an array of 1 to %d entries", RC_MAX_STAGES);
+  size_t i;
+  json_t *v;
+  json_array_foreach(stages, i, v) {
+    *n = i + 1;
+    if (parse_stage(v, i, &out[i], err) < 0) return -1;
+  }
+  return 0;
 }
 
 static int parse_arrays(json_t *doc, struct job *job, struct agent_error *err) {
@@ -163,32 +195,45 @@ static int parse_arrays(json_t *doc, struct job *job, struct agent_error *err) {
     job->n_files = i + 1;
     if (parse_file(v, i, &job->files[i], err) < 0) return -1;
   }
-  json_array_foreach(stages, i, v) {
-    job->n_stages = i + 1;
-    if (parse_stage(v, i, &job->stages[i], err) < 0) return -1;
-  }
+  return job_parse_stages(stages, job->stages, &job->n_stages, err);
+}
+
+json_t *job_load_json(const char *buf, size_t len, bool allow_nul, struct agent_error *err) {
+  json_error_t jerr;
+  /* Without allow_nul (version 1), \u0000 inside strings is rejected, so C strings below are
+   * exact; with it (a session), every string read is checked for NUL (get_string, get_strv). */
+  json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | (allow_nul ? JSON_ALLOW_NUL : 0), &jerr);
+  if (doc == NULL)
+    agent_err(err, ERR_BAD_FRAME, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+  return doc;
+}
+
+int job_parse_doc(json_t *doc, struct job *job, struct agent_error *err) {
+  memset(job, 0, sizeof *job);
+  job->doc = doc;
+  if (parse_header(doc, job, err) < 0 || parse_collect(doc, &job->collect, err) < 0 || parse_arrays(doc, job, err) < 0)
+    return -1;
   return 0;
 }
 
 int job_parse(const char *buf, size_t len, struct job *job, struct agent_error *err) {
   memset(job, 0, sizeof *job);
-  json_error_t jerr;
-  /* Default flags: \u0000 inside strings is rejected, so C strings below are exact. */
-  json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (doc == NULL)
-    return agent_err(err, ERR_BAD_FRAME, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-  job->doc = doc;
-  if (parse_header(doc, job, err) < 0 || parse_arrays(doc, job, err) < 0) return -1;
-  return 0;
+  json_t *doc = job_load_json(buf, len, false, err);
+  if (doc == NULL) return -1;
+  return job_parse_doc(doc, job, err);
+}
+
+void job_stages_free(struct job_stage *stages, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(stages[i].argv);
+    free(stages[i].env);
+    free(stages[i].stdin_data);
+  }
 }
 
 void job_free(struct job *job) {
   for (size_t i = 0; i < job->n_files; i++) free(job->files[i].content);
-  for (size_t i = 0; i < job->n_stages; i++) {
-    free(job->stages[i].argv);
-    free(job->stages[i].env);
-    free(job->stages[i].stdin_data);
-  }
+  job_stages_free(job->stages, job->n_stages);
   json_decref(job->doc);
   memset(job, 0, sizeof *job);
 }

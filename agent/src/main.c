@@ -1,4 +1,5 @@
-/* runner-agent: reads one job frame, runs its stages, answers with one result (or error) frame.
+/* runner-agent: reads one job frame, runs its stages, answers with one result (or error) frame;
+ * or, when the first frame is "open", serves a session (protocol version 2, session.c).
  * fail() (die.c) is allowed only before the ready frame; after that every failure is an error frame. */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,12 +11,14 @@
 #include <sys/stat.h>
 
 #include "die.h"
+#include "file-ops.h"
 #include "files.h"
 #include "frame.h"
 #include "job.h"
 #include "privilege.h"
 #include "protocol.h"
 #include "result.h"
+#include "session.h"
 #include "stage.h"
 
 struct io {
@@ -113,24 +116,46 @@ static int run_stages(const struct job *job, int sigfd, struct stage_result *res
   return 0;
 }
 
+/* Version 1's outputs: what the program left under collect.dir (file-ops.c). */
+static int collect(const struct job *job, json_t **outputs, bool *truncated, struct agent_error *err) {
+  if (!job->collect.enabled) return 0;
+  cleanup_close int root = files_open_workdir(job->workdir, err);
+  if (root < 0) return -1;
+  return fileop_collect(root, &job->collect, outputs, truncated, err);
+}
+
 static int run_job(const struct io *io, const struct job *job, struct agent_error *err) {
   struct stage_result res[RC_MAX_STAGES];
   size_t n = 0;
   char *json = NULL;
+  json_t *outputs = NULL;
+  bool outputs_truncated = false;
   int rc = files_write(job, err);
   if (rc == 0) rc = run_stages(job, io->sigfd, res, &n, err);
-  if (rc == 0) rc = result_json(res, n, &json, err);
+  if (rc == 0) rc = collect(job, &outputs, &outputs_truncated, err);
+  if (rc == 0) rc = result_json(res, n, outputs, outputs_truncated, &json, err);
+  json_decref(outputs);
   for (size_t i = 0; i < n; i++) stage_result_free(&res[i]);
   if (rc == 0) rc = send_json(io->out, json, err);
   return rc;
 }
 
+/* The host's first frame picks the mode: a job (version 1: one job, one result) or open
+ * (version 2: a session, session.c). Returns the exit status. */
 static int serve(const struct io *io, struct agent_error *err) {
   cleanup_free char *buf = NULL;
   size_t len;
   if (frame_read(io->in, RC_MAX_JOB_FRAME, &buf, &len, err) < 0) return -1;
+  json_t *doc = job_load_json(buf, len, false, err);
+  if (doc == NULL) return -1;
+  json_t *type = json_object_get(doc, "type");
+  if (json_is_string(type) && strcmp(json_string_value(type), "open") == 0) {
+    int status = session_serve(io->in, io->out, io->sigfd, doc);
+    json_decref(doc);
+    exit(status);
+  }
   struct job job;
-  int rc = job_parse(buf, len, &job, err);
+  int rc = job_parse_doc(doc, &job, err);
   if (rc == 0) rc = run_job(io, &job, err);
   job_free(&job);
   return rc;

@@ -3,6 +3,7 @@
 #include "stage.h"
 
 #include "privilege.h"
+#include "stage-child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 
 #define NS_PER_MS 1000000LL
 #define DRAIN_GRACE_NS (1000 * NS_PER_MS) /* after the kill: max time to wait for pipe EOF */
-#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 struct run {
   const struct job_stage *st;
@@ -42,98 +42,6 @@ static int64_t mono_ns(void) {
 static void close_fd(int *fd) {
   if (*fd >= 0) close(*fd);
   *fd = -1;
-}
-
-/* ---- child side (never returns) ---- */
-
-static __attribute__((noreturn)) void child_fail(const char *what, const char *arg) {
-  dprintf(STDERR_FILENO, "runner-agent: %s %s: %s\n", what, arg, strerror(errno));
-  _exit(127);
-}
-
-/* Install the pipe ends as 0/1/2 (first moved to >= 3 so no dup2 clobbers another end). */
-static void child_fds(struct run *r) {
-  int fds[3] = {r->pipe_in[0], r->pipe_out[1], r->pipe_err[1]};
-  for (int i = 0; i < 3; i++)
-    if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0) _exit(127);
-  for (int i = 0; i < 3; i++)
-    if (dup2(fds[i], i) < 0) _exit(127);
-  // SECURITY: no agent descriptor (frame channel, signalfd, other pipes) reaches user code.
-  (void)close_range(3, ~0U, 0);
-}
-
-static int set_limit(int resource, rlim_t soft, rlim_t hard) {
-  struct rlimit rl = {.rlim_cur = soft, .rlim_max = hard};
-  return setrlimit(resource, &rl);
-}
-
-static void child_rlimits(const struct job_rlimits *rl) {
-  // SECURITY: resource caps on user code; a limit that cannot be applied fails the exec.
-  if (rl->cpu_s && set_limit(RLIMIT_CPU, rl->cpu_s, rl->cpu_s + 1) < 0) child_fail("setrlimit", "RLIMIT_CPU");
-  if (rl->nofile && set_limit(RLIMIT_NOFILE, rl->nofile, rl->nofile) < 0) child_fail("setrlimit", "RLIMIT_NOFILE");
-  if (rl->fsize_bytes && set_limit(RLIMIT_FSIZE, rl->fsize_bytes, rl->fsize_bytes) < 0)
-    child_fail("setrlimit", "RLIMIT_FSIZE");
-  if (rl->stack_bytes && set_limit(RLIMIT_STACK, rl->stack_bytes, rl->stack_bytes) < 0)
-    child_fail("setrlimit", "RLIMIT_STACK");
-  if (set_limit(RLIMIT_CORE, 0, 0) < 0) child_fail("setrlimit", "RLIMIT_CORE");
-}
-
-static void child_oom_adj(void) {
-  /* Make user code a likelier OOM victim than the agent. /proc may be absent: ignore failure. */
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  if (write(fd, "500", 3) < 0) { /* ignored */
-  }
-  close(fd);
-}
-
-static const char *env_path(char **env) {
-  const char *path = DEFAULT_PATH;
-  for (char **e = env; *e != NULL; e++)
-    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
-  return path;
-}
-
-/* execvpe() that searches the *stage's* PATH (glibc's execvpe uses the caller's environ). */
-static void exec_search(char **argv, char **env) {
-  const char *file = argv[0];
-  if (strchr(file, '/') != NULL) {
-    execve(file, argv, env);
-    return;
-  }
-  bool eacces = false;
-  char buf[4096];
-  for (const char *p = env_path(env);; p++) {
-    const char *end = strchrnul(p, ':');
-    int dl = (int)(end - p);
-    int n = dl == 0 ? snprintf(buf, sizeof buf, "%s", file) : snprintf(buf, sizeof buf, "%.*s/%s", dl, p, file);
-    if (n > 0 && (size_t)n < sizeof buf) {
-      execve(buf, argv, env);
-      if (errno == EACCES) eacces = true;
-      else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT)
-        return;
-    }
-    if (*end == '\0') break;
-    p = end;
-  }
-  errno = eacces ? EACCES : ENOENT;
-}
-
-static __attribute__((noreturn)) void child_exec(struct run *r) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  signal(SIGPIPE, SIG_DFL);
-  setsid(); /* own process group: the non-PID-1 kill path targets it */
-  child_fds(r);
-  child_rlimits(&r->st->rlimits);
-  child_oom_adj();
-  // SECURITY: user code never runs as the agent's uid (it could then signal, trace or limit the
-  // agent); from here on this child is the program's uid with no capabilities.
-  if (privilege_drop_to_program() < 0) child_fail("drop to", "the program's uid");
-  if (chdir(r->st->cwd) < 0) child_fail("chdir", r->st->cwd);
-  exec_search(r->st->argv, r->st->env);
-  child_fail("exec", r->st->argv[0]);
 }
 
 /* ---- parent side ---- */
@@ -258,7 +166,7 @@ static int start_child(struct run *r, struct agent_error *err) {
   r->deadline_ns = r->start_ns + (int64_t)r->st->timeout_ms * NS_PER_MS;
   r->pid = fork();
   if (r->pid < 0) return agent_err_errno(err, ERR_INTERNAL, "fork");
-  if (r->pid == 0) child_exec(r);
+  if (r->pid == 0) stage_child_exec(r->st, (int[3]){r->pipe_in[0], r->pipe_out[1], r->pipe_err[1]}, -1);
   close_fd(&r->pipe_in[0]);
   close_fd(&r->pipe_out[1]);
   close_fd(&r->pipe_err[1]);
@@ -274,7 +182,7 @@ static bool count_oom_kills;
 void stage_count_oom_kills(bool enable) { count_oom_kills = enable; }
 
 /* The kernel's `oom_kill` counter from /proc/vmstat, or -1 when it cannot be read. */
-static long read_oom_kills(void) {
+long stage_read_oom_kills(void) {
   if (!count_oom_kills) return -1;
   FILE *f = fopen("/proc/vmstat", "re");
   if (f == NULL) return -1;
@@ -292,7 +200,7 @@ static void finish(struct run *r, const struct rusage *before, long oom_before) 
   struct stage_result *res = r->res;
   struct rusage after;
   reap(r); /* collect orphans that are already gone (PID 1 case) */
-  long oom_after = read_oom_kills();
+  long oom_after = stage_read_oom_kills();
   res->oom_kills = oom_before >= 0 && oom_after > oom_before ? oom_after - oom_before : 0;
   getrusage(RUSAGE_CHILDREN, &after);
   if (WIFSIGNALED(r->status)) {
@@ -315,7 +223,7 @@ int stage_run(const struct job_stage *st, int sigfd, struct stage_result *res, s
   outbuf_init(&res->err, st->output_limit);
   struct rusage before;
   getrusage(RUSAGE_CHILDREN, &before);
-  long oom_before = read_oom_kills();
+  long oom_before = stage_read_oom_kills();
   __attribute__((cleanup(run_cleanup))) struct run r = {
       .st = st, .res = res, .sigfd = sigfd, .pipe_in = {-1, -1}, .pipe_out = {-1, -1}, .pipe_err = {-1, -1}};
   if (open_pipes(&r, err) < 0 || start_child(&r, err) < 0 || run_loop(&r, err) < 0) return -1;

@@ -21,6 +21,8 @@ struct stage_result {
  * (/proc/vmstat) counts exactly the sandbox's kills; on a shared host kernel it would count the
  * host's, so it stays off there (the host's cgroup reports OOM kills instead). */
 void stage_count_oom_kills(bool enable);
+/* The kernel's OOM-kill counter now, or -1 when not counted or unreadable. */
+long stage_read_oom_kills(void);
 
 /* Run one stage to completion. sigfd is a non-blocking signalfd for SIGCHLD (SIGCHLD blocked).
  * Returns 0 when the stage ran (whatever its outcome), -1 on an agent failure (internal). */

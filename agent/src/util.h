@@ -14,6 +14,16 @@
 #define ERR_BAD_JOB "bad_job"
 #define ERR_FILE_WRITE "file_write"
 #define ERR_INTERNAL "internal"
+/* Version 2 (session) error codes. */
+#define ERR_BAD_REQUEST "bad_request"
+#define ERR_BAD_PATH "bad_path"
+#define ERR_NOT_FOUND "not_found"
+#define ERR_EXISTS "exists"
+#define ERR_IS_DIR "is_dir"
+#define ERR_NOT_DIR "not_dir"
+#define ERR_SYMLINK "symlink"
+#define ERR_TOO_LARGE "too_large"
+#define ERR_NO_SUCH_EXEC "no_such_exec"
 
 struct agent_error {
   const char *code; /* one of ERR_*; NULL while no error */

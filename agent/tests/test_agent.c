@@ -81,7 +81,8 @@ static struct agent_run run_raw(const void *bytes, size_t n, int *ready_ok) {
   json_t *ready = read_json_frame(from);
   *ready_ok = ready && strcmp(json_string_value(json_object_get(ready, "type")), "ready") == 0 &&
               json_integer_value(json_object_get(ready, "protocol")) == RC_PROTOCOL_VERSION &&
-              strcmp(json_string_value(json_object_get(ready, "agent")), "runner-agent 0.1.0") == 0;
+              strcmp(json_string_value(json_object_get(ready, "agent")), "runner-agent 0.2.0") == 0 &&
+              json_integer_value(json_array_get(json_object_get(ready, "protocols"), 0)) == 1;
   json_decref(ready);
   if (write_all(to, bytes, n) < 0) perror("write");
   close(to);
@@ -489,7 +490,7 @@ static void test_version(void) {
   FILE *p = popen(cmd, "r");
   if (p && fgets(line, sizeof line, p) == NULL) line[0] = '\0';
   if (p) pclose(p);
-  tap_ok(strcmp(line, "runner-agent 0.1.0\n") == 0, "--version");
+  tap_ok(strcmp(line, "runner-agent 0.2.0\n") == 0, "--version");
 }
 
 int main(int argc, char **argv) {

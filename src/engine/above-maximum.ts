@@ -1,7 +1,7 @@
 import { InvalidRequestError, type ErrorCode } from '../errors.js';
 
 /** The settings that bound requests (rows of MAXIMA_OPTIONS in maxima.ts). */
-export type MaximumSetting = 'maxStdinBytes' | 'maxCodeBytes' | 'maxTimeoutMs' | 'maxMemoryMb' | 'maxPids' | 'maxOutputBytes';
+export type MaximumSetting = 'maxStdinBytes' | 'maxCodeBytes' | 'maxTimeoutMs' | 'maxMemoryMb' | 'maxPids' | 'maxOutputBytes' | 'maxOutputFiles' | 'maxOutputFilesBytes';
 
 /**
  * A request above a maximum. `setting` says which maximum, so that each edge can name its own way to

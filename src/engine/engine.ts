@@ -12,6 +12,7 @@ import { runObserved } from './host-observed.js';
 import { runStreamed } from './streamed-run.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
+import { DEFAULT_OUTPUT_FILE_CAPS, outputFilesOf, type OutputFileCaps } from './output-files.js';
 import { failedResult, successResult, type ExecutionResult, type ResultContext } from './result.js';
 
 export interface EngineOptions {
@@ -27,6 +28,8 @@ export interface EngineOptions {
   defaults?: Limits;
   maxima?: Limits;
   inputMaxima?: InputMaxima;
+  /** How many files (and bytes) under outputs/ come back in a result (default DEFAULT_OUTPUT_FILE_CAPS). */
+  outputFiles?: OutputFileCaps;
 }
 
 export interface ExecuteOptions {
@@ -52,6 +55,7 @@ export class Engine {
   readonly #defaults: Limits;
   readonly #maxima: Limits;
   readonly #inputMaxima: InputMaxima;
+  readonly #outputFiles: OutputFileCaps;
   readonly #pool: SandboxPool | undefined;
   readonly #deferDestroy: boolean;
   readonly #destroying = new Set<Promise<void>>();
@@ -62,6 +66,7 @@ export class Engine {
     this.#defaults = options.defaults ?? DEFAULT_LIMITS;
     this.#maxima = options.maxima ?? DEFAULT_MAXIMA;
     this.#inputMaxima = options.inputMaxima ?? DEFAULT_INPUT_MAXIMA;
+    this.#outputFiles = options.outputFiles ?? DEFAULT_OUTPUT_FILE_CAPS;
     this.#pool = options.pool;
     this.#deferDestroy = options.deferDestroy ?? false;
     this.#pool?.warm((image) => this.images.rootfs(image));
@@ -83,7 +88,7 @@ export class Engine {
     const normalized = normalizeRequest(request, language, this.#inputMaxima);
     const limits = resolveLimits(language, request.limits, this.#defaults, this.#maxima);
     const manifest = this.images.require(language.image, language.id);
-    const job = buildJob(language, normalized, limits);
+    const job = buildJob(language, normalized, limits, this.#outputFiles);
 
     const ctx: ResultContext = {
       traceId: options.traceId ?? randomUUID(),
@@ -111,11 +116,11 @@ export class Engine {
       // Streamed or interactive: one exec in a protocol-2 session on the same kind of sandbox,
       // still one execution per sandbox; otherwise the one-job protocol 1.
       const streamed = options.stream !== undefined || options.input !== undefined;
-      const { stages, oomKills } = streamed
+      const { stages, oomKills, outputs } = streamed
         ? await runStreamed(sandbox, job, { handlers: options.stream ?? {}, ...(options.input ? { input: options.input } : {}), maxStdinBytes: this.#inputMaxima.stdinBytes })
         : await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
-      return successResult(ctx, stages, normalized.outputEncoding, oomKills);
+      return successResult(ctx, stages, normalized.outputEncoding, oomKills, outputFilesOf(outputs, job.collect));
     } catch (err) {
       ctx.totalMs = performance.now() - started;
       const error = options.signal?.aborted ? cancelled() : asRunnerError(err);

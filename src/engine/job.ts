@@ -1,9 +1,11 @@
 import type { ArgvTemplate, LanguageSpec } from '../languages/types.js';
 import { leadingText, programForm } from '../languages/unit-names.js';
-import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import { JOB_PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { JobMessage, JobStage } from '../protocol/messages.js';
+import { stagesBudgetMs } from '../protocol/observed-stages.js';
 import { WORKDIR } from '../sandbox/workdir.js';
 import type { Limits } from './limits.js';
+import { DEFAULT_OUTPUT_FILE_CAPS, collectFor, type OutputFileCaps } from './output-files.js';
 import type { NormalizedRequest } from './request.js';
 
 /** The environment every stage starts from; never anything of the host's. */
@@ -58,7 +60,7 @@ function stage(name: string, argv: string[], env: string[], stdin: Buffer, timeo
 }
 
 /** Turns a validated request into the agent's job frame: plain data, no I/O. */
-export function buildJob(language: LanguageSpec, request: NormalizedRequest, limits: Limits): JobMessage {
+export function buildJob(language: LanguageSpec, request: NormalizedRequest, limits: Limits, outputFiles: OutputFileCaps = DEFAULT_OUTPUT_FILE_CAPS): JobMessage {
   const env = stageEnv(language, request);
   // The entry's source may choose another form of the language (Erlang's escript form).
   const form = programForm(language, leadingText(request.files.find((file) => file.path === request.entry)!));
@@ -67,16 +69,18 @@ export function buildJob(language: LanguageSpec, request: NormalizedRequest, lim
     stages.push(stage('compile', expandArgv(form.compile, language, request), env, Buffer.alloc(0), limits.compileTimeoutMs, limits));
   }
   stages.push(stage('run', expandArgv(form.run, language, request), env, request.stdin, limits.runTimeoutMs, limits));
+  const collect = collectFor(outputFiles);
   return {
     type: 'job',
-    protocol: PROTOCOL_VERSION,
+    protocol: JOB_PROTOCOL_VERSION,
     workdir: WORKDIR,
     files: request.files.map((file) => ({ path: file.path, content_b64: file.content.toString('base64'), executable: file.executable })),
     stages,
+    ...(collect ? { collect } : {}),
   };
 }
 
 /** Wall-clock budget for the whole job on the host side: every stage's timeout plus grace for start and teardown. */
 export function jobBudgetMs(job: JobMessage): number {
-  return job.stages.reduce((sum, s) => sum + s.timeout_ms, 0) + 5_000;
+  return stagesBudgetMs(job.stages);
 }

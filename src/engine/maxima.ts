@@ -1,6 +1,8 @@
 import { DEFAULT_MAXIMA, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, type InputMaxima } from './request.js';
 import type { MaximumSetting } from './above-maximum.js';
+import { MAX_COLLECT_BYTES, MAX_COLLECT_FILES } from '../protocol/limits.js';
+import { DEFAULT_OUTPUT_FILE_CAPS, type OutputFileCaps } from './output-files.js';
 
 export type { MaximumSetting } from './above-maximum.js';
 
@@ -32,6 +34,8 @@ export const MAXIMA_OPTIONS: readonly MaximumOption[] = [
   { key: 'maxMemoryMb', flag: '--max-memory <MB>', env: 'RUNNER_CODES_MAX_MEMORY', file: 'max_memory_mb', kind: 'int', min: 16, default: DEFAULT_MAXIMA.memoryBytes / MiB, description: 'largest memory limit a request may ask for' },
   { key: 'maxPids', flag: '--max-pids <n>', env: 'RUNNER_CODES_MAX_PIDS', file: 'max_pids', kind: 'int', min: 4, default: DEFAULT_MAXIMA.pids, description: 'largest process/thread limit a request may ask for' },
   { key: 'maxOutputBytes', flag: '--max-output <bytes>', env: 'RUNNER_CODES_MAX_OUTPUT', file: 'max_output_bytes', kind: 'int', min: 0, default: DEFAULT_MAXIMA.outputBytes, description: 'largest per-stream output cap a request may ask for' },
+  { key: 'maxOutputFiles', flag: '--max-output-files <n>', env: 'RUNNER_CODES_MAX_OUTPUT_FILES', file: 'max_output_files', kind: 'int', min: 0, default: DEFAULT_OUTPUT_FILE_CAPS.maxFiles, description: `most files under outputs/ a result returns (0: none; at most ${MAX_COLLECT_FILES})` },
+  { key: 'maxOutputFilesBytes', flag: '--max-output-files-bytes <bytes>', env: 'RUNNER_CODES_MAX_OUTPUT_FILES_BYTES', file: 'max_output_files_bytes', kind: 'int', min: 0, default: DEFAULT_OUTPUT_FILE_CAPS.maxBytes, description: `most bytes of those files a result returns (at most ${MAX_COLLECT_BYTES})` },
 ];
 
 export function defaultMaximaSettings(): MaximaSettings {
@@ -39,8 +43,9 @@ export function defaultMaximaSettings(): MaximaSettings {
 }
 
 /** The engine's maxima for these settings (what `openEngine` takes as `maxima` and `inputMaxima`). */
-export function engineMaxima(settings: MaximaSettings): { maxima: Limits; inputMaxima: InputMaxima } {
+export function engineMaxima(settings: MaximaSettings): { maxima: Limits; inputMaxima: InputMaxima; outputFiles: OutputFileCaps } {
   return {
+    outputFiles: { maxFiles: settings.maxOutputFiles, maxBytes: settings.maxOutputFilesBytes },
     maxima: {
       ...DEFAULT_MAXIMA,
       runTimeoutMs: settings.maxTimeoutMs,

@@ -33,6 +33,22 @@ export const StageResultSchema = Type.Object(
   { ...closed, title: 'StageResult' },
 );
 
+/** A file the program left under outputs/ (engine/output-files.ts). */
+export const OutputFileSchema = Type.Object(
+  {
+    /** Relative to the working directory, e.g. `outputs/plot.svg`. */
+    path: Type.String(),
+    /** The file's size on disk (its content may be cut: `truncated`). */
+    size: Type.Integer(),
+    /** Guessed from the name's extension (`application/octet-stream` when unknown). */
+    mime: Type.String(),
+    content_b64: Type.String(),
+    /** The content was cut at the server's cap (or left out: empty). */
+    truncated: Type.Boolean(),
+  },
+  { ...closed, title: 'OutputFile' },
+);
+
 /**
  * The result of one execution. The top-level fields describe the last stage that ran: the run
  * stage, or the compile stage when compilation failed (then `compile` holds the same data).
@@ -50,6 +66,10 @@ export const ExecutionResultSchema = Type.Object(
     timings: Type.Object({ load_ms: Type.Number(), compile_ms: Type.Number(), exec_ms: Type.Number(), total_ms: Type.Number() }, closed),
     cpu_time_ms: Type.Number(),
     memory_peak_bytes: Type.Integer(),
+    /** Files the program wrote under `outputs/`, sorted by path, within the server's caps. */
+    outputs: Type.Array(OutputFileSchema),
+    /** A file was cut or left out at the caps. */
+    outputs_truncated: Type.Boolean(),
     /** Present for compiled languages. */
     compile: Type.Optional(StageResultSchema),
     /** Present when status is `failed`. */

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import type { Static, TObject } from 'typebox';
 import type { RunnerError } from '../errors.js';
 import type { StageReport } from '../protocol/messages.js';
-import type { ExecutionResultSchema, StageOutcomeFields, StageResultSchema } from './result-schema.js';
+import type { ExecutionResultSchema, OutputFileSchema, StageOutcomeFields, StageResultSchema } from './result-schema.js';
 
 /** What a stage's program did: shared by each stage and the top level of the result. */
 export type StageOutcome = Static<TObject<typeof StageOutcomeFields>>;
@@ -10,6 +10,8 @@ export type StageOutcome = Static<TObject<typeof StageOutcomeFields>>;
 export type StageResult = Static<typeof StageResultSchema>;
 /** The result of one execution (result-schema.ts says what each field holds). */
 export type ExecutionResult = Static<typeof ExecutionResultSchema>;
+/** A file the program left under outputs/. */
+export type OutputFile = Static<typeof OutputFileSchema>;
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, num]) => [num, name]));
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -43,7 +45,13 @@ export interface ResultContext {
  * last stage that ran: the OOM killer acts on the whole sandbox, and that is the stage it hit. In
  * a VM the guest kernel's own count comes with each stage instead.
  */
-export function successResult(ctx: ResultContext, reports: StageReport[], encoding: 'utf8' | 'base64', oomKills: number): ExecutionResult {
+export function successResult(
+  ctx: ResultContext,
+  reports: StageReport[],
+  encoding: 'utf8' | 'base64',
+  oomKills: number,
+  outputs: { files: OutputFile[]; truncated: boolean } = { files: [], truncated: false },
+): ExecutionResult {
   const stages = reports.map((report, i) => stageResult(report, encoding, (oomKills > 0 && i === reports.length - 1) || (report.oom_kills ?? 0) > 0));
   const compileIndex = reports.findIndex((r) => r.name === 'compile');
   const compile = compileIndex >= 0 ? stages[compileIndex] : undefined;
@@ -66,6 +74,8 @@ export function successResult(ctx: ResultContext, reports: StageReport[], encodi
       memory_peak_bytes: last.memory_peak_bytes,
     });
   }
+  result.outputs = outputs.files;
+  result.outputs_truncated = outputs.truncated;
   if (compile) result.compile = compile;
   return result;
 }
@@ -94,5 +104,7 @@ function baseResult(ctx: ResultContext, status: 'success' | 'failed', ms: { comp
     timings: { load_ms: round(ctx.loadMs), compile_ms: ms.compile_ms, exec_ms: ms.exec_ms, total_ms: round(ctx.totalMs) },
     cpu_time_ms: 0,
     memory_peak_bytes: 0,
+    outputs: [],
+    outputs_truncated: false,
   };
 }

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { JobMessage, JobStage } from '../protocol/messages.js';
+import { SessionRequestError } from '../errors.js';
+import type { CollectedFile, JobCollect, JobMessage, JobStage } from '../protocol/messages.js';
 import type { AgentSession } from '../sandbox/agent-session.js';
 import type { Sandbox } from '../sandbox/backend.js';
 import type { OutputStream, StreamHandlers } from './exec-events.js';
 import type { ExecInput } from './exec-input.js';
-import { killedStage, reconcile, type ObservedRun } from './host-observed.js';
-import { jobBudgetMs } from './job.js';
+import type { ObservedRun } from './host-observed.js';
 
 export interface StreamedRunOptions {
   handlers: StreamHandlers;
@@ -13,11 +13,6 @@ export interface StreamedRunOptions {
   input?: ExecInput;
   /** All stdin of one execution, the request's own included. */
   maxStdinBytes: number;
-}
-
-// Until agentv2's Sandbox.openSession() is merged, the method is reached through this one cast.
-function openSession(sandbox: Sandbox): Promise<AgentSession> {
-  return (sandbox as Sandbox & { openSession(): Promise<AgentSession> }).openSession();
 }
 
 /** Each stage's output cap, per stream, as the host counts what it passes on. */
@@ -45,51 +40,69 @@ class StreamedBytes {
 }
 
 /**
- * SECURITY: a job run as one streamed exec in a protocol-2 session (files put over frames, then
- * the stages), held to the same host-side facts as runObserved: the host's own deadline (every
- * stage's timeout plus grace; past it the sandbox is destroyed and the job reported timed out), its
- * wall clock, the cgroup's OOM count. The agent's output frames pass on only for the job's own
- * stages and only within each stage's output cap as the host counts it, whatever the agent sends.
+ * The job's output files through the session's file frames, as version 1's `collect` returns them:
+ * regular files under the directory (never through a symlink: the agent lists them, never follows
+ * them), sorted, within the file and byte caps; a cut is flagged.
+ */
+async function collectOutputs(session: AgentSession, collect: JobCollect): Promise<{ files: CollectedFile[]; truncated: boolean }> {
+  let listing: Awaited<ReturnType<AgentSession['list']>>;
+  try {
+    listing = await session.list(collect.dir, { recursive: true, maxEntries: collect.max_files * 4 + 16 });
+  } catch (err) {
+    if (err instanceof SessionRequestError && (err.detail.agentCode === 'not_found' || err.detail.agentCode === 'not_dir')) return { files: [], truncated: false };
+    throw err;
+  }
+  const regular = listing.entries.filter((entry) => entry.type === 'file').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  let truncated = listing.truncated || regular.length > collect.max_files;
+  let budget = collect.max_bytes;
+  const files: CollectedFile[] = [];
+  for (const entry of regular.slice(0, collect.max_files)) {
+    const path = `${collect.dir}/${entry.path}`;
+    if (entry.size > budget) {
+      files.push({ path, size: entry.size, content_b64: '', truncated: true });
+      truncated = true;
+      continue;
+    }
+    const file = await session.get(path, budget);
+    budget -= file.content.length;
+    files.push({ path, size: file.size, content_b64: file.content.toString('base64'), truncated: false });
+  }
+  return { files, truncated };
+}
+
+/**
+ * SECURITY: a job run as one streamed exec in a protocol-2 session: its files put over frames, its
+ * stages, its output files collected over frames. The session holds the exec to the host's own
+ * deadline and reconciles its report with the host's clock (protocol/observed-stages.ts), as
+ * runObserved does for a job; the cgroup's OOM count is the host's. The agent's output frames pass
+ * on only for the job's own stages and only within each stage's output cap as the host counts it,
+ * whatever the agent sends.
  */
 export async function runStreamed(sandbox: Sandbox, job: JobMessage, options: StreamedRunOptions): Promise<ObservedRun> {
   const started = performance.now();
-  const budgetMs = jobBudgetMs(job);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'deadline'>((resolve) => {
-    timer = setTimeout(() => resolve('deadline'), budgetMs);
+  const session = await sandbox.openSession();
+  await Promise.all(job.files.map((file) => session.put(file.path, Buffer.from(file.content_b64, 'base64'), { mode: file.executable ? 0o755 : 0o644, overwrite: false })));
+  const bytes = new StreamedBytes(job.stages);
+  let seq = 0;
+  const exec = session.exec(job.stages, { stream: true, interactive: options.input !== undefined }, {
+    onStage: (stage) => {
+      if (bytes.has(stage)) options.handlers.onStage?.(stage);
+    },
+    onOutput: (stream, data, _agentSeq, stage) => {
+      if (!bytes.has(stage)) return;
+      const kept = bytes.take(stage, stream, data);
+      if (kept.length > 0) options.handlers.onOutput?.(stream, kept, seq++, stage);
+    },
   });
-  const work = (async () => {
-    const session = await openSession(sandbox);
-    await Promise.all(job.files.map((file) => session.put(file.path, Buffer.from(file.content_b64, 'base64'), { mode: file.executable ? 0o755 : 0o644, overwrite: false })));
-    const bytes = new StreamedBytes(job.stages);
-    let seq = 0;
-    const exec = session.exec(job.stages, { stream: true, interactive: options.input !== undefined }, {
-      onStage: (stage) => {
-        if (bytes.has(stage)) options.handlers.onStage?.(stage);
-      },
-      onOutput: (stream, data, _agentSeq, stage) => {
-        if (!bytes.has(stage)) return;
-        const kept = bytes.take(stage, stream, data);
-        if (kept.length > 0) options.handlers.onOutput?.(stream, kept, seq++, stage);
-      },
-    });
-    options.input?.attach({ stdin: (data, eof) => exec.stdin(data, eof), signal: (signal) => exec.signal(signal) }, options.maxStdinBytes);
-    return exec.done;
-  })();
+  options.input?.attach({ stdin: (data, eof) => exec.stdin(data, eof), signal: (signal) => exec.signal(signal) }, options.maxStdinBytes);
   try {
-    const outcome = await Promise.race([work, deadline]);
-    if (outcome !== 'deadline') {
-      const hostWallMs = performance.now() - started;
-      return { stages: reconcile(job, outcome, hostWallMs), oomKills: sandbox.stats().oomKills, hostWallMs };
-    }
-    // The host's deadline passed first: the job ran out of time, whatever the agent would say.
-    const oomKills = sandbox.stats().oomKills;
-    await sandbox.destroy();
-    work.catch(() => undefined);
+    const stages = await exec.done;
     const hostWallMs = performance.now() - started;
-    return { stages: [killedStage(job.stages[job.stages.length - 1]!.name, hostWallMs)], oomKills, hostWallMs };
+    const oomKills = sandbox.stats().oomKills;
+    // A sandbox the session abandoned (the exec overran the host's deadline) has no files to give.
+    const outputs = job.collect && sandbox.alive ? await collectOutputs(session, job.collect) : undefined;
+    return { stages, oomKills, hostWallMs, ...(outputs ? { outputs } : {}) };
   } finally {
-    clearTimeout(timer);
     options.input?.detach();
   }
 }

@@ -1,21 +1,30 @@
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCodes, RunnerError, SandboxError } from '../errors.js';
 import { FrameDecoder, encodeFrame } from '../protocol/frame.js';
-import { MAX_JOB_FRAME, MAX_RESULT_FRAME, PROTOCOL_VERSION } from '../protocol/limits.js';
-import type { AgentMessage, JobMessage, ReadyMessage, ResultMessage } from '../protocol/messages.js';
+import { JOB_PROTOCOL_VERSION, MAX_JOB_FRAME, MAX_RESULT_FRAME, PROTOCOL_VERSION } from '../protocol/limits.js';
+import type { AgentMessage, JobMessage, ReadyMessage, ResultMessage, SessionMessage } from '../protocol/messages.js';
 
 type Waiter = { resolve: (message: AgentMessage) => void; reject: (err: Error) => void };
 
+/** Session mode's receiver: every frame, and the channel's one failure. */
+export interface FrameListener {
+  frame(message: SessionMessage): void;
+  failed(err: Error): void;
+}
+
 /**
  * The host's end of the agent protocol over any byte stream pair (bwrap pipes, virtio-serial,
- * vsock): frames in, frames out, one ready, one job, one result.
+ * vsock): frames in, frames out. Version 1: one ready, one job, one result (request()). Version 2:
+ * after ready, listen() hands every frame to a listener (src/sandbox/agent-session.ts).
  */
 export class AgentChannel {
   readonly #output: Writable;
   readonly #decoder = new FrameDecoder(MAX_RESULT_FRAME);
   readonly #inbox: AgentMessage[] = [];
   #waiter: Waiter | undefined;
+  #listener: FrameListener | undefined;
   #failure: Error | undefined;
+  #ready: ReadyMessage | undefined;
 
   constructor(input: Readable, output: Writable) {
     this.#output = output;
@@ -40,15 +49,35 @@ export class AgentChannel {
     this.#failure = err;
     this.#waiter?.reject(err);
     this.#waiter = undefined;
+    this.#listener?.failed(err);
   }
 
   async waitReady(timeoutMs: number): Promise<ReadyMessage> {
     const message = await this.#next(timeoutMs, 'the agent did not start');
     if (message.type !== 'ready') throw protocolError(`expected a ready frame, got '${message.type}'`);
-    if (message.protocol !== PROTOCOL_VERSION) {
-      throw protocolError(`agent speaks protocol ${message.protocol}, the host ${PROTOCOL_VERSION}`);
+    if (!(message.protocols ?? [message.protocol]).includes(JOB_PROTOCOL_VERSION)) {
+      throw protocolError(`agent speaks protocol ${message.protocol}, the host ${JOB_PROTOCOL_VERSION} and ${PROTOCOL_VERSION}`);
     }
+    this.#ready = message;
     return message;
+  }
+
+  /** Whether the agent said it speaks `version` (after waitReady). */
+  speaks(version: number): boolean {
+    return this.#ready !== undefined && (this.#ready.protocols ?? [this.#ready.protocol]).includes(version);
+  }
+
+  /** Session mode: from now on every frame goes to `listener` (none may be waited for with request()). */
+  listen(listener: FrameListener): void {
+    this.#listener = listener;
+    for (const message of this.#inbox.splice(0)) listener.frame(message as SessionMessage);
+    if (this.#failure) listener.failed(this.#failure);
+  }
+
+  /** Writes one frame (session mode). A broken channel surfaces through the listener. */
+  send(message: object): void {
+    if (this.#failure) throw this.#failure;
+    this.#output.write(encodeFrame(message, MAX_JOB_FRAME));
   }
 
   async request(job: JobMessage, timeoutMs: number): Promise<ResultMessage> {
@@ -63,7 +92,9 @@ export class AgentChannel {
   }
 
   #deliver(message: AgentMessage): void {
-    if (this.#waiter) {
+    if (this.#listener) {
+      this.#listener.frame(message as unknown as SessionMessage);
+    } else if (this.#waiter) {
       const waiter = this.#waiter;
       this.#waiter = undefined;
       waiter.resolve(message);

@@ -2,6 +2,7 @@ import type { Limits } from './limits.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import type { BackendName } from './backend-names.js';
 import type { CgroupStats } from './cgroup/types.js';
+import type { AgentSession } from './agent-session.js';
 
 /** What a backend needs to start one sandbox. */
 export interface SandboxSpec {
@@ -15,7 +16,8 @@ export interface SandboxSpec {
 }
 
 /**
- * One sandbox: started with the agent waiting for a job, used for exactly one job, then destroyed.
+ * One sandbox: started with the agent waiting, used for exactly one job (run) or one session
+ * (openSession: many execs and file requests, protocol version 2), then destroyed.
  * Lifecycle: starting → ready → running → done, and destroy() from any state.
  */
 export interface Sandbox {
@@ -31,6 +33,11 @@ export interface Sandbox {
   ready(): Promise<void>;
   /** Sends the job and resolves with the agent's result. Rejects after `budgetMs` without an answer. */
   run(job: JobMessage, budgetMs: number): Promise<ResultMessage>;
+  /**
+   * Opens a session on the ready sandbox instead of a job (one or the other per sandbox). The
+   * session ends with the sandbox (destroy()); an agent that breaks its word ends the sandbox.
+   */
+  openSession(): Promise<AgentSession>;
   /** Resource usage of the whole sandbox (cgroup), valid until destroy(). */
   stats(): CgroupStats;
   /** Kills everything in the sandbox and removes every trace of it on the host. Idempotent. */

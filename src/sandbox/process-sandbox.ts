@@ -3,9 +3,11 @@ import type { Limits } from './limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import { AgentChannel } from './agent-channel.js';
+import { AgentSessionChannel, type AgentSession } from './agent-session.js';
 import type { Sandbox } from './backend.js';
 import type { Cgroup, CgroupStats } from './cgroup/types.js';
 import type { AgentStreams, LaunchedSandbox, SandboxOwner, SandboxLiveness } from './launched-sandbox.js';
+import { WORKDIR } from './workdir.js';
 
 /** Most bytes of the process's own output (bwrap's stderr, a VM's console) kept to explain a failure. */
 const OUTPUT_BYTES = 16 * 1024;
@@ -29,6 +31,8 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
   #output = '';
   #exit: SandboxError | undefined;
   #destroyed: Promise<void> | undefined;
+  /** What the sandbox was used for: one job or one session, never both, never twice. */
+  #use: 'job' | 'session' | undefined;
 
   constructor(owner: SandboxOwner<Plan, Run>, launched: LaunchedSandbox<Plan, Run>) {
     this.id = launched.name;
@@ -83,7 +87,20 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
 
   async run(job: JobMessage, budgetMs: number): Promise<ResultMessage> {
     await this.#ready;
+    this.#take('job');
     return this.#channel!.request(job, budgetMs);
+  }
+
+  async openSession(): Promise<AgentSession> {
+    await this.#ready;
+    this.#take('session');
+    // The frames travel the same channel on every backend, so every backend gets sessions here.
+    return AgentSessionChannel.open(this.#channel!, WORKDIR, { abandon: () => void this.destroy() });
+  }
+
+  #take(use: 'job' | 'session'): void {
+    if (this.#use) throw new SandboxError(ErrorCodes.INTERNAL, `sandbox ${this.id} already ran a ${this.#use}`);
+    this.#use = use;
   }
 
   stats(): CgroupStats {

@@ -25,7 +25,7 @@ const EDGE_STARTS: readonly [from: string, to: string][] = [['cli', 'api']];
 /** The backends' folders in src/sandbox/: none imports another's, and only the registry loads them. */
 const BACKEND_FOLDERS = ['bwrap', 'qemu', 'firecracker'];
 /** What the engine may use of src/sandbox/: the contract, not any backend's insides. */
-const SANDBOX_CONTRACT = ['backend.ts', 'registry.ts', 'limits.ts', 'workdir.ts'];
+const SANDBOX_CONTRACT = ['backend.ts', 'registry.ts', 'limits.ts', 'workdir.ts', 'agent-session.ts'];
 
 const srcDir = join(packageRoot, 'src');
 
