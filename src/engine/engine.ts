@@ -98,7 +98,10 @@ export class Engine {
       totalMs: 0,
     };
     let sandbox: Sandbox | undefined;
-    const onAbort = (): void => void sandbox?.destroy();
+    // A sandbox still starting is destroyed once it is up (the check after ready()): destroying one
+    // mid-start races its processes joining their cgroup, and one could be left running.
+    let up = false;
+    const onAbort = (): void => void (up ? sandbox?.destroy() : undefined);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) throw cancelled();
@@ -110,7 +113,8 @@ export class Engine {
         sandbox = await this.backend.start({ image: language.image, rootfs, limits, traceId: ctx.traceId });
         await sandbox.ready();
       }
-      // Cancelled while the sandbox started: the abort found no sandbox to destroy yet.
+      up = true;
+      // Cancelled while the sandbox started: destroyed now (finally).
       if (options.signal?.aborted) throw cancelled();
       ctx.loadMs = performance.now() - started;
       // Streamed or interactive: one exec in a protocol-2 session on the same kind of sandbox,

@@ -114,7 +114,7 @@ describe("Piston's WebSocket /api/v2/connect, with a real WebSocket client", () 
     await client.next((m) => m.type === 'data');
     client.ws.terminate();
     let left = leftovers();
-    for (let i = 0; i < 50 && JSON.stringify(left) !== JSON.stringify(NOTHING_LEFT); i++) {
+    for (let i = 0; i < 150 && JSON.stringify(left) !== JSON.stringify(NOTHING_LEFT); i++) {
       await sleep(100);
       left = leftovers();
     }
