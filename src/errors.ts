@@ -54,6 +54,10 @@ export const ErrorCodes = {
   CONFIG: 'RC_ERR_CONFIG',
   /** The VMM (Firecracker's API, or its vsock) refused a request or did not answer. */
   VMM_API: 'RC_ERR_VMM_API',
+  /** A cap on sessions (per API key, in total, or their memory budget) is reached; retry after Retry-After. */
+  SESSION_LIMIT: 'RC_ERR_SESSION_LIMIT',
+  /** A file put into or read from a session is larger than the server's per-file or per-session cap. */
+  FILE_TOO_LARGE: 'RC_ERR_FILE_TOO_LARGE',
   /** The agent refused one request of a session (a bad path, a missing file, a file over its cap); `detail.agentCode` says which. */
   SESSION_REQUEST: 'RC_ERR_SESSION_REQUEST',
 } as const;

@@ -9,8 +9,8 @@
  * It needs what `infra.operator setup` installs (agent, seccomp filter, images under
  * RUNNER_CODES_HOME) and, for the bwrap backend, root.
  */
-export { openEngine, type OpenEngineOptions } from './engine/open-engine.js';
-export { openService, type OpenServiceOptions } from './engine/open-service.js';
+export { openEngine, type OpenEngineOptions } from './compose/open-engine.js';
+export { openService, type OpenServiceOptions } from './compose/open-service.js';
 export { ExecutionService, type Service, type ServiceExecuteOptions, type ServiceLoad, type ExecutedHook } from './engine/service.js';
 export { Engine, type EngineOptions, type ExecuteOptions } from './engine/engine.js';
 export type { ExecuteRequest, SubmittedFile, InputMaxima } from './engine/request.js';

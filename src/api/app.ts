@@ -20,6 +20,7 @@ import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
 import { pistonConnectRoutes } from './routes/piston-connect.js';
 import { runRoutes } from './routes/run.js';
+import { sessionRoutes } from './routes/sessions.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
 
 /**
@@ -34,6 +35,7 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: poolRoutes, access: 'key' },
   { routes: pistonRoutes, access: 'key' },
   { routes: pistonConnectRoutes, access: 'key' },
+  { routes: sessionRoutes, access: 'key' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */
@@ -93,6 +95,12 @@ export async function buildApp(service: Service, config: ApiConfig, options: App
   app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request, body, done) => {
     // The route the router matched decides, not the spelling of the URL.
     if (request.routeOptions.config.errorFormat === 'piston') return parseJson(request, body as Buffer, done);
+    if (request.routeOptions.config.rawBody) return done(null, body);
+    done(new RunnerError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'body: must be sent as application/json'));
+  });
+  // Raw bodies (a session file's bytes) only where the route takes them; JSON everywhere else.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    if (request.routeOptions.config.rawBody) return done(null, body);
     done(new RunnerError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'body: must be sent as application/json'));
   });
   app.addHook('onRequest', async (request, reply) => {

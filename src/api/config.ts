@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, type MaximaSettings } from '../engine/maxima.js';
+import { DEFAULT_SESSION_SETTINGS } from '../engine/sessions/session-settings.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
+
+const MiB = 1024 * 1024;
 import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../sandbox/backend-names.js';
 import { JAILER_MODES, type JailerMode } from '../sandbox/backend-host.js';
 
@@ -29,14 +32,25 @@ export interface ApiConfig extends MaximaSettings {
   apiUid: number;
   /** Warm sandboxes kept per image once it is in use; 0 disables the pool. */
   poolSize: number;
-  /** Per-language pool sizes, e.g. ["python=4", "c=1"]. */
+  /** Per-language pool sizes, e.g. ["python=4", "c=1"], or for one backend: "qemu:python=1". */
   poolSizes: string[];
+  /** Per-backend pool sizes (per image, in place of poolSize and the plain poolSizes), e.g. ["qemu=1"]. */
+  poolBackendSizes: string[];
   /** Languages whose pools are filled at start. */
   poolWarm: string[];
   poolMaxIdle: number;
   poolMaxIdleMemoryMb: number;
   poolIdleTtlMs: number;
   poolShrinkAfterMs: number;
+  /** Sessions (sandboxes that live across calls): see SessionSettings. */
+  sessionIdleTimeoutMs: number;
+  sessionMaxIdleTimeoutMs: number;
+  sessionMaxLifetimeMs: number;
+  sessionsPerKey: number;
+  sessionsMax: number;
+  sessionMemoryMb: number;
+  sessionMaxFileBytes: number;
+  sessionMaxBytes: number;
 }
 
 type Kind = 'int' | 'string' | 'list';
@@ -72,14 +86,23 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxBatch', flag: '--max-batch <n>', env: 'RUNNER_CODES_MAX_BATCH', file: 'max_batch', kind: 'int', min: 1, description: 'most elements of an array stdin in /api/v1/run' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace <ms>', env: 'RUNNER_CODES_SHUTDOWN_GRACE', file: 'shutdown_grace_ms', kind: 'int', min: 0, description: 'on SIGTERM/SIGINT, how long in-flight executions may finish before they are cancelled' },
   { key: 'poolSize', flag: '--pool-size <n>', env: 'RUNNER_CODES_POOL_SIZE', file: 'pool_size', kind: 'int', min: 0, max: 64, description: 'warm sandboxes kept per image once it is in use (0 = no pool)' },
-  { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1' },
+  { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1; BACKEND:LANG=N for one backend only, e.g. qemu:python=1' },
+  { key: 'poolBackendSizes', flag: '--pool-backend-sizes <backend=n...>', env: 'RUNNER_CODES_POOL_BACKEND_SIZES', file: 'pool_backend_sizes', kind: 'list', description: 'warm sandboxes per image on one backend, in place of pool_size and the plain pool_sizes, e.g. qemu=1 (0 = no pool on it but its BACKEND:LANG sizes)' },
   { key: 'poolWarm', flag: '--pool-warm <lang...>', env: 'RUNNER_CODES_POOL_WARM', file: 'pool_warm', kind: 'list', description: 'languages whose pools are filled at start (others fill on first use)' },
-  { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages' },
-  { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together' },
+  { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages and backends' },
+  { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together, of every backend; the default backend\'s pool comes first' },
   { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
+  { key: 'sessionIdleTimeoutMs', flag: '--session-idle-timeout <ms>', env: 'RUNNER_CODES_SESSION_IDLE_TIMEOUT', file: 'session_idle_timeout_ms', kind: 'int', min: 1000, description: 'a session unused this long ends (its default idle_timeout_ms)' },
+  { key: 'sessionMaxIdleTimeoutMs', flag: '--session-max-idle-timeout <ms>', env: 'RUNNER_CODES_SESSION_MAX_IDLE_TIMEOUT', file: 'session_max_idle_timeout_ms', kind: 'int', min: 1000, description: 'largest idle_timeout_ms a session may ask for' },
+  { key: 'sessionMaxLifetimeMs', flag: '--session-max-lifetime <ms>', env: 'RUNNER_CODES_SESSION_MAX_LIFETIME', file: 'session_max_lifetime_ms', kind: 'int', min: 1000, description: 'a session ends this long after it was created, whatever it does' },
+  { key: 'sessionsPerKey', flag: '--sessions-per-key <n>', env: 'RUNNER_CODES_SESSIONS_PER_KEY', file: 'sessions_per_key', kind: 'int', min: 0, description: 'sessions one API key may hold at once (429 beyond)' },
+  { key: 'sessionsMax', flag: '--sessions-max <n>', env: 'RUNNER_CODES_SESSIONS_MAX', file: 'sessions_max', kind: 'int', min: 0, description: 'sessions on the server at once (429 beyond)' },
+  { key: 'sessionMemoryMb', flag: '--session-memory <MB>', env: 'RUNNER_CODES_SESSION_MEMORY', file: 'session_memory_mb', kind: 'int', min: 16, description: 'memory budget of all live sessions: each is charged its memory limit (429 beyond)' },
+  { key: 'sessionMaxFileBytes', flag: '--session-max-file <bytes>', env: 'RUNNER_CODES_SESSION_MAX_FILE', file: 'session_max_file_bytes', kind: 'int', min: 1, description: 'largest file put into or read from a session (413 beyond)' },
+  { key: 'sessionMaxBytes', flag: '--session-max-bytes <bytes>', env: 'RUNNER_CODES_SESSION_MAX_BYTES', file: 'session_max_bytes', kind: 'int', min: 1, description: "most bytes of files a put may bring a session's work directory to (413 beyond)" },
   { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
-  { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start); none = the default only' },
+  { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start, with its own warm pool); none = the default only' },
   { key: 'firecrackerJailer', flag: '--firecracker-jailer <mode>', env: 'RUNNER_CODES_FIRECRACKER_JAILER', file: 'firecracker_jailer', kind: 'string', choices: JAILER_MODES, description: 'run Firecracker under its jailer: auto = when one is found (setup --vm --jailer), on = required, off = never (docs/vm.md)' },
   { key: 'apiUid', flag: '--api-uid <n>', env: 'RUNNER_CODES_API_UID', file: 'api_uid', kind: 'int', min: 0, max: 4294967294, description: 'started as root, the HTTP side runs as this uid/gid in its own process and the engine stays privileged apart from it; 0 = one process' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
@@ -104,11 +127,20 @@ export function defaultApiConfig(): ApiConfig {
     apiUid: 65534,
     poolSize: 2,
     poolSizes: [],
+    poolBackendSizes: [],
     poolWarm: [],
     poolMaxIdle: 16,
     poolMaxIdleMemoryMb: 256,
     poolIdleTtlMs: 300_000,
     poolShrinkAfterMs: 600_000,
+    sessionIdleTimeoutMs: DEFAULT_SESSION_SETTINGS.idleTimeoutMs,
+    sessionMaxIdleTimeoutMs: DEFAULT_SESSION_SETTINGS.maxIdleTimeoutMs,
+    sessionMaxLifetimeMs: DEFAULT_SESSION_SETTINGS.maxLifetimeMs,
+    sessionsPerKey: DEFAULT_SESSION_SETTINGS.maxPerKey,
+    sessionsMax: DEFAULT_SESSION_SETTINGS.maxTotal,
+    sessionMemoryMb: DEFAULT_SESSION_SETTINGS.memoryBudgetBytes / MiB,
+    sessionMaxFileBytes: DEFAULT_SESSION_SETTINGS.maxFileBytes,
+    sessionMaxBytes: DEFAULT_SESSION_SETTINGS.maxSessionBytes,
   };
 }
 

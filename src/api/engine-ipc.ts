@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import type { OutputStream, StreamHandlers } from '../engine/exec-events.js';
 import { ExecInput } from '../engine/exec-input.js';
-import type { PoolStats } from '../engine/pool.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
-import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad } from '../engine/service.js';
+import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad, ServicePoolStats } from '../engine/service.js';
 import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError, type ErrorCode } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
+import { RemoteSessions, serveSessionCall, type SessionCall } from './session-ipc.js';
 
 /**
  * The execution service over Node's IPC channel, for privilege separation: the HTTP side
@@ -23,16 +23,18 @@ export type WorkerMessage =
   | { type: 'pool'; id: number }
   | { type: 'load'; id: number }
   | { type: 'accept'; id: number; count: number }
-  | { type: 'stop'; id: number };
+  | { type: 'stop'; id: number }
+  | { type: 'session'; id: number; owner: string; call: SessionCall };
 
 export type EngineMessage =
   | { type: 'result'; id: number; result: ExecutionResult; waitedMs: number }
   | { type: 'output'; id: number; stream: OutputStream; stage: string; seq: number; data_b64: string }
   | { type: 'stage'; id: number; stage: string }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'pool'; id: number; stats: PoolStats | null }
+  | { type: 'pool'; id: number; stats: ServicePoolStats | null }
   | { type: 'load'; id: number; load: ServiceLoad }
-  | { type: 'accept'; id: number; ok: boolean };
+  | { type: 'accept'; id: number; ok: boolean }
+  | { type: 'session'; id: number; value: unknown };
 
 interface SerializedError {
   code: ErrorCode;
@@ -106,6 +108,11 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
       void answer(id, async () => ({ type: 'accept', id, ok: await service.canAccept(count) }));
     } else if (message.type === 'stop') {
       service.stopAccepting();
+    } else if (message.type === 'session' && !running.has(id)) {
+      const controller = new AbortController();
+      running.set(id, controller);
+      const { owner, call } = message;
+      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal) })).finally(() => running.delete(id));
     } else if (message.type === 'execute' && typeof message.request === 'object' && message.request !== null && !running.has(id)) {
       const controller = new AbortController();
       running.set(id, controller);
@@ -147,7 +154,7 @@ const gone = (): RunnerError => new RunnerError(ErrorCodes.SHUTTING_DOWN, 'the e
 
 /** Worker side: the Service whose queue and engines live in the parent process; it keeps no queue of its own. */
 export class RemoteService implements Service {
-  readonly backendName: string;
+  readonly backendNames: readonly string[];
   readonly images: ImageStore;
   #closed = false;
   #nextId = 0;
@@ -155,9 +162,11 @@ export class RemoteService implements Service {
   readonly #streams = new Map<number, StreamHandlers>();
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
+  readonly sessions = new RemoteSessions((owner, call, signal) => this.#session(owner, call, signal));
 
-  constructor(backendName: string, images: ImageStore) {
-    this.backendName = backendName;
+  constructor(backendNames: readonly string[], images: ImageStore) {
+    if (backendNames.length === 0) throw new RangeError('a service offers at least one backend');
+    this.backendNames = backendNames;
     this.images = images;
     process.on('message', (raw: unknown) => {
       const message = raw as EngineMessage;
@@ -178,6 +187,10 @@ export class RemoteService implements Service {
       for (const waiter of this.#pending.values()) waiter.reject(gone());
       this.#pending.clear();
     });
+  }
+
+  get backendName(): string {
+    return this.backendNames[0]!;
   }
 
   get closed(): boolean {
@@ -244,6 +257,18 @@ export class RemoteService implements Service {
     }
   }
 
+  /** One session call; aborting `signal` cancels it in the parent (an execution's processes are killed). */
+  async #session(owner: string, call: SessionCall, signal?: AbortSignal): Promise<unknown> {
+    const id = this.#nextId++;
+    const cancel = (): void => void this.#send({ type: 'cancel', id });
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return (await this.#ask({ type: 'session', id, owner, call }, 'session')).value;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
   async canAccept(count: number): Promise<boolean> {
     return !this.#closed && (await this.#ask({ type: 'accept', id: this.#nextId++, count }, 'accept')).ok;
   }
@@ -252,7 +277,7 @@ export class RemoteService implements Service {
     return (await this.#ask({ type: 'load', id: this.#nextId++ }, 'load')).load;
   }
 
-  async poolStats(): Promise<PoolStats | null> {
+  async poolStats(): Promise<ServicePoolStats | null> {
     return (await this.#ask({ type: 'pool', id: this.#nextId++ }, 'pool')).stats;
   }
 

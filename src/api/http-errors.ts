@@ -31,6 +31,9 @@ const BY_CODE: Partial<Record<ErrorCode, { status: number; legacy?: string; retr
   [ErrorCodes.SHUTTING_DOWN]: { status: 503, retryAfter: 5 },
   [ErrorCodes.CANCELLED]: { status: 503 },
   [ErrorCodes.AGENT_TIMEOUT]: { status: 504, legacy: 'E001' },
+  [ErrorCodes.SESSION_LIMIT]: { status: 429, retryAfter: 5 },
+  [ErrorCodes.FILE_TOO_LARGE]: { status: 413 },
+  [ErrorCodes.SESSION_REQUEST]: { status: 400 },
 };
 
 /**

@@ -25,6 +25,7 @@ export class ApiMetrics {
     this.execSeconds = new Histogram({ name: 'runner_codes_exec_seconds', help: 'Run-stage wall time', labelNames: ['language'], buckets, registers });
     new Gauge({ name: 'runner_codes_sandboxes_in_use', help: 'Executions running now (one sandbox each)', registers, async collect() { this.set((await service.load()).running); } });
     new Gauge({ name: 'runner_codes_queue_length', help: 'Executions waiting for a slot', registers, async collect() { this.set((await service.load()).queued); } });
+    poolMetrics(service, registers);
     service.onExecuted((result, waitedMs) => this.observe(result, waitedMs));
   }
 
@@ -36,6 +37,42 @@ export class ApiMetrics {
       this.execSeconds.observe({ language: result.language }, result.timings.exec_ms / 1000);
     }
   }
+}
+
+/**
+ * The warm pools of every backend the service offers, sampled at each scrape: idle sandboxes, hits
+ * and misses per backend and image, the memory charged to idle sandboxes per backend.
+ */
+function poolMetrics(service: Service, registers: Registry[]): void {
+  type Field = 'idle' | 'starting' | 'hits' | 'misses' | 'evicted';
+  const sample = async (field: Field, set: (labels: Record<'backend' | 'image', string>, value: number) => void): Promise<void> => {
+    for (const entry of (await service.poolStats())?.images ?? []) set({ backend: entry.backend, image: entry.image }, entry[field]);
+  };
+  const labelNames = ['backend', 'image'] as const;
+  for (const [name, field, help] of [
+    ['runner_codes_pool_idle_sandboxes', 'idle', 'Warm sandboxes waiting, per backend and image'],
+    ['runner_codes_pool_starting_sandboxes', 'starting', 'Warm sandboxes starting, per backend and image'],
+  ] as const) {
+    new Gauge({ name, help, labelNames, registers, collect: function () { this.reset(); return sample(field, (labels, value) => this.set(labels, value)); } });
+  }
+  // Counted by the pools themselves: each scrape reports their totals.
+  for (const [name, field, help] of [
+    ['runner_codes_pool_hits_total', 'hits', 'Executions served by a warm sandbox, per backend and image'],
+    ['runner_codes_pool_misses_total', 'misses', 'Executions that found no warm sandbox and started one cold, per backend and image'],
+    ['runner_codes_pool_evictions_total', 'evicted', "Warm sandboxes destroyed to make room for a higher-ranked backend's pool (they share one budget)"],
+  ] as const) {
+    new Counter({ name, help, labelNames, registers, collect: function () { this.reset(); return sample(field, (labels, value) => this.inc(labels, value)); } });
+  }
+  new Gauge({
+    name: 'runner_codes_pool_idle_memory_bytes',
+    help: 'Memory charged to the warm sandboxes, per backend (all backends share pool_max_idle_memory)',
+    labelNames: ['backend'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const entry of (await service.poolStats())?.backends ?? []) this.set({ backend: entry.backend }, entry.idle_memory_bytes);
+    },
+  });
 }
 
 export function outcomeOf(result: ExecutionResult): string {

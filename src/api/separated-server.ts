@@ -38,7 +38,7 @@ export async function startSeparatedServer(config: ApiConfig): Promise<Separated
   });
   const workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   serveService(service, worker);
-  worker.send({ type: 'start', config, backendName: service.backendName } satisfies SupervisorMessage);
+  worker.send({ type: 'start', config, backendNames: [...service.backendNames] } satisfies SupervisorMessage);
   const status = await new Promise<WorkerStatus | null>((resolve) => {
     worker.once('message', (message: WorkerStatus) => resolve(message));
     void workerExited.then(() => resolve(null));

@@ -21,6 +21,8 @@ export type ErrorFormat = 'v1' | 'run' | 'piston';
 declare module 'fastify' {
   interface FastifyContextConfig {
     errorFormat?: ErrorFormat;
+    /** The route takes a raw body (any content type but JSON) as a Buffer. */
+    rawBody?: boolean;
   }
   interface FastifyRequest {
     /** A stable, non-secret id of the API key used (for rate limits and logs). */

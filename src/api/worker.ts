@@ -10,7 +10,7 @@ import { buildApp } from './app.js';
 import type { ApiConfig } from './config.js';
 import { RemoteService } from './engine-ipc.js';
 
-export type SupervisorMessage = { type: 'start'; config: ApiConfig; backendName: string } | { type: 'shutdown' };
+export type SupervisorMessage = { type: 'start'; config: ApiConfig; backendNames: string[] } | { type: 'shutdown' };
 export type WorkerStatus = { type: 'listening'; url: string } | { type: 'failed'; message: string };
 
 // The parent decides when to stop (it drains us first); a signal to the whole group is its to handle.
@@ -25,10 +25,10 @@ process.once('message', (raw: unknown) => {
   void serve(message as Extract<SupervisorMessage, { type: 'start' }>);
 });
 
-async function serve({ config, backendName }: { config: ApiConfig; backendName: string }): Promise<void> {
+async function serve({ config, backendNames }: { config: ApiConfig; backendNames: string[] }): Promise<void> {
   const report = (status: WorkerStatus): void => void process.send?.(status);
   try {
-    const service = new RemoteService(backendName, new ImageStore(dataPaths().imagesDir));
+    const service = new RemoteService(backendNames, new ImageStore(dataPaths().imagesDir));
     const app = await buildApp(service, config);
     const url = await app.listen({ port: config.port, host: config.host });
     report({ type: 'listening', url });

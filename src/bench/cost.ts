@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { openEngine } from '../engine/open-engine.js';
+import { openEngine } from '../compose/open-engine.js';
 
 /** CPU time of the whole machine (all processes, kernel included), in ms, from /proc/stat. */
 function machineCpuMs(): { user: number; system: number } {

@@ -24,6 +24,9 @@ const USAGE_CODES = new Set<string>([
   ErrorCodes.STDIN_TOO_LARGE,
   ErrorCodes.CODE_TOO_LARGE,
   ErrorCodes.CONFIG,
+  // A session that does not exist (or ended), a file over a session's cap: fix the command.
+  ErrorCodes.NOT_FOUND,
+  ErrorCodes.FILE_TOO_LARGE,
 ]);
 
 /** The one place an execution's result becomes `run`'s exit code (plain output and --json alike). */

@@ -5,6 +5,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { languagesCommand } from './commands/languages.js';
 import { rootfsCommand } from './commands/rootfs.js';
 import { runCommand } from './commands/run.js';
+import { sessionCommand } from './commands/session.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { setupCommand } from './commands/setup.js';
 import type { CliContext } from './context.js';
@@ -20,7 +21,7 @@ export function cliProgram(ctx: CliContext): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
-  for (const command of [runCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx), snapshotCommand(ctx), benchCommand(ctx)]) {
+  for (const command of [runCommand(ctx), sessionCommand(ctx), apiCommand(ctx), setupCommand(ctx), doctorCommand(ctx), rootfsCommand(ctx), languagesCommand(ctx), snapshotCommand(ctx), benchCommand(ctx)]) {
     program.addCommand(command.exitOverride());
   }
   return program;

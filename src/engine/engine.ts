@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { ErrorCodes, RunnerError, SandboxError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import { getLanguage } from '../languages/lookup.js';
+import type { LanguageSpec } from '../languages/types.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import type { SandboxPool } from './pool.js';
 import { buildJob } from './job.js';
@@ -10,7 +11,7 @@ import type { StreamHandlers } from './exec-events.js';
 import type { ExecInput } from './exec-input.js';
 import { runObserved } from './host-observed.js';
 import { runStreamed } from './streamed-run.js';
-import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type Limits } from './limits.js';
+import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type LimitRequest, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
 import { DEFAULT_OUTPUT_FILE_CAPS, outputFilesOf, type OutputFileCaps } from './output-files.js';
 import { failedResult, successResult, type ExecutionResult, type ResultContext } from './result.js';
@@ -74,6 +75,37 @@ export class Engine {
 
   get pool(): SandboxPool | undefined {
     return this.#pool;
+  }
+
+  /** The input sizes this engine accepts (sessions validate their executions against the same). */
+  get inputMaxima(): InputMaxima {
+    return this.#inputMaxima;
+  }
+
+  /** A request's limits for `language` under this engine's defaults and maxima (throws naming the field). */
+  limitsFor(language: LanguageSpec, request: LimitRequest = {}): Limits {
+    return resolveLimits(language, request, this.#defaults, this.#maxima);
+  }
+
+  /**
+   * A ready sandbox of `language`'s image with these limits: from the warm pool when it has one
+   * started with the same fixedAtStart values, else started cold. The caller owns it (destroy()).
+   */
+  async acquire(language: LanguageSpec, limits: Limits, traceId: string): Promise<Sandbox> {
+    const rootfs = this.images.rootfs(language.image);
+    const pooled = this.#pool?.take(language.image, rootfs, limits);
+    if (pooled) {
+      pooled.applyLimits(limits);
+      return pooled;
+    }
+    const sandbox = await this.backend.start({ image: language.image, rootfs, limits, traceId });
+    try {
+      await sandbox.ready();
+    } catch (err) {
+      await sandbox.destroy();
+      throw err;
+    }
+    return sandbox;
   }
 
   /** Destroys the warm pool and waits for every sandbox still being destroyed. */

@@ -32,7 +32,7 @@ export function expandArgv(template: ArgvTemplate, language: LanguageSpec, reque
   });
 }
 
-function stageEnv(language: LanguageSpec, request: NormalizedRequest): string[] {
+export function stageEnv(language: LanguageSpec, request: Pick<NormalizedRequest, 'env'>): string[] {
   const env = new Map<string, string>(BASE_ENV);
   for (const [name, value] of Object.entries(language.env ?? {})) env.set(name, value);
   for (const [name, value] of request.env) env.set(name, value);
@@ -78,6 +78,14 @@ export function buildJob(language: LanguageSpec, request: NormalizedRequest, lim
     stages,
     ...(collect ? { collect } : {}),
   };
+}
+
+/**
+ * A session's `command`: one run stage executing `argv` as given (no shell), in the environment a
+ * program of the session's language gets. The agent resolves argv[0] on the stage's PATH.
+ */
+export function commandStage(language: LanguageSpec, argv: string[], request: Pick<NormalizedRequest, 'env' | 'stdin'>, limits: Limits): JobStage {
+  return stage('run', argv, stageEnv(language, request), request.stdin, limits.runTimeoutMs, limits);
 }
 
 /** Wall-clock budget for the whole job on the host side: every stage's timeout plus grace for start and teardown. */

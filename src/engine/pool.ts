@@ -1,5 +1,6 @@
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { PoolBudget, type BudgetMember } from './pool-budget.js';
 
 export interface PoolOptions {
   /** Idle sandboxes to keep per image once the image is in use (`sizes` overrides per image). */
@@ -7,10 +8,12 @@ export interface PoolOptions {
   sizes?: Readonly<Record<string, number>>;
   /** Images to warm at start, before any request. */
   warm?: readonly string[];
-  /** Most idle (and starting) sandboxes over all images. */
+  /** Most idle (and starting) sandboxes over all images (of every pool sharing `budget`). */
   maxIdle: number;
-  /** Most memory charged to all idle sandboxes together; no refill beyond it. */
+  /** Most memory charged to all idle sandboxes together (of every pool sharing `budget`); no refill beyond it. */
   maxIdleMemoryBytes?: number;
+  /** The budget this pool shares with other backends' pools (see PoolBudget); else one of its own from the two above. */
+  budget?: PoolBudget;
   /** An idle sandbox older than this is replaced by a fresh one. */
   idleTtlMs: number;
   /** An image not asked for in this long shrinks to zero idle sandboxes. */
@@ -25,6 +28,9 @@ export interface PoolOptions {
   /** Called with start failures (logging); the pool itself just tries again on the next take. */
   onError?: (err: unknown, image: string) => void;
 }
+
+/** How many idle sandboxes a pool keeps per image: `sizes[image]`, else `defaultSize`. */
+export type PoolSizes = Pick<PoolOptions, 'defaultSize' | 'sizes'>;
 
 interface Idle {
   sandbox: Sandbox;
@@ -44,6 +50,8 @@ interface ImagePool {
   starting: number;
   hits: number;
   misses: number;
+  /** Idle sandboxes destroyed to make room for a higher-ranked pool sharing the budget. */
+  evicted: number;
   lastUsed: number;
 }
 
@@ -54,6 +62,7 @@ export interface PoolImageStats {
   starting: number;
   hits: number;
   misses: number;
+  evicted: number;
   last_used: string | null;
 }
 
@@ -71,16 +80,21 @@ export interface PoolStats {
  * refills in the background. A take that finds nothing healthy is a miss, and the engine starts a
  * sandbox cold as before.
  */
-export class SandboxPool {
+export class SandboxPool implements BudgetMember {
   readonly #backend: Backend;
   readonly #options: PoolOptions;
+  readonly #budget: PoolBudget;
   readonly #pools = new Map<string, ImagePool>();
   readonly #timer: NodeJS.Timeout;
   #closed = false;
+  /** The most memory one idle sandbox was seen charged: what one more is expected to take. */
+  #memoryEach = 0;
 
   constructor(backend: Backend, options: PoolOptions) {
     this.#backend = backend;
     this.#options = options;
+    this.#budget = options.budget ?? new PoolBudget(options);
+    this.#budget.join(this);
     this.#timer = setInterval(() => this.#maintain(), Math.min(5_000, Math.max(100, options.idleTtlMs / 4)));
     this.#timer.unref();
   }
@@ -120,19 +134,20 @@ export class SandboxPool {
     const all = [...this.#pools.values()];
     const images = new Map<string, PoolImageStats & { lastUsed: number }>();
     for (const p of all) {
-      const entry = images.get(p.image) ?? { image: p.image, target: 0, idle: 0, starting: 0, hits: 0, misses: 0, last_used: null, lastUsed: 0 };
+      const entry = images.get(p.image) ?? { image: p.image, target: 0, idle: 0, starting: 0, hits: 0, misses: 0, evicted: 0, last_used: null, lastUsed: 0 };
       entry.target += p.target;
       entry.idle += p.idle.length;
       entry.starting += p.starting;
       entry.hits += p.hits;
       entry.misses += p.misses;
+      entry.evicted += p.evicted;
       entry.lastUsed = Math.max(entry.lastUsed, p.lastUsed);
       images.set(p.image, entry);
     }
     return {
       images: [...images.values()].map(({ lastUsed, ...entry }) => ({ ...entry, last_used: lastUsed ? new Date(lastUsed).toISOString() : null })),
       idle_total: all.reduce((sum, p) => sum + p.idle.length, 0),
-      max_idle: this.#options.maxIdle,
+      max_idle: this.#budget.maxIdle,
       idle_memory_bytes: this.#idleMemory(),
     };
   }
@@ -141,6 +156,7 @@ export class SandboxPool {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#budget.leave(this);
     const idle = [...this.#pools.values()].flatMap((p) => p.idle.splice(0));
     await Promise.all(idle.map((i) => i.sandbox.destroy()));
     // Sandboxes still starting are destroyed as they become ready (see #startOne).
@@ -153,7 +169,7 @@ export class SandboxPool {
     let pool = this.#pools.get(key);
     if (!pool) {
       const initial = JSON.stringify(this.#fixedOf(this.#initialLimits(image))) === JSON.stringify(fixed);
-      pool = { image, rootfs, limits, initial, target: this.#sizeOf(image), idle: [], starting: 0, hits: 0, misses: 0, lastUsed: 0 };
+      pool = { image, rootfs, limits, initial, target: this.#sizeOf(image), idle: [], starting: 0, hits: 0, misses: 0, evicted: 0, lastUsed: 0 };
       this.#pools.set(key, pool);
     }
     return pool;
@@ -172,22 +188,52 @@ export class SandboxPool {
     return this.#options.sizes?.[image] ?? this.#options.defaultSize;
   }
 
-  #pooledCount(): number {
+  pooled(): number {
     let count = 0;
     for (const p of this.#pools.values()) count += p.idle.length + p.starting;
     return count;
   }
 
+  memory(): number {
+    let starting = 0;
+    for (const p of this.#pools.values()) starting += p.starting;
+    return this.#idleMemory() + starting * this.#memoryEach;
+  }
+
+  shortfall(): { count: number; memory: number } {
+    let count = 0;
+    for (const p of this.#pools.values()) count += Math.max(0, p.target - p.idle.length - p.starting);
+    return { count, memory: count * this.#memoryEach };
+  }
+
+  evictOne(): boolean {
+    let oldest: { pool: ImagePool; index: number; since: number } | undefined;
+    for (const pool of this.#pools.values()) {
+      pool.idle.forEach((entry, index) => {
+        if (!oldest || entry.since < oldest.since) oldest = { pool, index, since: entry.since };
+      });
+    }
+    if (!oldest) return false;
+    const [{ sandbox }] = oldest.pool.idle.splice(oldest.index, 1) as [Idle];
+    oldest.pool.evicted++;
+    void sandbox.destroy();
+    return true;
+  }
+
   #idleMemory(): number {
     let bytes = 0;
-    for (const p of this.#pools.values()) for (const i of p.idle) bytes += i.sandbox.stats().memoryCurrentBytes ?? 0;
+    for (const p of this.#pools.values()) {
+      for (const i of p.idle) {
+        const charged = i.sandbox.stats().memoryCurrentBytes ?? 0;
+        this.#memoryEach = Math.max(this.#memoryEach, charged);
+        bytes += charged;
+      }
+    }
     return bytes;
   }
 
   #refill(pool: ImagePool): void {
-    // Idle memory cannot change while this loop only starts sandboxes: read the cgroups once.
-    if (this.#options.maxIdleMemoryBytes !== undefined && this.#idleMemory() >= this.#options.maxIdleMemoryBytes) return;
-    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#pooledCount() < this.#options.maxIdle) {
+    while (!this.#closed && pool.idle.length + pool.starting < pool.target && this.#budget.admit(this)) {
       this.#startOne(pool);
     }
   }

@@ -153,7 +153,7 @@ export function validateFileName(name: unknown, field: string): string {
   return name;
 }
 
-function decodeContent(file: SubmittedFile, field: string): Buffer {
+export function decodeContent(file: SubmittedFile, field: string): Buffer {
   if (typeof file.content !== 'string') throw new InvalidRequestError(`${field}.content`, 'must be a string');
   const encoding = file.encoding ?? 'utf8';
   if (encoding === 'utf8') return Buffer.from(file.content, 'utf8');
@@ -166,7 +166,7 @@ function decodeContent(file: SubmittedFile, field: string): Buffer {
   throw new InvalidRequestError(`${field}.encoding`, "must be 'utf8' or 'base64'");
 }
 
-function normalizeStdin(stdin: unknown, maxima: InputMaxima): Buffer {
+export function normalizeStdin(stdin: unknown, maxima: InputMaxima): Buffer {
   if (stdin === undefined || stdin === null) return Buffer.alloc(0);
   if (typeof stdin !== 'string') throw new InvalidRequestError('stdin', 'must be a string');
   const bytes = Buffer.from(stdin, 'utf8');
@@ -176,7 +176,7 @@ function normalizeStdin(stdin: unknown, maxima: InputMaxima): Buffer {
   return bytes;
 }
 
-function normalizeArgs(args: unknown, maxima: InputMaxima): string[] {
+export function normalizeArgs(args: unknown, maxima: InputMaxima): string[] {
   if (args === undefined) return [];
   if (!Array.isArray(args)) throw new InvalidRequestError('args', 'must be an array of strings');
   if (args.length > maxima.argsCount) throw new InvalidRequestError('args', `at most ${maxima.argsCount} arguments`);
@@ -188,7 +188,7 @@ function normalizeArgs(args: unknown, maxima: InputMaxima): string[] {
   });
 }
 
-function normalizeEnv(env: unknown, maxima: InputMaxima): [string, string][] {
+export function normalizeEnv(env: unknown, maxima: InputMaxima): [string, string][] {
   if (env === undefined) return [];
   if (env === null || typeof env !== 'object' || Array.isArray(env)) throw new InvalidRequestError('env', 'must be an object of strings');
   const entries = Object.entries(env);
@@ -202,7 +202,7 @@ function normalizeEnv(env: unknown, maxima: InputMaxima): [string, string][] {
   });
 }
 
-function normalizeOutputEncoding(value: unknown): 'utf8' | 'base64' {
+export function normalizeOutputEncoding(value: unknown): 'utf8' | 'base64' {
   if (value === undefined || value === 'utf8') return 'utf8';
   if (value === 'base64') return 'base64';
   throw new InvalidRequestError('output_encoding', "must be 'utf8' or 'base64'");

@@ -1,12 +1,15 @@
 import { InvalidRequestError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import type { Engine } from './engine.js';
-import type { PoolStats } from './pool.js';
+import type { PoolImageStats } from './pool.js';
 import type { StreamHandlers } from './exec-events.js';
 import type { ExecInput } from './exec-input.js';
 import { ExecutionQueue, type QueueOptions } from './queue.js';
 import type { ExecuteRequest } from './request.js';
 import type { ExecutionResult } from './result.js';
+import { SessionManager } from './sessions/session-manager.js';
+import type { SessionService } from './sessions/session-service.js';
+import type { SessionSettings } from './sessions/session-settings.js';
 
 export interface ServiceExecuteOptions {
   /** The caller's trace id (the API's request id); a random UUID otherwise. */
@@ -27,6 +30,18 @@ export interface ServiceLoad {
   queued: number;
 }
 
+/** The warm pools of every backend the service offers: they share one budget (max_idle, memory). */
+export interface ServicePoolStats {
+  /** Per backend and image, the default backend's first. */
+  images: (PoolImageStats & { backend: string })[];
+  /** Per backend with a pool: its idle sandboxes and the memory charged to them. */
+  backends: { backend: string; idle_total: number; idle_memory_bytes: number }[];
+  /** Over every backend. */
+  idle_total: number;
+  max_idle: number;
+  idle_memory_bytes: number;
+}
+
 /** Called once per execution that got a slot, with its result and the time it waited for the slot. */
 export type ExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
 
@@ -38,16 +53,20 @@ export type ExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
 export interface Service {
   /** The default backend's name. */
   readonly backendName: string;
+  /** Every backend a request may pick, the default first. */
+  readonly backendNames: readonly string[];
   /** The image store, read-only here (manifests: versions, sizes). */
   readonly images: ImageStore;
   /** True once stopAccepting() was called. */
   readonly closed: boolean;
   execute(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<ExecutionResult>;
+  /** Sandboxes that live across calls (on the default backend), their work in the same queue. */
+  readonly sessions: SessionService;
   /** Whether `count` more executions would be accepted right now (running or queued). */
   canAccept(count: number): Promise<boolean>;
   load(): Promise<ServiceLoad>;
-  /** The default backend's warm pool, null without one. */
-  poolStats(): Promise<PoolStats | null>;
+  /** Every backend's warm pool, null when none has one. */
+  poolStats(): Promise<ServicePoolStats | null>;
   /** The metrics hook point: `hook` sees every execution that ran. */
   onExecuted(hook: ExecutedHook): void;
   /** Refuses new work; waiting executions fail with SHUTTING_DOWN. */
@@ -56,7 +75,7 @@ export interface Service {
   cancelAll(): void;
 }
 
-/** The service's engines: the default one first, then one per further backend a request may pick (each with its own pool, if any). */
+/** The service's engines: the default one first, then one per further backend a request may pick (each with its own pool per image). */
 export type Engines = ReadonlyMap<string, Engine>;
 
 /**
@@ -71,17 +90,29 @@ export class ExecutionService implements Service {
   /** Every execution still going (close() waits for them: a cancelled one is still tearing down). */
   readonly #going = new Set<Promise<unknown>>();
   readonly #hooks: ExecutedHook[] = [];
+  readonly #sessions: SessionManager;
 
-  constructor(engines: Engines, queue: QueueOptions) {
+  constructor(engines: Engines, queue: QueueOptions, sessions?: SessionSettings) {
     const first = engines.values().next().value;
     if (!first) throw new RangeError('a service needs at least one engine');
     this.#engines = engines;
     this.#default = first;
     this.#queue = new ExecutionQueue(queue);
+    this.#sessions = new SessionManager((backend) => this.engineFor(backend), this.#queue, sessions, (result, waitedMs) => {
+      for (const hook of this.#hooks) hook(result, waitedMs);
+    });
+  }
+
+  get sessions(): SessionManager {
+    return this.#sessions;
   }
 
   get backendName(): string {
     return this.#default.backend.name;
+  }
+
+  get backendNames(): readonly string[] {
+    return [...this.#engines.keys()];
   }
 
   get images(): ImageStore {
@@ -161,8 +192,17 @@ export class ExecutionService implements Service {
     return { running: this.running, queued: this.queued };
   }
 
-  async poolStats(): Promise<PoolStats | null> {
-    return this.#default.pool?.stats() ?? null;
+  async poolStats(): Promise<ServicePoolStats | null> {
+    const pools = [...this.#engines].flatMap(([backend, engine]) => (engine.pool ? [{ backend, stats: engine.pool.stats() }] : []));
+    if (pools.length === 0) return null;
+    return {
+      images: pools.flatMap(({ backend, stats }) => stats.images.map((image) => ({ backend, ...image }))),
+      backends: pools.map(({ backend, stats }) => ({ backend, idle_total: stats.idle_total, idle_memory_bytes: stats.idle_memory_bytes })),
+      idle_total: pools.reduce((sum, { stats }) => sum + stats.idle_total, 0),
+      // The pools of one service share their budget (compose/open-service.ts): any one's cap is all's.
+      max_idle: pools[0]!.stats.max_idle,
+      idle_memory_bytes: pools.reduce((sum, { stats }) => sum + stats.idle_memory_bytes, 0),
+    };
   }
 
   onExecuted(hook: ExecutedHook): void {
@@ -171,18 +211,21 @@ export class ExecutionService implements Service {
 
   stopAccepting(): void {
     this.#queue.close();
+    this.#sessions.stopAccepting();
   }
 
   cancelAll(): void {
     for (const controller of this.#inFlight) controller.abort();
+    this.#sessions.cancelAll();
   }
 
-  /** Stops, cancels what runs, destroys every pool and waits for every sandbox to be gone. */
+  /** Stops, cancels what runs, ends every session, destroys every pool and waits for every sandbox to be gone. */
   async close(): Promise<void> {
     this.stopAccepting();
     this.cancelAll();
     // A client that went away without waiting (a closed WebSocket) leaves its execution tearing down.
     await Promise.all(this.#going);
+    await this.#sessions.close();
     await Promise.all([...this.#engines.values()].map((engine) => engine.close()));
   }
 }

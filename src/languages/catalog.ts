@@ -7,6 +7,7 @@ import { NATIVE } from './catalog/native.js';
 import { SCRIPTING } from './catalog/scripting.js';
 
 export { IMAGES } from './catalog/images.js';
+export { DEFAULT_KERNEL_LANGUAGE, KERNELS } from './catalog/kernels.js';
 
 /**
  * The language catalog: data only, one file per family under catalog/. The engine turns an entry

@@ -153,3 +153,13 @@ export interface LanguageSpec {
   /** A program that must fail to compile (compiled languages only), and a piece of the diagnostic. */
   compileError?: { code: string; message: string };
 }
+
+/** A language's interpreter kernel: a program started once per session that runs cells (docs/kernels.md). */
+export interface KernelSpec {
+  /** LanguageSpec.id. */
+  language: string;
+  /** File under src/images/kernels/. */
+  program: string;
+  /** argv; `{program}` is replaced by the program's text (the kernel is never a file in the sandbox). */
+  argv: readonly string[];
+}

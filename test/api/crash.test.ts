@@ -2,7 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServerProcess, waitForPool } from '../../src/bench/server-process.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 it('a crashed server leaves nothing running, and the next start removes its cgroups', async () => {

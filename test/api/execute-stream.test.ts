@@ -105,7 +105,13 @@ describe('event streams through the privilege-separated server (the service over
       const reply = await postEventStream(`${server.url}/api/v1/execute`, { language: 'bash', code: 'echo up; sleep 30', timeout: 25_000 }, { signal: controller.signal });
       for await (const event of reply.events) if (event.event === 'stdout') break;
       controller.abort();
-      await nothingRunning(async () => 0);
+      // Its sandboxes belong to the server process (the leak check below judges them once it is gone).
+      let metrics = '';
+      for (let i = 0; i < 100 && !/^runner_codes_sandboxes_in_use 0$/m.test(metrics); i++) {
+        await sleep(100);
+        metrics = await (await fetch(`${server.url}/metrics`)).text();
+      }
+      assert.match(metrics, /^runner_codes_sandboxes_in_use 0$/m, 'the cancelled execution ended');
     } finally {
       assert.equal(await server.stop(), 0);
     }

@@ -1,7 +1,7 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Engine } from '../../src/engine/engine.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import type { ExecuteRequest } from '../../src/engine/request.js';
 import type { ExecutionResult } from '../../src/engine/result.js';
 import { NOTHING_LEFT, leftovers } from './host.js';

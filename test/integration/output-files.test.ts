@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Engine } from '../../src/engine/engine.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
 /*

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { descendants } from '../../src/bench/host-probe.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';

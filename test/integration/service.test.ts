@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openService } from '../../src/engine/open-service.js';
+import { openService } from '../../src/compose/open-service.js';
 import type { ExecutionResult } from '../../src/engine/result.js';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../../src/errors.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';

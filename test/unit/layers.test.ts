@@ -14,6 +14,7 @@ import { packageRoot } from '../../src/config/paths.js';
 const ROWS: readonly (readonly string[])[] = [
   ['index.ts', 'cli'],
   ['api', 'bench'],
+  ['compose'],
   ['engine', 'host'],
   ['sandbox'],
   ['images'],
@@ -24,8 +25,11 @@ const ROWS: readonly (readonly string[])[] = [
 const EDGE_STARTS: readonly [from: string, to: string][] = [['cli', 'api']];
 /** The backends' folders in src/sandbox/: none imports another's, and only the registry loads them. */
 const BACKEND_FOLDERS = ['bwrap', 'qemu', 'firecracker'];
-/** What the engine may use of src/sandbox/: the contract, not any backend's insides. */
-const SANDBOX_CONTRACT = ['backend.ts', 'registry.ts', 'limits.ts', 'workdir.ts', 'agent-session.ts'];
+/** What the engine may use of src/sandbox/: the contract, not any backend's insides nor the registry that opens them. */
+const SANDBOX_CONTRACT = ['backend.ts', 'limits.ts', 'workdir.ts', 'agent-session.ts'];
+/** Opening backends is wiring: done by the composition root (src/compose/), which hands them to the engine. */
+const REGISTRY = 'sandbox/registry.ts';
+const OPENS_BACKENDS = ['compose', 'sandbox'];
 
 const srcDir = join(packageRoot, 'src');
 
@@ -93,6 +97,7 @@ export function violation({ from, to, lazy }: ImportEdge): string | null {
     }
     return null;
   }
+  if (to === REGISTRY && !OPENS_BACKENDS.includes(a)) return `only the composition root (src/compose/) opens backends through ${REGISTRY}`;
   if (EDGE_STARTS.some(([x, y]) => x === a && y === b)) return null;
   if (rb > ra) return `${a} imports up, from ${b}`;
   if (rb === ra) return `${a} imports sideways, from its sibling ${b}`;
@@ -145,6 +150,11 @@ describe('the import rule (docs/architecture.md, "Layers")', () => {
     assert.match(violation(edge('sandbox/qemu/backend.ts', 'sandbox/bwrap/plan.ts'))!, /bwrap backend's folder/);
     assert.match(violation(edge('engine/job.ts', 'sandbox/bwrap/plan.ts'))!, /sandbox contract/);
     assert.match(violation(edge('sandbox/registry.ts', 'sandbox/qemu/open.ts'))!, /lazily/);
+    assert.match(violation(edge('engine/engine.ts', 'sandbox/registry.ts'))!, /composition root/);
+    assert.match(violation(edge('api/server.ts', 'sandbox/registry.ts'))!, /composition root/);
+    assert.match(violation(edge('engine/service.ts', 'compose/open-service.ts'))!, /imports up/);
+    assert.equal(violation(edge('compose/open-engine.ts', 'sandbox/registry.ts')), null);
+    assert.equal(violation(edge('cli/commands/run.ts', 'compose/open-service.ts')), null);
     assert.equal(violation(edge('sandbox/registry.ts', 'sandbox/qemu/open.ts', true)), null);
     assert.equal(violation(edge('cli/commands/api.ts', 'api/server.ts', true)), null);
     assert.equal(violation(edge('sandbox/qemu/backend.ts', 'sandbox/vm-backend.ts')), null);

@@ -4,7 +4,7 @@ import { release as hostRelease } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dataPaths } from '../../src/config/paths.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import { readKernelManifest } from '../../src/images/vm/kernel.js';
 import { vmPaths } from '../../src/images/vm/paths.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataPaths } from '../../src/config/paths.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
-import { openEngine } from '../../src/engine/open-engine.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import { DEFAULT_HOST_ID_RANGE } from '../../src/sandbox/host-ids.js';
 import { requireKernelManifest } from '../../src/images/vm/kernel.js';
 import { vmPaths } from '../../src/images/vm/paths.js';

@@ -25,6 +25,7 @@ export async function registerDocs(app: Api, { apiKeys }: { apiKeys: readonly st
       tags: [
         { name: 'execute', description: 'Run programs' },
         { name: 'languages', description: 'The language catalog' },
+        { name: 'sessions', description: 'Sandboxes that live across calls: files and processes persist between executions' },
         { name: 'piston', description: 'Piston v2 compatible endpoints' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],

@@ -2,6 +2,14 @@ import { Type } from 'typebox';
 import { LANGUAGES } from '../../languages/catalog.js';
 import type { Api, RouteDeps } from '../types.js';
 
+const Readiness = Type.Object({
+  ready: Type.Boolean(),
+  /** The default backend. */
+  backend: Type.String(),
+  backends: Type.Array(Type.String(), { description: 'every backend a request may pick, the default first' }),
+  languages: Type.Array(Type.String()),
+});
+
 export async function operationsRoutes(app: Api, { service, metrics }: RouteDeps): Promise<void> {
   const open = { rateLimit: false } as const;
   app.get(
@@ -18,8 +26,8 @@ export async function operationsRoutes(app: Api, { service, metrics }: RouteDeps
         summary: 'Readiness: the backend is usable and at least one language image is present',
         tags: ['operations'],
         response: {
-          '2xx': Type.Object({ ready: Type.Boolean(), backend: Type.String(), languages: Type.Array(Type.String()) }),
-          '5xx': Type.Object({ ready: Type.Boolean(), backend: Type.String(), languages: Type.Array(Type.String()) }),
+          '2xx': Readiness,
+          '5xx': Readiness,
         },
       },
     },
@@ -27,7 +35,7 @@ export async function operationsRoutes(app: Api, { service, metrics }: RouteDeps
       const installed = LANGUAGES.filter((lang) => service.images.manifest(lang.image) !== null).map((lang) => lang.id);
       const ready = installed.length > 0 && !service.closed;
       reply.code(ready ? 200 : 503);
-      return { ready, backend: service.backendName, languages: installed };
+      return { ready, backend: service.backendName, backends: [...service.backendNames], languages: installed };
     },
   );
   app.get('/metrics', { config: open, schema: { operationId: 'getMetrics', summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {

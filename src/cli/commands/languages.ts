@@ -17,10 +17,12 @@ export function languagesCommand(ctx: CliContext): Command {
           printJson(rows);
         } else {
           const size = (r: (typeof rows)[number]): string => (r.installed ? `${Math.round(r.image_bytes / 1e6)} MB` : '-');
-          process.stdout.write(`${'ID'.padEnd(13)}${'FAMILY'.padEnd(12)}${'VERSION'.padEnd(11)}${'IMAGE'.padEnd(11)}${'SIZE'.padStart(8)}  ALIASES\n`);
+          // The id column fits the longest id (python-datascience).
+          const idWidth = Math.max(13, ...rows.map((r) => r.id.length + 1));
+          process.stdout.write(`${'ID'.padEnd(idWidth)}${'FAMILY'.padEnd(12)}${'VERSION'.padEnd(11)}${'IMAGE'.padEnd(11)}${'SIZE'.padStart(8)}  ALIASES\n`);
           for (const r of rows) {
             const state = r.installed ? 'built' : 'not built';
-            process.stdout.write(`${r.id.padEnd(13)}${r.family.padEnd(12)}${(r.version ?? '-').padEnd(11)}${state.padEnd(11)}${size(r).padStart(8)}  ${r.aliases.join(', ')}\n`);
+            process.stdout.write(`${r.id.padEnd(idWidth)}${r.family.padEnd(12)}${(r.version ?? '-').padEnd(11)}${state.padEnd(11)}${size(r).padStart(8)}  ${r.aliases.join(', ')}\n`);
           }
         }
         return 0;

@@ -59,9 +59,10 @@ export function rootfsCommand(ctx: CliContext): Command {
         if (flags.json) {
           printJson(rows);
         } else {
+          const imageWidth = Math.max(10, ...rows.map((r) => r.image.length));
           for (const r of rows) {
             const state = r.built ? (r.stale ? 'stale' : 'built') : 'missing';
-            process.stdout.write(`${r.image.padEnd(10)} ${state.padEnd(8)} ${r.built ? `${Math.round(r.bytes / 1e6)} MB`.padStart(7) : ''.padStart(7)}  ${r.languages.join(', ')}\n`);
+            process.stdout.write(`${r.image.padEnd(imageWidth)} ${state.padEnd(8)} ${r.built ? `${Math.round(r.bytes / 1e6)} MB`.padStart(7) : ''.padStart(7)}  ${r.languages.join(', ')}\n`);
           }
         }
         return 0;

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { DEFAULT_LIMITS, LIMIT_OPTIONS } from '../../engine/limits.js';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, engineMaxima, type MaximaSettings } from '../../engine/maxima.js';
-import { openService } from '../../engine/open-service.js';
-import type { ExecutionResult } from '../../engine/result.js';
+import { openService } from '../../compose/open-service.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
+import { reportPlain } from '../report.js';
 import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js';
 import { toRequest, type RunFlags } from '../run-request.js';
 import { BACKEND_CHOICES } from '../../sandbox/backend-names.js';
@@ -77,20 +77,4 @@ function maximaOf(flags: Record<string, unknown>): MaximaSettings {
     if (value !== undefined) maxima[option.key] = value;
   }
   return maxima;
-}
-
-/** The program's output on ours, and notes on stderr. */
-function reportPlain(result: ExecutionResult): void {
-  if (result.status === 'failed') {
-    process.stderr.write(`error: ${result.error?.message ?? 'execution failed'} (${result.error?.code})\n`);
-    return;
-  }
-  process.stdout.write(Buffer.from(result.stdout, 'base64'));
-  process.stderr.write(Buffer.from(result.stderr, 'base64'));
-  const notes: string[] = [];
-  if (result.compile && result.compile.exit_code !== 0) notes.push('compilation failed');
-  if (result.timed_out) notes.push('time limit exceeded');
-  if (result.oom_killed) notes.push('memory limit exceeded');
-  if (result.truncated.stdout || result.truncated.stderr) notes.push('output truncated');
-  if (notes.length > 0) process.stderr.write(`runner-codes: ${notes.join(', ')}\n`);
 }

@@ -8,6 +8,12 @@ export const IMAGES: readonly ImageRecipe[] = [
   { id: 'base', packages: [], description: 'Debian bookworm minbase: bash, coreutils, dash' },
   { id: 'python', parent: 'base', packages: ['python3'], description: 'CPython 3 from Debian' },
   {
+    id: 'python-datascience',
+    parent: 'python',
+    packages: ['python3-numpy', 'python3-pandas', 'python3-matplotlib', 'python3-scipy', 'python3-sklearn', 'python3-sympy'],
+    description: "Python with Debian's numpy, pandas, matplotlib (Agg), scipy, scikit-learn and sympy: the interpreter sessions' default",
+  },
+  {
     id: 'node',
     parent: 'base',
     // The official build links libatomic, which minbase lacks.

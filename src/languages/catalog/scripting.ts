@@ -17,6 +17,26 @@ export const SCRIPTING: readonly LanguageSpec[] = [
     conformance: hello('name = input()\nprint(f"Hello, {name}!")\nprint(sum(range(1, 101)))\n'),
   },
   {
+    id: 'python-datascience',
+    name: 'Python (data science: numpy, pandas, matplotlib, scipy, scikit-learn, sympy)',
+    family: 'interpreted',
+    aliases: ['datascience', 'python-ds', 'py-ds'],
+    image: 'python-datascience',
+    fileName: 'main.py',
+    extensions: ['.py'],
+    run: ['python3', '{file}', '{args}'],
+    // Agg: no display in a sandbox; figures are rendered to PNG (the kernel shows them as image/png).
+    env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', MPLBACKEND: 'Agg' },
+    // Importing pandas, scipy and scikit-learn takes seconds under a TCG VM and ~150 MiB.
+    limits: { memoryBytes: 1024 * 1024 * 1024, pids: 128, runTimeoutMs: 30_000 },
+    versionProbe: ['python3', '--version'],
+    conformance: hello(
+      'import numpy as np, pandas as pd, scipy.linalg, sympy, sklearn.linear_model, matplotlib.pyplot as plt\n' +
+        'name = input()\nprint(f"Hello, {name}!")\n' +
+        'print(int(pd.Series(np.arange(1, 101)).sum()) + int(sympy.Integer(0)))\n',
+    ),
+  },
+  {
     id: 'pypy',
     name: 'PyPy (Python 3)',
     family: 'interpreted',

@@ -1,0 +1,35 @@
+import type { JobStage } from '../../protocol/messages.js';
+import type { AgentSession } from '../../sandbox/agent-session.js';
+import type { Sandbox } from '../../sandbox/backend.js';
+import type { ObservedRun } from '../host-observed.js';
+
+const SIGKILL = 9;
+
+/** An exec's stages as the host observed them, and whether its caller cancelled it. */
+export type ExecOutcome = ObservedRun & { cancelled: boolean };
+
+/**
+ * SECURITY: runs stages in a session with the facts the host observes itself: AgentSession enforces
+ * the host's deadline (every stage's timeout plus grace; past it the sandbox is abandoned) and checks
+ * the reports against the clock; here the OOM kills come from the sandbox's cgroup (its count across
+ * the exec), not the agent's word. Aborting `signal` kills the exec's process group; the session
+ * lives on.
+ */
+export async function runInSession(sandbox: Sandbox, agent: AgentSession, stages: JobStage[], signal?: AbortSignal): Promise<ExecOutcome> {
+  const started = performance.now();
+  const oomBefore = sandbox.stats().oomKills;
+  const exec = agent.exec(stages);
+  let cancelled = false;
+  const onAbort = (): void => {
+    cancelled = true;
+    exec.signal(SIGKILL);
+  };
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const reports = await exec.done;
+    return { stages: reports, oomKills: sandbox.stats().oomKills - oomBefore, hostWallMs: performance.now() - started, cancelled };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
