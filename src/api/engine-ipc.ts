@@ -71,6 +71,11 @@ const isId = (value: unknown): value is number => Number.isSafeInteger(value) &&
 export function serveService(service: ExecutionService, worker: ChildProcess): void {
   const running = new Map<number, AbortController>();
   const inputs = new Map<number, ExecInput>();
+  /** Handlers sending a call's output and stage starts to the worker, under the call's id. */
+  const streamTo = (id: number): StreamHandlers => ({
+    onOutput: (out, data, seq, stage) => send({ type: 'output', id, stream: out, stage, seq, data_b64: data.toString('base64') }),
+    onStage: (stage) => send({ type: 'stage', id, stage }),
+  });
   const send = (message: EngineMessage): void => {
     if (worker.connected) worker.send(message);
   };
@@ -112,19 +117,14 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
       const controller = new AbortController();
       running.set(id, controller);
       const { owner, call } = message;
-      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal) })).finally(() => running.delete(id));
+      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal, streamTo(id)) })).finally(() => running.delete(id));
     } else if (message.type === 'execute' && typeof message.request === 'object' && message.request !== null && !running.has(id)) {
       const controller = new AbortController();
       running.set(id, controller);
       const traceId = typeof message.traceId === 'string' ? message.traceId : String(id);
       const backend = typeof message.backend === 'string' ? message.backend : undefined;
       const request = message.request;
-      const stream: StreamHandlers | undefined = message.stream === true
-        ? {
-            onOutput: (out, data, seq, stage) => send({ type: 'output', id, stream: out, stage, seq, data_b64: data.toString('base64') }),
-            onStage: (stage) => send({ type: 'stage', id, stage }),
-          }
-        : undefined;
+      const stream = message.stream === true ? streamTo(id) : undefined;
       const input = message.interactive === true ? new ExecInput() : undefined;
       if (input) inputs.set(id, input);
       // The waited time travels with the result: the worker's metrics hooks see what the service saw.
@@ -162,7 +162,7 @@ export class RemoteService implements Service {
   readonly #streams = new Map<number, StreamHandlers>();
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
-  readonly sessions = new RemoteSessions((owner, call, signal) => this.#session(owner, call, signal));
+  readonly sessions = new RemoteSessions((owner, call, signal, stream) => this.#session(owner, call, signal, stream));
 
   constructor(backendNames: readonly string[], images: ImageStore) {
     if (backendNames.length === 0) throw new RangeError('a service offers at least one backend');
@@ -258,14 +258,16 @@ export class RemoteService implements Service {
   }
 
   /** One session call; aborting `signal` cancels it in the parent (an execution's processes are killed). */
-  async #session(owner: string, call: SessionCall, signal?: AbortSignal): Promise<unknown> {
+  async #session(owner: string, call: SessionCall, signal?: AbortSignal, stream?: StreamHandlers): Promise<unknown> {
     const id = this.#nextId++;
     const cancel = (): void => void this.#send({ type: 'cancel', id });
     signal?.addEventListener('abort', cancel, { once: true });
+    if (stream) this.#streams.set(id, stream);
     try {
       return (await this.#ask({ type: 'session', id, owner, call }, 'session')).value;
     } finally {
       signal?.removeEventListener('abort', cancel);
+      this.#streams.delete(id);
     }
   }
 

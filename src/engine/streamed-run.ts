@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SessionRequestError } from '../errors.js';
 import type { CollectedFile, JobCollect, JobMessage, JobStage } from '../protocol/messages.js';
-import type { AgentSession } from '../sandbox/agent-session.js';
+import type { AgentSession, ExecHandlers } from '../sandbox/agent-session.js';
 import type { Sandbox } from '../sandbox/backend.js';
 import type { OutputStream, StreamHandlers } from './exec-events.js';
 import type { ExecInput } from './exec-input.js';
@@ -37,6 +37,26 @@ class StreamedBytes {
     this.#used.set(key, used + kept.length);
     return kept;
   }
+}
+
+/**
+ * SECURITY: an exec's output and stage frames as the caller's handlers get them: only for the
+ * exec's own stages, only within each stage's output cap as the host counts it (whatever the agent
+ * sends), numbered by the host from 0.
+ */
+export function streamedHandlers(stages: JobStage[], handlers: StreamHandlers): ExecHandlers {
+  const bytes = new StreamedBytes(stages);
+  let seq = 0;
+  return {
+    onStage: (stage) => {
+      if (bytes.has(stage)) handlers.onStage?.(stage);
+    },
+    onOutput: (stream, data, _agentSeq, stage) => {
+      if (!bytes.has(stage)) return;
+      const kept = bytes.take(stage, stream, data);
+      if (kept.length > 0) handlers.onOutput?.(stream, kept, seq++, stage);
+    },
+  };
 }
 
 /**
@@ -82,18 +102,7 @@ export async function runStreamed(sandbox: Sandbox, job: JobMessage, options: St
   const started = performance.now();
   const session = await sandbox.openSession();
   await Promise.all(job.files.map((file) => session.put(file.path, Buffer.from(file.content_b64, 'base64'), { mode: file.executable ? 0o755 : 0o644, overwrite: false })));
-  const bytes = new StreamedBytes(job.stages);
-  let seq = 0;
-  const exec = session.exec(job.stages, { stream: true, interactive: options.input !== undefined }, {
-    onStage: (stage) => {
-      if (bytes.has(stage)) options.handlers.onStage?.(stage);
-    },
-    onOutput: (stream, data, _agentSeq, stage) => {
-      if (!bytes.has(stage)) return;
-      const kept = bytes.take(stage, stream, data);
-      if (kept.length > 0) options.handlers.onOutput?.(stream, kept, seq++, stage);
-    },
-  });
+  const exec = session.exec(job.stages, { stream: true, interactive: options.input !== undefined }, streamedHandlers(job.stages, options.handlers));
   options.input?.attach({ stdin: (data, eof) => exec.stdin(data, eof), signal: (signal) => exec.signal(signal) }, options.maxStdinBytes);
   try {
     const stages = await exec.done;

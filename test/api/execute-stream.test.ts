@@ -118,3 +118,28 @@ describe('event streams through the privilege-separated server (the service over
     assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 });
+
+describe('POST /api/v1/sessions/{id}/execute with Accept: text/event-stream', () => {
+  it('streams live in a session, and a disconnect kills the execution while the session lives on', async () => {
+    const created = await post(base, '/api/v1/sessions', { language: 'python' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const url = `${base}/api/v1/sessions/${created.body.id}/execute`;
+    const events = await allEvents(await postEventStream(url, { code: LIVE }));
+    assert.deepEqual(events.map((e) => e.event), ['stage', 'stdout', 'stdout', 'result']);
+    assert.deepEqual(events.slice(1, 3).map((e) => e.data), [{ seq: 0, data: 'first\n' }, { seq: 1, data: 'last\n' }]);
+    assert.ok(events[2]!.at - events[1]!.at >= 800, 'live');
+    assert.equal(events[3]!.data.stdout, 'first\nlast\n');
+    const controller = new AbortController();
+    const reply = await postEventStream(url, { command: ['sh', '-c', 'echo up; sleep 30'], timeout: 25_000 }, { signal: controller.signal });
+    for await (const event of reply.events) if (event.event === 'stdout') break;
+    const cut = performance.now();
+    controller.abort();
+    const after = await post(base, `/api/v1/sessions/${created.body.id}/execute`, { command: ['echo', 'still here'] });
+    assert.equal(after.body.stdout, 'still here\n');
+    assert.ok(performance.now() - cut < 10_000, 'the cancelled execution ended at once');
+    const unknown = await postEventStream(`${base}/api/v1/sessions/no-such-session/execute`, { code: 'print(1)' });
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.headers.get('content-type')!, /^application\/json/);
+    assert.equal((await fetch(`${base}/api/v1/sessions/${created.body.id}`, { method: 'DELETE' })).status, 204);
+  });
+});

@@ -7,6 +7,8 @@ import { disconnectSignal } from '../disconnect.js';
 import { contentTypeOf } from '../file-types.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
+import { resultOrEventStream } from '../schemas/event-stream.js';
+import { ExecutionEventStream, wantsEventStream } from '../sse.js';
 import {
   CellBodySchema, CellResultSchema, FileContentBodySchema, FileListSchema, FilePathQuery, FileWrittenSchema, OptionalFilePathQuery, SessionCreateBodySchema, SessionExecBodySchema,
   SessionIdParams, SessionListSchema, SessionSchema, type SessionCreateBody, type SessionExecBody,
@@ -114,11 +116,21 @@ export async function sessionRoutes(app: Api, { service, config }: RouteDeps): P
         tags,
         ...idParams,
         body: SessionExecBodySchema,
-        response: { 200: ExecutionResultSchema, '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
+        response: { 200: resultOrEventStream(ExecutionResultSchema), '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
       },
     },
     async (request, reply) => {
-      const result = await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply) });
+      const options = { traceId: request.id, signal: disconnectSignal(reply) };
+      if (wantsEventStream(request)) {
+        // As on /api/v1/execute (sse.ts); a disconnect kills the execution, the session lives on.
+        const events = new ExecutionEventStream(reply, request.body.output_encoding);
+        try {
+          return events.finish(await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), { ...options, stream: events.handlers }));
+        } catch (err) {
+          return events.fail(err);
+        }
+      }
+      const result = await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), options);
       if (result.error) reply.code(statusOf(result.error.code));
       return result;
     },

@@ -1,7 +1,9 @@
 import type { JobStage } from '../../protocol/messages.js';
 import type { AgentSession } from '../../sandbox/agent-session.js';
 import type { Sandbox } from '../../sandbox/backend.js';
+import type { StreamHandlers } from '../exec-events.js';
 import type { ObservedRun } from '../host-observed.js';
+import { streamedHandlers } from '../streamed-run.js';
 
 const SIGKILL = 9;
 
@@ -15,10 +17,11 @@ export type ExecOutcome = ObservedRun & { cancelled: boolean };
  * the exec), not the agent's word. Aborting `signal` kills the exec's process group; the session
  * lives on.
  */
-export async function runInSession(sandbox: Sandbox, agent: AgentSession, stages: JobStage[], signal?: AbortSignal): Promise<ExecOutcome> {
+export async function runInSession(sandbox: Sandbox, agent: AgentSession, stages: JobStage[], signal?: AbortSignal, stream?: StreamHandlers): Promise<ExecOutcome> {
   const started = performance.now();
   const oomBefore = sandbox.stats().oomKills;
-  const exec = agent.exec(stages);
+  // Streamed: output and stage frames while it runs, held to the caps on the host (streamed-run.ts).
+  const exec = stream ? agent.exec(stages, { stream: true }, streamedHandlers(stages, stream)) : agent.exec(stages);
   let cancelled = false;
   const onAbort = (): void => {
     cancelled = true;

@@ -2,6 +2,7 @@ import type { LimitRequest } from '../limits.js';
 import type { SubmittedFile } from '../request.js';
 import type { CellResult } from '../kernel.js';
 import type { ExecutionResult } from '../result.js';
+import type { StreamHandlers } from '../exec-events.js';
 
 /** Who owns a session: the API key's id (or one shared owner on a server without keys). Only its owner sees it. */
 export type SessionOwner = string;
@@ -91,6 +92,8 @@ export interface SessionCallOptions {
   traceId?: string;
   /** Aborting kills the execution's processes; the session lives on. */
   signal?: AbortSignal;
+  /** execute: output and stage starts as the program runs (the result is the same). */
+  stream?: StreamHandlers;
 }
 
 /**
