@@ -21,6 +21,7 @@ import { pistonRoutes } from './routes/piston.js';
 import { pistonConnectRoutes } from './routes/piston-connect.js';
 import { runRoutes } from './routes/run.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { sessionConnectRoutes } from './routes/session-connect.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
 
 /**
@@ -36,6 +37,7 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: pistonRoutes, access: 'key' },
   { routes: pistonConnectRoutes, access: 'key' },
   { routes: sessionRoutes, access: 'key' },
+  { routes: sessionConnectRoutes, access: 'key' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */

@@ -117,7 +117,15 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
       const controller = new AbortController();
       running.set(id, controller);
       const { owner, call } = message;
-      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal, streamTo(id)) })).finally(() => running.delete(id));
+      const input = (): ExecInput => {
+        const created = new ExecInput();
+        inputs.set(id, created);
+        return created;
+      };
+      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal, { stream: streamTo(id), input }) })).finally(() => {
+        running.delete(id);
+        inputs.delete(id);
+      });
     } else if (message.type === 'execute' && typeof message.request === 'object' && message.request !== null && !running.has(id)) {
       const controller = new AbortController();
       running.set(id, controller);
@@ -162,7 +170,21 @@ export class RemoteService implements Service {
   readonly #streams = new Map<number, StreamHandlers>();
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
-  readonly sessions = new RemoteSessions((owner, call, signal, stream) => this.#session(owner, call, signal, stream));
+  readonly sessions = new RemoteSessions((owner, call, signal, interaction) => this.#session(owner, call, signal, interaction));
+
+  /**
+   * Call after the message that starts the call id (IPC keeps the order): the parent's ExecInput of
+   * that call keeps the input until the program runs.
+   */
+  #forwardInput(id: number, input: ExecInput | undefined): void {
+    input?.attach(
+      {
+        stdin: (data, eof) => void this.#send({ type: 'stdin', id, data_b64: data.toString('base64'), eof }),
+        signal: (signal) => void this.#send({ type: 'signal', id, signal }),
+      },
+      Infinity,
+    );
+  }
 
   constructor(backendNames: readonly string[], images: ImageStore) {
     if (backendNames.length === 0) throw new RangeError('a service offers at least one backend');
@@ -237,15 +259,7 @@ export class RemoteService implements Service {
         },
         'result',
       );
-      // Sent after the execute message (IPC keeps the order): the parent's ExecInput of this
-      // execution keeps it until the program runs.
-      options.input?.attach(
-        {
-          stdin: (data, eof) => void this.#send({ type: 'stdin', id, data_b64: data.toString('base64'), eof }),
-          signal: (signal) => void this.#send({ type: 'signal', id, signal }),
-        },
-        Infinity,
-      );
+      this.#forwardInput(id, options.input);
       const { result, waitedMs } = await answer;
       for (const hook of this.#hooks) hook(result, waitedMs);
       return result;
@@ -258,15 +272,18 @@ export class RemoteService implements Service {
   }
 
   /** One session call; aborting `signal` cancels it in the parent (an execution's processes are killed). */
-  async #session(owner: string, call: SessionCall, signal?: AbortSignal, stream?: StreamHandlers): Promise<unknown> {
+  async #session(owner: string, call: SessionCall, signal?: AbortSignal, interaction: { stream?: StreamHandlers; input?: ExecInput } = {}): Promise<unknown> {
     const id = this.#nextId++;
     const cancel = (): void => void this.#send({ type: 'cancel', id });
     signal?.addEventListener('abort', cancel, { once: true });
-    if (stream) this.#streams.set(id, stream);
+    if (interaction.stream) this.#streams.set(id, interaction.stream);
     try {
-      return (await this.#ask({ type: 'session', id, owner, call }, 'session')).value;
+      const answer = this.#ask({ type: 'session', id, owner, call }, 'session');
+      this.#forwardInput(id, interaction.input);
+      return (await answer).value;
     } finally {
       signal?.removeEventListener('abort', cancel);
+      interaction.input?.detach();
       this.#streams.delete(id);
     }
   }

@@ -147,7 +147,11 @@ export class SessionManager implements SessionService {
             try {
               for (const file of job.files) await session.agent.put(file.path, file.content, { overwrite: true }).catch((err: unknown) => Promise.reject(sessionFileError(err, 'files', file.path)));
               ctx.loadMs = performance.now() - slotAt;
-              const outcome = await runInSession(session.sandbox, session.agent, job.stages, controller.signal, options.stream);
+              const outcome = await runInSession(session.sandbox, session.agent, job.stages, controller.signal, {
+                ...(options.stream ? { stream: options.stream } : {}),
+                ...(options.input ? { input: options.input } : {}),
+                maxStdinBytes: session.engine.inputMaxima.stdinBytes,
+              });
               ctx.totalMs = performance.now() - started;
               // An exec past the host's deadline had its sandbox abandoned (agent-session.ts): the session is over.
               if (!session.sandbox.alive) void this.#end(session, 'an execution ran past its host deadline');

@@ -3,6 +3,7 @@ import type { SubmittedFile } from '../request.js';
 import type { CellResult } from '../kernel.js';
 import type { ExecutionResult } from '../result.js';
 import type { StreamHandlers } from '../exec-events.js';
+import type { ExecInput } from '../exec-input.js';
 
 /** Who owns a session: the API key's id (or one shared owner on a server without keys). Only its owner sees it. */
 export type SessionOwner = string;
@@ -94,6 +95,8 @@ export interface SessionCallOptions {
   signal?: AbortSignal;
   /** execute: output and stage starts as the program runs (the result is the same). */
   stream?: StreamHandlers;
+  /** execute, interactive: the run stage's stdin stays open for this input (and its signals). */
+  input?: ExecInput;
 }
 
 /**
