@@ -57,7 +57,7 @@ describe("Piston's WebSocket /api/v2/connect, with a real WebSocket client", () 
     const client = await connect();
     const started = performance.now();
     client.send({ type: 'init', language: 'python', version: '*', files: [{ content: 'import time\nprint("sleeping", flush=True)\ntime.sleep(30)\n' }], run_timeout: 20_000 });
-    await client.next((m) => m.type === 'data' && m.data.includes('sleeping'));
+    await client.next((m) => m.type === 'data' && joined(client.messages).some((d) => d.type === 'data' && d.data.includes('sleeping')));
     client.send({ type: 'signal', signal: 'SIGKILL' });
     const exit = await client.next((m) => m.type === 'exit');
     assert.deepEqual(exit, { type: 'exit', stage: 'run', code: null, signal: 'SIGKILL' });

@@ -8,6 +8,8 @@ const created = await post(base, '/api/v1/sessions', { language: 'python' });
 assert.equal(created.status, 201, JSON.stringify(created.body));
 const id: string = created.body.id;
 const connect = (session = id) => openSocket(base, `/api/v1/sessions/${session}/connect`);
+/** All stdout received so far (a line may come in several chunks). */
+const stdoutOf = (messages: any[]): string => messages.filter((m) => m.type === 'stdout').map((m) => m.data).join('');
 const ECHO = 'import sys\nfor line in sys.stdin:\n    print("echo:", line.strip(), flush=True)\nprint("bye")\n';
 
 describe('the interactive process WebSocket of a session', () => {
@@ -16,9 +18,9 @@ describe('the interactive process WebSocket of a session', () => {
     client.send({ type: 'start', code: ECHO });
     await client.next((m) => m.type === 'stage');
     client.send({ type: 'stdin', data: 'one\n' });
-    await client.next((m) => m.type === 'stdout' && m.data.includes('echo: one'));
+    await client.next((m) => m.type === 'stdout' && stdoutOf(client.messages).includes('echo: one\n'));
     client.send({ type: 'stdin', data: 'two\n' });
-    await client.next((m) => m.type === 'stdout' && m.data.includes('echo: two'));
+    await client.next((m) => m.type === 'stdout' && stdoutOf(client.messages).includes('echo: two\n'));
     client.send({ type: 'stdin', eof: true });
     const exit = await client.next((m) => m.type === 'exit');
     assert.equal(exit.exit_code, 0);

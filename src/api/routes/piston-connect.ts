@@ -3,10 +3,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { Compile } from 'typebox/compile';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { ExecInput } from '../../engine/exec-input.js';
 import type { ExecutionResult } from '../../engine/result.js';
 import { InvalidRequestError, RunnerError, type ErrorCode } from '../../errors.js';
 import { toHttpError } from '../http-errors.js';
+import { SocketExecution, upgradeRequired } from '../socket-execution.js';
 import { pistonStage, pistonToRequest, resolvePistonRuntime, runStageOf } from '../piston.js';
 import { PistonErrorSchema, PistonExecuteBodySchema, type PistonExecuteBody } from '../schemas/piston.js';
 import type { Api, RouteDeps } from '../types.js';
@@ -58,34 +58,17 @@ function exitOf(result: ExecutionResult, stage: string): { type: 'exit'; stage: 
  * `signal` goes to the program. The socket closing cancels the execution (its sandbox destroyed).
  */
 function serveConnection(socket: WebSocket, { service }: RouteDeps, traceId: string): void {
-  let state: 'waiting' | 'running' | 'done' = 'waiting';
-  const input = new ExecInput();
-  const cancel = new AbortController();
-  const send = (message: unknown): void => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
-  };
-  const close = ([code, reason]: readonly [number, string]): void => {
-    state = 'done';
-    clearTimeout(initTimer);
-    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
-  };
+  const run = new SocketExecution(socket, PISTON_INIT_TIMEOUT_MS, PISTON_CLOSE.initializationTimeout);
+  const send = (message: unknown): void => run.send(message);
+  const close = (code: readonly [number, string]): void => run.close(code);
   // Piston's way: the reason of a close frame is short, so the message goes first as an event.
   const notify = (err: unknown): void => {
     send({ type: 'error', message: toHttpError(err).message });
     close(PISTON_CLOSE.notifiedError);
   };
-  const initTimer = setTimeout(() => {
-    if (state === 'waiting') close(PISTON_CLOSE.initializationTimeout);
-  }, PISTON_INIT_TIMEOUT_MS);
-  socket.on('close', () => {
-    state = 'done';
-    clearTimeout(initTimer);
-    cancel.abort();
-  });
 
   const start = async (message: Record<string, unknown>): Promise<void> => {
-    state = 'running';
-    clearTimeout(initTimer);
+    run.start();
     const body = initBody(message);
     const { language, version } = resolvePistonRuntime(body, service.images);
     const request = pistonToRequest(body, language);
@@ -94,8 +77,8 @@ function serveConnection(socket: WebSocket, { service }: RouteDeps, traceId: str
     let stage: string | undefined;
     const result = await service.execute(request, {
       traceId,
-      signal: cancel.signal,
-      input,
+      signal: run.signal,
+      input: run.input,
       stream: {
         onStage: (next) => {
           // A later stage starts only after every earlier one exited 0.
@@ -119,7 +102,7 @@ function serveConnection(socket: WebSocket, { service }: RouteDeps, traceId: str
   };
 
   socket.on('message', (raw: Buffer) => {
-    if (state === 'done') return;
+    if (run.state === 'done') return;
     let message: unknown;
     try {
       message = JSON.parse(raw.toString('utf8'));
@@ -131,18 +114,18 @@ function serveConnection(socket: WebSocket, { service }: RouteDeps, traceId: str
     try {
       switch (msg.type) {
         case 'init':
-          if (state !== 'waiting') return close(PISTON_CLOSE.alreadyInitialized);
+          if (run.state !== 'waiting') return close(PISTON_CLOSE.alreadyInitialized);
           return void start(msg).catch(notify);
         case 'data':
-          if (state === 'waiting') return close(PISTON_CLOSE.notYetInitialized);
+          if (run.state === 'waiting') return close(PISTON_CLOSE.notYetInitialized);
           if (msg.stream !== 'stdin') return close(PISTON_CLOSE.canOnlyWriteToStdin);
           if (typeof msg.data !== 'string') throw new InvalidRequestError('data', 'must be a string');
-          return input.write(Buffer.from(msg.data, 'utf8'));
+          return run.input.write(Buffer.from(msg.data, 'utf8'));
         case 'signal': {
-          if (state === 'waiting') return close(PISTON_CLOSE.notYetInitialized);
+          if (run.state === 'waiting') return close(PISTON_CLOSE.notYetInitialized);
           const signal = signalNumber(msg.signal);
           if (signal === undefined) return close(PISTON_CLOSE.invalidSignal);
-          return input.signal(signal);
+          return run.input.signal(signal);
         }
         default:
         // Piston ignores messages of other types.
@@ -154,20 +137,19 @@ function serveConnection(socket: WebSocket, { service }: RouteDeps, traceId: str
 }
 
 export async function pistonConnectRoutes(app: Api, deps: RouteDeps): Promise<void> {
-  app.get(
-    '/api/v2/connect',
-    {
-      websocket: true,
-      config: { errorFormat: 'piston' },
-      schema: {
-        operationId: 'pistonConnect',
-        summary: 'Run a program interactively over a WebSocket (Piston v2)',
-        description:
-          'A WebSocket speaking Piston\'s messages: the client sends `{"type":"init", …}` (the body of POST /api/v2/execute) within a second; the server answers `runtime`, then `stage`, `data` and `exit` events; the client may send `{"type":"data","stream":"stdin","data":…}` and `{"type":"signal","signal":"SIGINT"}`. Close codes as Piston\'s: 4999 job completed, 4000–4005 protocol errors (docs/piston.md).',
-        tags: ['piston'],
-        response: { 101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' }, '4xx': PistonErrorSchema },
-      },
+  app.route({
+    method: 'GET',
+    url: '/api/v2/connect',
+    config: { errorFormat: 'piston' },
+    schema: {
+      operationId: 'pistonConnect',
+      summary: 'Run a program interactively over a WebSocket (Piston v2)',
+      description:
+        'A WebSocket speaking Piston\'s messages: the client sends `{"type":"init", …}` (the body of POST /api/v2/execute) within a second; the server answers `runtime`, then `stage`, `data` and `exit` events; the client may send `{"type":"data","stream":"stdin","data":…}` and `{"type":"signal","signal":"SIGINT"}`. Close codes as Piston\'s: 4999 job completed, 4000–4005 protocol errors (docs/api.md).',
+      tags: ['piston'],
+      response: { 101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' }, '4xx': PistonErrorSchema },
     },
-    (socket, request) => serveConnection(socket, deps, request.id),
-  );
+    handler: upgradeRequired('piston'),
+    wsHandler: (socket, request) => serveConnection(socket, deps, request.id),
+  });
 }

@@ -3,9 +3,10 @@ import { StringDecoder } from 'node:string_decoder';
 import type {} from '@fastify/websocket';
 import { Compile } from 'typebox/compile';
 import type { WebSocket } from 'ws';
-import { ExecInput, checkSignal } from '../../engine/exec-input.js';
+import { checkSignal } from '../../engine/exec-input.js';
 import { InvalidRequestError } from '../../errors.js';
 import { statusOf, toHttpError } from '../http-errors.js';
+import { SocketExecution, upgradeRequired } from '../socket-execution.js';
 import { ErrorBodySchema } from '../schemas/common.js';
 import { SessionExecBodySchema, SessionIdParams } from '../schemas/sessions.js';
 import type { Api, RouteDeps } from '../types.js';
@@ -34,34 +35,17 @@ function signalOf(value: unknown): number {
  * have (4400, 4404, 4429, …). The socket closing kills the process; the session lives on.
  */
 function serveProcess(socket: WebSocket, { service }: RouteDeps, owner: string, session: string, traceId: string): void {
-  let state: 'waiting' | 'running' | 'done' = 'waiting';
-  const input = new ExecInput();
-  const cancel = new AbortController();
-  const send = (message: unknown): void => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
-  };
-  const close = (code: number, reason: string): void => {
-    state = 'done';
-    clearTimeout(startTimer);
-    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
-  };
+  const run = new SocketExecution(socket, START_TIMEOUT_MS, [4408, 'no start message in time']);
+  const send = (message: unknown): void => run.send(message);
+  const close = (code: number, reason: string): void => run.close([code, reason]);
   const fail = (err: unknown): void => {
     const error = toHttpError(err);
     send({ type: 'error', error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
     close(4000 + Math.min(error.status, 999), error.code);
   };
-  const startTimer = setTimeout(() => {
-    if (state === 'waiting') close(4408, 'no start message in time');
-  }, START_TIMEOUT_MS);
-  socket.on('close', () => {
-    state = 'done';
-    clearTimeout(startTimer);
-    cancel.abort();
-  });
 
   const start = async (message: Record<string, unknown>): Promise<void> => {
-    state = 'running';
-    clearTimeout(startTimer);
+    run.start();
     const { type: _type, ...body } = message;
     if (!checkStart.Check(body)) {
       const error = [...checkStart.Errors(body)].find((e) => e.keyword !== 'boolean');
@@ -71,8 +55,8 @@ function serveProcess(socket: WebSocket, { service }: RouteDeps, owner: string, 
     const decoders = new Map<string, StringDecoder>();
     const result = await service.sessions.execute(owner, session, toExecRequest(body), {
       traceId,
-      signal: cancel.signal,
-      input,
+      signal: run.signal,
+      input: run.input,
       stream: {
         onStage: (stage) => send({ type: 'stage', stage }),
         onOutput: (stream, data, seq, stage) => {
@@ -93,7 +77,7 @@ function serveProcess(socket: WebSocket, { service }: RouteDeps, owner: string, 
   };
 
   socket.on('message', (raw: Buffer) => {
-    if (state === 'done') return;
+    if (run.state === 'done') return;
     try {
       let message: unknown;
       try {
@@ -104,17 +88,17 @@ function serveProcess(socket: WebSocket, { service }: RouteDeps, owner: string, 
       if (message === null || typeof message !== 'object' || Array.isArray(message)) throw new InvalidRequestError('message', 'must be a JSON object');
       const msg = message as Record<string, unknown>;
       if (msg.type === 'start') {
-        if (state !== 'waiting') throw new InvalidRequestError('type', 'the process was started already');
+        if (run.state !== 'waiting') throw new InvalidRequestError('type', 'the process was started already');
         return void start(msg).catch(fail);
       }
-      if (state === 'waiting') throw new InvalidRequestError('type', `'start' must come first`);
+      if (run.state === 'waiting') throw new InvalidRequestError('type', `'start' must come first`);
       if (msg.type === 'stdin') {
         if (msg.data !== undefined && typeof msg.data !== 'string') throw new InvalidRequestError('data', 'must be a string');
-        if (typeof msg.data === 'string') input.write(Buffer.from(msg.data, 'utf8'));
-        if (msg.eof === true) input.end();
+        if (typeof msg.data === 'string') run.input.write(Buffer.from(msg.data, 'utf8'));
+        if (msg.eof === true) run.input.end();
         return;
       }
-      if (msg.type === 'signal') return input.signal(signalOf(msg.signal));
+      if (msg.type === 'signal') return run.input.signal(signalOf(msg.signal));
       throw new InvalidRequestError('type', "must be 'start', 'stdin' or 'signal'");
     } catch (err) {
       fail(err);
@@ -123,20 +107,19 @@ function serveProcess(socket: WebSocket, { service }: RouteDeps, owner: string, 
 }
 
 export async function sessionConnectRoutes(app: Api, deps: RouteDeps): Promise<void> {
-  app.get(
-    '/api/v1/sessions/:id/connect',
-    {
-      websocket: true,
-      schema: {
-        operationId: 'connectSessionProcess',
-        summary: 'Drive an interactive process in a session over a WebSocket',
-        description:
-          'Send `{"type":"start", …}` (the body of the session\'s execute: `code` or `command`, …), then `{"type":"stdin","data":"…","eof":false}` and `{"type":"signal","signal":"SIGINT"}`; receive `stage`, `stdout`/`stderr` (`{seq, data}`) and last `exit` (`{exit_code, signal, timed_out, result}`), then close 1000. Errors: `{"type":"error","error":{…}}` and close 4000 + the HTTP status (docs/api.md).',
-        tags: ['sessions'],
-        params: SessionIdParams,
-        response: { 101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' }, '4xx': ErrorBodySchema },
-      },
+  app.route({
+    method: 'GET',
+    url: '/api/v1/sessions/:id/connect',
+    schema: {
+      operationId: 'connectSessionProcess',
+      summary: 'Drive an interactive process in a session over a WebSocket',
+      description:
+        'Send `{"type":"start", …}` (the body of the session\'s execute: `code` or `command`, …), then `{"type":"stdin","data":"…","eof":false}` and `{"type":"signal","signal":"SIGINT"}`; receive `stage`, `stdout`/`stderr` (`{seq, data}`) and last `exit` (`{exit_code, signal, timed_out, result}`), then close 1000. Errors: `{"type":"error","error":{…}}` and close 4000 + the HTTP status (docs/api.md).',
+      tags: ['sessions'],
+      params: SessionIdParams,
+      response: { 101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' }, '4xx': ErrorBodySchema },
     },
-    (socket, request) => serveProcess(socket, deps, ownerOf(request), (request.params as { id: string }).id, request.id),
-  );
+    handler: upgradeRequired('v1'),
+    wsHandler: (socket, request) => serveProcess(socket, deps, ownerOf(request), (request.params as { id: string }).id, request.id),
+  });
 }
