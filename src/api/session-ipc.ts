@@ -21,7 +21,7 @@ export type SessionCall =
   | { op: 'keepalive'; session: string }
   | { op: 'remove'; session: string }
   | { op: 'execute'; session: string; request: SessionExecRequest; traceId?: string; stream?: boolean; interactive?: boolean }
-  | { op: 'runCode'; session: string; request: SessionCellRequest }
+  | { op: 'runCode'; session: string; request: SessionCellRequest; stream?: boolean }
   | { op: 'putFile'; session: string; path: string; content_b64: string; mode?: number }
   | { op: 'getFile'; session: string; path: string }
   | { op: 'listFiles'; session: string; path: string }
@@ -71,7 +71,7 @@ export async function serveSessionCall(
         ...(call.interactive === true && interaction.input ? { input: interaction.input() } : {}),
       });
     case 'runCode':
-      return sessions.runCode(who, text(call.session, 'session'), object(call.request, 'request'), { signal });
+      return sessions.runCode(who, text(call.session, 'session'), object(call.request, 'request'), { signal, ...(call.stream === true && interaction.stream ? { stream: interaction.stream } : {}) });
     case 'putFile': {
       const mode = typeof call.mode === 'number' ? { mode: call.mode } : {};
       return sessions.putFile(who, text(call.session, 'session'), text(call.path, 'path'), Buffer.from(text(call.content_b64, 'content'), 'base64'), mode);
@@ -129,7 +129,8 @@ export class RemoteSessions implements SessionService {
   }
 
   async runCode(owner: SessionOwner, session: string, request: SessionCellRequest, options: SessionCallOptions = {}): Promise<CellResult> {
-    return (await this.#call(owner, { op: 'runCode', session, request }, options.signal)) as CellResult;
+    const call: SessionCall = { op: 'runCode', session, request, ...(options.stream ? { stream: true } : {}) };
+    return (await this.#call(owner, call, options.signal, options.stream ? { stream: options.stream } : {})) as CellResult;
   }
 
   async putFile(owner: SessionOwner, session: string, path: string, content: Buffer, options: { mode?: number } = {}): Promise<{ path: string; size: number }> {

@@ -48,6 +48,11 @@ export class ExecutionEventStream {
       this.#reply.code(statusOf(result.error.code));
       return result;
     }
+    return this.finishWith(result);
+  }
+
+  /** Ends with `result` as the last event, whatever it is (a cell's result: its `error` is the program's). */
+  finishWith<T>(result: T): undefined {
     for (const [key, decoder] of this.#decoders) {
       const rest = decoder.end();
       if (rest) this.#event(key.slice(key.indexOf('/') + 1), { seq: this.#seq++, data: rest });

@@ -154,3 +154,23 @@ describe('POST /api/v1/sessions/{id}/execute with Accept: text/event-stream', ()
     assert.equal((await fetch(`${base}/api/v1/sessions/${created.body.id}`, { method: 'DELETE' })).status, 204);
   });
 });
+
+describe('POST /api/v1/sessions/{id}/run_code with Accept: text/event-stream', () => {
+  it("streams a cell's output live and ends with the cell's result", async () => {
+    const created = await post(base, '/api/v1/sessions', { language: 'python' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const url = `${base}/api/v1/sessions/${created.body.id}/run_code`;
+    const events = await allEvents(await postEventStream(url, { code: 'x = 41' }));
+    assert.deepEqual(events.map((e) => e.event), ['result']);
+    const cell = await allEvents(await postEventStream(url, { code: 'import time\nprint("first", flush=True)\ntime.sleep(1)\nprint("last", flush=True)\nx + 1' }));
+    const chunks = cell.filter((e) => e.event === 'stdout');
+    assert.equal(chunks.map((e) => e.data.data).join(''), 'first\nlast\n');
+    assert.ok(chunks[chunks.length - 1]!.at - chunks[0]!.at >= 800, 'live');
+    const result = cell[cell.length - 1]!;
+    assert.equal(result.event, 'result');
+    assert.equal(result.data.stdout, 'first\nlast\n');
+    assert.equal(result.data.error, null);
+    assert.deepEqual(result.data.outputs.map((o: Record<string, string>) => o['text/plain']), ['42']);
+    assert.equal((await fetch(`${base}/api/v1/sessions/${created.body.id}`, { method: 'DELETE' })).status, 204);
+  });
+});

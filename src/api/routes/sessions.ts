@@ -146,12 +146,22 @@ export async function sessionRoutes(app: Api, { service, config }: RouteDeps): P
         tags,
         ...idParams,
         body: CellBodySchema,
-        response: { 200: CellResultSchema, ...errors },
+        response: { 200: resultOrEventStream(CellResultSchema), ...errors },
       },
     },
     async (request, reply) => {
       const { code, timeout } = request.body;
-      return sessions.runCode(ownerOf(request), request.params.id, { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) }, { traceId: request.id, signal: disconnectSignal(reply) });
+      const cell = { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) };
+      const options = { traceId: request.id, signal: disconnectSignal(reply) };
+      if (wantsEventStream(request)) {
+        const events = new ExecutionEventStream(reply);
+        try {
+          return events.finishWith(await sessions.runCode(ownerOf(request), request.params.id, cell, { ...options, stream: events.handlers }));
+        } catch (err) {
+          return events.fail(err);
+        }
+      }
+      return sessions.runCode(ownerOf(request), request.params.id, cell, options);
     },
   );
 

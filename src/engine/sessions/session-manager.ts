@@ -190,7 +190,12 @@ export class SessionManager implements SessionService {
           const kernel = await session.kernel(() =>
             Kernel.start(session.agent, language.id, { env: stageEnv(language, { env: Object.entries(session.env) }), limits: session.limits, timeoutMs: KERNEL_START_TIMEOUT_MS }),
           );
-          return kernel.run(request.code, limits.runTimeoutMs);
+          // Streamed: the cell's output as the kernel relays it (the stream handlers count no stages here).
+          const stream = options.stream;
+          return kernel.run(request.code, limits.runTimeoutMs, stream ? {
+            onStdout: (text) => stream.onOutput?.('stdout', Buffer.from(text, 'utf8'), 0, 'run'),
+            onStderr: (text) => stream.onOutput?.('stderr', Buffer.from(text, 'utf8'), 0, 'run'),
+          } : {});
         }),
       options.signal,
     );

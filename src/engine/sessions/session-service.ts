@@ -93,7 +93,7 @@ export interface SessionCallOptions {
   traceId?: string;
   /** Aborting kills the execution's processes; the session lives on. */
   signal?: AbortSignal;
-  /** execute: output and stage starts as the program runs (the result is the same). */
+  /** execute and runCode: output (and execute's stage starts) as the program runs (the result is the same). */
   stream?: StreamHandlers;
   /** execute, interactive: the run stage's stdin stays open for this input (and its signals). */
   input?: ExecInput;
