@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { routesWithAccess, type Access } from './auth.js';
@@ -17,8 +18,10 @@ import { operationsRoutes } from './routes/operations.js';
 import { poolRoutes } from './routes/pool.js';
 import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
+import { pistonConnectRoutes } from './routes/piston-connect.js';
 import { runRoutes } from './routes/run.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { sessionConnectRoutes } from './routes/session-connect.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
 
 /**
@@ -32,7 +35,9 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: languageRoutes, access: 'key' },
   { routes: poolRoutes, access: 'key' },
   { routes: pistonRoutes, access: 'key' },
+  { routes: pistonConnectRoutes, access: 'key' },
   { routes: sessionRoutes, access: 'key' },
+  { routes: sessionConnectRoutes, access: 'key' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */
@@ -134,6 +139,9 @@ export async function buildApp(service: Service, config: ApiConfig, options: App
     reply.code(404).send(errorBody(format, error, request.id));
   });
 
+  // WebSocket routes upgrade after their context's hooks ran (the key check, the rate limit); a
+  // message may be as large as a request body.
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
   await registerDocs(app, config);
   const deps: RouteDeps = { service, metrics, config };
   for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, config.apiKeys, (context) => routes(context, deps)));

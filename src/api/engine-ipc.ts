@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import type { OutputStream, StreamHandlers } from '../engine/exec-events.js';
+import { ExecInput } from '../engine/exec-input.js';
 import type { ExecuteRequest } from '../engine/request.js';
 import type { ExecutionResult } from '../engine/result.js';
 import type { ExecutedHook, ExecutionService, Service, ServiceExecuteOptions, ServiceLoad, ServicePoolStats } from '../engine/service.js';
@@ -14,8 +16,10 @@ import { RemoteSessions, serveSessionCall, type SessionCall } from './session-ip
  * the only one (the worker keeps none).
  */
 export type WorkerMessage =
-  | { type: 'execute'; id: number; request: ExecuteRequest; traceId?: string; backend?: string }
+  | { type: 'execute'; id: number; request: ExecuteRequest; traceId?: string; backend?: string; stream?: boolean; interactive?: boolean }
   | { type: 'cancel'; id: number }
+  | { type: 'stdin'; id: number; data_b64: string; eof: boolean }
+  | { type: 'signal'; id: number; signal: number }
   | { type: 'pool'; id: number }
   | { type: 'load'; id: number }
   | { type: 'accept'; id: number; count: number }
@@ -24,6 +28,8 @@ export type WorkerMessage =
 
 export type EngineMessage =
   | { type: 'result'; id: number; result: ExecutionResult; waitedMs: number }
+  | { type: 'output'; id: number; stream: OutputStream; stage: string; seq: number; data_b64: string }
+  | { type: 'stage'; id: number; stage: string }
   | { type: 'error'; id: number; error: SerializedError }
   | { type: 'pool'; id: number; stats: ServicePoolStats | null }
   | { type: 'load'; id: number; load: ServiceLoad }
@@ -64,6 +70,12 @@ const isId = (value: unknown): value is number => Number.isSafeInteger(value) &&
  */
 export function serveService(service: ExecutionService, worker: ChildProcess): void {
   const running = new Map<number, AbortController>();
+  const inputs = new Map<number, ExecInput>();
+  /** Handlers sending a call's output and stage starts to the worker, under the call's id. */
+  const streamTo = (id: number): StreamHandlers => ({
+    onOutput: (out, data, seq, stage) => send({ type: 'output', id, stream: out, stage, seq, data_b64: data.toString('base64') }),
+    onStage: (stage) => send({ type: 'stage', id, stage }),
+  });
   const send = (message: EngineMessage): void => {
     if (worker.connected) worker.send(message);
   };
@@ -77,6 +89,21 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
     const id = message.id;
     if (message.type === 'cancel') {
       running.get(id)?.abort();
+    } else if (message.type === 'stdin') {
+      const input = inputs.get(id);
+      if (!input || typeof message.data_b64 !== 'string') return;
+      try {
+        input.write(Buffer.from(message.data_b64, 'base64'));
+        if (message.eof === true) input.end();
+      } catch {
+        // Past the stdin maximum: the worker's own ExecInput refused it to its client already.
+      }
+    } else if (message.type === 'signal') {
+      try {
+        inputs.get(id)?.signal(message.signal as number);
+      } catch {
+        // Not a signal number: the worker's ExecInput refused it to its client already.
+      }
     } else if (message.type === 'pool') {
       void answer(id, async () => ({ type: 'pool', id, stats: await service.poolStats() }));
     } else if (message.type === 'load') {
@@ -90,18 +117,38 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
       const controller = new AbortController();
       running.set(id, controller);
       const { owner, call } = message;
-      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal) })).finally(() => running.delete(id));
+      const input = (): ExecInput => {
+        const created = new ExecInput();
+        inputs.set(id, created);
+        return created;
+      };
+      void answer(id, async () => ({ type: 'session', id, value: await serveSessionCall(service.sessions, owner, call, controller.signal, { stream: streamTo(id), input }) })).finally(() => {
+        running.delete(id);
+        inputs.delete(id);
+      });
     } else if (message.type === 'execute' && typeof message.request === 'object' && message.request !== null && !running.has(id)) {
       const controller = new AbortController();
       running.set(id, controller);
       const traceId = typeof message.traceId === 'string' ? message.traceId : String(id);
       const backend = typeof message.backend === 'string' ? message.backend : undefined;
       const request = message.request;
+      const stream = message.stream === true ? streamTo(id) : undefined;
+      const input = message.interactive === true ? new ExecInput() : undefined;
+      if (input) inputs.set(id, input);
       // The waited time travels with the result: the worker's metrics hooks see what the service saw.
       void answer(id, async () => {
-        const { value, waitedMs } = await service.executeTimed(request, { traceId, signal: controller.signal, ...(backend ? { backend } : {}) });
+        const { value, waitedMs } = await service.executeTimed(request, {
+          traceId,
+          signal: controller.signal,
+          ...(backend ? { backend } : {}),
+          ...(stream ? { stream } : {}),
+          ...(input ? { input } : {}),
+        });
         return { type: 'result', id, result: value, waitedMs };
-      }).finally(() => running.delete(id));
+      }).finally(() => {
+        running.delete(id);
+        inputs.delete(id);
+      });
     }
   });
   // The worker gone: nothing it asked for is wanted any more.
@@ -120,9 +167,24 @@ export class RemoteService implements Service {
   #closed = false;
   #nextId = 0;
   readonly #pending = new Map<number, { resolve: (message: EngineMessage) => void; reject: (err: Error) => void }>();
+  readonly #streams = new Map<number, StreamHandlers>();
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
-  readonly sessions = new RemoteSessions((owner, call, signal) => this.#session(owner, call, signal));
+  readonly sessions = new RemoteSessions((owner, call, signal, interaction) => this.#session(owner, call, signal, interaction));
+
+  /**
+   * Call after the message that starts the call id (IPC keeps the order): the parent's ExecInput of
+   * that call keeps the input until the program runs.
+   */
+  #forwardInput(id: number, input: ExecInput | undefined): void {
+    input?.attach(
+      {
+        stdin: (data, eof) => void this.#send({ type: 'stdin', id, data_b64: data.toString('base64'), eof }),
+        signal: (signal) => void this.#send({ type: 'signal', id, signal }),
+      },
+      Infinity,
+    );
+  }
 
   constructor(backendNames: readonly string[], images: ImageStore) {
     if (backendNames.length === 0) throw new RangeError('a service offers at least one backend');
@@ -131,6 +193,14 @@ export class RemoteService implements Service {
     process.on('message', (raw: unknown) => {
       const message = raw as EngineMessage;
       if (message && typeof message === 'object' && 'id' in message) {
+        if (message.type === 'output') {
+          this.#streams.get(message.id)?.onOutput?.(message.stream, Buffer.from(message.data_b64, 'base64'), message.seq, message.stage);
+          return;
+        }
+        if (message.type === 'stage') {
+          this.#streams.get(message.id)?.onStage?.(message.stage);
+          return;
+        }
         this.#pending.get(message.id)?.resolve(message);
         this.#pending.delete(message.id);
       }
@@ -175,25 +245,46 @@ export class RemoteService implements Service {
     controller.signal.addEventListener('abort', () => void this.#send({ type: 'cancel', id }), { once: true });
     options.signal?.addEventListener('abort', cancel, { once: true });
     this.#inFlight.add(controller);
+    if (options.stream) this.#streams.set(id, options.stream);
     try {
-      const { result, waitedMs } = await this.#ask({ type: 'execute', id, request, ...(options.traceId ? { traceId: options.traceId } : {}), ...(options.backend ? { backend: options.backend } : {}) }, 'result');
+      const answer = this.#ask(
+        {
+          type: 'execute',
+          id,
+          request,
+          ...(options.traceId ? { traceId: options.traceId } : {}),
+          ...(options.backend ? { backend: options.backend } : {}),
+          ...(options.stream ? { stream: true } : {}),
+          ...(options.input ? { interactive: true } : {}),
+        },
+        'result',
+      );
+      this.#forwardInput(id, options.input);
+      const { result, waitedMs } = await answer;
       for (const hook of this.#hooks) hook(result, waitedMs);
       return result;
     } finally {
       options.signal?.removeEventListener('abort', cancel);
+      options.input?.detach();
+      this.#streams.delete(id);
       this.#inFlight.delete(controller);
     }
   }
 
   /** One session call; aborting `signal` cancels it in the parent (an execution's processes are killed). */
-  async #session(owner: string, call: SessionCall, signal?: AbortSignal): Promise<unknown> {
+  async #session(owner: string, call: SessionCall, signal?: AbortSignal, interaction: { stream?: StreamHandlers; input?: ExecInput } = {}): Promise<unknown> {
     const id = this.#nextId++;
     const cancel = (): void => void this.#send({ type: 'cancel', id });
     signal?.addEventListener('abort', cancel, { once: true });
+    if (interaction.stream) this.#streams.set(id, interaction.stream);
     try {
-      return (await this.#ask({ type: 'session', id, owner, call }, 'session')).value;
+      const answer = this.#ask({ type: 'session', id, owner, call }, 'session');
+      this.#forwardInput(id, interaction.input);
+      return (await answer).value;
     } finally {
       signal?.removeEventListener('abort', cancel);
+      interaction.input?.detach();
+      this.#streams.delete(id);
     }
   }
 

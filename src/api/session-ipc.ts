@@ -1,4 +1,6 @@
 import { Buffer } from 'node:buffer';
+import type { StreamHandlers } from '../engine/exec-events.js';
+import type { ExecInput } from '../engine/exec-input.js';
 import type { CellResult } from '../engine/kernel.js';
 import type { ExecutionResult } from '../engine/result.js';
 import type {
@@ -18,8 +20,8 @@ export type SessionCall =
   | { op: 'list' }
   | { op: 'keepalive'; session: string }
   | { op: 'remove'; session: string }
-  | { op: 'execute'; session: string; request: SessionExecRequest; traceId?: string }
-  | { op: 'runCode'; session: string; request: SessionCellRequest }
+  | { op: 'execute'; session: string; request: SessionExecRequest; traceId?: string; stream?: boolean; interactive?: boolean }
+  | { op: 'runCode'; session: string; request: SessionCellRequest; stream?: boolean }
   | { op: 'putFile'; session: string; path: string; content_b64: string; mode?: number }
   | { op: 'getFile'; session: string; path: string }
   | { op: 'listFiles'; session: string; path: string }
@@ -38,7 +40,13 @@ const object = <T>(value: unknown, field: string): T => {
 };
 
 /** Parent side: one call of the worker's, answered from the service's sessions. */
-export async function serveSessionCall(sessions: SessionService, owner: unknown, raw: unknown, signal: AbortSignal): Promise<unknown> {
+export async function serveSessionCall(
+  sessions: SessionService,
+  owner: unknown,
+  raw: unknown,
+  signal: AbortSignal,
+  interaction: { stream?: StreamHandlers; input?: () => ExecInput } = {},
+): Promise<unknown> {
   const who = text(owner, 'owner');
   const call = object<Record<string, unknown>>(raw, 'call');
   const traceId = typeof call.traceId === 'string' ? { traceId: call.traceId } : {};
@@ -55,9 +63,15 @@ export async function serveSessionCall(sessions: SessionService, owner: unknown,
       await sessions.remove(who, text(call.session, 'session'));
       return null;
     case 'execute':
-      return sessions.execute(who, text(call.session, 'session'), object(call.request, 'request'), { ...traceId, signal });
+      // Streamed: the parent's handlers send this call's output and stage frames back (engine-ipc.ts).
+      return sessions.execute(who, text(call.session, 'session'), object(call.request, 'request'), {
+        ...traceId,
+        signal,
+        ...(call.stream === true && interaction.stream ? { stream: interaction.stream } : {}),
+        ...(call.interactive === true && interaction.input ? { input: interaction.input() } : {}),
+      });
     case 'runCode':
-      return sessions.runCode(who, text(call.session, 'session'), object(call.request, 'request'), { signal });
+      return sessions.runCode(who, text(call.session, 'session'), object(call.request, 'request'), { signal, ...(call.stream === true && interaction.stream ? { stream: interaction.stream } : {}) });
     case 'putFile': {
       const mode = typeof call.mode === 'number' ? { mode: call.mode } : {};
       return sessions.putFile(who, text(call.session, 'session'), text(call.path, 'path'), Buffer.from(text(call.content_b64, 'content'), 'base64'), mode);
@@ -79,7 +93,7 @@ export async function serveSessionCall(sessions: SessionService, owner: unknown,
 }
 
 /** Sends one call to the parent and resolves with its answer; aborting `signal` cancels it there. */
-export type SessionCaller = (owner: SessionOwner, call: SessionCall, signal?: AbortSignal) => Promise<unknown>;
+export type SessionCaller = (owner: SessionOwner, call: SessionCall, signal?: AbortSignal, interaction?: { stream?: StreamHandlers; input?: ExecInput }) => Promise<unknown>;
 
 /** Worker side: the sessions of the service in the parent process. */
 export class RemoteSessions implements SessionService {
@@ -110,11 +124,13 @@ export class RemoteSessions implements SessionService {
   }
 
   async execute(owner: SessionOwner, session: string, request: SessionExecRequest, options: SessionCallOptions = {}): Promise<ExecutionResult> {
-    return (await this.#call(owner, { op: 'execute', session, request, ...trace(options) }, options.signal)) as ExecutionResult;
+    const call: SessionCall = { op: 'execute', session, request, ...trace(options), ...(options.stream ? { stream: true } : {}), ...(options.input ? { interactive: true } : {}) };
+    return (await this.#call(owner, call, options.signal, { ...(options.stream ? { stream: options.stream } : {}), ...(options.input ? { input: options.input } : {}) })) as ExecutionResult;
   }
 
   async runCode(owner: SessionOwner, session: string, request: SessionCellRequest, options: SessionCallOptions = {}): Promise<CellResult> {
-    return (await this.#call(owner, { op: 'runCode', session, request }, options.signal)) as CellResult;
+    const call: SessionCall = { op: 'runCode', session, request, ...(options.stream ? { stream: true } : {}) };
+    return (await this.#call(owner, call, options.signal, options.stream ? { stream: options.stream } : {})) as CellResult;
   }
 
   async putFile(owner: SessionOwner, session: string, path: string, content: Buffer, options: { mode?: number } = {}): Promise<{ path: string; size: number }> {

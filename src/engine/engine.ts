@@ -7,7 +7,10 @@ import type { LanguageSpec } from '../languages/types.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import type { SandboxPool } from './pool.js';
 import { buildJob } from './job.js';
+import type { StreamHandlers } from './exec-events.js';
+import type { ExecInput } from './exec-input.js';
 import { runObserved } from './host-observed.js';
+import { runStreamed } from './streamed-run.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type LimitRequest, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
 import { DEFAULT_OUTPUT_FILE_CAPS, outputFilesOf, type OutputFileCaps } from './output-files.js';
@@ -35,6 +38,10 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Trace id to use (the API passes its request id); a random UUID otherwise. */
   traceId?: string;
+  /** Stream output and stage starts while the execution runs (the result is the same). */
+  stream?: StreamHandlers;
+  /** Interactive: the run stage's stdin stays open for this input, which also carries signals. */
+  input?: ExecInput;
 }
 
 /**
@@ -123,7 +130,10 @@ export class Engine {
       totalMs: 0,
     };
     let sandbox: Sandbox | undefined;
-    const onAbort = (): void => void sandbox?.destroy();
+    // A sandbox still starting is destroyed once it is up (the check after ready()): destroying one
+    // mid-start races its processes joining their cgroup, and one could be left running.
+    let up = false;
+    const onAbort = (): void => void (up ? sandbox?.destroy() : undefined);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) throw cancelled();
@@ -135,8 +145,16 @@ export class Engine {
         sandbox = await this.backend.start({ image: language.image, rootfs, limits, traceId: ctx.traceId });
         await sandbox.ready();
       }
+      up = true;
+      // Cancelled while the sandbox started: destroyed now (finally).
+      if (options.signal?.aborted) throw cancelled();
       ctx.loadMs = performance.now() - started;
-      const { stages, oomKills, outputs } = await runObserved(sandbox, job);
+      // Streamed or interactive: one exec in a protocol-2 session on the same kind of sandbox,
+      // still one execution per sandbox; otherwise the one-job protocol 1.
+      const streamed = options.stream !== undefined || options.input !== undefined;
+      const { stages, oomKills, outputs } = streamed
+        ? await runStreamed(sandbox, job, { handlers: options.stream ?? {}, ...(options.input ? { input: options.input } : {}), maxStdinBytes: this.#inputMaxima.stdinBytes })
+        : await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
       return successResult(ctx, stages, normalized.outputEncoding, oomKills, outputFilesOf(outputs, job.collect));
     } catch (err) {
@@ -145,6 +163,7 @@ export class Engine {
       return failedResult(ctx, error);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
+      options.input?.detach();
       if (sandbox) await this.#dispose(sandbox);
     }
   }

@@ -2,6 +2,8 @@ import { InvalidRequestError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import type { Engine } from './engine.js';
 import type { PoolImageStats } from './pool.js';
+import type { StreamHandlers } from './exec-events.js';
+import type { ExecInput } from './exec-input.js';
 import { ExecutionQueue, type QueueOptions } from './queue.js';
 import type { ExecuteRequest } from './request.js';
 import type { ExecutionResult } from './result.js';
@@ -16,6 +18,10 @@ export interface ServiceExecuteOptions {
   signal?: AbortSignal;
   /** A backend the caller picked (`backend` in the body); it must be one the service offers. */
   backend?: string;
+  /** Stream output and stage starts as the program runs; the result is the same as without. */
+  stream?: StreamHandlers;
+  /** Interactive: the run stage's stdin stays open for this input (and its signals). */
+  input?: ExecInput;
 }
 
 /** How busy the service is: executions running (one sandbox each) and waiting for a slot. */
@@ -81,6 +87,8 @@ export class ExecutionService implements Service {
   readonly #default: Engine;
   readonly #queue: ExecutionQueue;
   readonly #inFlight = new Set<AbortController>();
+  /** Every execution still going (close() waits for them: a cancelled one is still tearing down). */
+  readonly #going = new Set<Promise<unknown>>();
   readonly #hooks: ExecutedHook[] = [];
   readonly #sessions: SessionManager;
 
@@ -145,19 +153,33 @@ export class ExecutionService implements Service {
 
   /** execute(), also telling how long the execution waited for a slot (for a client of the service in another process). */
   async executeTimed(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<{ value: ExecutionResult; waitedMs: number }> {
+    const going = this.#executeTimed(request, options);
+    const tracked = going.catch(() => undefined).finally(() => this.#going.delete(tracked));
+    this.#going.add(tracked);
+    return going;
+  }
+
+  async #executeTimed(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<{ value: ExecutionResult; waitedMs: number }> {
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     this.#inFlight.add(controller);
     try {
       const { value, waitedMs } = await this.#queue.run(
-        () => this.engineFor(options.backend).execute(request, { ...(options.traceId ? { traceId: options.traceId } : {}), signal: controller.signal }),
+        () =>
+          this.engineFor(options.backend).execute(request, {
+            ...(options.traceId ? { traceId: options.traceId } : {}),
+            ...(options.stream ? { stream: options.stream } : {}),
+            ...(options.input ? { input: options.input } : {}),
+            signal: controller.signal,
+          }),
         controller.signal,
       );
       for (const hook of this.#hooks) hook(value, waitedMs);
       return { value, waitedMs };
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
+      options.input?.detach();
       this.#inFlight.delete(controller);
     }
   }
@@ -201,6 +223,8 @@ export class ExecutionService implements Service {
   async close(): Promise<void> {
     this.stopAccepting();
     this.cancelAll();
+    // A client that went away without waiting (a closed WebSocket) leaves its execution tearing down.
+    await Promise.all(this.#going);
     await this.#sessions.close();
     await Promise.all([...this.#engines.values()].map((engine) => engine.close()));
   }

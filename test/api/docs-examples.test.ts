@@ -28,6 +28,14 @@ function normalize(value: unknown): unknown {
   return value;
 }
 
+/** The events of a Server-Sent Events body: name and parsed data. */
+function sseEvents(text: string): { event: string; data: unknown }[] {
+  return text.trim().split(/\n\n+/).map((block) => ({
+    event: /^event: (.*)$/m.exec(block)?.[1] ?? 'message',
+    data: JSON.parse(block.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n')),
+  }));
+}
+
 it('every curl example in docs/api.md still answers as documented', async () => {
   const doc = readFileSync(join(packageRoot, 'docs', 'api.md'), 'utf8');
   const examples = [...doc.matchAll(/```sh\n\$ (curl .*)\n([\s\S]*?)```/g)].map((m) => ({ command: m[1]!, documented: m[2]!.trim() }));
@@ -37,6 +45,11 @@ it('every curl example in docs/api.md still answers as documented', async () => 
     // The commands are this repository's own documentation, run through bash exactly as a reader would.
     const { stdout } = await run('bash', ['-c', command.replaceAll('http://localhost:8080', base)], { env: { ...process.env, SID: sid } });
     if (CREATES_SESSION.test(command)) sid = JSON.parse(stdout).id;
+    if (documented.startsWith('event: ')) {
+      // Server-Sent Events: the same events in the same order, each data as documented.
+      assert.deepEqual(normalize(sseEvents(stdout)), normalize(sseEvents(documented)), command);
+      continue;
+    }
     let expected: unknown;
     try {
       expected = JSON.parse(documented);

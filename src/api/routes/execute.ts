@@ -5,6 +5,8 @@ import { ExecutionResultSchema } from '../../engine/result-schema.js';
 import { disconnectSignal } from '../disconnect.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
+import { ExecutionEventStream, wantsEventStream } from '../sse.js';
+import { resultOrEventStream } from '../schemas/event-stream.js';
 import { ExecuteBodySchema, type ExecuteBody } from '../schemas/execute.js';
 import type { Api, RouteDeps } from '../types.js';
 
@@ -38,15 +40,26 @@ export async function executeRoutes(app: Api, { service }: RouteDeps): Promise<v
       schema: {
         operationId: 'execute',
         summary: 'Run a program in a fresh sandbox',
-        description: 'Returns the result object. A program that fails, times out or runs out of memory is still a 200 with `status: "success"`; `status: "failed"` (HTTP 5xx) means the service itself failed.',
+        description:
+          'Returns the result object. A program that fails, times out or runs out of memory is still a 200 with `status: "success"`; `status: "failed"` (HTTP 5xx) means the service itself failed. ' +
+          'With `Accept: text/event-stream` the reply is a stream of Server-Sent Events while the program runs: `stage`, `stdout`, `stderr`, then `result` (docs/api.md).',
         tags: ['execute'],
         body: ExecuteBodySchema,
-        response: { 200: ExecutionResultSchema, '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
+        response: { 200: resultOrEventStream(ExecutionResultSchema), '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
       },
     },
     async (request, reply) => {
       const { backend } = request.body;
-      const result = await service.execute(toExecuteRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply), ...(backend ? { backend } : {}) });
+      const options = { traceId: request.id, signal: disconnectSignal(reply), ...(backend ? { backend } : {}) };
+      if (wantsEventStream(request)) {
+        const events = new ExecutionEventStream(reply, request.body.output_encoding);
+        try {
+          return events.finish(await service.execute(toExecuteRequest(request.body), { ...options, stream: events.handlers }));
+        } catch (err) {
+          return events.fail(err);
+        }
+      }
+      const result = await service.execute(toExecuteRequest(request.body), options);
       if (result.error) reply.code(statusOf(result.error.code));
       return result;
     },

@@ -7,6 +7,8 @@ import { disconnectSignal } from '../disconnect.js';
 import { contentTypeOf } from '../file-types.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
+import { resultOrEventStream } from '../schemas/event-stream.js';
+import { ExecutionEventStream, wantsEventStream } from '../sse.js';
 import {
   CellBodySchema, CellResultSchema, FileContentBodySchema, FileListSchema, FilePathQuery, FileWrittenSchema, OptionalFilePathQuery, SessionCreateBodySchema, SessionExecBodySchema,
   SessionIdParams, SessionListSchema, SessionSchema, type SessionCreateBody, type SessionExecBody,
@@ -18,7 +20,7 @@ import { limitRequest } from './execute.js';
 const NO_KEY_OWNER = 'anonymous';
 
 /** The caller's sessions are its API key's: another key's do not exist for it. */
-const ownerOf = (request: FastifyRequest): SessionOwner => request.apiKeyId ?? NO_KEY_OWNER;
+export const ownerOf = (request: FastifyRequest): SessionOwner => request.apiKeyId ?? NO_KEY_OWNER;
 
 const errors = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema };
 const tags = ['sessions'];
@@ -35,7 +37,7 @@ function toCreateRequest(body: SessionCreateBody): SessionCreateRequest {
   };
 }
 
-function toExecRequest(body: SessionExecBody): SessionExecRequest {
+export function toExecRequest(body: SessionExecBody): SessionExecRequest {
   const { timeout, output_encoding, ...rest } = body;
   return { ...rest, ...(timeout !== undefined ? { timeoutMs: timeout } : {}), ...(output_encoding ? { outputEncoding: output_encoding } : {}) };
 }
@@ -114,11 +116,21 @@ export async function sessionRoutes(app: Api, { service, config }: RouteDeps): P
         tags,
         ...idParams,
         body: SessionExecBodySchema,
-        response: { 200: ExecutionResultSchema, '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
+        response: { 200: resultOrEventStream(ExecutionResultSchema), '4xx': ErrorBodySchema, '5xx': Type.Union([ExecutionResultSchema, ErrorBodySchema]) },
       },
     },
     async (request, reply) => {
-      const result = await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply) });
+      const options = { traceId: request.id, signal: disconnectSignal(reply) };
+      if (wantsEventStream(request)) {
+        // As on /api/v1/execute (sse.ts); a disconnect kills the execution, the session lives on.
+        const events = new ExecutionEventStream(reply, request.body.output_encoding);
+        try {
+          return events.finish(await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), { ...options, stream: events.handlers }));
+        } catch (err) {
+          return events.fail(err);
+        }
+      }
+      const result = await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), options);
       if (result.error) reply.code(statusOf(result.error.code));
       return result;
     },
@@ -134,12 +146,22 @@ export async function sessionRoutes(app: Api, { service, config }: RouteDeps): P
         tags,
         ...idParams,
         body: CellBodySchema,
-        response: { 200: CellResultSchema, ...errors },
+        response: { 200: resultOrEventStream(CellResultSchema), ...errors },
       },
     },
     async (request, reply) => {
       const { code, timeout } = request.body;
-      return sessions.runCode(ownerOf(request), request.params.id, { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) }, { traceId: request.id, signal: disconnectSignal(reply) });
+      const cell = { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) };
+      const options = { traceId: request.id, signal: disconnectSignal(reply) };
+      if (wantsEventStream(request)) {
+        const events = new ExecutionEventStream(reply);
+        try {
+          return events.finishWith(await sessions.runCode(ownerOf(request), request.params.id, cell, { ...options, stream: events.handlers }));
+        } catch (err) {
+          return events.fail(err);
+        }
+      }
+      return sessions.runCode(ownerOf(request), request.params.id, cell, options);
     },
   );
 

@@ -1,7 +1,10 @@
 import type { JobStage } from '../../protocol/messages.js';
 import type { AgentSession } from '../../sandbox/agent-session.js';
 import type { Sandbox } from '../../sandbox/backend.js';
+import type { StreamHandlers } from '../exec-events.js';
+import type { ExecInput } from '../exec-input.js';
 import type { ObservedRun } from '../host-observed.js';
+import { streamedHandlers } from '../streamed-run.js';
 
 const SIGKILL = 9;
 
@@ -15,10 +18,22 @@ export type ExecOutcome = ObservedRun & { cancelled: boolean };
  * the exec), not the agent's word. Aborting `signal` kills the exec's process group; the session
  * lives on.
  */
-export async function runInSession(sandbox: Sandbox, agent: AgentSession, stages: JobStage[], signal?: AbortSignal): Promise<ExecOutcome> {
+export async function runInSession(
+  sandbox: Sandbox,
+  agent: AgentSession,
+  stages: JobStage[],
+  signal?: AbortSignal,
+  interaction: { stream?: StreamHandlers; input?: ExecInput; maxStdinBytes?: number } = {},
+): Promise<ExecOutcome> {
   const started = performance.now();
   const oomBefore = sandbox.stats().oomKills;
-  const exec = agent.exec(stages);
+  const { stream, input } = interaction;
+  // Streamed: output and stage frames while it runs, held to the caps on the host (streamed-run.ts);
+  // interactive: the last stage's stdin stays open for `input`.
+  const exec = stream || input
+    ? agent.exec(stages, { stream: stream !== undefined, interactive: input !== undefined }, streamedHandlers(stages, stream ?? {}))
+    : agent.exec(stages);
+  input?.attach({ stdin: (data, eof) => exec.stdin(data, eof), signal: (n) => exec.signal(n) }, interaction.maxStdinBytes ?? Infinity);
   let cancelled = false;
   const onAbort = (): void => {
     cancelled = true;
@@ -31,5 +46,6 @@ export async function runInSession(sandbox: Sandbox, agent: AgentSession, stages
     return { stages: reports, oomKills: sandbox.stats().oomKills - oomBefore, hostWallMs: performance.now() - started, cancelled };
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    input?.detach();
   }
 }

@@ -147,7 +147,11 @@ export class SessionManager implements SessionService {
             try {
               for (const file of job.files) await session.agent.put(file.path, file.content, { overwrite: true }).catch((err: unknown) => Promise.reject(sessionFileError(err, 'files', file.path)));
               ctx.loadMs = performance.now() - slotAt;
-              const outcome = await runInSession(session.sandbox, session.agent, job.stages, controller.signal);
+              const outcome = await runInSession(session.sandbox, session.agent, job.stages, controller.signal, {
+                ...(options.stream ? { stream: options.stream } : {}),
+                ...(options.input ? { input: options.input } : {}),
+                maxStdinBytes: session.engine.inputMaxima.stdinBytes,
+              });
               ctx.totalMs = performance.now() - started;
               // An exec past the host's deadline had its sandbox abandoned (agent-session.ts): the session is over.
               if (!session.sandbox.alive) void this.#end(session, 'an execution ran past its host deadline');
@@ -186,7 +190,12 @@ export class SessionManager implements SessionService {
           const kernel = await session.kernel(() =>
             Kernel.start(session.agent, language.id, { env: stageEnv(language, { env: Object.entries(session.env) }), limits: session.limits, timeoutMs: KERNEL_START_TIMEOUT_MS }),
           );
-          return kernel.run(request.code, limits.runTimeoutMs);
+          // Streamed: the cell's output as the kernel relays it (the stream handlers count no stages here).
+          const stream = options.stream;
+          return kernel.run(request.code, limits.runTimeoutMs, stream ? {
+            onStdout: (text) => stream.onOutput?.('stdout', Buffer.from(text, 'utf8'), 0, 'run'),
+            onStderr: (text) => stream.onOutput?.('stderr', Buffer.from(text, 'utf8'), 0, 'run'),
+          } : {});
         }),
       options.signal,
     );

@@ -2,6 +2,8 @@ import type { LimitRequest } from '../limits.js';
 import type { SubmittedFile } from '../request.js';
 import type { CellResult } from '../kernel.js';
 import type { ExecutionResult } from '../result.js';
+import type { StreamHandlers } from '../exec-events.js';
+import type { ExecInput } from '../exec-input.js';
 
 /** Who owns a session: the API key's id (or one shared owner on a server without keys). Only its owner sees it. */
 export type SessionOwner = string;
@@ -91,6 +93,10 @@ export interface SessionCallOptions {
   traceId?: string;
   /** Aborting kills the execution's processes; the session lives on. */
   signal?: AbortSignal;
+  /** execute and runCode: output (and execute's stage starts) as the program runs (the result is the same). */
+  stream?: StreamHandlers;
+  /** execute, interactive: the run stage's stdin stays open for this input (and its signals). */
+  input?: ExecInput;
 }
 
 /**
