@@ -14,6 +14,7 @@ import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
 import { executeRoutes } from './routes/execute.js';
 import { operationsRoutes } from './routes/operations.js';
+import { playgroundRoutes } from './routes/playground.js';
 import { poolRoutes } from './routes/pool.js';
 import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
@@ -33,6 +34,8 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: poolRoutes, access: 'key' },
   { routes: pistonRoutes, access: 'key' },
   { routes: sessionRoutes, access: 'key' },
+  // The page and its assets are static and open; every API call the page makes needs the key.
+  { routes: playgroundRoutes, access: 'open' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */
