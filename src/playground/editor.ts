@@ -19,6 +19,9 @@ import { r } from '@codemirror/legacy-modes/mode/r';
 import { sql } from '@codemirror/legacy-modes/mode/sql';
 import { csharp, kotlin, scala } from '@codemirror/legacy-modes/mode/clike';
 
+/** The nonce the server put into this page's CSP for CodeMirror's <style> elements. */
+const STYLE_NONCE = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? '';
+
 const legacy = (parser: StreamParser<unknown>) => () => StreamLanguage.define(parser);
 
 /** Highlighting per language id of the catalog; a language not named here is edited as plain text. */
@@ -60,7 +63,7 @@ export class CodeEditor {
     this.#view = new EditorView({
       parent,
       doc: options.doc,
-      extensions: [basicSetup, run, this.#language.of([]), EditorView.contentAttributes.of({ 'aria-label': options.label })],
+      extensions: [EditorView.cspNonce.of(STYLE_NONCE), basicSetup, run, this.#language.of([]), EditorView.contentAttributes.of({ 'aria-label': options.label })],
     });
   }
 

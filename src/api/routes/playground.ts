@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { Type } from 'typebox';
@@ -17,14 +18,16 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * SECURITY: the page runs only its own bundled script and styles and talks only to this origin.
- * `img-src data:` is the one exception: a cell's PNG comes back as base64 inside its JSON result and
- * is shown as a data: image (an image context runs no script, even for SVG). Program output is only
- * ever inserted as text (src/playground/), never as markup.
+ * Two narrow exceptions: `img-src data:`, because a cell's PNG comes back as base64 inside its JSON
+ * result and is shown as a data: image (an image context runs no script, even for SVG); and a
+ * per-response nonce for the <style> elements CodeMirror writes its theme into (EditorView.cspNonce),
+ * since inline styles are otherwise refused. Program output is only ever inserted as text
+ * (src/playground/dom.ts), never as markup.
  */
-const CONTENT_SECURITY_POLICY = [
+const contentSecurityPolicy = (nonce: string) => [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  `style-src 'self' 'nonce-${nonce}'`,
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
@@ -33,7 +36,6 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 const PAGE_HEADERS = {
-  'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   // The page names its assets by content hash: it must be revalidated, they never change.
@@ -42,7 +44,8 @@ const PAGE_HEADERS = {
 const ASSET_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'public, max-age=31536000, immutable' };
 
 interface Bundle {
-  page: Buffer;
+  /** The page, with `{{nonce}}` where each response puts its own. */
+  page: string;
   assets: Map<string, { body: Buffer; type: string }>;
 }
 
@@ -59,7 +62,7 @@ function loadBundle(dir: string): Bundle | null {
     const type = CONTENT_TYPES[extname(name)];
     if (type) assets.set(name, { body: readFileSync(join(dir, name)), type });
   }
-  return { page: readFileSync(join(dir, manifest.page)), assets };
+  return { page: readFileSync(join(dir, manifest.page), 'utf8'), assets };
 }
 
 const notBuilt = () => new RunnerError(ErrorCodes.NOT_FOUND, 'the web playground is not built here: run `npm run build`');
@@ -70,8 +73,9 @@ export async function playgroundRoutes(app: Api): Promise<void> {
   const open = { rateLimit: false } as const;
   app.get('/', { config: open, schema: { hide: true } }, async (_request, reply) => {
     if (!bundle) throw notBuilt();
-    reply.headers(PAGE_HEADERS).type(CONTENT_TYPES['.html']!);
-    return bundle.page;
+    const nonce = randomBytes(16).toString('base64');
+    reply.headers({ ...PAGE_HEADERS, 'content-security-policy': contentSecurityPolicy(nonce) }).type(CONTENT_TYPES['.html']!);
+    return bundle.page.replaceAll('{{nonce}}', nonce);
   });
   app.get('/playground/:asset', { config: open, schema: { hide: true, params: Type.Object({ asset: Type.String({ maxLength: 128 }) }) } }, async (request, reply) => {
     const asset = bundle?.assets.get(request.params.asset);
