@@ -15,6 +15,7 @@ import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
 import { executeRoutes } from './routes/execute.js';
 import { operationsRoutes } from './routes/operations.js';
+import { playgroundRoutes } from './routes/playground.js';
 import { poolRoutes } from './routes/pool.js';
 import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
@@ -38,6 +39,8 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: pistonConnectRoutes, access: 'key' },
   { routes: sessionRoutes, access: 'key' },
   { routes: sessionConnectRoutes, access: 'key' },
+  // The page and its assets are static and open; every API call the page makes needs the key.
+  { routes: playgroundRoutes, access: 'open' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */

@@ -94,9 +94,10 @@ const isOutput = (path: string): boolean =>
     return dir !== '' && (path.startsWith(dir) || `${path.replace(/\/$/, '')}/` === dir);
   });
 
-/** The source a path names: `dist/src/x.js` is built from `src/x.ts`. */
+/** The source a path names: `dist/src/x.js` is built from `src/x.ts`; the bundled playground, `dist/playground/`, from `src/playground/`. */
 function source(path: string): string {
   if (!path.startsWith('dist/')) return path;
+  if (path.startsWith('dist/playground/')) return 'src/playground/';
   return path.slice('dist/'.length).replace(/\.js$/, '.ts').replace(/\.d\.ts$/, '.ts');
 }
 

@@ -32,6 +32,8 @@ const REGISTRY = 'sandbox/registry.ts';
 const OPENS_BACKENDS = ['compose', 'sandbox'];
 /** The HTTP client (src/client/) is an edge of its own that runs in browsers: of the server it reads only the schemas, as types. */
 const CLIENT_READS = (to: string): boolean => to.startsWith('api/schemas/') || to === 'engine/result-schema.ts' || to === 'errors.ts';
+/** Browser code (the web playground, bundled into the page): it imports only its own folder, and no server file imports it. */
+const BROWSER = 'playground';
 
 const srcDir = join(packageRoot, 'src');
 
@@ -89,6 +91,10 @@ const backendOf = (file: string): string | undefined => {
 /** Why one import breaks the rule, or null when it keeps it. */
 export function violation({ from, to, lazy }: ImportEdge): string | null {
   const [a, b] = [layerOf(from), layerOf(to)];
+  if ((a === BROWSER) !== (b === BROWSER)) {
+    return a === BROWSER ? `browser code (src/${BROWSER}/) imports server code` : `server code imports the browser's src/${BROWSER}/`;
+  }
+  if (a === BROWSER) return null;
   const [ra, rb] = [rankOf(a), rankOf(b)];
   if (ra === undefined) return `${a} is in no layer (add it to docs/architecture.md and ROWS)`;
   if (rb === undefined) return `${b} is in no layer (add it to docs/architecture.md and ROWS)`;
@@ -164,6 +170,9 @@ describe('the import rule (docs/architecture.md, "Layers")', () => {
     assert.equal(violation(edge('sandbox/registry.ts', 'sandbox/qemu/open.ts', true)), null);
     assert.equal(violation(edge('cli/commands/api.ts', 'api/server.ts', true)), null);
     assert.equal(violation(edge('sandbox/qemu/backend.ts', 'sandbox/vm-backend.ts')), null);
+    assert.match(violation(edge('playground/main.ts', 'api/types.ts'))!, /browser code/);
+    assert.match(violation(edge('api/routes/playground.ts', 'playground/api.ts'))!, /server code imports/);
+    assert.equal(violation(edge('playground/main.ts', 'playground/api.ts')), null);
     assert.deepEqual(cycles([edge('a.ts', 'b.ts'), edge('b.ts', 'a.ts')]), [['a.ts', 'b.ts', 'a.ts']]);
   });
 
