@@ -15,8 +15,11 @@ export interface OpenServiceOptions extends QueueOptions {
   engine: OpenEngineOptions;
   /** Further backends a request may pick. */
   backends?: readonly BackendName[];
-  /** What sessions may be (their lifetimes and caps); the defaults otherwise. */
-  sessions?: SessionSettings;
+  /**
+   * What sessions may be (their lifetimes and caps); the defaults otherwise. `false`: a service
+   * for one-shot executions only, which does not load the session manager at all.
+   */
+  sessions?: SessionSettings | false;
 }
 
 /**
@@ -28,6 +31,7 @@ export async function openService(options: OpenServiceOptions): Promise<Executio
   const { engine: engineOptions, backends = [], concurrency, maxQueued, sessions } = options;
   const { pool } = engineOptions;
   const shared = pool ? { ...engineOptions, pool: { ...pool, budget: pool.budget ?? new PoolBudget(pool) } } : engineOptions;
+  const Manager = sessions === false ? undefined : (await import('../engine/sessions/session-manager.js')).SessionManager;
   const engines = new Map<string, Engine>();
   try {
     const first = await openEngine(shared);
@@ -44,5 +48,5 @@ export async function openService(options: OpenServiceOptions): Promise<Executio
     await Promise.all([...engines.values()].map((engine) => engine.close()));
     throw err;
   }
-  return new ExecutionService(engines, { concurrency, maxQueued }, sessions);
+  return new ExecutionService(engines, { concurrency, maxQueued }, Manager && { Manager, ...(sessions ? { settings: sessions } : {}) });
 }

@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '../errors.js';
+import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import type { ImageStore } from '../images/store.js';
 import type { Engine } from './engine.js';
 import type { PoolImageStats } from './pool.js';
@@ -7,7 +7,7 @@ import type { ExecInput } from './exec-input.js';
 import { ExecutionQueue, type QueueOptions } from './queue.js';
 import type { ExecuteRequest } from './request.js';
 import type { ExecutionResult } from './result.js';
-import { SessionManager } from './sessions/session-manager.js';
+import type { SessionManager } from './sessions/session-manager.js';
 import type { SessionService } from './sessions/session-service.js';
 import type { SessionSettings } from './sessions/session-settings.js';
 
@@ -90,20 +90,25 @@ export class ExecutionService implements Service {
   /** Every execution still going (close() waits for them: a cancelled one is still tearing down). */
   readonly #going = new Set<Promise<unknown>>();
   readonly #hooks: ExecutedHook[] = [];
-  readonly #sessions: SessionManager;
+  readonly #sessions: SessionManager | undefined;
 
-  constructor(engines: Engines, queue: QueueOptions, sessions?: SessionSettings) {
+  /**
+   * `sessions`: the session manager's class and its settings, or none for a service that runs
+   * one-shot executions only (`infra.operator run`: its cold start loads nothing of sessions).
+   */
+  constructor(engines: Engines, queue: QueueOptions, sessions?: { Manager: typeof SessionManager; settings?: SessionSettings }) {
     const first = engines.values().next().value;
     if (!first) throw new RangeError('a service needs at least one engine');
     this.#engines = engines;
     this.#default = first;
     this.#queue = new ExecutionQueue(queue);
-    this.#sessions = new SessionManager((backend) => this.engineFor(backend), this.#queue, sessions, (result, waitedMs) => {
+    this.#sessions = sessions && new sessions.Manager((backend) => this.engineFor(backend), this.#queue, sessions.settings, (result, waitedMs) => {
       for (const hook of this.#hooks) hook(result, waitedMs);
     });
   }
 
   get sessions(): SessionManager {
+    if (!this.#sessions) throw new RunnerError(ErrorCodes.INTERNAL, 'this service was opened without sessions (openService({ sessions: false }))');
     return this.#sessions;
   }
 
@@ -211,12 +216,12 @@ export class ExecutionService implements Service {
 
   stopAccepting(): void {
     this.#queue.close();
-    this.#sessions.stopAccepting();
+    this.#sessions?.stopAccepting();
   }
 
   cancelAll(): void {
     for (const controller of this.#inFlight) controller.abort();
-    this.#sessions.cancelAll();
+    this.#sessions?.cancelAll();
   }
 
   /** Stops, cancels what runs, ends every session, destroys every pool and waits for every sandbox to be gone. */
@@ -225,7 +230,7 @@ export class ExecutionService implements Service {
     this.cancelAll();
     // A client that went away without waiting (a closed WebSocket) leaves its execution tearing down.
     await Promise.all(this.#going);
-    await this.#sessions.close();
+    await this.#sessions?.close();
     await Promise.all([...this.#engines.values()].map((engine) => engine.close()));
   }
 }

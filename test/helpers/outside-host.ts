@@ -54,7 +54,10 @@ export async function startOutsideHost(): Promise<OutsideHost> {
   const nsEnd = `rco${tag}n`;
   const subnet = randomInt(1, 255);
   const v4 = { host: `198.18.${subnet}.1`, ns: `198.18.${subnet}.2` };
-  const prefix = `fd${randomBytes(5).toString('hex').replace(/(..)(....)(....)/, '$1:$2:$3')}`;
+  // Each group without leading zeros and never 0 (which `::` would swallow): the form the kernel,
+  // and so the listener's log, prints.
+  const groups = /(..)(....)(....)/.exec(randomBytes(5).toString('hex'))!.slice(1);
+  const prefix = `fd${groups[0]}:${groups.slice(1).map((g) => g.replace(/^0+/, '') || '1').join(':')}`;
   const v6 = { host: `${prefix}::1`, ns: `${prefix}::2` };
   const withV6 = ipv6Enabled();
   const port = randomInt(20_000, 60_000);

@@ -65,7 +65,7 @@ export function runCommand(ctx: CliContext): Command {
         const maxima = maximaOf(flags);
         const request = await toRequest(flags, positional, maxima);
         // The same service the HTTP API calls, with one slot: this process runs one program.
-        const service = await openService({ engine: { ...engineMaxima(maxima), ...(flags.backend ? { backend: flags.backend } : {}) }, concurrency: 1, maxQueued: 0 });
+        const service = await openService({ engine: { ...engineMaxima(maxima), ...(flags.backend ? { backend: flags.backend } : {}) }, concurrency: 1, maxQueued: 0, sessions: false });
         try {
           const result = await service.execute(request, {});
           const outputsDir = flags.outputsDir as string | undefined;
