@@ -19,6 +19,7 @@ import { languageRoutes } from './routes/languages.js';
 import { pistonRoutes } from './routes/piston.js';
 import { runRoutes } from './routes/run.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { mcpRoutes } from './routes/mcp.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
 
 /**
@@ -33,6 +34,7 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: poolRoutes, access: 'key' },
   { routes: pistonRoutes, access: 'key' },
   { routes: sessionRoutes, access: 'key' },
+  { routes: mcpRoutes, access: 'key' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */

@@ -18,7 +18,7 @@ import { limitRequest } from './execute.js';
 const NO_KEY_OWNER = 'anonymous';
 
 /** The caller's sessions are its API key's: another key's do not exist for it. */
-const ownerOf = (request: FastifyRequest): SessionOwner => request.apiKeyId ?? NO_KEY_OWNER;
+export const ownerOf = (request: FastifyRequest): SessionOwner => request.apiKeyId ?? NO_KEY_OWNER;
 
 const errors = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema };
 const tags = ['sessions'];
