@@ -25,6 +25,8 @@ For notebook-style state (variables that persist, plots shown inline) create_ses
 export interface McpServerOptions {
   /** Where the server's own diagnostics go (stderr for stdio, the request log over HTTP). */
   log: (message: string) => void;
+  /** Tool calls being answered are added here until they are (stdio waits for them at the end of its input). */
+  pending?: Set<Promise<unknown>>;
 }
 
 /** A tool handler's failures (RunnerError: bad input, a missing session, a limit) become isError results naming the field. */
@@ -59,11 +61,16 @@ function listingText(path: string, { entries, truncated }: SessionListing): stri
  * do: the same validation, limits, queue and owner checks. One per MCP connection; its sessions
  * (those not kept alive) end with `connection.end()`.
  */
-export function createMcpServer(service: Service, connection: ConnectionSessions, { log }: McpServerOptions): McpServer {
+export function createMcpServer(service: Service, connection: ConnectionSessions, { log, pending }: McpServerOptions): McpServer {
   const server = new McpServer(SERVER_INFO, { instructions: INSTRUCTIONS });
   const { sessions } = service;
   const { owner } = connection;
-  const run = (work: () => Promise<CallToolResult>) => answered(work, log);
+  const run = (work: () => Promise<CallToolResult>): Promise<CallToolResult> => {
+    const answer = answered(work, log);
+    pending?.add(answer);
+    void answer.finally(() => pending?.delete(answer));
+    return answer;
+  };
 
   server.registerTool(
     'run_code',

@@ -14,12 +14,24 @@ export const STDIO_OWNER = 'mcp-stdio';
  */
 export async function serveStdio(service: Service, log: (message: string) => void): Promise<void> {
   const connection = new ConnectionSessions(service.sessions, STDIO_OWNER, log);
-  const server = createMcpServer(service, connection, { log });
+  const pending = new Set<Promise<unknown>>();
+  const server = createMcpServer(service, connection, { log, pending });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
-    // The SDK's stdio transport does not notice the end of stdin by itself.
-    const end = (): void => void server.close();
+    // The SDK's stdio transport does not notice the end of stdin by itself. Calls already read are
+    // answered first (`… | infra.operator mcp` gets every reply), then the connection closes.
+    let ending = false;
+    const end = (): void => {
+      if (ending) return;
+      ending = true;
+      void (async () => {
+        const settled = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+        // A call read last is dispatched a few microtasks later: look after those, then after each answer.
+        for (await settled(); pending.size > 0; await settled()) await Promise.allSettled([...pending]);
+        await server.close();
+      })();
+    };
     process.stdin.once('end', end).once('close', end);
   });
   await server.connect(transport);

@@ -34,7 +34,11 @@ export function mcpCommand(ctx: CliContext): Command {
           concurrency,
           maxQueued: concurrency * 8,
         });
-        const stop = (): void => void process.stdin.destroy();
+        // A signal stops at once: running programs are killed (their calls answer cancelled), then the connection ends.
+        const stop = (): void => {
+          service.cancelAll();
+          process.stdin.destroy();
+        };
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
         try {
