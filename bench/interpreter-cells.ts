@@ -17,6 +17,7 @@ import { dataPaths } from '../src/config/paths.js';
 import { which } from '../src/config/which.js';
 import { Kernel } from '../src/engine/kernel.js';
 import { kernelArgv, kernelLanguages } from '../src/engine/kernel-program.js';
+import { stageEnv } from '../src/engine/job.js';
 import { languageLimits } from '../src/engine/limits.js';
 import { ImageStore } from '../src/images/store.js';
 import { getLanguage } from '../src/languages/lookup.js';
@@ -93,8 +94,7 @@ async function sandboxed(language: string): Promise<{ cell: Summary; idleMiB: nu
   const sandbox = await backend.start({ image: spec.image, rootfs: images.rootfs(spec.image), limits, traceId: `bench-cells-${language}` });
   try {
     const session = await sandbox.openSession();
-    const env = ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8', ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-    const kernel = await Kernel.start(session, language, { env, limits, timeoutMs: 60_000 });
+    const kernel = await Kernel.start(session, language, { env: stageEnv(spec, { env: [] }), limits, timeoutMs: 60_000 });
     await kernel.run('x = 1', 10_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const pids = sandboxPids(sandbox.id);

@@ -27,17 +27,6 @@
 /* Stdin or control bytes the host may queue ahead of a stage that does not read them. */
 #define MAX_PENDING (64u << 20)
 
-int64_t exec_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 static void pending_clear(struct pending *p) {
   free(p->data);
   *p = (struct pending){0};
@@ -114,6 +103,7 @@ void exec_free(struct exec *x) {
     }
   }
   stage_close(x);
+  pending_clear(&x->early);
   for (size_t i = 0; i < x->n_stages; i++) stage_result_free(&x->res[i]);
   job_stages_free(x->stages, x->n_stages);
   json_decref(x->doc);
@@ -161,11 +151,16 @@ int exec_start_stage(struct exec *x, int host, struct agent_error *fatal, struct
   if (send_stage_event(x, host, fatal) < 0) return -1;
   int child[EXEC_FDS] = {-1, -1, -1, -1};
   int rc = make_fds(x, child, failed);
-  x->in_eof = !(x->interactive && last_stage(x));
+  bool interactive = x->interactive && last_stage(x);
+  x->in_eof = !interactive || x->early_eof;
   if (rc == 0 && pending_add(&x->in, st->stdin_data, st->stdin_len) < 0) rc = agent_err(failed, ERR_INTERNAL, "out of memory");
+  /* What the host typed while earlier stages (compile) ran goes after stdin_b64. */
+  if (rc == 0 && interactive && pending_add(&x->in, x->early.data + x->early.off, x->early.len - x->early.off) < 0)
+    rc = agent_err(failed, ERR_INTERNAL, "out of memory");
+  if (interactive) pending_clear(&x->early);
   if (rc == 0) {
     x->oom_before = stage_read_oom_kills();
-    x->start_ns = exec_now_ns();
+    x->start_ns = mono_ns();
     x->deadline_ns = x->start_ns + (int64_t)st->timeout_ms * NS_PER_MS;
     x->child_done = x->killed = false;
     x->pid = fork();
@@ -241,7 +236,7 @@ static int read_output(struct exec *x, enum exec_fd which, int host, struct agen
     close_fd(&x->fds[which]);
     return 0;
   }
-  if (x->killed) x->drain_deadline_ns = exec_now_ns() + DRAIN_IDLE_NS;
+  if (x->killed) x->drain_deadline_ns = mono_ns() + DRAIN_IDLE_NS;
   struct outbuf *b = which == EXEC_STDOUT ? &x->res[x->cur].out : &x->res[x->cur].err;
   size_t fit = b->limit - b->len < (size_t)n ? b->limit - b->len : (size_t)n;
   if (outbuf_append(b, buf, (size_t)n) < 0) return agent_err(err, ERR_INTERNAL, "out of memory for stage output");
@@ -258,6 +253,7 @@ static int read_control(struct exec *x, int host, struct agent_error *err) {
     close_fd(&x->fds[EXEC_CONTROL]);
     return 0;
   }
+  if (x->killed) x->drain_deadline_ns = mono_ns() + DRAIN_IDLE_NS;
   return send_bytes(x, host, "control", NULL, buf, (size_t)n, err);
 }
 
@@ -281,7 +277,7 @@ bool exec_child_exited(struct exec *x, pid_t pid, int status, const struct rusag
   x->child_done = true;
   x->status = status;
   x->ru = *ru;
-  x->end_ns = exec_now_ns();
+  x->end_ns = mono_ns();
   return true;
 }
 
@@ -345,15 +341,16 @@ int exec_tick(struct exec *x, int64_t now, int host, int *timeout_ms, struct age
     x->killed = true;
     x->drain_deadline_ns = now + DRAIN_IDLE_NS;
     x->drain_stop_ns = now + DRAIN_MAX_NS;
-    /* Stdin and control end with the stage: nothing more will be read. */
+    /* Stdin ends with the stage; what it wrote to stdout, stderr and fd 3 is still read (drained). */
     close_fd(&x->fds[EXEC_STDIN]);
-    close_fd(&x->fds[EXEC_CONTROL]);
+    pending_clear(&x->ctl);
   }
   if (x->killed && (now >= x->drain_deadline_ns || now >= x->drain_stop_ns)) {
     close_fd(&x->fds[EXEC_STDOUT]);
     close_fd(&x->fds[EXEC_STDERR]);
+    close_fd(&x->fds[EXEC_CONTROL]);
   }
-  bool drained = x->fds[EXEC_STDOUT] < 0 && x->fds[EXEC_STDERR] < 0;
+  bool drained = x->fds[EXEC_STDOUT] < 0 && x->fds[EXEC_STDERR] < 0 && x->fds[EXEC_CONTROL] < 0;
   if (!(x->killed && x->child_done && drained)) {
     if (!x->killed) lower(timeout_ms, x->deadline_ns, now);
     else if (!drained) lower(timeout_ms, x->drain_deadline_ns < x->drain_stop_ns ? x->drain_deadline_ns : x->drain_stop_ns, now);
@@ -373,10 +370,16 @@ int exec_tick(struct exec *x, int64_t now, int host, int *timeout_ms, struct age
 /* ---- host frames ---- */
 
 void exec_stdin(struct exec *x, const unsigned char *data, size_t len, bool eof) {
-  /* Only the last stage of an interactive exec reads the host's stdin frames. */
-  if (!x->running || x->killed || !x->interactive || !last_stage(x) || x->fds[EXEC_STDIN] < 0) return;
-  if (x->in_eof) return; /* after eof */
-  (void)pending_add(&x->in, data, len); /* past MAX_PENDING unread: dropped */
+  /* Only the last stage of an interactive exec reads the host's stdin frames; until it starts they wait. */
+  if (!x->interactive) return;
+  if (!last_stage(x)) {
+    if (x->early_eof) return;
+    (void)pending_add(&x->early, data, len); /* past MAX_PENDING unread: dropped */
+    x->early_eof = eof;
+    return;
+  }
+  if (!x->running || x->killed || x->fds[EXEC_STDIN] < 0 || x->in_eof) return; /* gone, or after eof */
+  (void)pending_add(&x->in, data, len);
   if (eof) x->in_eof = true;
 }
 

@@ -35,6 +35,8 @@ struct exec {
   int fds[EXEC_FDS]; /* the agent's ends; -1 when closed */
   struct pending in, ctl;
   bool in_eof; /* no more stdin will come: close the pipe once `in` is written */
+  struct pending early; /* host stdin that came before the last (interactive) stage started */
+  bool early_eof;
   bool running, child_done, killed;
   int status;
   struct rusage ru;
@@ -70,7 +72,5 @@ void exec_control(struct exec *x, const unsigned char *data, size_t len);
 
 /* Kills the running stage's process group (close, host EOF, fatal error). */
 void exec_kill(struct exec *x);
-
-int64_t exec_now_ns(void);
 
 #endif

@@ -57,9 +57,9 @@ static int open_dir_at(int dirfd, const char *name, const char *path, bool creat
   return fd;
 }
 
-/* Opens the directory that holds path's last component (copied into buf); *leaf points at it. */
-static int walk_parent(int root, const char *path, char *buf, const char **leaf, bool create, struct agent_error *err) {
-  snprintf(buf, RC_MAX_PATH_BYTES + 1, "%s", path); /* validated: <= 255 bytes, no NUL */
+/* Opens the directory that holds the last component of `buf` (a mutable copy of `path`, cut at
+ * each '/'); *leaf points at that component in buf. */
+static int walk_to_leaf(int root, char *buf, const char *path, const char **leaf, bool create, struct agent_error *err) {
   int dir = dup(root);
   if (dir < 0) return agent_err_errno(err, ERR_INTERNAL, "dup");
   char *comp = buf;
@@ -72,6 +72,12 @@ static int walk_parent(int root, const char *path, char *buf, const char **leaf,
   }
   *leaf = comp;
   return dir;
+}
+
+/* walk_to_leaf for a request path (validated: at most 255 bytes, no NUL), copied into buf. */
+static int walk_parent(int root, const char *path, char *buf, const char **leaf, bool create, struct agent_error *err) {
+  snprintf(buf, RC_MAX_PATH_BYTES + 1, "%s", path);
+  return walk_to_leaf(root, buf, path, leaf, create, err);
 }
 
 static int64_t mtime_ms(const struct stat *st) {
@@ -400,17 +406,10 @@ static int collect_visit(struct tree_walk *w, int dirfd, const char *name, const
 static int open_tree_file(int root, const char *path, struct stat *st, struct agent_error *err) {
   char buf[MAX_TREE_PATH];
   snprintf(buf, sizeof buf, "%s", path);
-  int dir = dup(root);
-  if (dir < 0) return agent_err_errno(err, ERR_INTERNAL, "dup");
-  char *comp = buf;
-  for (char *slash; (slash = strchr(comp, '/')) != NULL; comp = slash + 1) {
-    *slash = '\0';
-    int next = open_dir_at(dir, comp, path, false, err);
-    close(dir);
-    if (next < 0) return -1;
-    dir = next;
-  }
-  int fd = open_regular(dir, comp, path, st, err);
+  const char *leaf;
+  int dir = walk_to_leaf(root, buf, path, &leaf, false, err);
+  if (dir < 0) return -1;
+  int fd = open_regular(dir, leaf, path, st, err);
   close(dir);
   return fd;
 }
@@ -501,13 +500,16 @@ static __attribute__((noreturn)) void op_child(int root, int report, const struc
   _exit(0);
 }
 
-/* Reads the child's whole answer (at most one result frame). */
-static char *read_answer(int fd) {
+/* Reads the child's whole answer (at most one result frame; *over when it was longer). */
+static char *read_answer(int fd, bool *over) {
   size_t len = 0, cap = 65536;
   char *buf = malloc(cap + 1);
   while (buf != NULL) {
     if (len == cap) {
-      if (cap >= RC_MAX_RESULT_FRAME) break;
+      if (cap >= RC_MAX_RESULT_FRAME) {
+        *over = true;
+        break;
+      }
       char *p = realloc(buf, cap * 2 + 1);
       if (p == NULL) break;
       buf = p;
@@ -542,11 +544,13 @@ static json_t *run_op(int root, const struct op *o, struct agent_error *err) {
     op_child(root, report[1], o);
   }
   close(report[1]);
-  char *text = read_answer(report[0]);
+  bool over = false;
+  char *text = read_answer(report[0], &over);
   close(report[0]);
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (over) return agent_err(err, ERR_TOO_LARGE, "the %s answer is larger than a frame (%d bytes)", o->type, RC_MAX_RESULT_FRAME), NULL;
   json_t *answer = text ? json_loads(text, 0, NULL) : NULL;
   free(text);
   if (answer == NULL || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -81,6 +81,14 @@ int frame_reader_next(struct frame_reader *r, char **buf, size_t *len, struct ag
   if (n == 0) return agent_err(err, ERR_BAD_FRAME, "frame length 0");
   if (n > r->max) return agent_err(err, ERR_BAD_FRAME, "frame length %u exceeds limit %zu", n, r->max);
   if (r->len < 4 + (size_t)n) return 0;
+  if (r->len == 4 + (size_t)n) { /* the usual case, and a big put's: hand the buffer over, no copy */
+    memmove(r->buf, r->buf + 4, n);
+    r->buf[n] = '\0';
+    *buf = r->buf;
+    *len = n;
+    *r = (struct frame_reader){.max = r->max};
+    return 1;
+  }
   char *b = malloc((size_t)n + 1);
   if (b == NULL) return agent_err(err, ERR_INTERNAL, "out of memory for %u-byte frame", n);
   memcpy(b, r->buf + 4, n);

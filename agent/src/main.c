@@ -119,8 +119,10 @@ static int run_stages(const struct job *job, int sigfd, struct stage_result *res
 /* Version 1's outputs: what the program left under collect.dir (file-ops.c). */
 static int collect(const struct job *job, json_t **outputs, bool *truncated, struct agent_error *err) {
   if (!job->collect.enabled) return 0;
-  cleanup_close int root = files_open_workdir(job->workdir, err);
-  if (root < 0) return -1;
+  // SECURITY: only opened (never through a symlink, never chowned again) by the agent; the walk
+  // below it runs as the program's uid.
+  cleanup_close int root = open(job->workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (root < 0) return agent_err_errno(err, ERR_INTERNAL, "open workdir %s", job->workdir);
   return fileop_collect(root, &job->collect, outputs, truncated, err);
 }
 

@@ -108,10 +108,11 @@ static bool one_of(const char *type, const char *const *names, size_t n) {
   return false;
 }
 
-/* One host frame. A frame that is not JSON, or has no usable type or id, is fatal: the host and
+/* One host frame (buf is freed here). A frame that is not JSON, or has no usable type or id, is fatal: the host and
  * the agent no longer agree on the protocol. */
-static int handle_frame(struct session *s, const char *buf, size_t len, struct agent_error *err) {
+static int handle_frame(struct session *s, char *buf, size_t len, struct agent_error *err) {
   json_t *req = job_load_json(buf, len, true, err);
+  free(buf); /* a big put's frame is not kept beside its parsed copy */
   if (req == NULL) return -1;
   int rc = 0;
   json_t *t = json_object_get(req, "type"), *idv = json_object_get(req, "id");
@@ -147,8 +148,9 @@ static int read_host(struct session *s, struct agent_error *err) {
     size_t len;
     int n = frame_reader_next(&s->rd, &buf, &len, err);
     if (n <= 0) return n;
-    int rc = s->closing ? 0 : handle_frame(s, buf, len, err);
-    free(buf);
+    int rc = 0;
+    if (s->closing) free(buf);
+    else rc = handle_frame(s, buf, len, err);
     if (rc < 0) return -1;
   }
 }
@@ -170,7 +172,7 @@ static void reap(struct session *s) {
 /* Ticks every exec; drops the finished ones. Returns the poll timeout, or -2 on a failure. */
 static int tick_all(struct session *s, struct agent_error *err) {
   int timeout = -1;
-  int64_t now = exec_now_ns();
+  int64_t now = mono_ns();
   for (size_t i = 0; i < s->n_execs;) {
     struct agent_error failed = {0};
     int rc = exec_tick(s->execs[i], now, s->out, &timeout, err, &failed);

@@ -33,17 +33,6 @@ struct run {
   int64_t start_ns, end_ns, deadline_ns, drain_deadline_ns;
 };
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 /* ---- parent side ---- */
 
 static void reap(struct run *r) {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int verr(struct agent_error *err, const char *code, int errnum, const char *fmt, va_list ap) {
   if (err == NULL || err->code != NULL) return -1;
@@ -74,4 +75,15 @@ ssize_t read_full(int fd, void *buf, size_t len) {
     got += (size_t)n;
   }
   return (ssize_t)got;
+}
+
+int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -41,6 +42,11 @@ int agent_err_errno(struct agent_error *err, const char *code, const char *fmt, 
 int write_all(int fd, const void *buf, size_t len);
 /* Read exactly len bytes. Returns len, fewer on EOF, or -1 (errno set). */
 ssize_t read_full(int fd, void *buf, size_t len);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t mono_ns(void);
+/* Closes *fd if open and marks it closed (-1). */
+void close_fd(int *fd);
 
 static inline void cleanup_freep(void *p) { free(*(void **)p); }
 static inline void cleanup_closep(int *fd) {

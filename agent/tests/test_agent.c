@@ -22,6 +22,7 @@
 #include "base64.h"
 #include "frame.h"
 #include "protocol.h"
+#include "agent_proc.h"
 #include "tap.h"
 
 static const char *out_dir;
@@ -35,42 +36,7 @@ struct agent_run {
   double secs;
 };
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static json_t *read_json_frame(int fd) {
-  char *buf = NULL;
-  size_t len;
-  struct agent_error err = {0};
-  if (frame_read(fd, RC_MAX_RESULT_FRAME, &buf, &len, &err) < 0) return NULL;
-  json_t *j = json_loadb(buf, len, 0, NULL);
-  free(buf);
-  return j;
-}
-
-static pid_t spawn_agent(int *to, int *from) {
-  int in[2], out[2];
-  if (pipe(in) < 0 || pipe(out) < 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/runner-agent", out_dir);
-    if (program_id) execl(path, path, "--program-id", program_id, (char *)NULL);
-    else execl(path, path, (char *)NULL);
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  *to = in[1];
-  *from = out[0];
-  return pid;
-}
+static pid_t spawn_agent(int *to, int *from) { return spawn_agent_in(out_dir, program_id, to, from); }
 
 /* Send raw bytes (already framed) to a fresh agent; check its ready frame; collect the reply. */
 static struct agent_run run_raw(const void *bytes, size_t n, int *ready_ok) {

@@ -17,6 +17,7 @@
 #include "base64.h"
 #include "frame.h"
 #include "protocol.h"
+#include "agent_proc.h"
 #include "tap.h"
 
 static const char *out_dir;
@@ -30,21 +31,7 @@ struct agent {
   int to, from;
 };
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static json_t *recv_frame(struct agent *a) {
-  char *buf = NULL;
-  size_t len;
-  struct agent_error err = {0};
-  if (frame_read(a->from, RC_MAX_RESULT_FRAME, &buf, &len, &err) < 0) return NULL;
-  json_t *j = json_loadb(buf, len, 0, NULL);
-  free(buf);
-  return j;
-}
+static json_t *recv_frame(struct agent *a) { return read_json_frame(a->from); }
 
 static void send_frame(struct agent *a, json_t *msg) {
   char *s = json_dumps(msg, JSON_COMPACT);
@@ -61,26 +48,7 @@ static const char *gets_(json_t *o, const char *k) {
   return s ? s : "";
 }
 
-static pid_t spawn(int *to, int *from) {
-  int in[2], out[2];
-  if (pipe(in) < 0 || pipe(out) < 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/runner-agent", out_dir);
-    if (program_id) execl(path, path, "--program-id", program_id, (char *)NULL);
-    else execl(path, path, (char *)NULL);
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  *to = in[1];
-  *from = out[0];
-  return pid;
-}
+static pid_t spawn(int *to, int *from) { return spawn_agent_in(out_dir, program_id, to, from); }
 
 /* A fresh agent with an open session in a fresh workdir. */
 static struct agent open_session(void) {
@@ -230,6 +198,19 @@ static void test_exec_and_files(void) {
          "put with overwrite false on an existing file: exists");
   tap_ok(is_ok(put(&a, 11, "out.txt", "new")), "put overwrites by default");
   tap_ok(is_error(get(&a, 12, "out.txt", 2), "too_large"), "get larger than max_bytes: too_large");
+  size_t big = 5u << 20;
+  char *content = malloc(big + 1);
+  for (size_t i = 0; i < big; i++) content[i] = (char)('a' + i % 26);
+  content[big] = '\0';
+  json_t *pb = put(&a, 13, "big.bin", content);
+  json_t *gb = get(&a, 14, "big.bin", (int)big);
+  char *want_b64 = base64_encode((const unsigned char *)content, big);
+  tap_ok(strcmp(type_of(pb), "ok") == 0 && geti(gb, "size") == (long long)big && strcmp(gets_(gb, "content_b64"), want_b64) == 0,
+         "a 5 MiB put and get round-trip");
+  free(want_b64);
+  free(content);
+  json_decref(pb);
+  json_decref(gb);
   tap_ok(WIFEXITED(close_session(&a)), "close: the agent exits");
 }
 
@@ -304,6 +285,17 @@ static void test_streaming(void) {
   close_session(&a);
 }
 
+/* The pid a stage wrote to tmp_root/name, or 0. */
+static int read_pid(const char *name) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", tmp_root, name);
+  FILE *pf = fopen(path, "r");
+  int pid = 0;
+  if (pf && fscanf(pf, "%d", &pid) != 1) pid = 0;
+  if (pf) fclose(pf);
+  return pid;
+}
+
 static void test_concurrent_and_interactive(void) {
   struct agent a = open_session();
   send_exec(&a, 1, "sleep 1; echo slow", 5000, NULL);
@@ -320,6 +312,15 @@ static void test_concurrent_and_interactive(void) {
   send_frame(&a, json_pack("{s:s, s:i, s:s, s:b}", "type", "stdin", "id", 3, "data_b64", "dHdvCg==", "eof", 1));
   f = wait_result(&a, 3, NULL, 0, NULL);
   tap_ok(strcmp(stdout_of(f, 0), "got-one\ngot-two\n") == 0, "interactive: stdin frames reach the stage");
+  json_decref(f);
+
+  json_t *compiled = json_pack("{s:s, s:i, s:[o,o], s:b}", "type", "exec", "id", 12, "stages", stage("compile", "sleep 0.3", 5000),
+                               stage("run", "read x; echo got-$x", 5000), "interactive", 1);
+  send_frame(&a, compiled);
+  send_frame(&a, json_pack("{s:s, s:i, s:s, s:b}", "type", "stdin", "id", 12, "data_b64", "ZWFybHkK", "eof", 1)); /* early\n */
+  f = wait_result(&a, 12, NULL, 0, NULL);
+  tap_ok(json_array_size(json_object_get(f, "stages")) == 2 && strcmp(stdout_of(f, 1), "got-early\n") == 0,
+         "interactive: stdin sent while the compile stage runs reaches the run stage");
   json_decref(f);
 
   send_exec(&a, 4, "cat; echo after", 5000, "i");
@@ -375,12 +376,7 @@ static void test_concurrent_and_interactive(void) {
   usleep(100000);
   int status = close_session(&a);
   tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "close: exit 0 with an exec still running");
-  char path[600];
-  snprintf(path, sizeof path, "%s/daemon.pid", tmp_root);
-  FILE *pf = fopen(path, "r");
-  int dpid = 0;
-  if (pf && fscanf(pf, "%d", &dpid) != 1) dpid = 0;
-  if (pf) fclose(pf);
+  int dpid = read_pid("daemon.pid");
   if (dpid > 0) kill(dpid, SIGKILL); /* not PID 1 here: what left the group outlives close (bwrap's PID 1 kills it) */
 }
 
@@ -395,12 +391,7 @@ static void test_eof_kills(void) {
   int status;
   waitpid(a.pid, &status, 0);
   close(a.from);
-  char path[600];
-  snprintf(path, sizeof path, "%s/eof.pid", tmp_root);
-  FILE *pf = fopen(path, "r");
-  int pid = 0;
-  if (pf && fscanf(pf, "%d", &pid) != 1) pid = 0;
-  if (pf) fclose(pf);
+  int pid = read_pid("eof.pid");
   usleep(100000);
   tap_ok(WIFEXITED(status) && now_s() - t0 < 2 && pid > 0 && kill(pid, 0) < 0 && errno == ESRCH,
          "host EOF: the agent exits and kills the running exec");

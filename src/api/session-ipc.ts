@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
+import type { CellResult } from '../engine/kernel.js';
 import type { ExecutionResult } from '../engine/result.js';
 import type {
-  SessionCallOptions, SessionCreateRequest, SessionExecRequest, SessionFile, SessionInfo, SessionListing, SessionOwner, SessionService,
+  SessionCallOptions, SessionCellRequest, SessionCreateRequest, SessionExecRequest, SessionFile, SessionInfo, SessionListing, SessionOwner, SessionService,
 } from '../engine/sessions/session-service.js';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 
@@ -18,6 +19,7 @@ export type SessionCall =
   | { op: 'keepalive'; session: string }
   | { op: 'remove'; session: string }
   | { op: 'execute'; session: string; request: SessionExecRequest; traceId?: string }
+  | { op: 'runCode'; session: string; request: SessionCellRequest }
   | { op: 'putFile'; session: string; path: string; content_b64: string; mode?: number }
   | { op: 'getFile'; session: string; path: string }
   | { op: 'listFiles'; session: string; path: string }
@@ -54,6 +56,8 @@ export async function serveSessionCall(sessions: SessionService, owner: unknown,
       return null;
     case 'execute':
       return sessions.execute(who, text(call.session, 'session'), object(call.request, 'request'), { ...traceId, signal });
+    case 'runCode':
+      return sessions.runCode(who, text(call.session, 'session'), object(call.request, 'request'), { signal });
     case 'putFile': {
       const mode = typeof call.mode === 'number' ? { mode: call.mode } : {};
       return sessions.putFile(who, text(call.session, 'session'), text(call.path, 'path'), Buffer.from(text(call.content_b64, 'content'), 'base64'), mode);
@@ -107,6 +111,10 @@ export class RemoteSessions implements SessionService {
 
   async execute(owner: SessionOwner, session: string, request: SessionExecRequest, options: SessionCallOptions = {}): Promise<ExecutionResult> {
     return (await this.#call(owner, { op: 'execute', session, request, ...trace(options) }, options.signal)) as ExecutionResult;
+  }
+
+  async runCode(owner: SessionOwner, session: string, request: SessionCellRequest, options: SessionCallOptions = {}): Promise<CellResult> {
+    return (await this.#call(owner, { op: 'runCode', session, request }, options.signal)) as CellResult;
   }
 
   async putFile(owner: SessionOwner, session: string, path: string, content: Buffer, options: { mode?: number } = {}): Promise<{ path: string; size: number }> {

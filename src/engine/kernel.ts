@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { ErrorCodes, RunnerError } from '../errors.js';
+import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
 import { getLanguage } from '../languages/lookup.js';
 import type { JobStage, StageReport } from '../protocol/messages.js';
 import type { AgentSession, RunningExec } from '../sandbox/agent-session.js';
@@ -60,6 +60,8 @@ const SIGKILL = 9;
 interface RunningCell {
   id: number;
   result: CellResult;
+  /** Bytes of result.stdout and result.stderr so far. */
+  bytes: { stdout: number; stderr: number };
   handlers: CellHandlers;
   /** Settles the cell: with the kernel's reply, or null when the kernel went away. */
   settle(reply: KernelReply | null): void;
@@ -92,6 +94,8 @@ export class Kernel {
   private line: Buffer[] = [];
   private lineBytes = 0;
   private onReady: ((version: string) => void) | null = null;
+  /** The kernel exited between cells (a thread of an earlier cell ended it): the next cell says so. */
+  private diedIdle = false;
   private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   /** The kernel's version string, as it reported it when ready. */
   version = '';
@@ -118,6 +122,7 @@ export class Kernel {
 
   /** Runs one cell; stdout/stderr can be streamed through handlers as they come. */
   run(code: string, timeoutMs: number, handlers: CellHandlers = {}): Promise<CellResult> {
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new InvalidRequestError('timeout', `must be a positive integer of milliseconds, not ${timeoutMs}`));
     const result = this.queue.then(() => this.runNow(code, timeoutMs, handlers));
     this.queue = result.catch(() => undefined);
     return result;
@@ -145,6 +150,8 @@ export class Kernel {
     };
     this.line = [];
     this.lineBytes = 0;
+    this.decoders.stdout = new StringDecoder('utf8');
+    this.decoders.stderr = new StringDecoder('utf8');
     const ready = new Promise<string>((resolve) => (this.onReady = resolve));
     // interactive:false: a cell that reads stdin gets EOF at once rather than hanging to its timeout.
     const exec = this.session.exec([stage], { stream: true, interactive: false, control: true }, {
@@ -174,14 +181,17 @@ export class Kernel {
 
   private async runNow(code: string, timeoutMs: number, handlers: CellHandlers): Promise<CellResult> {
     if (this.closed) throw new RunnerError(ErrorCodes.INVALID_REQUEST, 'the kernel is closed');
+    const restarted = this.diedIdle;
+    this.diedIdle = false;
     if (this.exec === null) await this.launch();
     const exec = this.exec!;
     const started = performance.now();
     const result: CellResult = { stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null, outputs: [], timed_out: false, duration_ms: 0 };
     let settle!: (reply: KernelReply | null) => void;
     const settled = new Promise<KernelReply | null>((resolve) => (settle = resolve));
-    const cell: RunningCell = { id: this.nextCell++, result, handlers, settle };
+    const cell: RunningCell = { id: this.nextCell++, result, bytes: { stdout: 0, stderr: 0 }, handlers, settle };
     this.cell = cell;
+    if (restarted) this.append(cell, 'stderr', 'the kernel had exited after the previous cell and was started again: its state is lost\n');
     exec.control(Buffer.from(JSON.stringify({ cell: cell.id, code, output_limit: this.options.limits.outputBytes }) + '\n'));
 
     let graceTimer: NodeJS.Timeout | undefined;
@@ -202,16 +212,18 @@ export class Kernel {
       result.stderr_truncated ||= reply.stderr_truncated;
       return result;
     }
+    if (this.closed) {
+      result.error = { name: 'KernelClosed', message: 'the session ended during the cell', traceback: '' };
+      return result;
+    }
     // The kernel is gone: killed past the grace, or it died (os._exit, a crash, the memory limit).
     result.error = result.timed_out
       ? { name: 'TimeoutError', message: `the cell ran past its ${timeoutMs} ms timeout and did not stop on SIGINT; the kernel was restarted and its state is lost`, traceback: '' }
       : { name: 'KernelDied', message: 'the kernel exited during the cell; it was restarted and its state is lost', traceback: '' };
-    if (!this.closed) {
-      try {
-        await this.launch();
-      } catch (error) {
-        result.error.message = `${result.error.message.replace(/; it was restarted.*$/, '')}; restarting it failed: ${(error as Error).message}`;
-      }
+    try {
+      await this.launch();
+    } catch (error) {
+      result.error.message = `${result.error.message.replace(/; it was restarted.*$/, '')}; restarting it failed: ${(error as Error).message}`;
     }
     return result;
   }
@@ -222,6 +234,8 @@ export class Kernel {
     this.append(this.cell, stream, this.decoders[stream].write(data));
   }
 
+  // SECURITY: the control channel is written by the kernel, which runs the cell's code in its own
+  // process: every line is untrusted data, parsed as JSON and checked field by field, never evaluated.
   private onControl(exec: RunningExec, data: Buffer): void {
     if (exec !== this.exec) return;
     let start = 0;
@@ -274,12 +288,15 @@ export class Kernel {
   private append(cell: RunningCell, stream: 'stdout' | 'stderr', text: string): void {
     if (text === '') return;
     const { result } = cell;
-    const room = this.options.limits.outputBytes - Buffer.byteLength(result[stream]);
-    if (Buffer.byteLength(text) > room) {
+    const room = this.options.limits.outputBytes - cell.bytes[stream];
+    let size = Buffer.byteLength(text);
+    if (size > room) {
       result[`${stream}_truncated`] = true;
       text = Buffer.from(text).subarray(0, Math.max(room, 0)).toString('utf8').replace(/\uFFFD$/, '');
+      size = Buffer.byteLength(text);
       if (text === '') return;
     }
+    cell.bytes[stream] += size;
     result[stream] += text;
     if (stream === 'stdout') cell.handlers.onStdout?.(text);
     else cell.handlers.onStderr?.(text);
@@ -288,7 +305,8 @@ export class Kernel {
   private onExit(exec: RunningExec): void {
     if (exec !== this.exec) return;
     this.exec = null;
-    this.cell?.settle(null);
+    if (this.cell !== null) this.cell.settle(null);
+    else if (!this.closed) this.diedIdle = true;
   }
 
   private async stop(): Promise<void> {

@@ -40,6 +40,12 @@ export interface AgentSession {
   get(path: string, maxBytes: number): Promise<{ content: Buffer; size: number; mode: number; mtime_ms: number }>;
   list(path: string, options?: { recursive?: boolean; maxEntries?: number }): Promise<{ entries: FileEntry[]; truncated: boolean }>;
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /**
+   * Ends the session: the agent kills every process in the sandbox and exits, so the sandbox ends
+   * by itself; pending requests reject. Sandbox.destroy() still frees its host side (and alone also
+   * ends a session: it kills the cgroup).
+   */
+  close(): void;
 }
 
 /** What the session asks of the sandbox that carries it. */
@@ -166,7 +172,6 @@ export class AgentSessionChannel implements AgentSession {
     await this.#file('delete', path, { recursive: options.recursive ?? false });
   }
 
-  /** Asks the agent to kill everything and exit (the sandbox then ends); pending requests fail. */
   close(): void {
     if (this.#failure) return;
     this.#send({ type: 'close' });
@@ -224,14 +229,11 @@ export class AgentSessionChannel implements AgentSession {
   #execFrame(id: number, x: PendingExec, m: SessionMessage): void {
     switch (m.type) {
       case 'output':
-        x.handlers.onOutput?.(m.stream, Buffer.from(m.data_b64, 'base64'), m.seq, m.stage);
-        return;
+        return handle(() => x.handlers.onOutput?.(m.stream, Buffer.from(m.data_b64, 'base64'), m.seq, m.stage));
       case 'stage':
-        x.handlers.onStage?.(m.name);
-        return;
+        return handle(() => x.handlers.onStage?.(m.name));
       case 'control':
-        x.handlers.onControl?.(Buffer.from(m.data_b64, 'base64'));
-        return;
+        return handle(() => x.handlers.onControl?.(Buffer.from(m.data_b64, 'base64')));
       case 'exec_result':
         this.#settle(id);
         try {
@@ -286,6 +288,18 @@ export class AgentSessionChannel implements AgentSession {
       pending.reject(err);
       this.#pending.delete(id);
     }
+  }
+}
+
+/**
+ * Calls an exec's handler. Its failure (a client's stream that went away) is its caller's: it must
+ * not fail the channel, which carries every other exec of the session.
+ */
+function handle(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // deliberately ignored: see above
   }
 }
 

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { get, post, testServer } from '../helpers/server.js';
@@ -65,7 +65,10 @@ const BODIES: Record<string, unknown> = {
   '/api/v1/execute': job,
   '/api/v1/run': { language: 'bash', files: [{ name: 'a.sh', content: 'echo ok' }] },
   '/api/v2/execute': { language: 'bash', version: '*', files: [{ content: 'echo ok' }] },
+  '/api/v1/sessions/:id/execute': { command: ['echo', 'ok'] },
 };
+/** Bodies of the other POST routes that need one to succeed. */
+const CREATE_BODIES: Record<string, unknown> = { '/api/v1/sessions': { language: 'bash' }, '/api/v1/sessions/:id/run_code': { code: '6 * 7' } };
 
 interface Route {
   path: string;
@@ -86,8 +89,11 @@ function routesOf(app: Api): Route[] {
   return routes;
 }
 
+/** The session the session routes' `:id` names (created with key-one before the routes are tried). */
+let sessionId = '';
+
 /** A request path for the route pattern: parameters get a real value. */
-const concrete = (pattern: string): string => pattern.replace(/:\w+/g, 'bash').replace(/\*/g, 'x');
+const concrete = (pattern: string): string => pattern.replace(/\/sessions\/:id/, `/sessions/${sessionId}`).replace(/:\w+/g, 'bash').replace(/\*/g, 'x');
 
 const encode = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
 
@@ -178,8 +184,15 @@ async function executions(url: string): Promise<number> {
 // No rate limit on this server: the budget above would run out long before these requests do. No pool
 // either: each server's teardown checks the host for leftover sandboxes while the other still runs.
 const server = await testServer({ apiKeys: ['key-one'], poolSize: 0 });
+sessionId = (await post(server.url, '/api/v1/sessions', { language: 'python' }, { 'x-api-key': 'key-one' })).body.id;
 
 describe('every protected route, every spelling of its path', async () => {
+  // The first server's teardown checks the host while this one runs: its sessions must be gone by then.
+  after(async () => {
+    const keyed = { 'x-api-key': 'key-one' };
+    const { sessions } = (await get(server.url, '/api/v1/sessions', keyed)).body as { sessions: { id: string }[] };
+    await Promise.all(sessions.map((s) => fetch(`${server.url}/api/v1/sessions/${s.id}`, { method: 'DELETE', headers: keyed })));
+  });
   const port = Number(new URL(server.url).port);
   const routes = routesOf(server.app);
   const isProtected = (route: Route): boolean => !OPEN.test(route.path);
@@ -224,10 +237,10 @@ describe('every protected route, every spelling of its path', async () => {
     for (const route of protectedRoutes) {
       const path = concrete(route.path);
       const method = route.methods.includes('POST') ? 'POST' : 'GET';
-      const body = method === 'POST' ? (BODIES[route.path] ?? {}) : undefined;
+      const body = method === 'POST' ? (BODIES[route.path] ?? CREATE_BODIES[route.path] ?? {}) : undefined;
       for (const target of [path, path.replace(/[a-z]/, encode), `http://127.0.0.1:${port}${path}`]) {
         const reply = await raw(port, method, target, { 'x-api-key': 'key-one' }, body);
-        const ok = reply.status === 200 && (BODIES[route.path] === undefined || reply.body.includes('ok\\n'));
+        const ok = [200, 201].includes(reply.status) && (BODIES[route.path] === undefined || reply.body.includes('ok\\n'));
         if (!ok) failed.push(`${method} ${target} -> ${reply.status} ${reply.body.slice(0, 200)}`);
       }
     }

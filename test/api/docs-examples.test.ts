@@ -11,7 +11,14 @@ const run = promisify(execFile);
 const { base } = await testServer();
 
 /** Values that differ from run to run; everything else must match the documented reply exactly. */
-const VOLATILE = new Set(['trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory', 'image_bytes', 'languages']);
+const VOLATILE = new Set([
+  'trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory', 'image_bytes', 'languages',
+  // A session's id and times, a file's mtime.
+  'id', 'created_at', 'expires_at', 'max_expires_at', 'last_used_at', 'mtime',
+]);
+
+/** A command that creates a session: later examples name it as $SID, as the page tells readers to. */
+const CREATES_SESSION = /-X POST http:\/\/localhost:8080\/api\/v1\/sessions /;
 
 function normalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalize);
@@ -25,9 +32,11 @@ it('every curl example in docs/api.md still answers as documented', async () => 
   const doc = readFileSync(join(packageRoot, 'docs', 'api.md'), 'utf8');
   const examples = [...doc.matchAll(/```sh\n\$ (curl .*)\n([\s\S]*?)```/g)].map((m) => ({ command: m[1]!, documented: m[2]!.trim() }));
   assert.ok(examples.length >= 8, `found ${examples.length} examples`);
+  let sid = '';
   for (const { command, documented } of examples) {
     // The commands are this repository's own documentation, run through bash exactly as a reader would.
-    const { stdout } = await run('bash', ['-c', command.replaceAll('http://localhost:8080', base)]);
+    const { stdout } = await run('bash', ['-c', command.replaceAll('http://localhost:8080', base)], { env: { ...process.env, SID: sid } });
+    if (CREATES_SESSION.test(command)) sid = JSON.parse(stdout).id;
     let expected: unknown;
     try {
       expected = JSON.parse(documented);

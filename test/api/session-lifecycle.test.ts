@@ -73,7 +73,8 @@ describe('lifetimes', () => {
     const sleeping = a.execute(id, { command: ['sleep', '30'], timeout: 30_000 });
     const reply = await sleeping;
     assert.ok(Date.now() - started < 6000, `the execution ended with the session (${Date.now() - started} ms)`);
-    assert.notEqual(reply.body?.exit_code, 0, JSON.stringify(reply.body));
+    assert.equal(reply.body.status, 'failed', JSON.stringify(reply.body));
+    assert.match(reply.body.error.message, /session ended while this execution ran: its lifetime is over/);
     assert.equal((await a.get(id)).status, 404);
     assert.deepEqual(await settled(), []);
   });
@@ -120,8 +121,9 @@ describe('shutdown', () => {
     const other = await startServer({ ...defaultApiConfig(), port: 0, logLevel: 'silent', backend: 'bwrap', poolSize: 0 }, { logger: false });
     const api = new SessionApi(other.url);
     const ids = [await api.create({ language: 'python' }), await api.create({ language: 'bash' })];
-    for (const id of ids) await api.run(id, { command: ['sh', '-c', 'setsid sleep 600 > /dev/null 2>&1 &'] });
-    assert.ok(sandboxProcesses().filter((p) => p.cmdline === 'sleep 600').length >= 2, 'background processes run');
+    // The exec's process group is killed when its main process ends: wait until the child left it.
+    for (const id of ids) await api.run(id, { command: ['sh', '-c', 'setsid sleep 600 > /dev/null 2>&1 & sleep 0.5'] });
+    assert.equal(sandboxProcesses().filter((p) => p.cmdline === 'sleep 600').length, 2, 'background processes run');
     await other.close();
     await sleep(200);
     assert.deepEqual(leftovers(), NOTHING_LEFT);

@@ -193,6 +193,25 @@ describe('a session\'s end on bwrap', () => {
     assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 
+  it('close: the agent kills everything, a setsid daemon too, and the sandbox ends by itself', async () => {
+    const backend = await openBackend({ paths, backend: 'bwrap' });
+    const sandbox = await backend.start({ image: 'python', rootfs: new ImageStore(paths.imagesDir).rootfs('python'), limits: DEFAULT_LIMITS, traceId: 'agent-session-close' });
+    try {
+      const session = await sandbox.openSession();
+      await session.exec([stage('setsid sh -c "sleep 60" >/dev/null 2>&1 &')]).done;
+      const running = session.exec([stage('sleep 60', { timeoutMs: 120_000 })]);
+      session.close();
+      await assert.rejects(running.done, /session closed/);
+      const deadline = Date.now() + 5000;
+      while (sandbox.alive && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(sandbox.alive, false, 'the sandbox ended when its agent exited');
+      assert.deepEqual(leftovers().processes, [], 'no process of the session outlives close, before any destroy');
+    } finally {
+      await sandbox.destroy();
+    }
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
+  });
+
   it('one sandbox serves one job or one session, never both', async () => {
     const backend = await openBackend({ paths, backend: 'bwrap' });
     const sandbox = await backend.start({ image: 'python', rootfs: new ImageStore(paths.imagesDir).rootfs('python'), limits: DEFAULT_LIMITS, traceId: 'agent-session-once' });

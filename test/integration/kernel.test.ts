@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pssBytes } from '../../src/bench/host-probe.js';
 import { dataPaths } from '../../src/config/paths.js';
 import { Kernel, kernelLanguages, type KernelOptions } from '../../src/engine/kernel.js';
+import { stageEnv } from '../../src/engine/job.js';
 import { languageLimits } from '../../src/engine/limits.js';
 import { ImageStore } from '../../src/images/store.js';
 import { getLanguage } from '../../src/languages/lookup.js';
@@ -32,8 +34,7 @@ async function openKernel(backend: Backend, languageId: string): Promise<Opened>
   const limits = languageLimits(language);
   const sandbox = await backend.start({ image: language.image, rootfs: images.rootfs(language.image), limits, traceId: `kernel-${languageId}` });
   const session = await sandbox.openSession();
-  const env = ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp', 'TMPDIR=/tmp', 'LANG=C.UTF-8', ...Object.entries(language.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-  const options: KernelOptions = { env, limits, timeoutMs: 30_000 };
+  const options: KernelOptions = { env: stageEnv(language, { env: [] }), limits, timeoutMs: 30_000 };
   return { sandbox, session, kernel: await Kernel.start(session, languageId, options) };
 }
 
@@ -70,10 +71,18 @@ describe('kernels in bwrap sessions', () => {
   describe('python-datascience', { skip: skipDatascience }, () => {
     let kernel: Kernel;
     let session: AgentSession;
+    let sandbox: Sandbox;
     before(async () => {
       const o = await openKernel(backend, 'python-datascience');
       opened.push(o);
-      ({ kernel, session } = o);
+      ({ kernel, session, sandbox } = o);
+    });
+
+    it('an idle session (kernel started, no library imported) is under 15 MiB PSS', () => {
+      const pids = sandboxProcesses().filter((p) => p.sandbox === sandbox.id).map((p) => p.pid);
+      assert.ok(pids.length >= 2, `processes: ${pids}`);
+      const pss = pids.reduce((sum, pid) => sum + pssBytes(pid), 0);
+      assert.ok(pss > 0 && pss < 15 * 1024 * 1024, `${(pss / 1048576).toFixed(1)} MiB`);
     });
 
     it('keeps variables, imports and functions between cells; the last expression is text/plain', async () => {
@@ -166,6 +175,12 @@ describe('kernels in bwrap sessions', () => {
       const died = await kernel.run('import os\nos._exit(3)', 10_000);
       assert.equal(died.error?.name, 'KernelDied');
       assert.deepEqual((await kernel.run('1 + 1', 10_000)).outputs, [{ 'text/plain': '2' }]);
+      // A kernel that a thread of an earlier cell ends between cells: the next cell says so.
+      await kernel.run('import os, threading\nthreading.Timer(0.2, lambda: os._exit(0)).start()', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const next = await kernel.run('2 + 2', 10_000);
+      assert.deepEqual(next.outputs, [{ 'text/plain': '4' }]);
+      assert.match(next.stderr, /state is lost/);
       assert.equal(sandboxProcesses().filter((p) => p.comm.startsWith('python3')).length, 1, 'the old kernels are gone');
     });
   });
@@ -196,6 +211,16 @@ describe('kernels in bwrap sessions', () => {
       assert.equal(busy.timed_out, true);
       assert.match(busy.error!.message, /interrupted/i);
       assert.deepEqual((await kernel.run('n', 10_000)).outputs, [{ 'text/plain': '41' }]);
+    });
+
+    it('close() ends a running cell and the kernel; later cells are refused', async () => {
+      const running = kernel.run('await new Promise(() => {})', 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await kernel.close();
+      const ended = await running;
+      assert.equal(ended.error?.name, 'KernelClosed');
+      assert.equal(kernel.alive, false);
+      await assert.rejects(kernel.run('1', 1_000), /the kernel is closed/);
     });
   });
 });

@@ -1,12 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { dataPaths } from '../../src/config/paths.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { openEngine } from '../../src/compose/open-engine.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { StandInAgents } from '../helpers/stand-in-agent.js';
 
 /**
  * The agent runs beside the code it reports on, so the host must not take its word for what it can
@@ -15,34 +13,7 @@ import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
  * The host's own clock, deadline and cgroup counters must win.
  */
 
-const LIAR = String.raw`#include <arpa/inet.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-static void frame(const char *json) {
-  uint32_t n = htonl((uint32_t)strlen(json));
-  write(1, &n, 4);
-  write(1, json, strlen(json));
-}
-
-static void skip_frame(void) {
-  uint32_t n;
-  if (read(0, &n, 4) != 4) exit(1);
-  for (size_t left = ntohl(n); left > 0;) {
-    char buf[4096];
-    ssize_t r = read(0, buf, left < sizeof buf ? left : sizeof buf);
-    if (r <= 0) exit(1);
-    left -= (size_t)r;
-  }
-}
-
-int main(void) {
+const LIAR = String.raw`int main(void) {
   frame("{\"type\":\"ready\",\"protocol\":1,\"agent\":\"runner-agent 0.1.0\"}");
   skip_frame();
   if (OOM) {
@@ -65,19 +36,11 @@ int main(void) {
 }
 `;
 
-const dirs: string[] = [];
+const agents = new StandInAgents();
 
 /** A data dir like setup makes, but whose runner-agent is a liar built with these settings. */
 function liarPaths(settings: { sleepMs: number; oom?: boolean }): ReturnType<typeof dataPaths> {
-  const dir = mkdtempSync('/tmp/rc-liar-');
-  dirs.push(dir);
-  // The sandbox's uid (bwrap) must reach the binary it mounts.
-  chmodSync(dir, 0o755);
-  const source = join(dir, 'liar.c');
-  writeFileSync(source, LIAR);
-  const agent = join(dir, 'runner-agent');
-  execFileSync('cc', ['-O2', '-static', `-DSLEEP_MS=${settings.sleepMs}`, `-DOOM=${settings.oom ? 1 : 0}`, '-o', agent, source]);
-  return { ...dataPaths(), agent };
+  return agents.paths(LIAR, { SLEEP_MS: settings.sleepMs, OOM: settings.oom ? 1 : 0 });
 }
 
 describe('an agent that lies about what the host can see', () => {
@@ -90,7 +53,7 @@ describe('an agent that lies about what the host can see', () => {
   after(async () => {
     for (const engine of engines) await engine.close();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    agents.cleanup();
     assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
   });
 

@@ -1,15 +1,12 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { dataPaths } from '../../src/config/paths.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
 import { ImageStore } from '../../src/images/store.js';
 import type { JobStage } from '../../src/protocol/messages.js';
 import { openBackend } from '../../src/sandbox/registry.js';
 import { WORKDIR } from '../../src/sandbox/workdir.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { StandInAgents } from '../helpers/stand-in-agent.js';
 
 /**
  * Protocol version 2 keeps the host-observed rules of version 1 per exec: a stand-in agent (a tiny
@@ -18,31 +15,7 @@ import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
  * that misses the deadline has its sandbox destroyed. Fails on main: no sessions.
  */
 
-const LIAR = String.raw`#include <arpa/inet.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-static void frame(const char *json) {
-  uint32_t n = htonl((uint32_t)strlen(json));
-  write(1, &n, 4);
-  write(1, json, strlen(json));
-}
-
-static void skip_frame(void) {
-  uint32_t n;
-  if (read(0, &n, 4) != 4) exit(1);
-  for (size_t left = ntohl(n); left > 0;) {
-    char buf[4096];
-    ssize_t r = read(0, buf, left < sizeof buf ? left : sizeof buf);
-    if (r <= 0) exit(1);
-    left -= (size_t)r;
-  }
-}
-
-int main(void) {
+const LIAR = String.raw`int main(void) {
   frame("{\"type\":\"ready\",\"protocol\":2,\"protocols\":[1,2],\"agent\":\"runner-agent 0.2.0\"}");
   skip_frame(); /* open */
   frame("{\"type\":\"opened\",\"id\":0}");
@@ -57,18 +30,7 @@ int main(void) {
 }
 `;
 
-const dirs: string[] = [];
-
-function liarPaths(sleepMs: number): ReturnType<typeof dataPaths> {
-  const dir = mkdtempSync('/tmp/rc-session-liar-');
-  dirs.push(dir);
-  chmodSync(dir, 0o755); // the sandbox's uid (bwrap) must reach the binary it mounts
-  const source = join(dir, 'liar.c');
-  writeFileSync(source, LIAR);
-  const agent = join(dir, 'runner-agent');
-  execFileSync('cc', ['-O2', '-static', `-DSLEEP_MS=${sleepMs}`, '-o', agent, source]);
-  return { ...dataPaths(), agent };
-}
+const agents = new StandInAgents();
 
 const STAGE: JobStage = {
   name: 'run', argv: ['true'], env: [], cwd: WORKDIR, stdin_b64: '', timeout_ms: 500, output_limit: 1024,
@@ -76,7 +38,7 @@ const STAGE: JobStage = {
 };
 
 async function liarSession(sleepMs: number) {
-  const paths = liarPaths(sleepMs);
+  const paths = agents.paths(LIAR, { SLEEP_MS: sleepMs });
   const backend = await openBackend({ paths, backend: 'bwrap' });
   const sandbox = await backend.start({ image: 'python', rootfs: new ImageStore(paths.imagesDir).rootfs('python'), limits: DEFAULT_LIMITS, traceId: 'session-liar' });
   return { sandbox, session: await sandbox.openSession() };
@@ -85,7 +47,7 @@ async function liarSession(sleepMs: number) {
 describe('a session agent that lies about what the host can see', () => {
   after(async () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    agents.cleanup();
     assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
   });
 

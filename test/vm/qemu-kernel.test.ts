@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dataPaths } from '../../src/config/paths.js';
 import { Kernel } from '../../src/engine/kernel.js';
+import { stageEnv } from '../../src/engine/job.js';
 import { languageLimits } from '../../src/engine/limits.js';
 import { ImageStore } from '../../src/images/store.js';
 import { getLanguage } from '../../src/languages/lookup.js';
@@ -26,7 +27,7 @@ describe('an interpreter kernel in a QEMU microVM', { skip }, () => {
     const sandbox = await backend.start({ image: 'python', rootfs: new ImageStore(paths.imagesDir).rootfs('python'), limits, traceId: 'qemu-kernel' });
     try {
       const session = await sandbox.openSession();
-      const kernel = await Kernel.start(session, 'python', { env: ['PATH=/usr/bin:/bin', 'HOME=/tmp', 'LANG=C.UTF-8'], limits, timeoutMs: 60_000 });
+      const kernel = await Kernel.start(session, 'python', { env: stageEnv(language, { env: [] }), limits, timeoutMs: 60_000 });
       const first = await kernel.run('x = 41\nprint("in the guest")', 20_000);
       assert.equal(first.stdout, 'in the guest\n', JSON.stringify(first));
       const value = await kernel.run('x + 1', 20_000);

@@ -8,7 +8,7 @@ import { contentTypeOf } from '../file-types.js';
 import { statusOf } from '../http-errors.js';
 import { ErrorBodySchema } from '../schemas/common.js';
 import {
-  FileContentBodySchema, FileListSchema, FilePathQuery, FileWrittenSchema, OptionalFilePathQuery, SessionCreateBodySchema, SessionExecBodySchema,
+  CellBodySchema, CellResultSchema, FileContentBodySchema, FileListSchema, FilePathQuery, FileWrittenSchema, OptionalFilePathQuery, SessionCreateBodySchema, SessionExecBodySchema,
   SessionIdParams, SessionListSchema, SessionSchema, type SessionCreateBody, type SessionExecBody,
 } from '../schemas/sessions.js';
 import type { Api, RouteDeps } from '../types.js';
@@ -25,7 +25,7 @@ const tags = ['sessions'];
 
 function toCreateRequest(body: SessionCreateBody): SessionCreateRequest {
   return {
-    language: body.language,
+    ...(body.language !== undefined ? { language: body.language } : {}),
     ...(body.limits ? { limits: limitRequest(body.limits) } : {}),
     ...(body.idle_timeout_ms !== undefined ? { idleTimeoutMs: body.idle_timeout_ms } : {}),
     ...(body.lifetime_ms !== undefined ? { lifetimeMs: body.lifetime_ms } : {}),
@@ -120,6 +120,25 @@ export async function sessionRoutes(app: Api, { service, config }: RouteDeps): P
       const result = await sessions.execute(ownerOf(request), request.params.id, toExecRequest(request.body), { traceId: request.id, signal: disconnectSignal(reply) });
       if (result.error) reply.code(statusOf(result.error.code));
       return result;
+    },
+  );
+
+  app.post(
+    '/api/v1/sessions/:id/run_code',
+    {
+      schema: {
+        operationId: 'runCodeInSession',
+        summary: "Run a cell in the session's interpreter kernel (python, javascript, python-datascience)",
+        description: 'Like a notebook: variables, imports and functions persist between cells. Rich outputs come back as MIME bundles: a matplotlib figure as `image/png`, the last expression\'s value as `text/plain` (and `text/html` for a pandas DataFrame). An interrupted or timed-out cell leaves the session usable.',
+        tags,
+        ...idParams,
+        body: CellBodySchema,
+        response: { 200: CellResultSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { code, timeout } = request.body;
+      return sessions.runCode(ownerOf(request), request.params.id, { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) }, { traceId: request.id, signal: disconnectSignal(reply) });
     },
   );
 

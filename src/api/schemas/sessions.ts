@@ -7,7 +7,7 @@ export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, max
 
 export const SessionCreateBodySchema = Type.Object(
   {
-    language: Type.String({ minLength: 1, maxLength: 64, description: 'language id or alias: the session\'s image, and what `code` runs as' }),
+    language: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'language id or alias: the session\'s image, and what `code` runs as (default `python-datascience`, the interpreter sessions\' language)' })),
     limits: Type.Optional(Type.Object(LimitFields, { ...strict, description: 'the session\'s limits (memory and pids hold for the whole session; timeouts per execution)' })),
     idle_timeout_ms: Type.Optional(Type.Integer({ minimum: 1000, description: 'the session ends after this long unused (default 300000; at most the server\'s `session_max_idle_timeout_ms`)' })),
     lifetime_ms: Type.Optional(Type.Integer({ minimum: 1000, description: 'the session ends this long after creation, whatever happens (default and maximum: the server\'s `session_max_lifetime_ms`)' })),
@@ -79,4 +79,30 @@ export const FileEntrySchema = Type.Object(
 export const FileListSchema = Type.Object(
   { path: Type.String(), entries: Type.Array(FileEntrySchema), truncated: Type.Boolean({ description: 'the listing was cut at the server\'s most entries' }) },
   { ...strict, title: 'SessionFileList' },
+);
+
+export const CellBodySchema = Type.Object(
+  {
+    code: Type.String({ description: "a cell of the session's language; variables, imports and functions persist between cells" }),
+    timeout: Type.Optional(Type.Integer({ minimum: 1, description: "the cell's wall-clock limit, ms (default: the session's); past it the cell is interrupted and the session stays usable" })),
+  },
+  { ...strict, title: 'RunCodeRequest' },
+);
+
+const MimeBundleSchema = Type.Record(Type.String(), Type.String(), {
+  description: 'MIME type → content: `text/plain`, `text/html`, `image/svg+xml` as text, `image/png` as base64, `application/json` as JSON text',
+});
+
+export const CellResultSchema = Type.Object(
+  {
+    stdout: Type.String(),
+    stderr: Type.String(),
+    stdout_truncated: Type.Boolean(),
+    stderr_truncated: Type.Boolean(),
+    error: Type.Union([Type.Object({ name: Type.String(), message: Type.String(), traceback: Type.String() }, strict), Type.Null()]),
+    outputs: Type.Array(MimeBundleSchema, { description: 'displayed figures and values in order; the value of the last expression last' }),
+    timed_out: Type.Boolean({ description: 'the cell was interrupted at its timeout; the kernel lives on' }),
+    duration_ms: Type.Number(),
+  },
+  { ...strict, title: 'CellResult' },
 );

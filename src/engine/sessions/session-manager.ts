@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, InvalidRequestError, RunnerError, SandboxError, isRunnerError } from '../../errors.js';
 import { getLanguage } from '../../languages/lookup.js';
+import { DEFAULT_KERNEL_LANGUAGE, Kernel, kernelLanguages, type CellResult } from '../kernel.js';
+import { stageEnv } from '../job.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Engine } from '../engine.js';
 import type { ExecutionQueue } from '../queue.js';
@@ -14,7 +16,7 @@ import { buildSessionJob, sessionFiles } from './session-job.js';
 import { validateSessionPath } from './session-path.js';
 import { SessionReaper } from './session-reaper.js';
 import type {
-  SessionCallOptions, SessionCreateRequest, SessionExecRequest, SessionFile, SessionInfo, SessionListing, SessionOwner, SessionService,
+  SessionCallOptions, SessionCellRequest, SessionCreateRequest, SessionExecRequest, SessionFile, SessionInfo, SessionListing, SessionOwner, SessionService,
 } from './session-service.js';
 import { DEFAULT_SESSION_SETTINGS, sessionTimeouts, type SessionSettings } from './session-settings.js';
 import { Session } from './session.js';
@@ -28,6 +30,9 @@ function underLimits<T>(resolve: () => T): T {
     throw err;
   }
 }
+
+/** How long an interpreter kernel may take to start (the data-science libraries load on first import, not here). */
+const KERNEL_START_TIMEOUT_MS = 30_000;
 
 /** Called with each execution's result and the time it waited for a slot (the service's metrics hooks). */
 export type SessionExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
@@ -57,7 +62,7 @@ export class SessionManager implements SessionService {
     this.#settings = settings;
     this.#caps = new SessionCaps(settings);
     this.#onExecuted = onExecuted;
-    this.#reaper = new SessionReaper(() => [...this.#sessions.values()].map((entry) => entry.session), (session) => void this.#end(session));
+    this.#reaper = new SessionReaper(() => [...this.#sessions.values()].map((entry) => entry.session), (session, reason) => void this.#end(session, reason));
   }
 
   /** Live sessions (all owners). */
@@ -66,7 +71,7 @@ export class SessionManager implements SessionService {
   }
 
   async create(owner: SessionOwner, request: SessionCreateRequest, options: SessionCallOptions = {}): Promise<SessionInfo> {
-    const language = getLanguage(request.language);
+    const language = getLanguage(request.language ?? DEFAULT_KERNEL_LANGUAGE);
     const limitRequest = request.limits ?? {};
     const limits = underLimits(() => this.#engine.limitsFor(language, limitRequest));
     const { idleMs, lifetimeMs } = sessionTimeouts(request, this.#settings);
@@ -119,7 +124,7 @@ export class SessionManager implements SessionService {
   }
 
   async remove(owner: SessionOwner, id: string): Promise<void> {
-    await this.#end(this.#find(owner, id));
+    await this.#end(this.#find(owner, id), 'it was deleted');
   }
 
   async execute(owner: SessionOwner, id: string, request: SessionExecRequest, options: SessionCallOptions = {}): Promise<ExecutionResult> {
@@ -144,14 +149,15 @@ export class SessionManager implements SessionService {
               const outcome = await runInSession(session.sandbox, session.agent, job.stages, controller.signal);
               ctx.totalMs = performance.now() - started;
               // An exec past the host's deadline had its sandbox abandoned (agent-session.ts): the session is over.
-              if (!session.sandbox.alive) void this.#end(session);
+              if (!session.sandbox.alive) void this.#end(session, 'an execution ran past its host deadline');
               if (outcome.cancelled) return failedResult(ctx, new RunnerError(ErrorCodes.CANCELLED, 'execution cancelled'));
               return successResult(ctx, outcome.stages, job.outputEncoding, outcome.oomKills);
             } catch (err) {
               ctx.totalMs = performance.now() - started;
               if (err instanceof RunnerError && err.code === ErrorCodes.INVALID_REQUEST) throw err;
-              // The sandbox died under the execution (or its agent broke the protocol): the session is over.
-              if (!session.sandbox.alive) void this.#end(session);
+              // The session ended under the execution (deleted, reaped), or its sandbox died: it is over.
+              if (session.endReason) return failedResult(ctx, new RunnerError(ErrorCodes.CANCELLED, `the session ended while this execution ran: ${session.endReason}`));
+              if (!session.sandbox.alive) void this.#end(session, 'its sandbox died');
               return failedResult(ctx, isRunnerError(err) ? err : new SandboxError(ErrorCodes.AGENT_PROTOCOL, (err as Error)?.message ?? String(err)));
             }
           }),
@@ -163,6 +169,27 @@ export class SessionManager implements SessionService {
       options.signal?.removeEventListener('abort', onAbort);
       this.#inFlight.delete(controller);
     }
+  }
+
+  async runCode(owner: SessionOwner, id: string, request: SessionCellRequest, options: SessionCallOptions = {}): Promise<CellResult> {
+    const session = this.#find(owner, id);
+    if (typeof request.code !== 'string') throw new InvalidRequestError('code', 'must be a string');
+    const { language } = session;
+    if (!kernelLanguages().includes(language.id)) {
+      throw new InvalidRequestError('language', `the session's language '${language.id}' has no interpreter kernel (run_code works in: ${kernelLanguages().join(', ')}); use execute, or a session of one of those`);
+    }
+    const limits = this.#engine.limitsFor(language, { ...session.limitRequest, ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}) });
+    const { value } = await this.#queue.run(
+      () =>
+        session.use(async () => {
+          const kernel = await session.kernel(() =>
+            Kernel.start(session.agent, language.id, { env: stageEnv(language, { env: Object.entries(session.env) }), limits: session.limits, timeoutMs: KERNEL_START_TIMEOUT_MS }),
+          );
+          return kernel.run(request.code, limits.runTimeoutMs);
+        }),
+      options.signal,
+    );
+    return value;
   }
 
   async putFile(owner: SessionOwner, id: string, path: string, content: Buffer, options: { mode?: number } = {}): Promise<{ path: string; size: number }> {
@@ -215,34 +242,34 @@ export class SessionManager implements SessionService {
   async close(): Promise<void> {
     this.#closed = true;
     this.#reaper.stop();
-    for (const { session } of [...this.#sessions.values()]) void this.#end(session);
+    for (const { session } of [...this.#sessions.values()]) void this.#end(session, 'the server is shutting down');
     await Promise.all(this.#ending);
   }
 
   /** The caller's live session `id`; another owner's, an ended one and an unknown id are all the same 404. */
   #find(owner: SessionOwner, id: string): Session {
     const entry = typeof id === 'string' ? this.#sessions.get(id) : undefined;
-    if (!entry || entry.session.owner !== owner) throw new RunnerError(ErrorCodes.NOT_FOUND, `no session '${String(id).slice(0, 64)}' (it never existed, has ended, or belongs to another API key)`);
+    if (!entry || entry.session.owner !== owner) throw new RunnerError(ErrorCodes.NOT_FOUND, 'no such session: it never existed, has ended, or belongs to another API key');
     if (!entry.session.sandbox.alive) {
-      void this.#end(entry.session);
+      void this.#end(entry.session, 'its sandbox died');
       throw new RunnerError(ErrorCodes.NOT_FOUND, `session '${id}' has ended: its sandbox is gone`);
     }
     return entry.session;
   }
 
-  #end(session: Session): Promise<void> {
+  #end(session: Session, reason: string): Promise<void> {
     const entry = this.#sessions.get(session.id);
     if (entry?.session === session) {
       this.#sessions.delete(session.id);
       // Charged until the sandbox is gone: its memory is in use until then.
-      const ending = session.end().catch(() => undefined).finally(() => {
+      const ending = session.end(reason).catch(() => undefined).finally(() => {
         entry.reservation.release();
         this.#ending.delete(ending);
       });
       this.#ending.add(ending);
       return ending;
     }
-    return session.end().catch(() => undefined);
+    return session.end(reason).catch(() => undefined);
   }
 
   #list(session: Session, path: string): Promise<SessionListing> {

@@ -11,11 +11,13 @@ const REAP_EVERY_MS = 250;
 export class SessionReaper {
   readonly #timer: NodeJS.Timeout;
 
-  constructor(sessions: () => Iterable<Session>, end: (session: Session) => void) {
+  constructor(sessions: () => Iterable<Session>, end: (session: Session, reason: string) => void) {
     this.#timer = setInterval(() => {
       const now = Date.now();
       for (const session of [...sessions()]) {
-        if (session.expired(now) || !session.sandbox.alive) end(session);
+        if (now >= session.endsAt) end(session, 'its lifetime is over');
+        else if (!session.sandbox.alive) end(session, 'its sandbox died');
+        else if (session.expired(now)) end(session, `it was idle for ${session.idleMs} ms`);
       }
     }, REAP_EVERY_MS);
     this.#timer.unref();

@@ -1,5 +1,6 @@
 import type { LimitRequest } from '../limits.js';
 import type { SubmittedFile } from '../request.js';
+import type { CellResult } from '../kernel.js';
 import type { ExecutionResult } from '../result.js';
 
 /** Who owns a session: the API key's id (or one shared owner on a server without keys). Only its owner sees it. */
@@ -7,8 +8,8 @@ export type SessionOwner = string;
 
 /** What a caller asks for when it opens a session. */
 export interface SessionCreateRequest {
-  /** Language id or alias: the session's image and what `code` runs as. */
-  language: string;
+  /** Language id or alias: the session's image and what `code` runs as (default: the interpreter sessions' data-science python). */
+  language?: string;
   limits?: LimitRequest;
   /** Idle time after which the session ends (default 5 min, at most the server's maximum). */
   idleTimeoutMs?: number;
@@ -32,6 +33,13 @@ export interface SessionExecRequest {
   /** Run-stage wall-clock limit, ms (default: the session's). */
   timeoutMs?: number;
   outputEncoding?: 'utf8' | 'base64';
+}
+
+/** One interpreter cell: code of the session's kernel language, state kept between cells. */
+export interface SessionCellRequest {
+  code: string;
+  /** The cell's wall-clock limit, ms (default: the session's run timeout); past it the cell is interrupted. */
+  timeoutMs?: number;
 }
 
 /** A session as callers see it. Times are ISO 8601. */
@@ -95,6 +103,8 @@ export interface SessionService {
   /** Ends the session at once: its sandbox and every process in it are destroyed. */
   remove(owner: SessionOwner, id: string): Promise<void>;
   execute(owner: SessionOwner, id: string, request: SessionExecRequest, options?: SessionCallOptions): Promise<ExecutionResult>;
+  /** Runs a cell in the session's interpreter kernel (started on the first cell). */
+  runCode(owner: SessionOwner, id: string, request: SessionCellRequest, options?: SessionCallOptions): Promise<CellResult>;
   putFile(owner: SessionOwner, id: string, path: string, content: Buffer, options?: { mode?: number }): Promise<{ path: string; size: number }>;
   /** The file at `path`, or the listing when it is a directory. */
   getFile(owner: SessionOwner, id: string, path: string): Promise<SessionFile | SessionListing>;

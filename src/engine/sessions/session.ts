@@ -1,4 +1,5 @@
 import type { LanguageSpec } from '../../languages/types.js';
+import type { Kernel } from '../kernel.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Limits } from '../limits.js';
 import type { LimitRequest } from '../limits.js';
@@ -41,6 +42,8 @@ export class Session {
   #lastUsed: number;
   #running = 0;
   #ended: Promise<void> | undefined;
+  #endReason: string | undefined;
+  #kernel: Promise<Kernel> | undefined;
 
   constructor(parts: SessionParts, now = Date.now()) {
     this.id = parts.id;
@@ -107,8 +110,26 @@ export class Session {
     };
   }
 
-  /** Destroys the sandbox (every process in it, its cgroup, its files). Idempotent. */
-  end(): Promise<void> {
+  /** Its interpreter kernel, started by `start` on first use and kept for every later cell. */
+  kernel(start: () => Promise<Kernel>): Promise<Kernel> {
+    if (!this.#kernel) {
+      this.#kernel = start();
+      // A kernel that failed to start is tried again on the next cell.
+      this.#kernel.catch(() => (this.#kernel = undefined));
+    }
+    return this.#kernel;
+  }
+
+  /** Why it ended (for executions it cut short), once it has. */
+  get endReason(): string | undefined {
+    return this.#endReason;
+  }
+
+  /** Destroys the sandbox (every process in it, its cgroup, its files). Idempotent; the first reason stays. */
+  end(reason: string): Promise<void> {
+    this.#endReason ??= reason;
+    // A cell still running ends as closed, not as a kernel to restart.
+    void this.#kernel?.then((kernel) => kernel.close()).catch(() => undefined);
     this.#ended ??= this.sandbox.destroy();
     return this.#ended;
   }

@@ -161,7 +161,12 @@
         outputs.push(mimeBundle(value));
       }
     } catch (thrown) {
-      error = errorOf(thrown);
+      try {
+        error = errorOf(thrown);
+      } catch {
+        // A thrown object whose getters throw still ends the cell with an answer.
+        error = { name: 'Error', message: '<the thrown value could not be described>', traceback: '' };
+      }
     } finally {
       running = null;
     }

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import types
-from _thread import allocate_lock
+from _thread import allocate_lock, get_ident
 
 CONTROL_FD = 3
 # What one reply may carry; a cell showing more gets its outputs cut (and says so on stderr).
@@ -28,15 +28,22 @@ main.__dict__['__builtins__'] = builtins
 sys.modules['__main__'] = main
 namespace = main.__dict__
 
-state = {'running': False, 'outputs': [], 'cell': 0, 'output_limit': 1 << 20}
+state = {'running': False, 'sending': False, 'interrupted': False, 'outputs': [], 'cell': 0, 'output_limit': 1 << 20}
 send_lock = allocate_lock()
+# SIGINT runs its handler in the main thread: only its own sends defer an interrupt.
+MAIN_THREAD = get_ident()
 
 
 def on_sigint(signum, frame):
     # The host interrupts a cell at its timeout. A late SIGINT, after the cell ended, is ignored so
-    # that it can never break the kernel's own loop.
-    if state['running']:
-        raise KeyboardInterrupt()
+    # that it can never break the kernel's own loop; one that comes while a line is being sent waits
+    # until the line is whole (a half-written line would garble the channel).
+    if not state['running']:
+        return
+    if state['sending']:
+        state['interrupted'] = True
+        return
+    raise KeyboardInterrupt()
 
 
 signal.signal(signal.SIGINT, on_sigint)
@@ -261,6 +268,19 @@ def cell_traceback(error):
     return ''.join(lines)
 
 
+def describe_error(error):
+    """{name, message, traceback}, even for an exception whose __str__ itself raises."""
+    try:
+        message = str(error)
+    except BaseException:
+        message = '<str() of the exception failed>'
+    try:
+        trace = cell_traceback(error)
+    except BaseException:
+        trace = '%s: %s' % (type(error).__name__, message)
+    return {'name': type(error).__name__, 'message': message, 'traceback': trace}
+
+
 def compile_cell(code, filename):
     """The cell's statements, and its last expression compiled apart so its value can be shown."""
     import ast
@@ -294,6 +314,7 @@ def evaluate(code_object):
 
 def run_cell(number, code):
     state['outputs'] = []
+    state['interrupted'] = False
     for stream in streams:
         stream.start_cell()
     error = None
@@ -309,7 +330,7 @@ def run_cell(number, code):
             state['outputs'].append(mime_bundle(value))
     except BaseException as caught:  # KeyboardInterrupt and SystemExit end the cell, not the kernel
         state['running'] = False
-        error = {'name': type(caught).__name__, 'message': str(caught), 'traceback': cell_traceback(caught)}
+        error = describe_error(caught)
         try:
             show_figures()
         except Exception:
@@ -332,14 +353,22 @@ def send(message):
         sys.stderr.flush()
         message = dict(message, outputs=[])
         data = (json.dumps(message, ensure_ascii=False, default=repr) + '\n').encode('utf-8', 'replace')
+    main_thread = get_ident() == MAIN_THREAD
     with send_lock:  # threads of the cell print too; each line goes out whole
-        view = memoryview(data)
-        while view:
-            try:
-                written = os.write(CONTROL_FD, view)
-            except InterruptedError:
-                continue
-            view = view[written:]
+        state['sending'] = main_thread
+        try:
+            view = memoryview(data)
+            while view:
+                try:
+                    written = os.write(CONTROL_FD, view)
+                except InterruptedError:
+                    continue
+                view = view[written:]
+        finally:
+            state['sending'] = False
+    if main_thread and state['interrupted'] and state['running']:
+        state['interrupted'] = False
+        raise KeyboardInterrupt()
 
 
 def requests():

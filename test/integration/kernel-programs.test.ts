@@ -44,7 +44,8 @@ class KernelProcess {
         const message = JSON.parse(this.pending.slice(0, newline)) as Reply & { stream?: 'stdout' | 'stderr'; text?: string };
         this.pending = this.pending.slice(newline + 1);
         if (message.stream !== undefined) {
-          this[message.stream] += message.text;
+          // Only the head: enough for every assertion, and a flood stays cheap.
+          if (this[message.stream].length < 1 << 16) this[message.stream] += message.text;
           continue;
         }
         const reply = message;
@@ -65,14 +66,18 @@ class KernelProcess {
     this.stdout = '';
     this.stderr = '';
     this.control.write(JSON.stringify({ cell: ++this.cell, code, output_limit: outputLimit }) + '\n');
-    const reply = await this.next();
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await Promise.race([
+      this.next(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`cell ${this.cell}: no reply in 15 s`)), 15_000))),
+    ]).finally(() => clearTimeout(timer));
     assert.equal(reply.cell, this.cell);
     return { ...reply, stdout: this.stdout, stderr: this.stderr };
   }
 
   /** Runs a cell and sends SIGINT after `afterMs`, as the host does at a cell's timeout. */
-  async interrupt(code: string, afterMs: number): Promise<Reply> {
-    const result = this.run(code);
+  async interrupt(code: string, afterMs: number, outputLimit?: number): Promise<Reply> {
+    const result = this.run(code, outputLimit);
     await new Promise((resolve) => setTimeout(resolve, afterMs));
     this.child.kill('SIGINT');
     return result;
@@ -140,6 +145,8 @@ describe('the python kernel program', { skip: python === null ? 'no python3 on t
     assert.equal(syntax.error!.name, 'SyntaxError');
     assert.match(syntax.error!.traceback, /<cell-\d+>/);
     assert.equal((await kernel.run('x')).outputs[0]!['text/plain'], '5', 'the namespace survives errors');
+    const odd = await kernel.run('class Odd(Exception):\n    def __str__(self): raise ValueError("no")\nraise Odd()');
+    assert.equal(odd.error!.name, 'Odd');
   });
 
   it('top-level await runs', async () => {
@@ -153,6 +160,11 @@ describe('the python kernel program', { skip: python === null ? 'no python3 on t
     const sleeping = await kernel.interrupt('import time\ntime.sleep(100)', 300);
     assert.equal(sleeping.error!.name, 'KeyboardInterrupt');
     assert.deepEqual((await kernel.run('x, y > 0')).outputs, [{ 'text/plain': '(5, True)' }]);
+    // Interrupted while it prints: the channel's lines stay whole and the reply comes.
+    for (let i = 0; i < 5; i++) {
+      const printing = await kernel.interrupt('while True:\n    print("p" * 300000)', 200, 1 << 30);
+      assert.equal(printing.error!.name, 'KeyboardInterrupt');
+    }
     // A late SIGINT (between cells) must not take the kernel down.
     kernel.child.kill('SIGINT');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -199,6 +211,8 @@ describe('the javascript kernel program', () => {
     assert.doesNotMatch(failed.error!.traceback, /node:vm|runCell/);
     const syntax = await kernel.run('let (');
     assert.equal(syntax.error!.name, 'SyntaxError');
+    const odd = await kernel.run('throw { get stack() { throw 1 }, get name() { throw 2 } }');
+    assert.equal(odd.status, 'error');
   });
 
   it('SIGINT interrupts a busy loop and a pending await; the kernel lives on', async () => {
