@@ -1,11 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ErrorCodes, InvalidRequestError, RunnerError, isRunnerError } from '../errors.js';
+import { InvalidRequestError, isRunnerError } from '../errors.js';
 import { describeLanguage } from '../engine/describe-language.js';
-import { kernelLanguages, type CellResult } from '../engine/kernel.js';
+import { kernelLanguages } from '../engine/kernel.js';
 import { decodeContent, type ExecuteRequest } from '../engine/request.js';
 import type { Service } from '../engine/service.js';
-import type { SessionCallOptions, SessionExecRequest, SessionListing, SessionOwner, SessionService } from '../engine/sessions/session-service.js';
+import type { SessionExecRequest, SessionListing } from '../engine/sessions/session-service.js';
 import { guessMime } from '../engine/mime-types.js';
 import { LANGUAGES } from '../languages/catalog.js';
 import { ConnectionSessions } from './connection-sessions.js';
@@ -37,17 +37,6 @@ async function answered(work: () => Promise<CallToolResult>, log: (message: stri
     if (!isRunnerError(err)) log(`tool failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return toolError(err);
   }
-}
-
-/** The sessions' stateful interpreter (what POST /api/v1/sessions/{id}/run_code calls). */
-interface CellSessions {
-  runCode(owner: SessionOwner, id: string, request: { code: string; timeoutMs?: number }, options?: SessionCallOptions): Promise<CellResult>;
-}
-
-/** The interpreter of a session service that has one (issue 14's run_code), looked up rather than assumed. */
-function cellsOf(sessions: SessionService): CellSessions | undefined {
-  const candidate = sessions as Partial<CellSessions>;
-  return typeof candidate.runCode === 'function' ? (sessions as unknown as CellSessions) : undefined;
 }
 
 function listingText(path: string, { entries, truncated }: SessionListing): string {
@@ -129,7 +118,7 @@ export function createMcpServer(service: Service, connection: ConnectionSessions
     ({ language, keep_alive, idle_timeout_ms, env, files }, extra) =>
       run(async () => {
         const info = await sessions.create(owner, {
-          language,
+          ...(language !== undefined ? { language } : {}),
           ...(idle_timeout_ms !== undefined ? { idleTimeoutMs: idle_timeout_ms } : {}),
           ...(env !== undefined ? { env } : {}),
           ...(files !== undefined ? { files } : {}),
@@ -180,11 +169,7 @@ export function createMcpServer(service: Service, connection: ConnectionSessions
       annotations: { openWorldHint: false },
     },
     ({ session_id, code, timeout }, extra) =>
-      run(async () => {
-        const cells = cellsOf(sessions);
-        if (!cells) throw new RunnerError(ErrorCodes.NOT_FOUND, 'this server has no stateful interpreter (run_code of sessions): use run_in_session');
-        return cellContent(await cells.runCode(owner, session_id, { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) }, { signal: extra.signal }));
-      }),
+      run(async () => cellContent(await sessions.runCode(owner, session_id, { code, ...(timeout !== undefined ? { timeoutMs: timeout } : {}) }, { signal: extra.signal }))),
   );
 
   server.registerTool(

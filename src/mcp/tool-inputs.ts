@@ -29,7 +29,7 @@ export const RunCodeInput = {
 };
 
 export const CreateSessionInput = {
-  language: z.string().min(1).max(64).describe('Language id or alias: the sandbox\'s image and what run_in_session\'s code runs as. For run_cell use "python" (or "python-datascience" for numpy/pandas/matplotlib) or "javascript".'),
+  language: z.string().min(1).max(64).optional().describe('Language id or alias: the sandbox\'s image and what run_in_session\'s code runs as (default "python-datascience": python with numpy, pandas, matplotlib, scipy, scikit-learn, sympy). run_cell works in python, python-datascience and javascript sessions.'),
   keep_alive: z.boolean().optional().describe('true: the session outlives this MCP connection (until its idle timeout or lifetime ends, or close_session); another connection with the same API key can use it by id. Default false: it ends when the connection does.'),
   idle_timeout_ms: z.number().int().positive().optional().describe('End the session after this long without use (default 5 minutes; the server caps it).'),
   env: Env.optional(),

@@ -121,12 +121,11 @@ export function toolTests(client: () => Client, installed: (language: string) =>
     assert.match(after.text, /RC_ERR_NOT_FOUND/);
   });
 
-  it('run_cell keeps a variable between cells', async (t) => {
+  it('run_cell keeps a variable between cells', async () => {
     const created = await ok(client(), 'create_session', { language: 'python' });
     const id = created.structured.id as string;
     try {
       const first = await call(client(), 'run_cell', { session_id: id, code: 'x = 20\nx + 1' });
-      if (first.isError && /no stateful interpreter/.test(first.text)) return t.skip('this build\'s sessions have no run_code (issue 14\'s interpreter, branch sessions) yet');
       assert.equal(first.isError, false, first.text);
       assert.match(first.text, /21/);
       const second = await ok(client(), 'run_cell', { session_id: id, code: 'print(x * 2)\nraise KeyError("k")' });
@@ -148,5 +147,19 @@ export function toolTests(client: () => Client, installed: (language: string) =>
     assert.equal(answer.images.length, 1);
     assert.equal(answer.images[0]!.mimeType, 'image/png');
     assert.equal(Buffer.from(answer.images[0]!.data, 'base64').subarray(0, 8).toString('hex'), PNG_MAGIC);
+  });
+
+  it('run_cell shows a matplotlib figure as image content and a DataFrame as text', async (t) => {
+    if (!installed('python-datascience')) return t.skip("the python-datascience image is not built in this RUNNER_CODES_HOME (infra.operator rootfs build --lang python-datascience)");
+    const id = (await ok(client(), 'create_session', {})).structured.id as string;
+    try {
+      const frame = await ok(client(), 'run_cell', { session_id: id, code: 'import pandas as pd\ndf = pd.DataFrame({"a": [1, 2], "b": [3, 4]})\ndf', timeout: 60_000 });
+      assert.match(frame.text, /a +b\n0 +1 +3\n1 +2 +4/);
+      const figure = await ok(client(), 'run_cell', { session_id: id, code: 'import matplotlib.pyplot as plt\nplt.plot(df.a, df.b)\nplt.show()', timeout: 60_000 });
+      assert.equal(figure.images.length, 1, figure.text);
+      assert.equal(Buffer.from(figure.images[0]!.data, 'base64').subarray(0, 8).toString('hex'), PNG_MAGIC);
+    } finally {
+      await ok(client(), 'close_session', { session_id: id });
+    }
   });
 }
