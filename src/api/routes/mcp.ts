@@ -45,12 +45,8 @@ export async function mcpRoutes(app: Api, { service }: RouteDeps): Promise<void>
   app.get(
     '/mcp',
     {
-      schema: {
-        operationId: 'mcpStream',
-        summary: 'Not offered: answers come in the POST replies',
-        tags,
-        response: { 405: JsonRpc },
-      },
+      // Not in the OpenAPI document: an operation that only ever answers 405.
+      schema: { hide: true },
     },
     async (_request, reply) => {
       reply.code(405).header('allow', 'POST, DELETE').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server sends no stream; POST messages' }, id: null });
