@@ -12,10 +12,12 @@ export interface McpHttpOptions {
   idleMs: number;
   /** Most MCP connections open at once (over every API key). */
   maxConnections: number;
+  /** Most of them one API key may hold (so that one key cannot take them all). */
+  maxPerOwner: number;
   log: (message: string) => void;
 }
 
-export const DEFAULT_MCP_HTTP_OPTIONS: Omit<McpHttpOptions, 'log'> = { idleMs: 10 * 60_000, maxConnections: 256 };
+export const DEFAULT_MCP_HTTP_OPTIONS: Omit<McpHttpOptions, 'log'> = { idleMs: 10 * 60_000, maxConnections: 256, maxPerOwner: 32 };
 
 /** How often idle connections are looked for. */
 const SWEEP_MS = 30_000;
@@ -74,7 +76,10 @@ export class McpHttpEndpoint {
     // Another key's connection is as unknown as one that never was.
     if (id !== undefined) return refuse(res, 404, -32001, 'MCP session not found: it ended (deleted or idle); initialize a new one');
     if (req.method !== 'POST' || !isInitializeRequest(body)) return refuse(res, 400, -32000, 'Bad Request: send initialize first, then the Mcp-Session-Id header it returned');
-    if (this.#connections.size >= this.#options.maxConnections) return refuse(res, 429, -32000, `too many MCP connections (at most ${this.#options.maxConnections}); close one (DELETE /mcp) or retry later`);
+    const { maxConnections, maxPerOwner } = this.#options;
+    if (this.#connections.size >= maxConnections) return refuse(res, 429, -32000, `too many MCP connections on this server (at most ${maxConnections}); retry later`);
+    const owned = [...this.#connections.values()].filter((connection) => connection.owner === owner).length;
+    if (owned >= maxPerOwner) return refuse(res, 429, -32000, `this API key holds ${owned} MCP connections, the most it may: end one (DELETE /mcp with its Mcp-Session-Id) or let one idle out`);
     await (await this.#open(owner)).handleRequest(req, res, body);
   }
 

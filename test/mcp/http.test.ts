@@ -60,6 +60,33 @@ describe('/mcp behind the API keys', () => {
   });
 });
 
+describe('the MCP connections of one key', () => {
+  it('are capped (429 past 32), and a DELETE frees one', async () => {
+    const headers = { authorization: 'Bearer key-b', 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cap', version: '1' } } });
+    const open = async (): Promise<{ status: number; id: string | null }> => {
+      const reply = await fetch(endpoint, { method: 'POST', headers, body: initialize });
+      await reply.arrayBuffer();
+      return { status: reply.status, id: reply.headers.get('mcp-session-id') };
+    };
+    const end = (id: string): Promise<Response> => fetch(endpoint, { method: 'DELETE', headers: { authorization: 'Bearer key-b', 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' } });
+    const ids: string[] = [];
+    for (let i = 0; i < 32; i++) {
+      const opened = await open();
+      assert.equal(opened.status, 200);
+      ids.push(opened.id!);
+    }
+    assert.equal((await open()).status, 429);
+    assert.equal((await end(ids.pop()!)).status, 200);
+    const again = await open();
+    assert.equal(again.status, 200);
+    ids.push(again.id!);
+    // Another key is not held back by this one's connections.
+    assert.equal((await connect('key-a').then(async ({ client }) => (await client.close(), 'connected'))), 'connected');
+    for (const id of ids) assert.equal((await end(id)).status, 200);
+  });
+});
+
 describe('sessions and the MCP connection', () => {
   it('end with the connection unless kept alive; a kept one serves another connection of the key', async () => {
     const rest = new SessionApi(server.base, 'key-a');
