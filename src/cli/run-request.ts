@@ -99,7 +99,8 @@ function limitsOf(flags: Record<string, unknown>): LimitRequest {
   return limits;
 }
 
-function envOf(pairs: string[]): Record<string, string> {
+/** `--env NAME=VALUE` flags as an environment; the message names the flag. */
+export function envOf(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');

@@ -90,7 +90,7 @@ export class ExecutionService implements Service {
     this.#engines = engines;
     this.#default = first;
     this.#queue = new ExecutionQueue(queue);
-    this.#sessions = new SessionManager(first, this.#queue, sessions, (result, waitedMs) => {
+    this.#sessions = new SessionManager((backend) => this.engineFor(backend), this.#queue, sessions, (result, waitedMs) => {
       for (const hook of this.#hooks) hook(result, waitedMs);
     });
   }

@@ -13,8 +13,8 @@ const { base } = await testServer();
 /** Values that differ from run to run; everything else must match the documented reply exactly. */
 const VOLATILE = new Set([
   'trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory', 'image_bytes', 'languages',
-  // A session's id and times, a file's mtime.
-  'id', 'created_at', 'expires_at', 'max_expires_at', 'last_used_at', 'mtime',
+  // A session's id and times, a file's mtime, a cell's duration.
+  'id', 'created_at', 'expires_at', 'max_expires_at', 'last_used_at', 'mtime', 'duration_ms',
 ]);
 
 /** A command that creates a session: later examples name it as $SID, as the page tells readers to. */

@@ -30,6 +30,7 @@ describe('a session round trip', () => {
     const info = created.body;
     assert.match(info.id, /^[0-9a-f-]{36}$/);
     assert.equal(info.language, 'python');
+    assert.equal(info.backend, 'bwrap');
     assert.match(info.version, /^3\./);
     assert.ok(Date.parse(info.expires_at) > Date.parse(info.created_at), 'expires after it was created');
     assert.equal(info.idle_timeout_ms, 300_000, 'the default idle timeout is 5 min');
@@ -84,7 +85,7 @@ describe('a session round trip', () => {
   it('starts its sandbox from the warm pool', async () => {
     const before = (await get(server.base, '/api/v1/pool', { authorization: 'Bearer key-a' })).body;
     const hits = (stats: any): number => stats.images.filter((i: { image: string }) => i.image === 'python').reduce((sum: number, i: { hits: number }) => sum + i.hits, 0);
-    for (let i = 0; i < 50 && (await get(server.base, '/api/v1/pool', { authorization: 'Bearer key-a' })).body.idle_total < 1; i++) await sleep(100);
+    for (let i = 0; i < 300 && (await get(server.base, '/api/v1/pool', { authorization: 'Bearer key-a' })).body.idle_total < 1; i++) await sleep(100);
     const id = await a.create({ language: 'python' });
     const after = (await get(server.base, '/api/v1/pool', { authorization: 'Bearer key-a' })).body;
     assert.equal(hits(after), hits(before) + 1, 'the session took a warm sandbox');
@@ -269,6 +270,7 @@ describe('bad requests', () => {
       [{ language: 'python', files: [{ name: '../x', content: 'x' }] }, 'files[0].name'],
       [{ language: 'python', env: { 'BAD-NAME': 'x' } }, 'env.BAD-NAME'],
       [{ language: 'python', extra: 1 }, 'extra'],
+      [{ language: 'python', backend: 'qemu' }, 'backend'],
     ];
     const unknown = await a.request('POST', '/api/v1/sessions', { language: 'cobol-9000' });
     assert.equal(unknown.status, 400);

@@ -31,6 +31,7 @@ function toCreateRequest(body: SessionCreateBody): SessionCreateRequest {
     ...(body.lifetime_ms !== undefined ? { lifetimeMs: body.lifetime_ms } : {}),
     ...(body.env ? { env: body.env } : {}),
     ...(body.files ? { files: body.files } : {}),
+    ...(body.backend ? { backend: body.backend } : {}),
   };
 }
 

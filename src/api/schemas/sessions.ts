@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { BACKEND_NAMES } from '../../sandbox/backend-names.js';
 import { FileSchema, LimitFields, strict } from './common.js';
 
 const EnvSchema = Type.Record(Type.String(), Type.String(), { description: 'environment variables' });
@@ -13,6 +14,11 @@ export const SessionCreateBodySchema = Type.Object(
     lifetime_ms: Type.Optional(Type.Integer({ minimum: 1000, description: 'the session ends this long after creation, whatever happens (default and maximum: the server\'s `session_max_lifetime_ms`)' })),
     env: Type.Optional(EnvSchema),
     files: Type.Optional(Type.Array(FileSchema, { maxItems: 256, description: 'files written into the work directory before the session is handed out' })),
+    backend: Type.Optional(
+      Type.Union(BACKEND_NAMES.map((name) => Type.Literal(name)), {
+        description: "isolation backend of the session, among those the server offers (`allowed_backends`); default: the server's",
+      }),
+    ),
   },
   { ...strict, title: 'SessionCreateRequest' },
 );
@@ -22,6 +28,7 @@ export const SessionSchema = Type.Object(
   {
     id: Type.String(),
     language: Type.String(),
+    backend: Type.String({ description: 'the isolation backend it runs on' }),
     version: Type.Union([Type.String(), Type.Null()]),
     created_at: Type.String({ format: 'date-time' }),
     expires_at: Type.String({ format: 'date-time', description: 'when the session ends unless used before: the sooner of its idle and absolute deadlines' }),

@@ -8,6 +8,7 @@ import { exitWith, printJson, type CliContext } from '../context.js';
 import { exitCodeOfResult } from '../exit-codes.js';
 import { integerOption, numberFlag, repeatable } from '../parse.js';
 import { reportPlain } from '../report.js';
+import { envOf } from '../run-request.js';
 import { DEFAULT_SERVER_URL, SessionClient } from '../session-client.js';
 
 const HELP_AFTER = `
@@ -48,17 +49,6 @@ function clientOf(flags: TargetFlags): SessionClient {
 
 const sessionPath = (id: string, rest = ''): string => `/api/v1/sessions/${encodeURIComponent(id)}${rest}`;
 const fileQuery = (path: string): string => `?path=${encodeURIComponent(path)}`;
-
-function envOf(pairs: string[] | undefined): Record<string, string> | undefined {
-  if (!pairs) return undefined;
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InvalidRequestError('--env', `'${pair}' is not NAME=VALUE`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
-}
 
 /** A local file's bytes, or our stdin for `-`; the message names the flag or argument. */
 async function readLocal(path: string, field: string): Promise<Buffer> {
@@ -118,7 +108,7 @@ export function sessionCommand(ctx: CliContext): Command {
         if (value !== undefined) limits[option.field] = value;
       }
       const files = await Promise.all((flags.file ?? []).map(async (path) => ({ name: basename(path), content: (await readLocal(path, '--file')).toString('base64'), encoding: 'base64' as const })));
-      const env = envOf(flags.env);
+      const env = flags.env ? envOf(flags.env) : undefined;
       const created = await clientOf(flags).json('POST', '/api/v1/sessions', {
         language: flags.lang,
         ...(Object.keys(limits).length > 0 ? { limits } : {}),
@@ -148,7 +138,7 @@ export function sessionCommand(ctx: CliContext): Command {
       const given = [flags.code !== undefined, flags.file !== undefined, command.length > 0].filter(Boolean).length;
       if (given !== 1) throw new InvalidRequestError('--code/--file/-- command', 'give exactly one of --code, --file or a command after --');
       const code = flags.file !== undefined ? (await readLocal(flags.file, '--file')).toString('utf8') : flags.code;
-      const env = envOf(flags.env);
+      const env = flags.env ? envOf(flags.env) : undefined;
       const result = (await clientOf(flags).json('POST', sessionPath(id, '/execute'), {
         ...(code !== undefined ? { code } : { command }),
         ...(flags.stdin !== undefined ? { stdin: flags.stdin } : {}),

@@ -38,14 +38,14 @@ const KERNEL_START_TIMEOUT_MS = 30_000;
 export type SessionExecutedHook = (result: ExecutionResult, waitedMs: number) => void;
 
 /**
- * The sessions of one service: sandboxes that live across calls, on the default engine (its warm
- * pool, its limits and maxima), their work bounded by the service's one queue (starting a session and
+ * The sessions of one service: sandboxes that live across calls, each on the engine of the backend it
+ * asked for (the default one otherwise: its warm pool, its limits and maxima), their work bounded by the service's one queue (starting a session and
  * each execution take a slot like any one-shot execution). Owns every session's sandbox: close()
  * leaves none behind, and a crash leaves cgroups the next start removes (sandbox/stale-sandboxes.ts)
  * and no process (each sandbox dies with this process).
  */
 export class SessionManager implements SessionService {
-  readonly #engine: Engine;
+  readonly #engineFor: (backend?: string) => Engine;
   readonly #queue: ExecutionQueue;
   readonly #settings: SessionSettings;
   readonly #caps: SessionCaps;
@@ -56,8 +56,8 @@ export class SessionManager implements SessionService {
   readonly #onExecuted: SessionExecutedHook;
   #closed = false;
 
-  constructor(engine: Engine, queue: ExecutionQueue, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, onExecuted: SessionExecutedHook = () => undefined) {
-    this.#engine = engine;
+  constructor(engineFor: (backend?: string) => Engine, queue: ExecutionQueue, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, onExecuted: SessionExecutedHook = () => undefined) {
+    this.#engineFor = engineFor;
     this.#queue = queue;
     this.#settings = settings;
     this.#caps = new SessionCaps(settings);
@@ -71,28 +71,29 @@ export class SessionManager implements SessionService {
   }
 
   async create(owner: SessionOwner, request: SessionCreateRequest, options: SessionCallOptions = {}): Promise<SessionInfo> {
+    const engine = this.#engineFor(request.backend);
     const language = getLanguage(request.language ?? DEFAULT_KERNEL_LANGUAGE);
     const limitRequest = request.limits ?? {};
-    const limits = underLimits(() => this.#engine.limitsFor(language, limitRequest));
+    const limits = underLimits(() => engine.limitsFor(language, limitRequest));
     const { idleMs, lifetimeMs } = sessionTimeouts(request, this.#settings);
-    const env = Object.fromEntries(normalizeEnv(request.env, this.#engine.inputMaxima));
-    const files = sessionFiles(request.files, 'files', this.#engine.inputMaxima);
+    const env = Object.fromEntries(normalizeEnv(request.env, engine.inputMaxima));
+    const files = sessionFiles(request.files, 'files', engine.inputMaxima);
     for (const [index, file] of files.entries()) this.#checkFileSize(file.content.length, `files[${index}].content`);
-    const manifest = this.#engine.images.require(language.image, language.id);
+    const manifest = engine.images.require(language.image, language.id);
     if (this.#closed) throw new RunnerError(ErrorCodes.SHUTTING_DOWN, 'server is shutting down');
     const reservation = this.#caps.reserve(owner, limits.memoryBytes);
     const id = randomUUID();
     let sandbox: Sandbox | undefined;
     try {
       const { value: session } = await this.#queue.run(async () => {
-        sandbox = await this.#engine.acquire(language, limits, options.traceId ?? id);
+        sandbox = await engine.acquire(language, limits, options.traceId ?? id);
         const agent = await sandbox.openSession();
         for (const [index, file] of files.entries()) {
           await agent.put(file.path, file.content, { overwrite: true }).catch((err: unknown) => {
             throw sessionFileError(err, `files[${index}].name`, file.path);
           });
         }
-        return new Session({ id, owner, language, version: manifest.versions[language.id] ?? null, limitRequest, limits, env, idleMs, lifetimeMs, sandbox, agent });
+        return new Session({ id, owner, engine, language, version: manifest.versions[language.id] ?? null, limitRequest, limits, env, idleMs, lifetimeMs, sandbox, agent });
       }, options.signal);
       // Closed while it started: it must not outlive the service.
       if (this.#closed) throw new RunnerError(ErrorCodes.SHUTTING_DOWN, 'server is shutting down');
@@ -129,8 +130,8 @@ export class SessionManager implements SessionService {
 
   async execute(owner: SessionOwner, id: string, request: SessionExecRequest, options: SessionCallOptions = {}): Promise<ExecutionResult> {
     const session = this.#find(owner, id);
-    const limits = this.#engine.limitsFor(session.language, { ...session.limitRequest, ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}) });
-    const job = buildSessionJob(session.language, request, session.env, limits, this.#engine.inputMaxima);
+    const limits = session.engine.limitsFor(session.language, { ...session.limitRequest, ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}) });
+    const job = buildSessionJob(session.language, request, session.env, limits, session.engine.inputMaxima);
     for (const [index, file] of job.files.entries()) this.#checkFileSize(file.content.length, request.code !== undefined && index === job.files.length - 1 ? 'code' : `files[${index}].content`);
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
@@ -178,7 +179,7 @@ export class SessionManager implements SessionService {
     if (!kernelLanguages().includes(language.id)) {
       throw new InvalidRequestError('language', `the session's language '${language.id}' has no interpreter kernel (run_code works in: ${kernelLanguages().join(', ')}); use execute, or a session of one of those`);
     }
-    const limits = this.#engine.limitsFor(language, { ...session.limitRequest, ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}) });
+    const limits = session.engine.limitsFor(language, { ...session.limitRequest, ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}) });
     const { value } = await this.#queue.run(
       () =>
         session.use(async () => {

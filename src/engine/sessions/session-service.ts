@@ -19,6 +19,8 @@ export interface SessionCreateRequest {
   env?: Record<string, string>;
   /** Files written into the work directory before the session is handed out. */
   files?: SubmittedFile[];
+  /** Isolation backend, among those the service offers (default: its default). */
+  backend?: string;
 }
 
 /** One execution in a session: `code` (a program of the session's language) or `command` (an argv). */
@@ -46,6 +48,8 @@ export interface SessionCellRequest {
 export interface SessionInfo {
   id: string;
   language: string;
+  /** The isolation backend it runs on. */
+  backend: string;
   version: string | null;
   created_at: string;
   /** When the session ends unless it is used (or kept alive) before: the sooner of its idle and absolute deadlines. */

@@ -1,4 +1,5 @@
 import type { LanguageSpec } from '../../languages/types.js';
+import type { Engine } from '../engine.js';
 import type { Kernel } from '../kernel.js';
 import type { Sandbox } from '../../sandbox/backend.js';
 import type { Limits } from '../limits.js';
@@ -10,6 +11,8 @@ import type { SessionInfo, SessionOwner } from './session-service.js';
 export interface SessionParts {
   id: string;
   owner: SessionOwner;
+  /** The engine of its backend: its sandbox's, and what resolves each execution's limits. */
+  engine: Engine;
   language: LanguageSpec;
   version: string | null;
   /** The limits it asked for (each execution resolves its own from these plus its `timeout`). */
@@ -29,6 +32,7 @@ export interface SessionParts {
 export class Session {
   readonly id: string;
   readonly owner: SessionOwner;
+  readonly engine: Engine;
   readonly language: LanguageSpec;
   readonly version: string | null;
   readonly limitRequest: LimitRequest;
@@ -48,6 +52,7 @@ export class Session {
   constructor(parts: SessionParts, now = Date.now()) {
     this.id = parts.id;
     this.owner = parts.owner;
+    this.engine = parts.engine;
     this.language = parts.language;
     this.version = parts.version;
     this.limitRequest = parts.limitRequest;
@@ -99,6 +104,7 @@ export class Session {
     return {
       id: this.id,
       language: this.language.id,
+      backend: this.engine.backend.name,
       version: this.version,
       created_at: new Date(this.createdAt).toISOString(),
       expires_at: new Date(this.expiresAt()).toISOString(),
