@@ -53,11 +53,6 @@ export class McpHttpEndpoint {
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(SWEEP_MS, options.idleMs)).unref();
   }
 
-  /** Open connections (for tests and metrics). */
-  get size(): number {
-    return this.#connections.size;
-  }
-
   /** Answers one HTTP request to the endpoint; `body` is the parsed JSON of a POST. */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> {
     const header = req.headers['mcp-session-id'];

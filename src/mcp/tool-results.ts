@@ -40,7 +40,7 @@ export function executionContent(result: ExecutionResult): CallToolResult {
   const head = [
     `${compileFailed ? 'compilation failed, exit code' : 'exit code'}: ${result.exit_code ?? 'none'}`,
     ...stopReason(result),
-    `time: ${result.timings.exec_ms} ms`,
+    `time: ${compileFailed ? result.timings.compile_ms : result.timings.exec_ms} ms`,
   ];
   const files = result.outputs.map((file) => `${file.path} (${file.mime}, ${file.size} bytes${file.truncated ? ', cut at the cap' : ''})`);
   const body = [

@@ -70,6 +70,11 @@ export function toolTests(client: () => Client, installed: (language: string) =>
     assert.match(answer.text, /--- stdout ---\nbefore\n/);
     const slow = await ok(client(), 'run_code', { language: 'python', code: 'import time\ntime.sleep(30)', timeout: 500 });
     assert.match(slow.text, /timed out/);
+    if (installed('c')) {
+      const compile = await ok(client(), 'run_code', { language: 'c', code: 'int main(void) { return missing; }' });
+      assert.match(compile.text, /^compilation failed, exit code: 1$/m);
+      assert.match(compile.text, /main\.c:1:25: error: .missing. undeclared/);
+    }
   });
 
   it('bad arguments are tool errors naming the field, never protocol errors', async () => {
