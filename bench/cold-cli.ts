@@ -7,9 +7,10 @@
  *
  * Each sample runs every scenario once in OLD and once in NEW, the order flipping every sample, so that
  * the noise of a shared machine falls on both alike. It prints each tree's median and p90 and the NEW/OLD
- * ratios (below 1: NEW starts faster), and the mean CPU time of each run (the CLI and everything it
- * waited for, the sandbox included): wall time swings with the machine's load, CPU time much less.
- * Needs root, as every `run`.
+ * ratios (below 1: NEW starts faster); the median of the pairs' ratios (sample i of NEW over sample i
+ * of OLD, run back to back: drift between pairs cancels out); and the mean CPU time of each run (the
+ * CLI and everything it waited for, the sandbox included): wall time swings with the machine's load,
+ * CPU time much less. Needs root, as every `run`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -80,7 +81,7 @@ const trees = [treeOf('old', oldSpec), treeOf('new', newSpec)] as const;
 
 const times = new Map<string, Sample[]>();
 const key = (tree: Tree, scenario: Scenario): string => `${tree.label} ${scenario.name}`;
-// One untimed round first: the page cache and the sandbox pool's host state are then alike for both.
+// One untimed round first: both trees then start from a warm page cache.
 for (const tree of trees) for (const scenario of SCENARIOS) timeOnce(tree, scenario);
 for (let i = 0; i < samples; i++) {
   const order = i % 2 === 0 ? trees : ([trees[1], trees[0]] as const);
@@ -93,16 +94,18 @@ for (let i = 0; i < samples; i++) {
   }
 }
 
-const COLUMNS = ['old p50', 'new p50', 'old p90', 'new p90', 'new/old p50', 'new/old p90', 'old CPU', 'new CPU', 'new/old CPU'];
+const COLUMNS = ['old p50', 'new p50', 'old p90', 'new p90', 'new/old p50', 'new/old p90', 'paired', 'old CPU', 'new CPU', 'new/old CPU'];
 const cell = (x: string, i: number): string => x.padStart(COLUMNS[i]!.length);
 process.stdout.write(`cold CLI, ${samples} interleaved samples (wall ms; CPU: mean ms per run); old ${trees[0].cli}, new ${trees[1].cli}\n`);
 process.stdout.write(`${'scenario'.padEnd(22)} ${COLUMNS.join('  ')}\n`);
 for (const scenario of SCENARIOS) {
-  const [old, now] = trees.map((tree) => times.get(key(tree, scenario))!);
+  const old = times.get(key(trees[0], scenario))!;
+  const now = times.get(key(trees[1], scenario))!;
   const wall = (list: Sample[]): number[] => list.map((s) => s.wallMs).sort((a, b) => a - b);
   const cpu = (list: Sample[]): number => list.reduce((sum, s) => sum + s.cpuMs, 0) / list.length;
-  const [o50, n50, o90, n90] = [percentile(wall(old!), 50), percentile(wall(now!), 50), percentile(wall(old!), 90), percentile(wall(now!), 90)];
-  const [oCpu, nCpu] = [cpu(old!), cpu(now!)];
-  const cells = [o50, n50, o90, n90].map((x) => x.toFixed(1)).concat([n50 / o50, n90 / o90].map((x) => x.toFixed(3)), [oCpu.toFixed(1), nCpu.toFixed(1), (nCpu / oCpu).toFixed(3)]);
+  const [o50, n50, o90, n90] = [percentile(wall(old), 50), percentile(wall(now), 50), percentile(wall(old), 90), percentile(wall(now), 90)];
+  const paired = percentile(now.map((s, i) => s.wallMs / old[i]!.wallMs).sort((a, b) => a - b), 50);
+  const [oCpu, nCpu] = [cpu(old), cpu(now)];
+  const cells = [o50, n50, o90, n90].map((x) => x.toFixed(1)).concat([n50 / o50, n90 / o90, paired].map((x) => x.toFixed(3)), [oCpu.toFixed(1), nCpu.toFixed(1), (nCpu / oCpu).toFixed(3)]);
   process.stdout.write(`${scenario.name.padEnd(22)} ${cells.map(cell).join('  ')}\n`);
 }

@@ -283,20 +283,13 @@ bool exec_child_exited(struct exec *x, pid_t pid, int status, const struct rusag
 
 /* ---- time ---- */
 
-static double tv_ms(struct timeval tv) { return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0; }
-
 static void stage_finish(struct exec *x) {
   struct stage_result *res = &x->res[x->cur];
-  if (WIFSIGNALED(x->status)) {
-    res->signal = WTERMSIG(x->status);
-    res->exit_code = 128 + res->signal;
-  } else {
-    res->exit_code = WEXITSTATUS(x->status);
-  }
+  stage_result_exited(res, x->status);
   res->wall_ms = (double)(x->end_ns - x->start_ns) / (double)NS_PER_MS;
   /* The main child's own usage and that of the descendants it waited for: RUSAGE_CHILDREN would
    * mix in every other exec of the session. */
-  res->cpu_ms = tv_ms(x->ru.ru_utime) + tv_ms(x->ru.ru_stime);
+  res->cpu_ms = stage_tv_ms(x->ru.ru_utime) + stage_tv_ms(x->ru.ru_stime);
   res->max_rss_kb = x->ru.ru_maxrss;
   long oom_after = stage_read_oom_kills();
   res->oom_kills = x->oom_before >= 0 && oom_after > x->oom_before ? oom_after - x->oom_before : 0;

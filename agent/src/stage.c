@@ -183,7 +183,16 @@ long stage_read_oom_kills(void) {
   return n;
 }
 
-static double tv_ms(struct timeval tv) { return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0; }
+double stage_tv_ms(struct timeval tv) { return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0; }
+
+void stage_result_exited(struct stage_result *r, int status) {
+  if (WIFSIGNALED(status)) {
+    r->signal = WTERMSIG(status);
+    r->exit_code = 128 + r->signal;
+  } else {
+    r->exit_code = WEXITSTATUS(status);
+  }
+}
 
 static void finish(struct run *r, const struct rusage *before, long oom_before) {
   struct stage_result *res = r->res;
@@ -192,14 +201,9 @@ static void finish(struct run *r, const struct rusage *before, long oom_before) 
   long oom_after = stage_read_oom_kills();
   res->oom_kills = oom_before >= 0 && oom_after > oom_before ? oom_after - oom_before : 0;
   getrusage(RUSAGE_CHILDREN, &after);
-  if (WIFSIGNALED(r->status)) {
-    res->signal = WTERMSIG(r->status);
-    res->exit_code = 128 + res->signal;
-  } else {
-    res->exit_code = WEXITSTATUS(r->status);
-  }
+  stage_result_exited(res, r->status);
   res->wall_ms = (double)(r->end_ns - r->start_ns) / (double)NS_PER_MS;
-  res->cpu_ms = tv_ms(after.ru_utime) + tv_ms(after.ru_stime) - tv_ms(before->ru_utime) - tv_ms(before->ru_stime);
+  res->cpu_ms = stage_tv_ms(after.ru_utime) + stage_tv_ms(after.ru_stime) - stage_tv_ms(before->ru_utime) - stage_tv_ms(before->ru_stime);
   /* ru_maxrss is a maximum, not a sum: take the main child's own peak (wait4), or the children peak
    * when it grew during this stage (an orphan reaped by PID 1 used more). */
   res->max_rss_kb = r->child_ru.ru_maxrss;

@@ -2,6 +2,7 @@
 #define RC_STAGE_H
 
 #include <stdbool.h>
+#include <sys/time.h>
 
 #include "job.h"
 #include "output.h"
@@ -28,6 +29,9 @@ long stage_read_oom_kills(void);
  * Returns 0 when the stage ran (whatever its outcome), -1 on an agent failure (internal). */
 int stage_run(const struct job_stage *st, int sigfd, struct stage_result *r, struct agent_error *err);
 void stage_result_free(struct stage_result *r);
+/* exit_code and signal from a wait status (128 + signal when killed). */
+void stage_result_exited(struct stage_result *r, int status);
+double stage_tv_ms(struct timeval tv);
 /* True if later stages must not run (non-zero exit, signal or timeout). */
 bool stage_failed(const struct stage_result *r);
 

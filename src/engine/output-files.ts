@@ -20,6 +20,12 @@ export interface OutputFileCaps {
 
 export const DEFAULT_OUTPUT_FILE_CAPS: OutputFileCaps = { maxFiles: 64, maxBytes: 10 * 1024 * 1024 };
 
+/** A relative path below `dir`, without `.`, `..` or empty components or NUL (the agent's word is not taken). */
+function underDir(path: string, dir: string): boolean {
+  const parts = path.split('/');
+  return path.startsWith(`${dir}/`) && !path.includes('\0') && parts.every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
 /** The job's collect field for these caps (none when they allow no file). */
 export function collectFor(caps: OutputFileCaps): JobCollect | undefined {
   if (caps.maxFiles <= 0) return undefined;
@@ -29,8 +35,8 @@ export function collectFor(caps: OutputFileCaps): JobCollect | undefined {
 
 /**
  * The caller's view of what the agent collected. SECURITY: the host re-checks what it can: only
- * paths under outputs/, no more files or bytes than asked for (a lying agent's extra is dropped
- * and flagged).
+ * plain paths under outputs/, no more files or bytes than asked for (a lying agent's extra is
+ * dropped and flagged), so a caller may safely write them below a directory of its own.
  */
 export function outputFilesOf(
   collected: { files: readonly CollectedFile[]; truncated: boolean } | undefined,
@@ -42,7 +48,7 @@ export function outputFilesOf(
   let truncated = collected.truncated;
   for (const file of collected.files) {
     const content = Buffer.from(file.content_b64, 'base64');
-    if (!file.path.startsWith(`${collect.dir}/`) || files.length >= collect.max_files || bytes + content.length > collect.max_bytes) {
+    if (!underDir(file.path, collect.dir) || files.length >= collect.max_files || bytes + content.length > collect.max_bytes) {
       truncated = true;
       continue;
     }

@@ -1,8 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { NotFoundError, RunnerCodes } from '../../src/client/index.js';
 import { get, post, testServer } from '../helpers/server.js';
 
 const { base } = await testServer();
+/** The package's own client, where a test needs no raw HTTP (headers, non-JSON bodies). */
+const rc = new RunnerCodes({ baseUrl: base });
 
 describe('POST /api/v1/execute', () => {
   it('runs code and returns the result object with the trace id as header and field', async () => {
@@ -24,7 +27,8 @@ describe('POST /api/v1/execute', () => {
   });
 
   it('runs multi-file, args, env and limits, and reports compile errors', async () => {
-    const r = await post(base, '/api/v1/execute', {
+    // The client returns the result of a 200 and throws on any other status.
+    const r = await rc.execute({
       language: 'c',
       files: [{ name: 'main.c', content: '#include <stdio.h>\n#include <stdlib.h>\nint main(int c, char **v){printf("%s %s\\n", v[1], getenv("GREETING"));return 4;}' }],
       args: ['arg1'],
@@ -32,21 +36,18 @@ describe('POST /api/v1/execute', () => {
       timeout: 2000,
       memory: 128,
     });
-    assert.equal(r.status, 200);
-    assert.equal(r.body.stdout, 'arg1 hey\n');
-    assert.equal(r.body.exit_code, 4);
-    assert.equal(r.body.compile.exit_code, 0);
-    const broken = await post(base, '/api/v1/execute', { language: 'cpp', code: 'int main() { return nope; }' });
-    assert.equal(broken.status, 200);
-    assert.notEqual(broken.body.compile.exit_code, 0);
-    assert.match(broken.body.stderr, /nope/);
+    assert.equal(r.stdout, 'arg1 hey\n');
+    assert.equal(r.exit_code, 4);
+    assert.equal(r.compile?.exit_code, 0);
+    const broken = await rc.execute({ language: 'cpp', code: 'int main() { return nope; }' });
+    assert.notEqual(broken.compile?.exit_code, 0);
+    assert.match(broken.stderr, /nope/);
   });
 
   it('reports a timeout as a successful execution with timed_out', async () => {
-    const r = await post(base, '/api/v1/execute', { language: 'bash', code: 'sleep 5', timeout: 200 });
-    assert.equal(r.status, 200);
-    assert.equal(r.body.timed_out, true);
-    assert.equal(r.body.signal, 'SIGKILL');
+    const r = await rc.execute({ language: 'bash', code: 'sleep 5', timeout: 200 });
+    assert.equal(r.timed_out, true);
+    assert.equal(r.signal, 'SIGKILL');
   });
 });
 
@@ -91,21 +92,19 @@ describe("POST /api/v1/run (the original project's shape)", () => {
 
 describe('languages, health, readiness, metrics, docs', () => {
   it('lists languages with version, installed and default limits', async () => {
-    const r = await get(base, '/api/v1/languages');
-    assert.equal(r.status, 200);
-    const python = r.body.find((l: { id: string }) => l.id === 'python');
-    assert.equal(python.installed, true);
-    assert.match(python.version, /^3\./);
+    const python = (await rc.languages()).find((l) => l.id === 'python');
+    assert.equal(python?.installed, true);
+    assert.match(python.version ?? '', /^3\./);
     assert.deepEqual(python.limits, { timeout: 10000, compile_timeout: 30000, memory: 256, pids: 64, output_limit: 1048576 });
-    const one = await get(base, '/api/v1/languages/py');
-    assert.equal(one.body.id, 'python');
-    const missing = await get(base, '/api/v1/languages/klingon');
+    assert.equal((await rc.language('py')).id, 'python');
+    const missing = await rc.language('klingon').catch((err: unknown) => err);
+    assert.ok(missing instanceof NotFoundError, String(missing));
     assert.equal(missing.status, 404);
-    assert.equal(missing.body.error.code, 'RC_ERR_NOT_FOUND');
+    assert.equal(missing.code, 'RC_ERR_NOT_FOUND');
   });
 
   it('shows the warm pool: python became active and served from it', async () => {
-    for (let i = 0; i < 3; i++) await post(base, '/api/v1/execute', { language: 'python', code: 'print(1)' });
+    for (let i = 0; i < 3; i++) await rc.execute({ language: 'python', code: 'print(1)' });
     const pool = (await get(base, '/api/v1/pool')).body;
     assert.equal(pool.enabled, true);
     const python = pool.images.find((p: { image: string }) => p.image === 'python');

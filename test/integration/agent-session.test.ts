@@ -170,6 +170,15 @@ describe('agent sessions (protocol version 2) on bwrap', () => {
     assert.equal(text(ok!.stdout_b64), 'alive\n');
   });
 
+  it('a memory bomb in one exec is OOM-killed and the session lives on', async () => {
+    const [bomb] = await session.exec([stage('exec python3 -c "x = []\nwhile True: x.append(bytearray(16 << 20))"', { timeoutMs: 20_000 })]).done;
+    assert.equal(bomb!.signal, 9, JSON.stringify(bomb));
+    assert.ok(sandbox.stats().oomKills > 0, 'the cgroup counted the OOM kill');
+    await session.put('after-bomb.txt', Buffer.from('still here'));
+    const [after] = await session.exec([stage('cat after-bomb.txt')]).done;
+    assert.equal(text(after!.stdout_b64), 'still here');
+  });
+
   it('a file request runs with the program\'s rights, not the agent\'s', async () => {
     await session.exec([stage('echo secret > mine; chmod 000 mine; id -u')]).done;
     await rejectsWith(session.get('mine', 100), 'bad_path');

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cliProgram } from '../../src/cli/program.js';
 import { dataPaths, packageRoot } from '../../src/config/paths.js';
 import { ImageStore } from '../../src/images/store.js';
 
@@ -40,8 +41,11 @@ function assertNone(modules: string[], forbidden: readonly RegExp[], what: strin
 const OTHER_PACKAGES = /^node_modules\/(?!commander\/)/;
 /** What only another command uses: the server, the benchmark, setup and image building, the doctor. */
 const OTHER_COMMANDS = [OTHER_PACKAGES, /^dist\/src\/api\/(?!config\.js)/, /^dist\/src\/bench\//, /^dist\/src\/host\//, /^dist\/src\/images\/(builder|npm-fetch|run-logged|probe)\.js/];
-/** The other commands' own modules: `run …` builds only the run command. */
-const NOT_RUN = /^dist\/src\/(cli\/commands\/(?!run\.js)|api\/)/;
+/**
+ * The other commands' own modules: `run …` builds only the run command. A one-shot run opens no
+ * session either, so nothing of the session manager (src/engine/sessions/) belongs in its start.
+ */
+const NOT_RUN = /^dist\/src\/(cli\/commands\/(?!run\.js)|api\/|engine\/sessions\/)/;
 
 describe('CLI start-up loads only what the command runs', () => {
   for (const args of [['--version'], ['--help'], ['run', '--help'], ['run']]) {
@@ -54,7 +58,7 @@ describe('CLI start-up loads only what the command runs', () => {
           ...OTHER_COMMANDS,
           ...(args[0] === 'run' ? [NOT_RUN] : []),
           ...(args[0] === '--version' ? [/^dist\/src\/cli\/commands\//] : []),
-          /^dist\/src\/engine\/(open-|engine|service|pool|queue|job)/,
+          /^dist\/src\/(compose|engine\/(open-|engine|service|pool|queue|job))/,
           /^dist\/src\/sandbox\/(?!backend-names\.js|backend-host\.js)/,
           /^dist\/src\/images\//,
         ],
@@ -69,5 +73,15 @@ describe('CLI start-up loads only what the command runs', () => {
     assert.equal(code, 0);
     assert.ok(modules.includes('dist/src/sandbox/bwrap/backend.js'), 'the run used the bwrap backend');
     assertNone(modules, [...OTHER_COMMANDS, NOT_RUN, /^dist\/src\/sandbox\/(qemu|firecracker)\//, /^dist\/src\/images\/vm\/(disk|initramfs|kernel)/], 'run');
+  });
+
+  it('the program built for one command holds exactly that command, and the full program all of them', async () => {
+    const all = (await cliProgram({ exitCode: 0 })).commands.map((command) => command.name());
+    assert.ok(all.length >= 8, `the program has ${all.join(', ')}`);
+    for (const name of all) {
+      assert.deepEqual((await cliProgram({ exitCode: 0 }, name)).commands.map((command) => command.name()), [name]);
+    }
+    assert.deepEqual((await cliProgram({ exitCode: 0 }, '--version')).commands, []);
+    assert.deepEqual((await cliProgram({ exitCode: 0 }, 'no-such-command')).commands.map((command) => command.name()), all);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, posix, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { packageRoot } from '../../src/config/paths.js';
 
@@ -12,7 +12,7 @@ import { packageRoot } from '../../src/config/paths.js';
 
 /** The layers, one row each from the top: a file may import only from rows below its own; the layers of one row are siblings and do not import each other. */
 const ROWS: readonly (readonly string[])[] = [
-  ['index.ts', 'cli'],
+  ['index.ts', 'cli', 'client'],
   ['api', 'bench'],
   ['mcp'],
   ['compose'],
@@ -31,6 +31,8 @@ const SANDBOX_CONTRACT = ['backend.ts', 'limits.ts', 'workdir.ts', 'agent-sessio
 /** Opening backends is wiring: done by the composition root (src/compose/), which hands them to the engine. */
 const REGISTRY = 'sandbox/registry.ts';
 const OPENS_BACKENDS = ['compose', 'sandbox'];
+/** The HTTP client (src/client/) is an edge of its own that runs in browsers: of the server it reads only the schemas, as types. */
+const CLIENT_READS = (to: string): boolean => to.startsWith('api/schemas/') || to === 'engine/result-schema.ts' || to === 'errors.ts';
 
 const srcDir = join(packageRoot, 'src');
 
@@ -100,6 +102,7 @@ export function violation({ from, to, lazy }: ImportEdge): string | null {
   }
   if (to === REGISTRY && !OPENS_BACKENDS.includes(a)) return `only the composition root (src/compose/) opens backends through ${REGISTRY}`;
   if (EDGE_STARTS.some(([x, y]) => x === a && y === b)) return null;
+  if (a === 'client' && !CLIENT_READS(to)) return `the client reads only the server's schemas (api/schemas/, engine/result-schema.ts, errors.ts), not ${to}`;
   if (rb > ra) return `${a} imports up, from ${b}`;
   if (rb === ra) return `${a} imports sideways, from its sibling ${b}`;
   if (a === 'engine' && b === 'sandbox' && !SANDBOX_CONTRACT.includes(to.slice('sandbox/'.length))) {
@@ -154,6 +157,9 @@ describe('the import rule (docs/architecture.md, "Layers")', () => {
     assert.match(violation(edge('engine/engine.ts', 'sandbox/registry.ts'))!, /composition root/);
     assert.match(violation(edge('api/server.ts', 'sandbox/registry.ts'))!, /composition root/);
     assert.match(violation(edge('engine/service.ts', 'compose/open-service.ts'))!, /imports up/);
+    assert.match(violation(edge('client/session.ts', 'engine/sessions/session-service.ts'))!, /client reads only the server's schemas/);
+    assert.match(violation(edge('client/session.ts', 'api/routes/sessions.ts'))!, /client reads only the server's schemas/);
+    assert.equal(violation(edge('client/types.ts', 'api/schemas/sessions.ts')), null);
     assert.equal(violation(edge('compose/open-engine.ts', 'sandbox/registry.ts')), null);
     assert.equal(violation(edge('cli/commands/run.ts', 'compose/open-service.ts')), null);
     assert.equal(violation(edge('sandbox/registry.ts', 'sandbox/qemu/open.ts', true)), null);
@@ -173,5 +179,57 @@ describe('the import rule (docs/architecture.md, "Layers")', () => {
   it('no files import each other in a circle', () => {
     const circles = cycles(edges).map((c) => c.map((f) => `src/${f}`).join(' -> '));
     assert.deepEqual(circles, [], `import circles:\n${circles.join('\n')}`);
+  });
+});
+
+/*
+ * `runner-codes/client` runs in browsers: what it loads must be fetch-only code. Checked on the
+ * built JavaScript (what a bundler or Node actually loads, type imports erased) and on the sources'
+ * imports including types (what its .d.ts files make a TypeScript user read).
+ */
+
+/** Every module specifier of a file, relative or bare, static or lazy (the patterns importsOf reads). */
+function specifiersOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [STATIC, DYNAMIC].flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]!));
+}
+
+/** Every file reachable from `entry` through relative imports, and every bare specifier met on the way. */
+function graphOf(entry: string, resolveFile: (from: string, specifier: string) => string): { files: string[]; bare: Map<string, string> } {
+  const files = new Set<string>();
+  const bare = new Map<string, string>();
+  const visit = (file: string): void => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const specifier of specifiersOf(file)) {
+      if (specifier.startsWith('.')) visit(resolveFile(file, specifier));
+      else bare.set(specifier, file);
+    }
+  };
+  visit(entry);
+  return { files: [...files], bare };
+}
+
+describe('the client (runner-codes/client) loads no server code and no Node module', () => {
+  it('its built JavaScript imports only its own files: no node: module, no package, no server file', () => {
+    const dist = join(packageRoot, 'dist', 'src');
+    const entry = join(dist, 'client', 'index.js');
+    assert.ok(existsSync(entry), `${entry} is built`);
+    const { files, bare } = graphOf(entry, (from, specifier) => resolve(dirname(from), specifier));
+    const outside = files.map((f) => relative(dist, f)).filter((f) => !f.startsWith('client/'));
+    assert.deepEqual(outside, [], 'the client loads server files');
+    assert.deepEqual([...bare.keys()], [], `the client loads packages or Node modules: ${[...bare].map(([s, f]) => `${s} (from ${relative(dist, f)})`).join(', ')}`);
+    assert.ok(files.length >= 5, `followed ${files.length} files`);
+  });
+
+  it('its types read only the schemas, which import only typebox and each other', () => {
+    const src = join(packageRoot, 'src');
+    const { files, bare } = graphOf(join(src, 'client', 'index.ts'), (from, specifier) => resolve(dirname(from), specifier.replace(/\.js$/, '.ts')));
+    const read = files.map((f) => relative(src, f)).filter((f) => !f.startsWith('client/'));
+    assert.ok(read.includes('engine/result-schema.ts') && read.includes('api/schemas/sessions.ts'), `the types come from the schemas: ${read.join(', ')}`);
+    // The schemas' own imports: the backend names their `backend` field lists, nothing that runs the server.
+    const beyond = read.filter((f) => !CLIENT_READS(f) && f !== 'sandbox/backend-names.ts');
+    assert.deepEqual(beyond, [], 'the client\'s types reach past the schemas');
+    assert.deepEqual([...bare.keys()], ['typebox'], 'packages or Node modules behind the client\'s types');
   });
 });

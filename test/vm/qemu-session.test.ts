@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dataPaths } from '../../src/config/paths.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
+import { openEngine } from '../../src/compose/open-engine.js';
 import { ImageStore } from '../../src/images/store.js';
 import type { JobStage } from '../../src/protocol/messages.js';
 import { hostCapabilities } from '../../src/sandbox/availability.js';
@@ -50,6 +51,19 @@ describe('agent sessions in a QEMU microVM', { skip }, () => {
       assert.deepEqual((await session.list('')).entries.map((e) => e.path), ['in', 'kernel.txt', 'root']);
     } finally {
       await sandbox.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
+  });
+
+  it('brings a one-shot run\'s outputs/ back from the guest', async () => {
+    const engine = await openEngine({ backend: 'qemu' });
+    try {
+      const result = await engine.execute({ language: 'python', code: 'import os\nos.makedirs("outputs")\nopen("outputs/r.json", "w").write("[1]")\nos.symlink("/etc/passwd", "outputs/p")\n' });
+      assert.equal(result.status, 'success', JSON.stringify(result.error));
+      assert.deepEqual(result.outputs.map((o) => [o.path, o.mime, Buffer.from(o.content_b64, 'base64').toString()]), [['outputs/r.json', 'application/json', '[1]']]);
+    } finally {
+      await engine.close();
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(leftovers(), NOTHING_LEFT);

@@ -12,8 +12,9 @@ export const ExecuteBodySchema = Type.Object(
     args: Type.Optional(Type.Array(Type.String(), { maxItems: 256 })),
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
     output_encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
+    // An enum of the tuple (not a union of a mapped array) so that Static<> gives the names' union, not nothing.
     backend: Type.Optional(
-      Type.Union(BACKEND_NAMES.map((name) => Type.Literal(name)), {
+      Type.Enum(BACKEND_NAMES, {
         description: 'isolation backend for this execution, among those the server offers (`allowed_backends`); default: the server\'s',
       }),
     ),

@@ -8,6 +8,7 @@ import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js
 import type { RunFlags } from '../run-request.js';
 import { BACKEND_CHOICES } from '../../sandbox/backend-names.js';
 import { longFlag } from '../field-names.js';
+import { saveOutputs } from '../save-outputs.js';
 
 /**
  * Loaded when a program runs, not at the CLI's start: the engine and its host probes are most of
@@ -30,6 +31,7 @@ Examples:
   echo world | infra.operator run --lang python --code "print('hello', input())"
   infra.operator run --lang python --file - < prog.py
   infra.operator run --lang bash --code 'sleep 90' --timeout 90000 --max-timeout 120000
+  infra.operator run --lang python --file plot.py --outputs-dir ./out   # what plot.py wrote to outputs/
 `;
 
 export function runCommand(ctx: CliContext): Command {
@@ -54,6 +56,7 @@ export function runCommand(ctx: CliContext): Command {
     .option('--backend <name>', `isolation backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, choiceOption('--backend', BACKEND_CHOICES))
     .option('--json', "print the full result object as JSON instead of the program's output")
     .option('--base64', 'with --json: stdout and stderr as base64 (binary-safe) instead of UTF-8 text')
+    .option('--outputs-dir <dir>', 'write the files the program leaves under outputs/ into this directory')
     .argument('[args...]', 'arguments for the program, after --')
     .addHelpText('after', HELP_AFTER)
     .action(
@@ -65,8 +68,10 @@ export function runCommand(ctx: CliContext): Command {
         const service = await openService({ engine: { ...engineMaxima(maxima), ...(flags.backend ? { backend: flags.backend } : {}) }, concurrency: 1, maxQueued: 0 });
         try {
           const result = await service.execute(request, {});
+          const outputsDir = flags.outputsDir as string | undefined;
+          const saved = outputsDir ? saveOutputs(outputsDir, result.outputs) : [];
           if (flags.json) printJson(result);
-          else reportPlain(result);
+          else reportPlain(result, outputsDir ? saved : undefined);
           return exitCodeOfResult(result);
         } finally {
           await service.close();
