@@ -55,6 +55,11 @@ export class McpHttpEndpoint {
 
   /** Answers one HTTP request to the endpoint; `body` is the parsed JSON of a POST. */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> {
+    // No server-initiated stream (a GET's SSE would hold a connection busy forever): every answer comes with its POST.
+    if (req.method === 'GET') {
+      res.setHeader('allow', 'POST, DELETE');
+      return refuse(res, 405, -32000, 'Method not allowed: this server sends no stream; POST messages');
+    }
     const header = req.headers['mcp-session-id'];
     const id = typeof header === 'string' ? header : undefined;
     const found = id === undefined ? undefined : this.#connections.get(id);

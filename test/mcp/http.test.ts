@@ -1,9 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { getLanguage } from '../../src/languages/lookup.js';
+import { DEFAULT_MCP_HTTP_OPTIONS, McpHttpEndpoint } from '../../src/mcp/http-endpoint.js';
 import { testServer } from '../helpers/server.js';
 import { SessionApi } from '../helpers/sessions.js';
 import { call, ok, toolTests } from '../helpers/mcp.js';
@@ -109,6 +112,33 @@ describe('sessions and the MCP connection', () => {
     await stranger.client.close();
     await ok(main.client, 'close_session', { session_id: kept });
     assert.deepEqual(await server.service.sessions.list(ownerOf('key-a')), []);
+  });
+});
+
+describe('an idle MCP connection', () => {
+  it('ends once unused past its idle time, and its sessions with it', async () => {
+    // The endpoint /mcp mounts, with a short idle time, on a plain HTTP server on loopback over the same service.
+    const owner = 'idle-test';
+    const idle = new McpHttpEndpoint(server.service, { ...DEFAULT_MCP_HTTP_OPTIONS, idleMs: 300, log: () => undefined });
+    const http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => void idle.handle(req, res, body === '' ? undefined : JSON.parse(body), owner));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new Client({ name: 'runner-codes-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`)));
+      const id = (await ok(client, 'create_session', { language: 'python' })).structured.id as string;
+      assert.deepEqual((await server.service.sessions.list(owner)).map((s) => s.id), [id]);
+      for (let i = 0; i < 100 && (await server.service.sessions.list(owner)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(await server.service.sessions.list(owner), [], 'the session ended with its idle connection');
+      await assert.rejects(client.listTools(), /404|not found/i, 'the connection is gone');
+      await client.close();
+    } finally {
+      await idle.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 });
 

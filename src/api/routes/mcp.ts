@@ -41,17 +41,8 @@ export async function mcpRoutes(app: Api, { service }: RouteDeps): Promise<void>
     },
     handler,
   );
-  // No server-initiated stream: every answer comes with its POST (the transport's JSON response mode).
-  app.get(
-    '/mcp',
-    {
-      // Not in the OpenAPI document: an operation that only ever answers 405.
-      schema: { hide: true },
-    },
-    async (_request, reply) => {
-      reply.code(405).header('allow', 'POST, DELETE').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server sends no stream; POST messages' }, id: null });
-    },
-  );
+  // Answered 405 by the endpoint (no server-initiated stream); not in the OpenAPI document, being no operation.
+  app.get('/mcp', { schema: { hide: true } }, handler);
   app.delete(
     '/mcp',
     {
