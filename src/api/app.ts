@@ -23,6 +23,7 @@ import { pistonConnectRoutes } from './routes/piston-connect.js';
 import { runRoutes } from './routes/run.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { sessionConnectRoutes } from './routes/session-connect.js';
+import { mcpRoutes } from './routes/mcp.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
 
 /**
@@ -41,6 +42,7 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: sessionConnectRoutes, access: 'key' },
   // The page and its assets are static and open; every API call the page makes needs the key.
   { routes: playgroundRoutes, access: 'open' },
+  { routes: mcpRoutes, access: 'key' },
 ];
 
 /** Trace ids from clients are kept only when they are short and plain (they reach our logs). */

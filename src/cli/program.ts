@@ -8,6 +8,7 @@ import type { CliContext } from './context.js';
 const COMMANDS: readonly { name: string; load: (ctx: CliContext) => Promise<Command> }[] = [
   { name: 'run', load: async (ctx) => (await import('./commands/run.js')).runCommand(ctx) },
   { name: 'session', load: async (ctx) => (await import('./commands/session.js')).sessionCommand(ctx) },
+  { name: 'mcp', load: async (ctx) => (await import('./commands/mcp.js')).mcpCommand(ctx) },
   { name: 'api', load: async (ctx) => (await import('./commands/api.js')).apiCommand(ctx) },
   { name: 'setup', load: async (ctx) => (await import('./commands/setup.js')).setupCommand(ctx) },
   { name: 'doctor', load: async (ctx) => (await import('./commands/doctor.js')).doctorCommand(ctx) },

@@ -68,7 +68,13 @@ const BODIES: Record<string, unknown> = {
   '/api/v1/sessions/:id/execute': { command: ['echo', 'ok'] },
 };
 /** Bodies of the other POST routes that need one to succeed. */
-const CREATE_BODIES: Record<string, unknown> = { '/api/v1/sessions': { language: 'bash' }, '/api/v1/sessions/:id/run_code': { code: '6 * 7' } };
+const CREATE_BODIES: Record<string, unknown> = {
+  '/api/v1/sessions': { language: 'bash' },
+  '/api/v1/sessions/:id/run_code': { code: '6 * 7' },
+  '/mcp': { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'auth-test', version: '1' } } },
+};
+/** Headers a route needs to succeed besides the key (MCP's Streamable HTTP asks for both media types). */
+const ROUTE_HEADERS: Record<string, Record<string, string>> = { '/mcp': { accept: 'application/json, text/event-stream' } };
 
 interface Route {
   path: string;
@@ -239,7 +245,7 @@ describe('every protected route, every spelling of its path', async () => {
       const method = route.methods.includes('POST') ? 'POST' : 'GET';
       const body = method === 'POST' ? (BODIES[route.path] ?? CREATE_BODIES[route.path] ?? {}) : undefined;
       for (const target of [path, path.replace(/[a-z]/, encode), `http://127.0.0.1:${port}${path}`]) {
-        const reply = await raw(port, method, target, { 'x-api-key': 'key-one' }, body);
+        const reply = await raw(port, method, target, { 'x-api-key': 'key-one', ...ROUTE_HEADERS[route.path] }, body);
         // A WebSocket route passed the key check when it asks for the upgrade (426): its sockets are tested in *-connect.test.ts.
         const ok = route.path.endsWith('/connect') ? reply.status === 426 : [200, 201].includes(reply.status) && (BODIES[route.path] === undefined || reply.body.includes('ok\\n'));
         if (!ok) failed.push(`${method} ${target} -> ${reply.status} ${reply.body.slice(0, 200)}`);

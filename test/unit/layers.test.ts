@@ -14,6 +14,7 @@ import { packageRoot } from '../../src/config/paths.js';
 const ROWS: readonly (readonly string[])[] = [
   ['index.ts', 'cli', 'client'],
   ['api', 'bench'],
+  ['mcp'],
   ['compose'],
   ['engine', 'host'],
   ['sandbox'],
