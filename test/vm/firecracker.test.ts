@@ -13,6 +13,8 @@ import { hostCapabilities } from '../../src/sandbox/availability.js';
 import { FirecrackerBackend } from '../../src/sandbox/firecracker/backend.js';
 import { currentSnapshot, snapshotFiles } from '../../src/sandbox/firecracker/snapshot-manifest.js';
 import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
+import type { JobStage } from '../../src/protocol/messages.js';
+import { WORKDIR } from '../../src/sandbox/workdir.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 import { vmHostOptions } from '../helpers/vm-host.js';
 
@@ -26,6 +28,14 @@ const paths = dataPaths();
 const qemu = hostCapabilities(paths).backends.qemu;
 const skip = qemu.usable || process.env.CI === 'true' ? false : `needs the VM guest and QEMU: ${qemu.reason}`;
 const fakeFirecracker = fileURLToPath(new URL('../helpers/fake-firecracker.js', import.meta.url));
+
+function pythonStage(code: string): JobStage {
+  return {
+    name: 'run', argv: ['python3', '-c', code], env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/tmp'], cwd: WORKDIR,
+    stdin_b64: '', timeout_ms: 30_000, output_limit: 1 << 20,
+    rlimits: { cpu_s: 30, nofile: 256, fsize_bytes: 64 << 20, stack_bytes: 8 << 20, core_bytes: 0 },
+  };
+}
 
 describe('Firecracker backend (against a spec-checking stand-in for Firecracker)', { skip }, () => {
   let engine: Engine;
@@ -67,6 +77,30 @@ describe('Firecracker backend (against a spec-checking stand-in for Firecracker)
       ['PUT /boot-source', 'PUT /drives/root', 'PUT /machine-config', 'PUT /vsock', 'PUT /actions'],
     );
     assert.deepEqual(requests.flatMap((r) => r.violations), [], 'every request matches the v1.16.1 spec');
+  });
+
+  it('serves a protocol-2 session over vsock: execs, streamed output, files, a refused symlink', async () => {
+    writeFileSync(records, '');
+    const backend = new FirecrackerBackend(backendOptions());
+    const sandbox = await backend.start({ image: 'python', rootfs: images.rootfs('python'), limits: DEFAULT_LIMITS, traceId: 'fc-session' });
+    try {
+      const session = await sandbox.openSession();
+      await session.put('in/n.txt', Buffer.from('41\n'));
+      const streamed: string[] = [];
+      const run = session.exec([pythonStage('print(int(open("in/n.txt").read()) + 1); open("out.txt", "w").write("kept")')], { stream: true }, {
+        onOutput: (_stream, data) => streamed.push(data.toString()),
+      });
+      const [report] = await run.done;
+      assert.equal(Buffer.from(report!.stdout_b64, 'base64').toString(), '42\n');
+      assert.equal(streamed.join(''), '42\n', 'streamed over vsock as it ran');
+      assert.equal((await session.get('out.txt', 100)).content.toString(), 'kept', 'a file written by one exec is there for the next request');
+      await session.exec([pythonStage('import os; os.symlink("/etc", "etc")')]).done;
+      await assert.rejects(session.get('etc/passwd', 1000), (err: Error & { detail?: { agentCode: string } }) => err.detail?.agentCode === 'symlink');
+      assert.deepEqual((await session.list('', { recursive: true })).entries.map((e) => e.path), ['etc', 'in', 'in/n.txt', 'out.txt'], 'the symlink listed, never followed');
+    } finally {
+      await sandbox.destroy();
+    }
+    assert.deepEqual(recorded().flatMap((r) => r.violations), [], 'every request matches the v1.16.1 spec');
   });
 
   it('tears a VM down on a timeout and leaves nothing', async () => {
