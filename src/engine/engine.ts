@@ -10,7 +10,6 @@ import { buildJob } from './job.js';
 import type { StreamHandlers } from './exec-events.js';
 import type { ExecInput } from './exec-input.js';
 import { runObserved } from './host-observed.js';
-import { runStreamed } from './streamed-run.js';
 import { DEFAULT_LIMITS, DEFAULT_MAXIMA, resolveLimits, type LimitRequest, type Limits } from './limits.js';
 import { DEFAULT_INPUT_MAXIMA, normalizeRequest, type ExecuteRequest, type InputMaxima } from './request.js';
 import { DEFAULT_OUTPUT_FILE_CAPS, outputFilesOf, type OutputFileCaps } from './output-files.js';
@@ -152,8 +151,9 @@ export class Engine {
       // Streamed or interactive: one exec in a protocol-2 session on the same kind of sandbox,
       // still one execution per sandbox; otherwise the one-job protocol 1.
       const streamed = options.stream !== undefined || options.input !== undefined;
+      // (Loaded on first use: a one-shot run, the CLI's cold start, does not pay for it.)
       const { stages, oomKills, outputs } = streamed
-        ? await runStreamed(sandbox, job, { handlers: options.stream ?? {}, ...(options.input ? { input: options.input } : {}), maxStdinBytes: this.#inputMaxima.stdinBytes })
+        ? await (await import('./streamed-run.js')).runStreamed(sandbox, job, { handlers: options.stream ?? {}, ...(options.input ? { input: options.input } : {}), maxStdinBytes: this.#inputMaxima.stdinBytes })
         : await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
       return successResult(ctx, stages, normalized.outputEncoding, oomKills, outputFilesOf(outputs, job.collect));

@@ -3,7 +3,7 @@ import type { Limits } from './limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import type { JobMessage, ResultMessage } from '../protocol/messages.js';
 import { AgentChannel } from './agent-channel.js';
-import { AgentSessionChannel, type AgentSession } from './agent-session.js';
+import type { AgentSession } from './agent-session.js';
 import type { Sandbox } from './backend.js';
 import type { Cgroup, CgroupStats } from './cgroup/types.js';
 import type { AgentStreams, LaunchedSandbox, SandboxOwner, SandboxLiveness } from './launched-sandbox.js';
@@ -95,6 +95,8 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
     await this.#ready;
     this.#take('session');
     // The frames travel the same channel on every backend, so every backend gets sessions here.
+    // Loaded on first use: a one-shot run (the CLI's cold start) does not pay for it.
+    const { AgentSessionChannel } = await import('./agent-session.js');
     return AgentSessionChannel.open(this.#channel!, WORKDIR, { abandon: () => void this.destroy() });
   }
 

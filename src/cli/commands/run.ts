@@ -8,7 +8,6 @@ import { choiceOption, integerOption, numberFlag, repeatable } from '../parse.js
 import type { RunFlags } from '../run-request.js';
 import { BACKEND_CHOICES } from '../../sandbox/backend-names.js';
 import { longFlag } from '../field-names.js';
-import { saveOutputs } from '../save-outputs.js';
 
 /**
  * Loaded when a program runs, not at the CLI's start: the engine and its host probes are most of
@@ -69,7 +68,7 @@ export function runCommand(ctx: CliContext): Command {
         try {
           const result = await service.execute(request, {});
           const outputsDir = flags.outputsDir as string | undefined;
-          const saved = outputsDir ? saveOutputs(outputsDir, result.outputs) : [];
+          const saved = outputsDir ? (await import('../save-outputs.js')).saveOutputs(outputsDir, result.outputs) : [];
           if (flags.json) printJson(result);
           else reportPlain(result, outputsDir ? saved : undefined);
           return exitCodeOfResult(result);
