@@ -35,13 +35,18 @@ export interface QueueWorkerOptions {
   onExecuted?: (result: ExecutionResult, language: string) => void;
 }
 
-/** A capability profile of a service: its backends × the languages whose images it has built. */
-export function profileOf(service: ExecutionService, languages?: readonly string[]): ProfileRecord {
-  const wanted = languages?.map((name) => {
+/** `--languages` as language ids; an unknown one is a CONFIG error naming it. */
+export function languageIds(languages: readonly string[]): string[] {
+  return languages.map((name) => {
     const lang = findLanguage(name);
     if (!lang) throw new RunnerError(ErrorCodes.CONFIG, `--languages: unknown language '${printable(name)}' (see \`infra.operator languages\`)`);
     return lang.id;
   });
+}
+
+/** A capability profile of a service: its backends × the languages whose images it has built. */
+export function profileOf(service: ExecutionService, languages?: readonly string[]): ProfileRecord {
+  const wanted = languages && languageIds(languages);
   const manifests: Record<string, ImageManifest> = {};
   const runnable = LANGUAGES.filter((lang) => {
     if (wanted && !wanted.includes(lang.id)) return false;
