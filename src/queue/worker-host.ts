@@ -9,12 +9,8 @@ import { connectRequestRedis } from './redis-connections.js';
 import { redisOptionsOf } from './redis-url.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
-export interface WorkerHostSettings {
-  queue: string;
-  queuePrefix: string;
-  concurrency: number;
-  engine: OpenEngineOptions;
-  allowedBackends: BackendName[];
+/** The worker's own options (`infra.operator worker`, docs/queue.md). */
+export interface WorkerHostOptions {
   languages: string[];
   drainTimeoutMs: number;
   lockDurationMs: number;
@@ -22,6 +18,14 @@ export interface WorkerHostSettings {
   metricsPort: number;
   metricsHost: string;
   workerId: string;
+}
+
+export interface WorkerHostSettings extends WorkerHostOptions {
+  queue: string;
+  queuePrefix: string;
+  concurrency: number;
+  engine: OpenEngineOptions;
+  allowedBackends: BackendName[];
 }
 
 export interface WorkerHost {
