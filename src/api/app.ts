@@ -25,6 +25,10 @@ import { runRoutes } from './routes/run.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { sessionConnectRoutes } from './routes/session-connect.js';
 import { mcpRoutes } from './routes/mcp.js';
+import { submissionRoutes } from './routes/submissions.js';
+import { submissionSettingsFor } from './submission-options.js';
+import { LocalSubmissions } from '../engine/submissions/local-submissions.js';
+import type { Submissions } from '../engine/submissions/types.js';
 import type { Api, ErrorFormat, RouteDeps } from './types.js';
 
 /**
@@ -41,6 +45,7 @@ const ROUTE_MODULES: readonly { routes: (app: Api, deps: RouteDeps) => Promise<v
   { routes: pistonConnectRoutes, access: 'key' },
   { routes: sessionRoutes, access: 'key' },
   { routes: sessionConnectRoutes, access: 'key' },
+  { routes: submissionRoutes, access: 'key' },
   // The page and its assets are static and open; every API call the page makes needs the key.
   { routes: playgroundRoutes, access: 'open' },
   { routes: mcpRoutes, access: 'key' },
@@ -69,6 +74,13 @@ function parseJson(_request: FastifyRequest, body: Buffer, done: (err: Error | n
   }
 }
 
+/** Submissions in this process, closed with the app (before the service: server.ts closes it last). */
+function localSubmissions(app: Api, service: Service, config: ApiConfig): Submissions {
+  const submissions = new LocalSubmissions(service, { settings: submissionSettingsFor(config), maxima: config, maxBatch: config.maxBatch, log: app.log });
+  app.addHook('onClose', () => submissions.close());
+  return submissions;
+}
+
 /**
  * Builds the HTTP API around the execution service: schema-validated routes, one error translation,
  * API keys, rate limits, metrics, OpenAPI. Listening and signal handling belong to the caller (server.ts).
@@ -78,6 +90,8 @@ export interface AppOptions {
   logger?: boolean;
   /** Where log lines go (default stdout). */
   logStream?: { write(line: string): void };
+  /** The submissions behind /api/v1/submissions (queue mode: over Redis; its opener closes it). Default: in this process, over `service`. */
+  submissions?: Submissions;
 }
 
 export async function buildApp(service: Service, config: ApiConfig, options: AppOptions = {}): Promise<Api> {
@@ -140,7 +154,8 @@ export async function buildApp(service: Service, config: ApiConfig, options: App
   // message may be as large as a request body.
   await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
   await registerDocs(app, keys);
-  const deps: RouteDeps = { service, metrics, config };
+  const submissions = options.submissions ?? localSubmissions(app, service, config);
+  const deps: RouteDeps = { service, metrics, config, submissions };
   for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, keys, (context) => routes(context, deps)));
   return app;
 }

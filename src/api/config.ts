@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MAXIMA_OPTIONS, defaultMaximaSettings, type MaximaSettings } from '../engine/maxima.js';
 import { DEFAULT_SESSION_SETTINGS } from '../engine/sessions/session-settings.js';
+import { DEFAULT_CALLBACK_SETTINGS, DEFAULT_SUBMISSION_SETTINGS } from '../engine/submissions/submission-settings.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 
 const MiB = 1024 * 1024;
@@ -59,6 +60,16 @@ export interface ApiConfig extends MaximaSettings {
   queueOrphanMs: number;
   /** Queue mode: the longest a synchronous call (/api/v1/execute, Piston, MCP) waits for its job. */
   queueWaitMs: number;
+  /** Submissions (asynchronous executions): see SubmissionSettings. */
+  submissionTtlS: number;
+  submissionMaxOutputBytes: number;
+  submissionMaxWaitMs: number;
+  submissionMaxStored: number;
+  /** HOST or HOST:PORT entries a submission's callback_url may name; none = callbacks refused. */
+  callbackAllowlist: string[];
+  /** The HMAC-SHA256 key callbacks are signed with. */
+  callbackSecret: string;
+  callbackAttempts: number;
 }
 
 type Kind = 'int' | 'string' | 'list';
@@ -117,6 +128,13 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'sessionMemoryMb', flag: '--session-memory <MB>', env: 'RUNNER_CODES_SESSION_MEMORY', file: 'session_memory_mb', kind: 'int', min: 16, description: 'memory budget of all live sessions: each is charged its memory limit (429 beyond)' },
   { key: 'sessionMaxFileBytes', flag: '--session-max-file <bytes>', env: 'RUNNER_CODES_SESSION_MAX_FILE', file: 'session_max_file_bytes', kind: 'int', min: 1, description: 'largest file put into or read from a session (413 beyond)' },
   { key: 'sessionMaxBytes', flag: '--session-max-bytes <bytes>', env: 'RUNNER_CODES_SESSION_MAX_BYTES', file: 'session_max_bytes', kind: 'int', min: 1, description: "most bytes of files a put may bring a session's work directory to (413 beyond)" },
+  { key: 'submissionTtlS', flag: '--submission-ttl <s>', env: 'RUNNER_CODES_SUBMISSION_TTL', file: 'submission_ttl_s', kind: 'int', min: 1, description: 'a finished submission is kept this long, then gone (404)' },
+  { key: 'submissionMaxOutputBytes', flag: '--submission-max-output <bytes>', env: 'RUNNER_CODES_SUBMISSION_MAX_OUTPUT', file: 'submission_max_output_bytes', kind: 'int', min: 0, description: "each stored output stream of a submission is cut here (`truncated` set); its output files share one such budget" },
+  { key: 'submissionMaxWaitMs', flag: '--submission-max-wait <ms>', env: 'RUNNER_CODES_SUBMISSION_MAX_WAIT', file: 'submission_max_wait_ms', kind: 'int', min: 0, description: 'longest GET /api/v1/submissions/{token}?wait=true' },
+  { key: 'submissionMaxStored', flag: '--submission-max-stored <n>', env: 'RUNNER_CODES_SUBMISSION_MAX_STORED', file: 'submission_max_stored', kind: 'int', min: 1, description: 'most submissions kept at once in-process; the oldest finished make room first (429 when all are unfinished)' },
+  { key: 'callbackAllowlist', flag: '--callback-allowlist <hosts...>', env: 'RUNNER_CODES_CALLBACK_ALLOWLIST', file: 'callback_allowlist', kind: 'list', description: 'HOST or HOST:PORT entries a callback_url may name (metadata and link-local addresses never); none = callbacks refused' },
+  { key: 'callbackSecret', flag: '--callback-secret <secret>', env: 'RUNNER_CODES_CALLBACK_SECRET', file: 'callback_secret', kind: 'string', secret: true, description: 'HMAC-SHA256 key of the X-Runner-Codes-Signature header; required with --callback-allowlist' },
+  { key: 'callbackAttempts', flag: '--callback-attempts <n>', env: 'RUNNER_CODES_CALLBACK_ATTEMPTS', file: 'callback_attempts', kind: 'int', min: 1, max: 20, description: 'deliveries of a callback tried at most, with exponential backoff from 1 s, until a 2xx' },
   { key: 'backend', flag: '--backend <name>', env: 'RUNNER_CODES_BACKEND', file: 'backend', kind: 'string', choices: BACKEND_CHOICES, description: 'isolation backend; auto = firecracker, else QEMU with KVM, else bwrap (docs/vm.md)' },
   { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start, with its own warm pool); none = the default only' },
   { key: 'firecrackerJailer', flag: '--firecracker-jailer <mode>', env: 'RUNNER_CODES_FIRECRACKER_JAILER', file: 'firecracker_jailer', kind: 'string', choices: JAILER_MODES, description: 'run Firecracker under its jailer: auto = when one is found (setup --vm --jailer), on = required, off = never (docs/vm.md)' },
@@ -162,6 +180,13 @@ export function defaultApiConfig(): ApiConfig {
     queuePrefix: 'rc',
     queueOrphanMs: 30_000,
     queueWaitMs: 300_000,
+    submissionTtlS: DEFAULT_SUBMISSION_SETTINGS.ttlMs / 1000,
+    submissionMaxOutputBytes: DEFAULT_SUBMISSION_SETTINGS.maxOutputBytes,
+    submissionMaxWaitMs: DEFAULT_SUBMISSION_SETTINGS.maxWaitMs,
+    submissionMaxStored: DEFAULT_SUBMISSION_SETTINGS.maxStored,
+    callbackAllowlist: [],
+    callbackSecret: '',
+    callbackAttempts: DEFAULT_CALLBACK_SETTINGS.attempts,
   };
 }
 

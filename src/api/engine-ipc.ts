@@ -16,7 +16,7 @@ import { RemoteSessions, serveSessionCall, type SessionCall } from './session-ip
  * the only one (the worker keeps none).
  */
 export type WorkerMessage =
-  | { type: 'execute'; id: number; request: ExecuteRequest; traceId?: string; backend?: string; stream?: boolean; interactive?: boolean }
+  | { type: 'execute'; id: number; request: ExecuteRequest; traceId?: string; backend?: string; stream?: boolean; interactive?: boolean; started?: boolean }
   | { type: 'cancel'; id: number }
   | { type: 'stdin'; id: number; data_b64: string; eof: boolean }
   | { type: 'signal'; id: number; signal: number }
@@ -30,6 +30,7 @@ export type EngineMessage =
   | { type: 'result'; id: number; result: ExecutionResult; waitedMs: number }
   | { type: 'output'; id: number; stream: OutputStream; stage: string; seq: number; data_b64: string }
   | { type: 'stage'; id: number; stage: string }
+  | { type: 'started'; id: number }
   | { type: 'error'; id: number; error: SerializedError }
   | { type: 'pool'; id: number; stats: ServicePoolStats | null }
   | { type: 'load'; id: number; load: ServiceLoad }
@@ -135,6 +136,7 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
       const stream = message.stream === true ? streamTo(id) : undefined;
       const input = message.interactive === true ? new ExecInput() : undefined;
       if (input) inputs.set(id, input);
+      const onStart = message.started === true ? () => void send({ type: 'started', id }) : undefined;
       // The waited time travels with the result: the worker's metrics hooks see what the service saw.
       void answer(id, async () => {
         const { value, waitedMs } = await service.executeTimed(request, {
@@ -143,6 +145,7 @@ export function serveService(service: ExecutionService, worker: ChildProcess): v
           ...(backend ? { backend } : {}),
           ...(stream ? { stream } : {}),
           ...(input ? { input } : {}),
+          ...(onStart ? { onStart } : {}),
         });
         return { type: 'result', id, result: value, waitedMs };
       }).finally(() => {
@@ -168,6 +171,7 @@ export class RemoteService implements Service {
   #nextId = 0;
   readonly #pending = new Map<number, { resolve: (message: EngineMessage) => void; reject: (err: Error) => void }>();
   readonly #streams = new Map<number, StreamHandlers>();
+  readonly #starts = new Map<number, () => void>();
   readonly #inFlight = new Set<AbortController>();
   readonly #hooks: ExecutedHook[] = [];
   readonly sessions = new RemoteSessions((owner, call, signal, interaction) => this.#session(owner, call, signal, interaction));
@@ -199,6 +203,10 @@ export class RemoteService implements Service {
         }
         if (message.type === 'stage') {
           this.#streams.get(message.id)?.onStage?.(message.stage);
+          return;
+        }
+        if (message.type === 'started') {
+          this.#starts.get(message.id)?.();
           return;
         }
         this.#pending.get(message.id)?.resolve(message);
@@ -246,6 +254,7 @@ export class RemoteService implements Service {
     options.signal?.addEventListener('abort', cancel, { once: true });
     this.#inFlight.add(controller);
     if (options.stream) this.#streams.set(id, options.stream);
+    if (options.onStart) this.#starts.set(id, options.onStart);
     try {
       const answer = this.#ask(
         {
@@ -256,6 +265,7 @@ export class RemoteService implements Service {
           ...(options.backend ? { backend: options.backend } : {}),
           ...(options.stream ? { stream: true } : {}),
           ...(options.input ? { interactive: true } : {}),
+          ...(options.onStart ? { started: true } : {}),
         },
         'result',
       );
@@ -267,6 +277,7 @@ export class RemoteService implements Service {
       options.signal?.removeEventListener('abort', cancel);
       options.input?.detach();
       this.#streams.delete(id);
+      this.#starts.delete(id);
       this.#inFlight.delete(controller);
     }
   }

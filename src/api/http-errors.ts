@@ -78,9 +78,15 @@ function fieldOf(instancePath: string): string {
     .join('');
 }
 
+function deepest(errors: readonly AjvError[]): AjvError {
+  return errors.reduce((best, error) => (error.instancePath.split('/').length > best.instancePath.split('/').length ? error : best));
+}
+
 /** One schema-validation failure as `field: what is wrong`. */
 export function describeValidation(errors: readonly AjvError[]): { field: string; message: string } {
-  const e = errors[0]!;
+  // A union (an object or a batch of them) fails in every branch: the error that went deepest is
+  // the one about the branch the body meant (`[2].language`, not "must be object").
+  const e = errors.some((error) => error.keyword === 'anyOf') ? deepest(errors) : errors[0]!;
   const base = fieldOf(e.instancePath);
   const join = (name: string): string => (base ? `${base}.${name}` : name);
   if (e.keyword === 'additionalProperties') return { field: join(String(e.params.additionalProperty)), message: 'is not a known field' };

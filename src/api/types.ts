@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApiConfig } from './config.js';
 import type { Service } from '../engine/service.js';
+import type { Submissions } from '../engine/submissions/types.js';
 import type { ApiMetrics } from './metrics.js';
 
 /** The Fastify instance with TypeBox types: route handlers get typed bodies from their schemas. */
@@ -13,6 +14,8 @@ export interface RouteDeps {
   service: Service;
   metrics: ApiMetrics;
   config: ApiConfig;
+  /** Asynchronous executions: in this process (LocalSubmissions) or over the queue. */
+  submissions: Submissions;
 }
 
 /** Error body shapes: ours, the original project's /api/v1/run, and Piston's. */

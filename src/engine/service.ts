@@ -22,6 +22,8 @@ export interface ServiceExecuteOptions {
   stream?: StreamHandlers;
   /** Interactive: the run stage's stdin stays open for this input (and its signals). */
   input?: ExecInput;
+  /** Called once the execution got its slot and stops waiting (a submission turns `running`). */
+  onStart?: () => void;
 }
 
 /** How busy the service is: executions running (one sandbox each) and waiting for a slot. */
@@ -171,13 +173,15 @@ export class ExecutionService implements Service {
     this.#inFlight.add(controller);
     try {
       const { value, waitedMs } = await this.#queue.run(
-        () =>
-          this.engineFor(options.backend).execute(request, {
+        () => {
+          options.onStart?.();
+          return this.engineFor(options.backend).execute(request, {
             ...(options.traceId ? { traceId: options.traceId } : {}),
             ...(options.stream ? { stream: options.stream } : {}),
             ...(options.input ? { input: options.input } : {}),
             signal: controller.signal,
-          }),
+          });
+        },
         controller.signal,
       );
       for (const hook of this.#hooks) hook(value, waitedMs);

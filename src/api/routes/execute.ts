@@ -21,7 +21,8 @@ export function limitRequest(body: { timeout?: number; compile_timeout?: number;
   return limits;
 }
 
-function toExecuteRequest(body: ExecuteBody): ExecuteRequest {
+/** The engine's request of an execute body (also the base of a submission's). */
+export function toExecuteRequest(body: ExecuteBody): ExecuteRequest {
   const request: ExecuteRequest = { language: body.language, limits: limitRequest(body) };
   if (body.code !== undefined) request.code = body.code;
   if (body.files !== undefined) request.files = body.files.map((f) => ({ name: f.name, content: f.content, ...(f.encoding ? { encoding: f.encoding } : {}) }));
