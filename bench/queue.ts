@@ -16,12 +16,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CLI_PATH, startServerProcess, waitForPool, type ServerProcess } from '../src/bench/server-process.js';
 import { summarize, type Summary } from '../src/bench/stats.js';
+// Only the port finder: TestRedis itself ties its stop to node:test's after().
+import { freePort } from '../test/helpers/redis-server.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -34,17 +35,6 @@ const JOBS = option('--jobs', 120);
 const CLIENTS = 8;
 const TARGET_OVERHEAD_MS = 3;
 const job = (i: number) => ({ language: 'python', code: 'print(input())', stdin: `job-${i}` });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A child process that is ready once its output matches `ready`. */
 async function startProcess(command: string, argv: string[], ready: RegExp): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
