@@ -26,6 +26,8 @@ export class SharedKeys implements KeySource {
   readonly #timer: NodeJS.Timeout;
   #digests = new Set<string>();
   #fresh = false;
+  /** The channel is subscribed on the current connection: changes are heard. */
+  #subscribed = false;
   /** Bumped by every change heard: a reload that started before one is stale and is done again. */
   #generation = 0;
   #closed = false;
@@ -41,6 +43,7 @@ export class SharedKeys implements KeySource {
     this.#subscriber.on('close', () => {
       if (this.#fresh) this.#log.warn('API key subscription lost: keys kept in Redis answer 503 until it is back');
       this.#fresh = false;
+      this.#subscribed = false;
     });
     this.#subscriber.on('ready', () => void this.#subscribeAndReload());
     this.#subscriber.on('message', (_channel: string, message: string) => this.#apply(message));
@@ -81,6 +84,7 @@ export class SharedKeys implements KeySource {
   async #subscribeAndReload(): Promise<void> {
     try {
       await this.#subscriber.subscribe(this.#store.channel);
+      this.#subscribed = true;
     } catch (err) {
       this.#log.debug({ err: (err as Error).message }, 'API key subscription failed');
       return;
@@ -102,7 +106,7 @@ export class SharedKeys implements KeySource {
   }
 
   async #reload(): Promise<void> {
-    if (this.#closed || this.#subscriber.status !== 'ready') return;
+    if (this.#closed || !this.#subscribed) return;
     for (;;) {
       const generation = this.#generation;
       try {
@@ -110,7 +114,7 @@ export class SharedKeys implements KeySource {
         if (generation !== this.#generation) continue;
         this.#digests = digests;
         if (!this.#fresh) this.#log.info({ keys: digests.size }, 'API keys loaded from Redis');
-        this.#fresh = this.#subscriber.status === 'ready';
+        this.#fresh = this.#subscribed;
       } catch (err) {
         if (this.#fresh) this.#log.warn({ err: (err as Error).message }, 'API keys could not be reloaded: keys kept in Redis answer 503 until they are');
         this.#fresh = false;
