@@ -1,5 +1,7 @@
 import type { ExecutionService, Service } from '../engine/service.js';
 import type { QueueService } from '../queue/queue-service.js';
+import type { ConnectionOptions } from 'bullmq';
+import { submissionSettingsFor } from './submission-options.js';
 import { buildApp, type AppOptions } from './app.js';
 import { openServerService } from './engine-options.js';
 import { exposureWarning, type ApiConfig } from './config.js';
@@ -28,10 +30,20 @@ export async function startServer(config: ApiConfig, options: AppOptions = {}): 
  * `infra.operator worker` processes (docs/queue.md). BullMQ is loaded only here.
  */
 export async function startQueueServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer<QueueService>> {
-  return serve(await (await import('../queue/open-queue-service.js')).openQueueService(config), config, options);
+  const service = await (await import('../queue/open-queue-service.js')).openQueueService(config);
+  const { RedisSubmissions } = await import('../queue/redis-submissions.js');
+  let submissions;
+  try {
+    submissions = new RedisSubmissions(service, service.blocking as ConnectionOptions, { settings: submissionSettingsFor(config), maxima: config, maxBatch: config.maxBatch });
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  return serve(service, config, { ...options, submissions }, () => submissions.close());
 }
 
-async function serve<S extends Service & { close(): Promise<void> }>(service: S, config: ApiConfig, options: AppOptions): Promise<RunningServer<S>> {
+/** Serves the app over `service` until close(); `beforeServiceClose` ends what uses the service (queue-mode submissions). */
+async function serve<S extends Service & { close(): Promise<void> }>(service: S, config: ApiConfig, options: AppOptions, beforeServiceClose?: () => Promise<void>): Promise<RunningServer<S>> {
   const app = await buildApp(service, config, options);
   const warning = exposureWarning(config);
   if (warning) {
@@ -52,6 +64,7 @@ async function serve<S extends Service & { close(): Promise<void> }>(service: S,
           await app.close();
         } finally {
           clearTimeout(cancel);
+          await beforeServiceClose?.();
           // Every pooled sandbox, and every used one still being torn down, is gone after this.
           await service.close();
         }

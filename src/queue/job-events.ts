@@ -3,6 +3,8 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { QueueKeys } from './queue-keys.js';
 import type { ExecProgress } from './job-data.js';
 
+const NONE: ReadonlySet<Waiter> = new Set();
+
 /** How a job ended, as its queue's events stream told. */
 export type JobOutcome = { state: 'completed'; value: unknown } | { state: 'failed'; reason: string } | { state: 'removed' };
 
@@ -24,7 +26,7 @@ export class JobEvents {
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
   readonly #events = new Map<string, Promise<QueueEvents>>();
-  readonly #waiters = new Map<string, Waiter>();
+  readonly #waiters = new Map<string, Set<Waiter>>();
 
   constructor(connection: RedisOptions, redis: Redis, keys: QueueKeys) {
     this.#connection = connection;
@@ -47,18 +49,17 @@ export class JobEvents {
     const last = (await this.#redis.xrevrange(this.#keys.events(queue), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
     const events = new QueueEvents(queue, { connection: this.#connection as ConnectionOptions, prefix: this.#keys.prefix, lastEventId: last, blockingTimeout: 5000 });
     events.on('error', () => undefined);
-    const waiter = (jobId: string): Waiter | undefined => this.#waiters.get(`${queue}\n${jobId}`);
+    const waiters = (jobId: string): ReadonlySet<Waiter> => this.#waiters.get(`${queue}\n${jobId}`) ?? NONE;
     const finish = (jobId: string, outcome: JobOutcome): void => {
-      const found = waiter(jobId);
-      if (!found) return;
+      const found = waiters(jobId);
       this.#waiters.delete(`${queue}\n${jobId}`);
-      found.resolve(outcome);
+      for (const waiter of found) waiter.resolve(outcome);
     };
     events.on('completed', ({ jobId, returnvalue }) => finish(jobId, { state: 'completed', value: returnvalue }));
     events.on('failed', ({ jobId, failedReason }) => finish(jobId, { state: 'failed', reason: failedReason }));
     events.on('removed', ({ jobId }) => finish(jobId, { state: 'removed' }));
-    events.on('active', ({ jobId }) => waiter(jobId)?.onActive?.());
-    events.on('progress', ({ jobId, data }) => waiter(jobId)?.onProgress?.(data as ExecProgress));
+    events.on('active', ({ jobId }) => waiters(jobId).forEach((w) => w.onActive?.()));
+    events.on('progress', ({ jobId, data }) => waiters(jobId).forEach((w) => w.onProgress?.(data as ExecProgress)));
     await events.waitUntilReady();
     return events;
   }
@@ -66,8 +67,22 @@ export class JobEvents {
   /** Waits for a job's end; call before adding the job (after ready(queue)). `cancel` drops the waiter. */
   wait(queue: string, jobId: string, handlers: Omit<Waiter, 'resolve'> = {}): { outcome: Promise<JobOutcome>; cancel(): void } {
     const key = `${queue}\n${jobId}`;
-    const outcome = new Promise<JobOutcome>((resolve) => this.#waiters.set(key, { resolve, ...handlers }));
-    return { outcome, cancel: () => void this.#waiters.delete(key) };
+    let waiter: Waiter | undefined;
+    const outcome = new Promise<JobOutcome>((resolve) => {
+      waiter = { resolve, ...handlers };
+      const set = this.#waiters.get(key) ?? new Set<Waiter>();
+      set.add(waiter);
+      this.#waiters.set(key, set);
+    });
+    return {
+      outcome,
+      cancel: () => {
+        const set = this.#waiters.get(key);
+        if (!set) return;
+        set.delete(waiter!);
+        if (set.size === 0) this.#waiters.delete(key);
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -76,6 +76,11 @@ export class QueueService implements Service {
     return this.#options.redis;
   }
 
+  /** Options of BullMQ's blocking connections (for further Workers: the callbacks consumer). */
+  get blocking(): RedisOptions {
+    return this.#options.blocking;
+  }
+
   get backendName(): string {
     return this.#options.fleet.backends()[0] ?? 'bwrap';
   }
@@ -150,7 +155,11 @@ export class QueueService implements Service {
     let startedAt: number | undefined;
     const { stream } = options;
     const waiter = this.events.wait(queue, token, {
-      onActive: () => (startedAt ??= performance.now()),
+      onActive: () => {
+        if (startedAt !== undefined) return;
+        startedAt = performance.now();
+        options.onStart?.();
+      },
       ...(stream ? { onProgress: (progress: ExecProgress) => deliver(stream, progress) } : {}),
     });
     const done = this.#options.fleet.track(queue);

@@ -10,7 +10,8 @@ import type { ExecutionService } from '../engine/service.js';
 import type { ExecutionResult } from '../engine/result.js';
 import type { ImageManifest } from '../images/manifest.js';
 import { blockingConnectionOptions } from './redis-connections.js';
-import { boundResult } from './bounded-result.js';
+import { boundedResult } from '../engine/submissions/bounded-result.js';
+import { verdictOf } from '../engine/submissions/verdict.js';
 import { capability, profileQueueName, type QueueKeys } from './queue-keys.js';
 import { failedReasonOf, type ExecJobData, type ExecProgress, type ProfileRecord, type WorkerRecord } from './job-data.js';
 
@@ -35,13 +36,18 @@ export interface QueueWorkerOptions {
   onExecuted?: (result: ExecutionResult, language: string) => void;
 }
 
-/** A capability profile of a service: its backends × the languages whose images it has built. */
-export function profileOf(service: ExecutionService, languages?: readonly string[]): ProfileRecord {
-  const wanted = languages?.map((name) => {
+/** `--languages` as language ids; an unknown one is a CONFIG error naming it. */
+export function languageIds(languages: readonly string[]): string[] {
+  return languages.map((name) => {
     const lang = findLanguage(name);
     if (!lang) throw new RunnerError(ErrorCodes.CONFIG, `--languages: unknown language '${printable(name)}' (see \`infra.operator languages\`)`);
     return lang.id;
   });
+}
+
+/** A capability profile of a service: its backends × the languages whose images it has built. */
+export function profileOf(service: ExecutionService, languages?: readonly string[]): ProfileRecord {
+  const wanted = languages && languageIds(languages);
   const manifests: Record<string, ImageManifest> = {};
   const runnable = LANGUAGES.filter((lang) => {
     if (wanted && !wanted.includes(lang.id)) return false;
@@ -157,7 +163,7 @@ export class QueueWorker {
         throw new WaitingError();
       }
       this.#options.onExecuted?.(result, data.request.language);
-      return boundResult(result, data.maxOutputBytes);
+      return submissionResultOf(result, data);
     } catch (err) {
       if (isRunnerError(err)) throw new UnrecoverableError(failedReasonOf(err));
       throw err;
@@ -190,6 +196,17 @@ export class QueueWorker {
     })();
     return this.#draining;
   }
+}
+
+/**
+ * What a job returns: a synchronous call's result as it is; a submission's (it has maxOutputBytes)
+ * with its verdict, taken on the whole output, then bounded for storage in Redis.
+ */
+function submissionResultOf(result: ExecutionResult, data: ExecJobData): ExecutionResult {
+  if (data.maxOutputBytes === undefined || result.status === 'failed') return result;
+  const encoding = data.request.outputEncoding ?? 'utf8';
+  const verdict = verdictOf(result, data.expectedOutput, encoding);
+  return { ...boundedResult(result, data.maxOutputBytes, encoding), ...(verdict ? { verdict } : {}) };
 }
 
 /** A job's stream handlers: each chunk and stage start as job progress (QueueEvents carries it to the API). */

@@ -4,7 +4,7 @@ import { openService } from '../compose/open-service.js';
 import type { BackendName } from '../sandbox/backend-names.js';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { QueueKeys } from './queue-keys.js';
-import { QueueWorker, profileOf } from './queue-worker.js';
+import { QueueWorker, languageIds, profileOf } from './queue-worker.js';
 import { connectRequestRedis } from './redis-connections.js';
 import { redisOptionsOf } from './redis-url.js';
 import { WorkerMetrics } from './worker-metrics.js';
@@ -37,6 +37,7 @@ export interface WorkerHost {
  */
 export async function startWorkerHost(settings: WorkerHostSettings): Promise<WorkerHost> {
   const redis = redisOptionsOf(settings.queue);
+  languageIds(settings.languages);
   // Fails the start naming the address when Redis does not answer.
   (await connectRequestRedis(redis)).disconnect();
   const service = await openService({ engine: settings.engine, backends: settings.allowedBackends, concurrency: settings.concurrency, maxQueued: settings.concurrency, sessions: false });
