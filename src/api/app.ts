@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorCodes, InvalidRequestError, RunnerError } from '../errors.js';
-import { routesWithAccess, type Access } from './auth.js';
+import { ConfigKeys, routesWithAccess, type Access, type KeySource } from './auth.js';
+import { RateLimit } from './rate-limit.js';
 import { loggableError, RequestLog } from './request-log.js';
 import { printable } from '../safe-text.js';
 import type { ApiConfig } from './config.js';
 import type { Service } from '../engine/service.js';
 import { ApiMetrics } from './metrics.js';
+import { registerQueueMetrics, type QueueMetricsSource } from './queue-metrics.js';
 import { toHttpError, type HttpError } from './http-errors.js';
 import { registerDocs } from './routes/docs.js';
 import { executeRoutes } from './routes/execute.js';
@@ -95,6 +96,7 @@ export interface AppOptions {
 
 export async function buildApp(service: Service, config: ApiConfig, options: AppOptions = {}): Promise<Api> {
   const metrics = new ApiMetrics(service);
+  if (isQueueSource(service)) registerQueueMetrics(metrics.registry, service);
   const app: Api = Fastify({
     logger:
       options.logger === false
@@ -131,21 +133,11 @@ export async function buildApp(service: Service, config: ApiConfig, options: App
   app.addHook('onSend', async (_request, reply) => {
     if (service.closed) reply.header('connection', 'close');
   });
-  if (config.rateLimit > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimit,
-      timeWindow: 60_000,
-      // A route-level hook: it runs after the key check of its route's context has set apiKeyId.
-      keyGenerator: (request) => request.apiKeyId ?? request.ip,
-      errorResponseBuilder: (_request, context) =>
-        Object.assign(new RunnerError(ErrorCodes.RATE_LIMITED, `API quota exceeded: ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`), {
-          statusCode: 429,
-        }),
-    });
-  }
+  const { keys, rateLimit } = await accessControl(app, config);
+  if (config.rateLimit > 0) await rateLimit.register(app, config.rateLimit, config.queuePrefix);
 
   app.setErrorHandler((err: FastifyError, request, reply: FastifyReply) => {
-    const error = toHttpError(err);
+    const error = toHttpError(rateLimit.explain(request, err));
     // SECURITY: messages and field names can quote caller input (file names, language names).
     if (error.status >= 500) request.log.error({ err: loggableError(err) }, 'request failed');
     else request.log.info({ code: error.code, field: error.field === undefined ? undefined : printable(error.field) }, printable(error.message));
@@ -161,9 +153,23 @@ export async function buildApp(service: Service, config: ApiConfig, options: App
   // WebSocket routes upgrade after their context's hooks ran (the key check, the rate limit); a
   // message may be as large as a request body.
   await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
-  await registerDocs(app, config);
+  await registerDocs(app, keys);
   const submissions = options.submissions ?? localSubmissions(app, service, config);
   const deps: RouteDeps = { service, metrics, config, submissions };
-  for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, config.apiKeys, (context) => routes(context, deps)));
+  for (const { routes, access } of ROUTE_MODULES) await app.register(routesWithAccess(access, keys, (context) => routes(context, deps)));
   return app;
+}
+
+/**
+ * Who may call and how often: this process's configuration and counters, or in queue mode
+ * (`config.queue`) both shared by every API replica through Redis (shared-access.ts, loaded only then).
+ */
+async function accessControl(app: Api, config: ApiConfig): Promise<{ keys: KeySource; rateLimit: RateLimit }> {
+  if (!config.queue) return { keys: new ConfigKeys(config.apiKeys), rateLimit: new RateLimit() };
+  return (await import('./shared-access.js')).openSharedAccess(app, config);
+}
+
+/** The QueueService of queue mode, told apart by shape so that BullMQ is not loaded otherwise. */
+function isQueueSource(service: Service): service is Service & QueueMetricsSource {
+  return 'fleet' in service && typeof (service as Partial<QueueMetricsSource>).queue === 'function';
 }

@@ -1,10 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import type { TSchema } from 'typebox';
 import { ErrorCodes, RunnerError } from '../errors.js';
 import { ErrorBodySchema } from './schemas/common.js';
 import { PistonErrorSchema } from './schemas/piston.js';
 import { RunErrorSchema } from './schemas/run.js';
+import { keyDigest } from './redis-keys.js';
 import type { Api, ErrorFormat } from './types.js';
 
 /** Who may call a route: anyone, or a holder of one of the API keys (when the server has any). */
@@ -22,8 +23,6 @@ const KEY_REQUIRED = Object.keys(API_KEY_SCHEMES).map((name) => ({ [name]: [] })
 /** The body of a 401, in each route family's error shape. */
 const UNAUTHORIZED_BODY: Record<ErrorFormat, TSchema> = { v1: ErrorBodySchema, run: RunErrorSchema, piston: PistonErrorSchema };
 
-const digest = (key: string): Buffer => createHash('sha256').update(key).digest();
-
 function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header === 'string' && /^Bearer\s+/i.test(header)) return header.replace(/^Bearer\s+/i, '').trim();
@@ -32,19 +31,49 @@ function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * An onRequest hook requiring one of `keys`. Keys are compared as SHA-256 digests in constant time;
- * only a digest prefix ever reaches logs or rate-limit buckets.
+ * The keys a server accepts, as SHA-256 digests (hex). Either may throw RC_ERR_QUEUE_UNAVAILABLE when
+ * the answer depends on Redis and Redis cannot be reached (shared-keys.ts): the check fails closed.
  */
-function requireApiKey(keys: readonly string[]): (request: FastifyRequest) => Promise<void> {
-  const known = keys.map(digest);
+export interface KeySource {
+  /** Whether keys can exist at all: the routes are documented as keyed (OpenAPI) and checked. */
+  readonly mayHaveKeys: boolean;
+  /** Whether there is any key now (none: the keyed routes are open, as on a server without keys). */
+  anyKeys(): boolean;
+  accepts(digest: string): boolean;
+}
+
+/** The keys of the server's configuration (`--api-key`): fixed for its lifetime, compared in constant time. */
+export class ConfigKeys implements KeySource {
+  readonly #known: Buffer[];
+  constructor(keys: readonly string[]) {
+    this.#known = keys.map((key) => Buffer.from(keyDigest(key), 'hex'));
+  }
+  get mayHaveKeys(): boolean {
+    return this.#known.length > 0;
+  }
+  anyKeys(): boolean {
+    return this.#known.length > 0;
+  }
+  accepts(digest: string): boolean {
+    const presented = Buffer.from(digest, 'hex');
+    return this.#known.some((k) => timingSafeEqual(k, presented));
+  }
+}
+
+/**
+ * An onRequest hook requiring one of the keys of `keys` (while there is any). Keys are compared as
+ * SHA-256 digests; only a digest prefix ever reaches logs or rate-limit buckets.
+ */
+function requireApiKey(keys: KeySource): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
+    if (!keys.anyKeys()) return;
     const key = presentedKey(request);
     if (key === undefined) {
       throw new RunnerError(ErrorCodes.API_KEY_MISSING, 'access_token missing: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
     }
-    const presented = digest(key);
-    if (!known.some((k) => timingSafeEqual(k, presented))) throw new RunnerError(ErrorCodes.API_KEY_INVALID, 'invalid access_token');
-    request.apiKeyId = presented.toString('hex').slice(0, 12);
+    const presented = keyDigest(key);
+    if (!keys.accepts(presented)) throw new RunnerError(ErrorCodes.API_KEY_INVALID, 'invalid access_token');
+    request.apiKeyId = presented.slice(0, 12);
   };
 }
 
@@ -62,10 +91,10 @@ function documentAccess(route: RouteOptions, keyed: boolean): void {
  * onRequest hook belongs to them alone and runs after routing: what is checked is the route the router
  * matched, however the request target was spelled (percent-encoding, absolute form, ...). The same
  * context writes the access into the OpenAPI document, so the document and the check cannot disagree.
- * A server without keys has only open routes.
+ * A server that can have no keys has only open routes.
  */
-export function routesWithAccess(access: Access, keys: readonly string[], register: (app: Api) => Promise<void>): (app: Api) => Promise<void> {
-  const keyed = access === 'key' && keys.length > 0;
+export function routesWithAccess(access: Access, keys: KeySource, register: (app: Api) => Promise<void>): (app: Api) => Promise<void> {
+  const keyed = access === 'key' && keys.mayHaveKeys;
   return async (context) => {
     if (keyed) context.addHook('onRequest', requireApiKey(keys));
     context.addHook('onRoute', (route) => documentAccess(route, keyed));

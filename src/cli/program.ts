@@ -11,6 +11,7 @@ const COMMANDS: readonly { name: string; load: (ctx: CliContext) => Promise<Comm
   { name: 'mcp', load: async (ctx) => (await import('./commands/mcp.js')).mcpCommand(ctx) },
   { name: 'api', load: async (ctx) => (await import('./commands/api.js')).apiCommand(ctx) },
   { name: 'worker', load: async (ctx) => (await import('./commands/worker.js')).workerCommand(ctx) },
+  { name: 'keys', load: async (ctx) => (await import('./commands/keys.js')).keysCommand(ctx) },
   { name: 'setup', load: async (ctx) => (await import('./commands/setup.js')).setupCommand(ctx) },
   { name: 'doctor', load: async (ctx) => (await import('./commands/doctor.js')).doctorCommand(ctx) },
   { name: 'rootfs', load: async (ctx) => (await import('./commands/rootfs.js')).rootfsCommand(ctx) },

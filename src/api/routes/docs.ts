@@ -1,13 +1,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { API_KEY_SCHEMES } from '../auth.js';
+import { API_KEY_SCHEMES, type KeySource } from '../auth.js';
 import type { Api } from '../types.js';
 
 /**
  * The OpenAPI 3 document, generated from the same schemas the routes validate with, at
  * /openapi.json, and a browsable page at /docs.
  */
-export async function registerDocs(app: Api, { apiKeys }: { apiKeys: readonly string[] }): Promise<void> {
+export async function registerDocs(app: Api, keys: Pick<KeySource, 'mayHaveKeys'>): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -20,8 +20,8 @@ export async function registerDocs(app: Api, { apiKeys }: { apiKeys: readonly st
       // Relative: the document describes the server that serves it, at whatever address it was reached.
       servers: [{ url: '/', description: 'this server' }],
       // Each operation's `security` says whether it needs a key on this server (auth.ts); a server
-      // without keys has no scheme to name.
-      components: apiKeys.length > 0 ? { securitySchemes: API_KEY_SCHEMES } : {},
+      // that can have no keys has no scheme to name.
+      components: keys.mayHaveKeys ? { securitySchemes: API_KEY_SCHEMES } : {},
       tags: [
         { name: 'execute', description: 'Run programs' },
         { name: 'languages', description: 'The language catalog' },

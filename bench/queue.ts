@@ -1,0 +1,169 @@
+/**
+ * Queue mode's cost, side by side in one run: `npm run bench:queue [-- --json] [--pairs N] [--jobs M]`.
+ *
+ * 1. Overhead per job: the same program (`python`, echo its stdin) through POST /api/v1/execute of an
+ *    in-process API and of an API in queue mode (`api --queue`, one worker), one request at a time,
+ *    alternating between the two so that the noise of a shared machine falls on both alike. Both have
+ *    the same warm pool and concurrency. The overhead is the queue's p50 minus the in-process p50, and
+ *    the median of the paired differences (target: at most 3 ms).
+ * 2. Throughput with 1 and then 2 workers (each `--concurrency 1`) on the same queue: M jobs sent 8 at
+ *    a time. On one 2-core machine both workers share the same cores as the API, Redis and this load
+ *    generator, so the ratio shows that BullMQ spreads a queue's jobs over the workers that serve it
+ *    (two slots instead of one), not what a second host would add.
+ *
+ * Needs root (sandboxes), redis-server on PATH and the python image. Redis runs on a free loopback port
+ * in a temporary directory, never on 6379.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CLI_PATH, startServerProcess, waitForPool, type ServerProcess } from '../src/bench/server-process.js';
+import { summarize, type Summary } from '../src/bench/stats.js';
+// Only the port finder: TestRedis itself ties its stop to node:test's after().
+import { freePort } from '../test/helpers/redis-server.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const JSON_OUT = args.includes('--json');
+const PAIRS = option('--pairs', 100);
+const JOBS = option('--jobs', 120);
+const CLIENTS = 8;
+const TARGET_OVERHEAD_MS = 3;
+const job = (i: number) => ({ language: 'python', code: 'print(input())', stdin: `job-${i}` });
+
+/** A child process that is ready once its output matches `ready`. */
+async function startProcess(command: string, argv: string[], ready: RegExp): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${log}`)), 60_000);
+    const check = (chunk: Buffer): void => {
+      log += chunk.toString();
+      if (ready.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`${command} exited (${code}):\n${log}`)));
+  });
+  child.removeAllListeners('exit');
+  return {
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function execute(url: string, body: unknown): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${url}/api/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const reply = (await res.json()) as { status?: string; stdout?: string };
+  if (res.status !== 200 || reply.status !== 'success') throw new Error(`execute failed (${res.status}): ${JSON.stringify(reply)}`);
+  return performance.now() - started;
+}
+
+/** M jobs, CLIENTS at a time: jobs per second. */
+async function throughput(url: string, jobs: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < jobs) await execute(url, job(next++));
+    }),
+  );
+  return Math.round((jobs / ((performance.now() - started) / 1000)) * 10) / 10;
+}
+
+const worker = (redisUrl: string, id: string) =>
+  startProcess(process.execPath, [CLI_PATH, 'worker', '--queue', redisUrl, '--backend', 'bwrap', '--languages', 'python', '--concurrency', '1', '--pool-size', '2', '--worker-id', id], /^worker \S+: queue/m);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-bench-redis-'));
+  const port = await freePort();
+  const redis = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'], /Ready to accept connections/);
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  const stops: (() => Promise<unknown>)[] = [redis.stop];
+  try {
+    const local: ServerProcess = await startServerProcess(['--backend', 'bwrap', '--concurrency', '1', '--pool-size', '2', '--pool-warm', 'python', '--api-uid', '0']);
+    stops.unshift(local.stop);
+    await waitForPool(local.url, 2);
+    const first = await worker(redisUrl, 'bench-w1');
+    stops.unshift(first.stop);
+    const queued: ServerProcess = await startServerProcess(['--queue', redisUrl, '--api-uid', '0']);
+    stops.unshift(queued.stop);
+
+    for (let i = 0; i < 10; i++) await Promise.all([execute(local.url, job(i)), execute(queued.url, job(i))]);
+    const inProcess: number[] = [];
+    const viaQueue: number[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      // Alternate which goes first: drift and a warm-up advantage fall on both.
+      if (i % 2 === 0) {
+        inProcess.push(await execute(local.url, job(i)));
+        viaQueue.push(await execute(queued.url, job(i)));
+      } else {
+        viaQueue.push(await execute(queued.url, job(i)));
+        inProcess.push(await execute(local.url, job(i)));
+      }
+    }
+    const diffs = viaQueue.map((q, i) => q - inProcess[i]!);
+    const local50 = summarize(inProcess);
+    const queue50 = summarize(viaQueue);
+    const overhead = { p50_ms: Math.round((queue50.p50 - local50.p50) * 100) / 100, paired_median_ms: summarize(diffs).p50 };
+
+    const oneWorker = await throughput(queued.url, JOBS);
+    const second = await worker(redisUrl, 'bench-w2');
+    stops.unshift(second.stop);
+    // The API's fleet view refreshes every second: let it see the second worker.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const twoWorkers = await throughput(queued.url, JOBS);
+    report({ inProcess: local50, viaQueue: queue50, overhead, oneWorker, twoWorkers });
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(r: { inProcess: Summary; viaQueue: Summary; overhead: { p50_ms: number; paired_median_ms: number }; oneWorker: number; twoWorkers: number }): void {
+  const result = {
+    program: 'python print(input()), warm pool of 2, one request at a time',
+    pairs: PAIRS,
+    in_process_ms: r.inProcess,
+    queue_ms: r.viaQueue,
+    overhead_ms: r.overhead,
+    overhead_target_ms: TARGET_OVERHEAD_MS,
+    overhead_within_target: r.overhead.paired_median_ms <= TARGET_OVERHEAD_MS,
+    throughput: { jobs: JOBS, clients: CLIENTS, one_worker_per_s: r.oneWorker, two_workers_per_s: r.twoWorkers, ratio: Math.round((r.twoWorkers / r.oneWorker) * 100) / 100 },
+    note: 'one 2-core machine shared with other work: the workers, API, Redis and load generator share its cores',
+  };
+  if (JSON_OUT) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  const line = (label: string, s: Summary): string => `  ${label.padEnd(22)} p50 ${s.p50} ms  p95 ${s.p95} ms  (n ${s.n})`;
+  process.stdout.write(
+    [
+      `queue overhead per job (${result.program}):`,
+      line('in-process API', r.inProcess),
+      line('API --queue + worker', r.viaQueue),
+      `  overhead: p50 difference ${r.overhead.p50_ms} ms, median of paired differences ${r.overhead.paired_median_ms} ms (target <= ${TARGET_OVERHEAD_MS} ms: ${result.overhead_within_target ? 'met' : 'NOT met'})`,
+      `throughput, ${JOBS} jobs, ${CLIENTS} clients, workers of --concurrency 1:`,
+      `  1 worker  ${r.oneWorker} jobs/s`,
+      `  2 workers ${r.twoWorkers} jobs/s  (x${result.throughput.ratio})`,
+      `  ${result.note}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();
