@@ -9,7 +9,8 @@
 'use strict';
 (() => {
   const { isMainThread } = require('node:worker_threads');
-  if (!isMainThread) return;
+  // A worker loads the preloads too, and inherits Node's options, not the main thread's execArgv.
+  if (!isMainThread) return void process.execArgv.splice(0);
   const fs = require('node:fs');
   const path = require('node:path');
   fs.writeSync(3, 'R');
