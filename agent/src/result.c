@@ -16,8 +16,9 @@ static char *dump(json_t *doc) {
 }
 
 char *result_ready_json(void) {
-  return dump(json_pack("{s:s, s:i, s:[i,i], s:s}", "type", "ready", "protocol", RC_PROTOCOL_VERSION, "protocols",
-                        RC_JOB_PROTOCOL_VERSION, RC_PROTOCOL_VERSION, "agent", RC_AGENT_NAME " " RC_AGENT_VERSION));
+  return dump(json_pack("{s:s, s:i, s:[i,i], s:s, s:[s]}", "type", "ready", "protocol", RC_PROTOCOL_VERSION, "protocols",
+                        RC_JOB_PROTOCOL_VERSION, RC_PROTOCOL_VERSION, "agent", RC_AGENT_NAME " " RC_AGENT_VERSION, "features",
+                        "prestart"));
 }
 
 char *result_error_json(const struct agent_error *err) {

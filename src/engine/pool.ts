@@ -33,6 +33,8 @@ export interface PoolOptions {
    * budget charges) is paid while idle. Undefined: the image has none.
    */
   prestartOf?: (image: string, limits: Limits) => PrestartMessage | undefined;
+  /** False: no pre-started interpreters, whatever `prestartOf` says (default true). */
+  prestart?: boolean;
   /** Called with start failures (logging); the pool itself just tries again on the next take. */
   onError?: (err: unknown, image: string) => void;
 }
@@ -282,7 +284,7 @@ export class SandboxPool implements BudgetMember {
 
   /** Starts the image's interpreter in the sandbox; one that does not start leaves a sandbox fit for a cold start. */
   async #prestart(sandbox: Sandbox, pool: ImagePool): Promise<void> {
-    const frame = this.#options.prestartOf?.(pool.image, pool.limits);
+    const frame = this.#options.prestart === false ? undefined : this.#options.prestartOf?.(pool.image, pool.limits);
     if (!frame) return;
     const answer = await sandbox.prestart(frame, PRESTART_READY_TIMEOUT_MS + 5_000);
     if (!answer.ready) this.#options.onError?.(new Error(`the pre-started interpreter did not start: ${answer.message ?? 'no reason given'}`), pool.image);

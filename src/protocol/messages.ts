@@ -11,6 +11,8 @@ export interface ReadyMessage {
   /** Every version it speaks (absent from agents older than version 2: then `[protocol]`). */
   protocols?: number[];
   agent: string;
+  /** Optional frames it understands: `prestart` (absent from older agents: none). */
+  features?: string[];
 }
 
 export interface JobFile {

@@ -67,6 +67,11 @@ export class AgentChannel {
     return this.#ready !== undefined && (this.#ready.protocols ?? [this.#ready.protocol]).includes(version);
   }
 
+  /** Whether the agent said it understands an optional frame (its ready frame's `features`). */
+  offers(feature: string): boolean {
+    return this.#ready?.features?.includes(feature) ?? false;
+  }
+
   /** Session mode: from now on every frame goes to `listener` (none may be waited for with request()). */
   listen(listener: FrameListener): void {
     this.#listener = listener;

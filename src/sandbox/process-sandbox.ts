@@ -91,6 +91,8 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
     await this.#ready;
     if (this.#use || this.#prestarted) throw new SandboxError(ErrorCodes.INTERNAL, `sandbox ${this.id} cannot pre-start now`);
     this.#prestarted = true;
+    // An agent from before prestart frames would take this one for a bad job and end.
+    if (!this.#channel!.offers('prestart')) return { type: 'prestarted', protocol: frame.protocol, ready: false, message: 'the agent does not pre-start interpreters' };
     return this.#channel!.prestart(frame, timeoutMs);
   }
 
