@@ -15,6 +15,7 @@
 #include "files.h"
 #include "frame.h"
 #include "job.h"
+#include "prestart.h"
 #include "privilege.h"
 #include "protocol.h"
 #include "result.h"
@@ -105,9 +106,12 @@ static int send_json(int fd, char *json, struct agent_error *err) {
   return rc;
 }
 
-static int run_stages(const struct job *job, int sigfd, struct stage_result *res, size_t *n, struct agent_error *err) {
+/* A job of one stage may run in the pre-started interpreter (prestart.h); any other stops it first. */
+static int run_stages(const struct job *job, struct prestart *pre, int sigfd, struct stage_result *res, size_t *n, struct agent_error *err) {
+  if (job->n_stages != 1) prestart_stop(pre);
   for (*n = 0; *n < job->n_stages; ) {
-    if (stage_run(&job->stages[*n], sigfd, &res[*n], err) < 0) {
+    int rc = pre->pid > 0 ? stage_run_prestarted(&job->stages[*n], pre, sigfd, &res[*n], err) : stage_run(&job->stages[*n], sigfd, &res[*n], err);
+    if (rc < 0) {
       stage_result_free(&res[*n]);
       return -1;
     }
@@ -133,14 +137,14 @@ static int collect(const struct job *job, json_t **outputs, bool *truncated, str
   return fileop_collect(root, &job->collect, outputs, truncated, err);
 }
 
-static int run_job(const struct io *io, const struct job *job, struct agent_error *err) {
+static int run_job(const struct io *io, const struct job *job, struct prestart *pre, struct agent_error *err) {
   struct stage_result res[RC_MAX_STAGES];
   size_t n = 0;
   char *json = NULL;
   json_t *outputs = NULL;
   bool outputs_truncated = false;
   int rc = files_write(job, err);
-  if (rc == 0) rc = run_stages(job, io->sigfd, res, &n, err);
+  if (rc == 0) rc = run_stages(job, pre, io->sigfd, res, &n, err);
   if (rc == 0) rc = collect(job, &outputs, &outputs_truncated, err);
   if (rc == 0) rc = result_json(res, n, outputs, outputs_truncated, &json, err);
   json_decref(outputs);
@@ -149,23 +153,52 @@ static int run_job(const struct io *io, const struct job *job, struct agent_erro
   return rc;
 }
 
-/* The host's first frame picks the mode: a job (version 1: one job, one result) or open
- * (version 2: a session, session.c). Returns the exit status. */
-static int serve(const struct io *io, struct agent_error *err) {
+static json_t *read_doc(const struct io *io, struct agent_error *err) {
   cleanup_free char *buf = NULL;
   size_t len;
-  if (frame_read(io->in, RC_MAX_JOB_FRAME, &buf, &len, err) < 0) return -1;
-  json_t *doc = job_load_json(buf, len, false, err);
+  if (frame_read(io->in, RC_MAX_JOB_FRAME, &buf, &len, err) < 0) return NULL;
+  return job_load_json(buf, len, false, err);
+}
+
+static bool is_type(json_t *doc, const char *type) {
+  json_t *t = json_object_get(doc, "type");
+  return json_is_string(t) && strcmp(json_string_value(t), type) == 0;
+}
+
+/* Version 1's optional first frame: start the interpreter, answer whether it is ready. */
+static int prestart(const struct io *io, json_t *doc, struct prestart *pre, struct agent_error *err) {
+  char why[256];
+  json_t *p = json_object_get(doc, "protocol");
+  if (!json_is_integer(p) || json_integer_value(p) != RC_JOB_PROTOCOL_VERSION) {
+    json_decref(doc);
+    return agent_err(err, ERR_BAD_JOB, "protocol: must be %d", RC_JOB_PROTOCOL_VERSION);
+  }
+  if (prestart_start(doc, io->sigfd, pre, why, sizeof why, err) < 0) return -1;
+  json_t *answer = pre->pid > 0
+                       ? json_pack("{s:s, s:i, s:b}", "type", "prestarted", "protocol", RC_JOB_PROTOCOL_VERSION, "ready", 1)
+                       : json_pack("{s:s, s:i, s:b, s:s}", "type", "prestarted", "protocol", RC_JOB_PROTOCOL_VERSION, "ready", 0, "message", why);
+  return result_send(io->out, answer, err);
+}
+
+/* The host's first frame picks the mode: a job (version 1: one job, one result, optionally after a
+ * prestart frame) or open (version 2: a session, session.c). Returns the exit status. */
+static int serve(const struct io *io, struct agent_error *err) {
+  __attribute__((cleanup(prestart_free))) struct prestart pre = PRESTART_INIT;
+  json_t *doc = read_doc(io, err);
+  if (doc != NULL && is_type(doc, "prestart")) {
+    if (prestart(io, doc, &pre, err) < 0) return -1;
+    doc = read_doc(io, err);
+  }
   if (doc == NULL) return -1;
-  json_t *type = json_object_get(doc, "type");
-  if (json_is_string(type) && strcmp(json_string_value(type), "open") == 0) {
+  if (is_type(doc, "open")) {
+    prestart_free(&pre); /* a session starts its own processes */
     int status = session_serve(io->in, io->out, io->sigfd, doc);
     json_decref(doc);
     exit(status);
   }
   struct job job;
   int rc = job_parse_doc(doc, &job, err);
-  if (rc == 0) rc = run_job(io, &job, err);
+  if (rc == 0) rc = run_job(io, &job, &pre, err);
   job_free(&job);
   return rc;
 }

@@ -16,8 +16,9 @@ static char *dump(json_t *doc) {
 }
 
 char *result_ready_json(void) {
-  return dump(json_pack("{s:s, s:i, s:[i,i], s:s}", "type", "ready", "protocol", RC_PROTOCOL_VERSION, "protocols",
-                        RC_JOB_PROTOCOL_VERSION, RC_PROTOCOL_VERSION, "agent", RC_AGENT_NAME " " RC_AGENT_VERSION));
+  return dump(json_pack("{s:s, s:i, s:[i,i], s:s, s:[s]}", "type", "ready", "protocol", RC_PROTOCOL_VERSION, "protocols",
+                        RC_JOB_PROTOCOL_VERSION, RC_PROTOCOL_VERSION, "agent", RC_AGENT_NAME " " RC_AGENT_VERSION, "features",
+                        "prestart"));
 }
 
 char *result_error_json(const struct agent_error *err) {
@@ -49,11 +50,17 @@ json_t *result_stage_json(const struct stage_result *r) {
     json_decref(err);
     return NULL;
   }
-  return json_pack("{s:s, s:i, s:i, s:b, s:o, s:o, s:b, s:b, s:f, s:f, s:I, s:I}", "name", r->name, "exit_code",
+  json_t *stage = json_pack("{s:s, s:i, s:i, s:b, s:o, s:o, s:b, s:b, s:f, s:f, s:I, s:I}", "name", r->name, "exit_code",
                    r->exit_code, "signal", r->signal, "timed_out", r->timed_out, "stdout_b64", out, "stderr_b64",
                    err, "stdout_truncated", r->out.truncated, "stderr_truncated", r->err.truncated, "wall_ms",
                    r->wall_ms, "cpu_ms", r->cpu_ms, "max_rss_kb", (json_int_t)r->max_rss_kb, "oom_kills",
                    (json_int_t)r->oom_kills);
+  /* Only when true: a result without a prestart frame is exactly as it always was. */
+  if (stage != NULL && r->prestarted && json_object_set_new(stage, "prestarted", json_true()) < 0) {
+    json_decref(stage);
+    return NULL;
+  }
+  return stage;
 }
 
 json_t *result_stages_json(const struct stage_result *stages, size_t n) {

@@ -6,6 +6,7 @@
 
 #include "job.h"
 #include "output.h"
+#include "prestart.h"
 
 struct stage_result {
   const char *name;
@@ -16,6 +17,7 @@ struct stage_result {
   double wall_ms, cpu_ms;
   long max_rss_kb;
   long oom_kills; /* kernel OOM kills during the stage, when counted (stage_count_oom_kills) */
+  bool prestarted; /* ran in a pre-started interpreter (prestart.h) */
 };
 
 /* In a VM guest the agent's kernel is the sandbox's own, so its global OOM-kill counter
@@ -28,6 +30,9 @@ long stage_read_oom_kills(void);
 /* Run one stage to completion. sigfd is a non-blocking signalfd for SIGCHLD (SIGCHLD blocked).
  * Returns 0 when the stage ran (whatever its outcome), -1 on an agent failure (internal). */
 int stage_run(const struct job_stage *st, int sigfd, struct stage_result *r, struct agent_error *err);
+/* The same in the pre-started interpreter `p` when the stage fits it (prestart_fits), the stage's
+ * clock and CPU count starting at the hand-over; else `p` is stopped and the stage starts cold. */
+int stage_run_prestarted(const struct job_stage *st, struct prestart *p, int sigfd, struct stage_result *r, struct agent_error *err);
 void stage_result_free(struct stage_result *r);
 /* exit_code and signal from a wait status (128 + signal when killed). */
 void stage_result_exited(struct stage_result *r, int status);

@@ -43,6 +43,7 @@ export interface ApiConfig extends MaximaSettings {
   poolMaxIdleMemoryMb: number;
   poolIdleTtlMs: number;
   poolShrinkAfterMs: number;
+  poolPrestart: string;
   /** Sessions (sandboxes that live across calls): see SessionSettings. */
   sessionIdleTimeoutMs: number;
   sessionMaxIdleTimeoutMs: number;
@@ -119,6 +120,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages and backends' },
   { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together, of every backend; the default backend\'s pool comes first' },
   { key: 'poolIdleTtlMs', flag: '--pool-idle-ttl <ms>', env: 'RUNNER_CODES_POOL_IDLE_TTL', file: 'pool_idle_ttl_ms', kind: 'int', min: 1000, description: 'a warm sandbox older than this is replaced' },
+  { key: 'poolPrestart', flag: '--pool-prestart <mode>', env: 'RUNNER_CODES_POOL_PRESTART', file: 'pool_prestart', kind: 'string', choices: ['on', 'off'], description: 'on: warm python and javascript sandboxes hold a pre-started interpreter (docs/prestart.md); off: they do not' },
   { key: 'poolShrinkAfterMs', flag: '--pool-shrink-after <ms>', env: 'RUNNER_CODES_POOL_SHRINK_AFTER', file: 'pool_shrink_after_ms', kind: 'int', min: 1000, description: 'a language unused this long shrinks to zero warm sandboxes' },
   { key: 'sessionIdleTimeoutMs', flag: '--session-idle-timeout <ms>', env: 'RUNNER_CODES_SESSION_IDLE_TIMEOUT', file: 'session_idle_timeout_ms', kind: 'int', min: 1000, description: 'a session unused this long ends (its default idle_timeout_ms)' },
   { key: 'sessionMaxIdleTimeoutMs', flag: '--session-max-idle-timeout <ms>', env: 'RUNNER_CODES_SESSION_MAX_IDLE_TIMEOUT', file: 'session_max_idle_timeout_ms', kind: 'int', min: 1000, description: 'largest idle_timeout_ms a session may ask for' },
@@ -168,6 +170,7 @@ export function defaultApiConfig(): ApiConfig {
     poolMaxIdleMemoryMb: 256,
     poolIdleTtlMs: 300_000,
     poolShrinkAfterMs: 600_000,
+    poolPrestart: 'on',
     sessionIdleTimeoutMs: DEFAULT_SESSION_SETTINGS.idleTimeoutMs,
     sessionMaxIdleTimeoutMs: DEFAULT_SESSION_SETTINGS.maxIdleTimeoutMs,
     sessionMaxLifetimeMs: DEFAULT_SESSION_SETTINGS.maxLifetimeMs,

@@ -50,6 +50,7 @@ export function poolOptionsFor(config: ApiConfig): Pick<OpenEngineOptions, 'pool
       maxIdleMemoryBytes: config.poolMaxIdleMemoryMb * 1024 * 1024,
       idleTtlMs: config.poolIdleTtlMs,
       shrinkAfterMs: config.poolShrinkAfterMs,
+      prestart: config.poolPrestart === 'on',
     },
     ...(Object.keys(poolSizes).length > 0 ? { poolSizes } : {}),
   };

@@ -6,7 +6,7 @@ import { dataPaths } from '../config/paths.js';
 import { Pool } from 'undici';
 import { ImageStore } from '../images/store.js';
 import { BENCH_LANGUAGES, runBare, type BenchLanguage } from './bench-languages.js';
-import { descendants, pssBytes, rssBytes } from './host-probe.js';
+import { descendants, memoryCgroupOf, pssBytes, rssBytes } from './host-probe.js';
 import { interleaved, interleavedConcurrent, sequential, type Operation } from './load.js';
 import { CLI_PATH, startServerProcess, waitForPool } from './server-process.js';
 import { runSessionsBench, formatSessions, type SessionsReport } from './sessions-bench.js';
@@ -105,7 +105,8 @@ async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): 
   try {
     await waitForPool(server.url, langs.length * 2);
     const rssIdle = rssBytes(server.pid);
-    const sandboxProcs = descendants(server.pid).filter((p) => p.comm === 'bwrap' || p.comm === 'runner-agent');
+    // Every process of the idle sandboxes (their cgroups): bwrap, the agent, a pre-started interpreter.
+    const sandboxProcs = descendants(server.pid).filter((p) => /\/rc-[^/]+$/.test(memoryCgroupOf(p.pid) ?? ''));
     const pool = (await (await fetch(`${server.url}/api/v1/pool`)).json()) as { idle_total: number; idle_memory_bytes: number };
     const idlePss = sandboxProcs.reduce((sum, p) => sum + pssBytes(p.pid), 0);
 

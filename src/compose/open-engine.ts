@@ -6,6 +6,7 @@ import type { BackendName } from '../sandbox/backend-names.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../engine/limits.js';
 import { SandboxPool, type PoolOptions, type PoolSizes } from '../engine/pool.js';
+import { prestartFrame } from '../engine/prestart.js';
 
 export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend' | 'images' | 'pool'>>, Omit<OpenBackendOptions, 'paths'> {
   /** Keep a warm pool of sandboxes with these settings. */
@@ -29,8 +30,14 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
     ...engineOptions,
     backend,
     images: new ImageStore(paths.imagesDir),
-    ...(pool ? { pool: new SandboxPool(backend, { limitsOf: (image) => languageDefaults(image, options.defaults), ...pool }) } : {}),
+    ...(pool ? { pool: new SandboxPool(backend, { limitsOf: (image) => languageDefaults(image, options.defaults), prestartOf: prestartOfImage, ...pool }) } : {}),
   });
+}
+
+/** An image's prestart frame: its first language's recipe, if it has one (a pool is per image). */
+function prestartOfImage(image: string, limits: Limits) {
+  const language = languagesOfImage(image)[0];
+  return language ? prestartFrame(language.id, limits) : undefined;
 }
 
 /** One backend's pool settings: the shared ones with the backend's own sizes; undefined when they keep nothing. */

@@ -59,6 +59,7 @@ export class Engine {
   readonly #pool: SandboxPool | undefined;
   readonly #deferDestroy: boolean;
   readonly #destroying = new Set<Promise<void>>();
+  #prestartedRuns = 0;
 
   constructor(options: EngineOptions) {
     this.backend = options.backend;
@@ -74,6 +75,11 @@ export class Engine {
 
   get pool(): SandboxPool | undefined {
     return this.#pool;
+  }
+
+  /** Executions whose run stage ran in a pre-started interpreter (docs/prestart.md), since the engine opened. */
+  get prestartedRuns(): number {
+    return this.#prestartedRuns;
   }
 
   /** The input sizes this engine accepts (sessions validate their executions against the same). */
@@ -156,6 +162,7 @@ export class Engine {
         ? await (await import('./streamed-run.js')).runStreamed(sandbox, job, { handlers: options.stream ?? {}, ...(options.input ? { input: options.input } : {}), maxStdinBytes: this.#inputMaxima.stdinBytes })
         : await runObserved(sandbox, job);
       ctx.totalMs = performance.now() - started;
+      if (stages[stages.length - 1]?.prestarted) this.#prestartedRuns++;
       return successResult(ctx, stages, normalized.outputEncoding, oomKills, outputFilesOf(outputs, job.collect));
     } catch (err) {
       ctx.totalMs = performance.now() - started;

@@ -88,6 +88,15 @@ export function commandStage(language: LanguageSpec, argv: string[], request: Pi
   return stage('run', argv, stageEnv(language, request), request.stdin, limits.runTimeoutMs, limits);
 }
 
+/**
+ * The stage a pre-started interpreter starts with (prestart.ts): a run stage of `language` with no
+ * request of its own (its default environment), under `limits` — what a job's run stage must equal
+ * at the process level to run in it.
+ */
+export function prestartStage(language: LanguageSpec, argv: string[], limits: Limits, readyTimeoutMs: number): JobStage {
+  return { ...stage('run', argv, stageEnv(language, { env: [] }), Buffer.alloc(0), limits.runTimeoutMs, limits), timeout_ms: readyTimeoutMs };
+}
+
 /** Wall-clock budget for the whole job on the host side: every stage's timeout plus grace for start and teardown. */
 export function jobBudgetMs(job: JobMessage): number {
   return stagesBudgetMs(job.stages);

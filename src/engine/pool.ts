@@ -1,6 +1,8 @@
+import type { PrestartMessage } from '../protocol/messages.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { PoolBudget, type BudgetMember } from './pool-budget.js';
+import { PRESTART_READY_TIMEOUT_MS } from './prestart.js';
 
 export interface PoolOptions {
   /** Idle sandboxes to keep per image once the image is in use (`sizes` overrides per image). */
@@ -25,6 +27,14 @@ export interface PoolOptions {
   limits?: Limits;
   /** Per image, the limits its sandboxes start with until a request asks otherwise (its language's defaults). */
   limitsOf?: (image: string) => Limits;
+  /**
+   * Per image and start limits, the prestart frame its sandboxes get once up (docs/prestart.md): they
+   * are pooled with the interpreter started and waiting, so its start-up (and its memory, which the
+   * budget charges) is paid while idle. Undefined: the image has none.
+   */
+  prestartOf?: (image: string, limits: Limits) => PrestartMessage | undefined;
+  /** False: no pre-started interpreters, whatever `prestartOf` says (default true). */
+  prestart?: boolean;
   /** Called with start failures (logging); the pool itself just tries again on the next take. */
   onError?: (err: unknown, image: string) => void;
 }
@@ -255,6 +265,7 @@ export class SandboxPool implements BudgetMember {
       try {
         sandbox = await this.#backend.start({ image: pool.image, rootfs: pool.rootfs, limits: pool.limits, traceId: `pool-${pool.image}` });
         await sandbox.ready();
+        await this.#prestart(sandbox, pool);
         if (this.#closed || pool.idle.length >= pool.target) await sandbox.destroy();
         else {
           pool.idle.push({ sandbox, since: Date.now() });
@@ -269,6 +280,14 @@ export class SandboxPool implements BudgetMember {
       // Its memory is known now: the starts that waited for it (#unmeasured) go on.
       if (pooled) this.#refill(pool);
     })();
+  }
+
+  /** Starts the image's interpreter in the sandbox; one that does not start leaves a sandbox fit for a cold start. */
+  async #prestart(sandbox: Sandbox, pool: ImagePool): Promise<void> {
+    const frame = this.#options.prestart === false ? undefined : this.#options.prestartOf?.(pool.image, pool.limits);
+    if (!frame) return;
+    const answer = await sandbox.prestart(frame, PRESTART_READY_TIMEOUT_MS + 5_000);
+    if (!answer.ready) this.#options.onError?.(new Error(`the pre-started interpreter did not start: ${answer.message ?? 'no reason given'}`), pool.image);
   }
 
   /** Replaces expired idle sandboxes, drops dead ones, shrinks images (and limits) nobody uses. */

@@ -8,6 +8,7 @@ import { SCRIPTING } from './catalog/scripting.js';
 
 export { IMAGES } from './catalog/images.js';
 export { DEFAULT_KERNEL_LANGUAGE, KERNELS } from './catalog/kernels.js';
+export { PRESTARTS } from './catalog/prestarts.js';
 
 /**
  * The language catalog: data only, one file per family under catalog/. The engine turns an entry

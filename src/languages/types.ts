@@ -154,6 +154,25 @@ export interface LanguageSpec {
   compileError?: { code: string; message: string };
 }
 
+/**
+ * How a language's interpreter is pre-started in a pooled sandbox (docs/prestart.md): started before
+ * its job and waiting on fd 3, it then runs the job's program as a fresh interpreter would.
+ */
+export interface PrestartSpec {
+  /** LanguageSpec.id (the first language of its image: a pool is per image). */
+  language: string;
+  /** File under src/images/prestart/. */
+  program: string;
+  /**
+   * argv of the waiting interpreter: `{program}` is replaced by the program's text; `{boot}` by
+   * `boot`, the file the agent writes the program to before it starts the interpreter (for a
+   * runtime that loads it as a file, such as Node's `-r`).
+   */
+  argv: readonly string[];
+  /** `/tmp/<dir>/<name>`: where `{boot}` is written (read-only for the program, in a directory it cannot list). */
+  boot?: string;
+}
+
 /** A language's interpreter kernel: a program started once per session that runs cells (docs/kernels.md). */
 export interface KernelSpec {
   /** LanguageSpec.id. */

@@ -11,6 +11,8 @@ export interface ReadyMessage {
   /** Every version it speaks (absent from agents older than version 2: then `[protocol]`). */
   protocols?: number[];
   agent: string;
+  /** Optional frames it understands: `prestart` (absent from older agents: none). */
+  features?: string[];
 }
 
 export interface JobFile {
@@ -69,6 +71,26 @@ export interface StageReport {
   max_rss_kb: number;
   /** OOM kills the guest kernel counted during the stage (VM backends; 0 where the host's cgroup counts). */
   oom_kills?: number;
+  /** The stage ran in the interpreter a prestart frame started (absent otherwise). */
+  prestarted?: true;
+}
+
+/** Version 1's optional first frame: start this stage's interpreter now, its program comes with the job. */
+export interface PrestartMessage {
+  type: 'prestart';
+  protocol: number;
+  /** Exactly one stage; its timeout_ms bounds the wait for the interpreter's ready byte. */
+  stages: [JobStage];
+  /** A file the agent writes before the interpreter starts (`/tmp/<dir>/<name>`, read-only for the program). */
+  boot?: { path: string; content_b64: string };
+}
+
+export interface PrestartedMessage {
+  type: 'prestarted';
+  protocol: number;
+  /** False: the interpreter did not start (`message` says why); the job will start cold. */
+  ready: boolean;
+  message?: string;
 }
 
 /** One file a job's collect brought back. */
@@ -98,7 +120,7 @@ export interface AgentErrorMessage {
   message: string;
 }
 
-export type AgentMessage = ReadyMessage | ResultMessage | AgentErrorMessage;
+export type AgentMessage = ReadyMessage | ResultMessage | PrestartedMessage | AgentErrorMessage;
 
 // ---- Version 2: a session (host → agent) ----
 

@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ErrorCodes, RunnerError, SandboxError } from '../errors.js';
 import { FrameDecoder, encodeFrame } from '../protocol/frame.js';
 import { JOB_PROTOCOL_VERSION, MAX_JOB_FRAME, MAX_RESULT_FRAME, PROTOCOL_VERSION } from '../protocol/limits.js';
-import type { AgentMessage, JobMessage, ReadyMessage, ResultMessage, SessionMessage } from '../protocol/messages.js';
+import type { AgentMessage, JobMessage, PrestartMessage, PrestartedMessage, ReadyMessage, ResultMessage, SessionMessage } from '../protocol/messages.js';
 
 type Waiter = { resolve: (message: AgentMessage) => void; reject: (err: Error) => void };
 
@@ -67,6 +67,11 @@ export class AgentChannel {
     return this.#ready !== undefined && (this.#ready.protocols ?? [this.#ready.protocol]).includes(version);
   }
 
+  /** Whether the agent said it understands an optional frame (its ready frame's `features`). */
+  offers(feature: string): boolean {
+    return this.#ready?.features?.includes(feature) ?? false;
+  }
+
   /** Session mode: from now on every frame goes to `listener` (none may be waited for with request()). */
   listen(listener: FrameListener): void {
     this.#listener = listener;
@@ -78,6 +83,15 @@ export class AgentChannel {
   send(message: object): void {
     if (this.#failure) throw this.#failure;
     this.#output.write(encodeFrame(message, MAX_JOB_FRAME));
+  }
+
+  /** Sends a prestart frame (before the job) and waits for the agent's answer. */
+  async prestart(frame: PrestartMessage, timeoutMs: number): Promise<PrestartedMessage> {
+    this.#output.write(encodeFrame(frame, MAX_JOB_FRAME));
+    const message = await this.#next(timeoutMs, 'the agent did not answer the prestart frame in time');
+    if (message.type === 'error') throw new RunnerError(ErrorCodes.AGENT_PROTOCOL, `agent refused the prestart frame (${message.code}): ${message.message}`);
+    if (message.type !== 'prestarted') throw protocolError(`expected a prestarted frame, got '${message.type}'`);
+    return message;
   }
 
   async request(job: JobMessage, timeoutMs: number): Promise<ResultMessage> {

@@ -1,5 +1,5 @@
 import type { Limits } from './limits.js';
-import type { JobMessage, ResultMessage } from '../protocol/messages.js';
+import type { JobMessage, PrestartMessage, PrestartedMessage, ResultMessage } from '../protocol/messages.js';
 import type { BackendName } from './backend-names.js';
 import type { CgroupStats } from './cgroup/types.js';
 import type { AgentSession } from './agent-session.js';
@@ -31,6 +31,11 @@ export interface Sandbox {
   applyLimits(limits: Limits): void;
   /** Resolves when the agent has said it is ready (the sandbox is fully set up). */
   ready(): Promise<void>;
+  /**
+   * Before the job (a warm pool's sandbox): starts the frame's interpreter, which the job's run
+   * stage then uses if it fits (docs/prestart.md). Resolves with the agent's answer; at most once.
+   */
+  prestart(frame: PrestartMessage, timeoutMs: number): Promise<PrestartedMessage>;
   /** Sends the job and resolves with the agent's result. Rejects after `budgetMs` without an answer. */
   run(job: JobMessage, budgetMs: number): Promise<ResultMessage>;
   /**

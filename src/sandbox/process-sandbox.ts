@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Limits } from './limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
-import type { JobMessage, ResultMessage } from '../protocol/messages.js';
+import type { JobMessage, PrestartMessage, PrestartedMessage, ResultMessage } from '../protocol/messages.js';
 import { AgentChannel } from './agent-channel.js';
 import type { AgentSession } from './agent-session.js';
 import type { Sandbox } from './backend.js';
@@ -33,6 +33,8 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
   #destroyed: Promise<void> | undefined;
   /** What the sandbox was used for: one job or one session, never both, never twice. */
   #use: 'job' | 'session' | undefined;
+  /** A prestart frame went first (at most one, before the job or session). */
+  #prestarted = false;
 
   constructor(owner: SandboxOwner<Plan, Run>, launched: LaunchedSandbox<Plan, Run>) {
     this.id = launched.name;
@@ -83,6 +85,15 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
 
   applyLimits(limits: Limits): void {
     this.#launched.cgroup.setLimits(this.#owner.cgroupLimits(limits));
+  }
+
+  async prestart(frame: PrestartMessage, timeoutMs: number): Promise<PrestartedMessage> {
+    await this.#ready;
+    if (this.#use || this.#prestarted) throw new SandboxError(ErrorCodes.INTERNAL, `sandbox ${this.id} cannot pre-start now`);
+    this.#prestarted = true;
+    // An agent from before prestart frames would take this one for a bad job and end.
+    if (!this.#channel!.offers('prestart')) return { type: 'prestarted', protocol: frame.protocol, ready: false, message: 'the agent does not pre-start interpreters' };
+    return this.#channel!.prestart(frame, timeoutMs);
   }
 
   async run(job: JobMessage, budgetMs: number): Promise<ResultMessage> {

@@ -25,6 +25,13 @@ export interface Leftovers {
   mounts: string[];
 }
 
+/** PF_EXITING in /proc/PID/stat's flags (the 9th field, the 7th after the parenthesised comm). */
+function exiting(pid: string): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+  return (flags & 0x4) !== 0;
+}
+
 function processes(): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
@@ -32,6 +39,9 @@ function processes(): string[] {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       // A zombie has exited and left its cgroup; its new parent (init) reaps it on its own time.
       if (/^State:\s+Z/m.test(status)) continue;
+      // Nor does one whose kill has landed (PF_EXITING): a sandbox's interpreter may still be
+      // unmapping its memory when its cgroup is already gone; it never runs again.
+      if (exiting(pid)) continue;
       const comm = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
       const sandbox = /\/runner-codes\/(rc-[^/\n]+)/.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];

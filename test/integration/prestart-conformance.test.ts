@@ -1,0 +1,147 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openEngine } from '../../src/compose/open-engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import type { ExecuteRequest } from '../../src/engine/request.js';
+import type { ExecutionResult } from '../../src/engine/result.js';
+import { getLanguage } from '../../src/languages/lookup.js';
+import { pssBytes } from '../../src/bench/host-probe.js';
+import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { sandboxProcesses } from '../helpers/sandbox-procs.js';
+import { JAVASCRIPT_CASES, PYTHON_CASES, type PrestartCase } from './prestart-cases.js';
+
+// Pre-started interpreters (docs/prestart.md): every program gives the same stdout, stderr, exit
+// code and signal in a pre-started interpreter as in a fresh one, and really ran in one.
+
+const MIB = 1024 * 1024;
+let fresh: Engine;
+let prestarted: Engine;
+
+before(async () => {
+  fresh = await openEngine({ backend: 'bwrap' });
+  prestarted = await openEngine({ backend: 'bwrap', pool: { defaultSize: 1, warm: ['python', 'node'], maxIdle: 4, idleTtlMs: 300_000, shrinkAfterMs: 300_000 } });
+});
+
+after(async () => {
+  await fresh.close();
+  await prestarted.close();
+  await sleep(200);
+  assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
+});
+
+/** Waits until the pool holds a ready sandbox (its interpreter pre-started) for `language`. */
+async function untilPooled(language: string): Promise<void> {
+  const image = getLanguage(language).image;
+  const idle = (): number => prestarted.pool!.stats().images.find((i) => i.image === image)?.idle ?? 0;
+  for (let i = 0; i < 600 && idle() < 1; i++) await sleep(20);
+  assert.ok(idle() >= 1, `a pooled ${image} sandbox is ready`);
+}
+
+async function execute(engine: Engine, request: ExecuteRequest): Promise<ExecutionResult> {
+  const result = await engine.execute(request);
+  assert.equal(result.status, 'success', `infrastructure failure: ${JSON.stringify(result.error)}`);
+  return result;
+}
+
+const outcome = (r: ExecutionResult) => ({ stdout: r.stdout, stderr: r.stderr, exit_code: r.exit_code, signal: r.signal, timed_out: r.timed_out });
+
+async function conforms(c: PrestartCase): Promise<void> {
+  const cold = await execute(fresh, c.request);
+  await untilPooled(c.request.language);
+  const runs = prestarted.prestartedRuns;
+  const warm = await execute(prestarted, c.request);
+  assert.equal(prestarted.prestartedRuns - runs, c.cold ? 0 : 1, c.cold ? 'started cold' : 'ran in the pre-started interpreter');
+  assert.deepEqual(outcome(warm), outcome(cold));
+}
+
+describe('a pre-started python behaves as a fresh one', () => {
+  for (const c of PYTHON_CASES) it(c.title, () => conforms(c));
+});
+
+describe('a pre-started node behaves as a fresh one', () => {
+  for (const c of JAVASCRIPT_CASES) it(c.title, () => conforms(c));
+});
+
+describe('pre-started interpreters: one execution each', () => {
+  it('nothing of one run reaches the next: files, processes, globals, the boot file', async () => {
+    const programs: Record<string, string> = {
+      python:
+        'import os, subprocess, glob\n' +
+        'seen = sorted(glob.glob("/tmp/mark-*") + glob.glob("/work/mark-*") + glob.glob("/dev/shm/mark-*"))\n' +
+        'import builtins\nprint("leaked global:", str(hasattr(builtins, "LEAK")).lower())\nbuiltins.LEAK = 1\n' +
+        'tag = os.environ.get("RUN", "") or str(os.getpid())\n' +
+        'for d in ("/tmp", "/work", "/dev/shm"):\n    open(f"{d}/mark-{os.urandom(4).hex()}", "w").close()\n' +
+        'print("marks seen:", len(seen), "processes:", len([p for p in os.listdir("/proc") if p.isdigit()]))\n' +
+        'subprocess.Popen(["sleep", "100"], start_new_session=True)\n',
+      javascript:
+        "const fs = require('fs');\n" +
+        "const seen = ['/tmp', '/work', '/dev/shm'].flatMap((d) => fs.readdirSync(d).filter((n) => n.startsWith('mark-')));\n" +
+        "console.log('leaked global:', 'LEAK' in globalThis);\nglobalThis.LEAK = 1;\n" +
+        "for (const d of ['/tmp', '/work', '/dev/shm']) fs.writeFileSync(`${d}/mark-${Math.random()}`, '');\n" +
+        "let boot = 'unlisted';\ntry { fs.readdirSync('/tmp/.runner-prestart'); boot = 'listed'; } catch (e) { boot = e.code; }\n" +
+        "try { fs.writeFileSync('/tmp/.runner-prestart/boot.cjs', 'x'); boot += ' written'; } catch (e) { boot += ' ' + e.code; }\n" +
+        "try { fs.unlinkSync('/tmp/.runner-prestart/boot.cjs'); boot += ' removed'; } catch (e) { boot += ' ' + e.code; }\n" +
+        "console.log('marks seen:', seen.length, 'processes:', fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).length, 'boot:', boot);\n" +
+        "require('child_process').spawn('sleep', ['100'], { detached: true, stdio: 'ignore' }).unref();\n",
+    };
+    for (const [language, code] of Object.entries(programs)) {
+      for (let i = 0; i < 4; i++) {
+        await untilPooled(language);
+        const runs = prestarted.prestartedRuns;
+        const result = await execute(prestarted, { language, code });
+        assert.equal(prestarted.prestartedRuns - runs, 1, `${language} run ${i} was pre-started`);
+        assert.equal(result.exit_code, 0, result.stderr);
+        const [leak, marks] = result.stdout.split('\n');
+        assert.equal(leak, 'leaked global: false');
+        // The agent and the interpreter, nothing else: no earlier run's sleep, no earlier interpreter.
+        assert.match(marks!, /^marks seen: 0 processes: 2(?: boot: EACCES EACCES EACCES)?$/, `${language} run ${i}: ${result.stdout}`);
+      }
+    }
+  });
+
+  it('the run\'s clock starts at the hand-over: the interpreter\'s start-up is neither wall nor CPU time', async () => {
+    const spin = 'import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n';
+    await untilPooled('python');
+    const runs = prestarted.prestartedRuns;
+    const warm = await execute(prestarted, { language: 'python', code: spin, limits: { timeoutMs: 1500 } });
+    assert.equal(prestarted.prestartedRuns - runs, 1);
+    const cold = await execute(fresh, { language: 'python', code: spin, limits: { timeoutMs: 1500 } });
+    // Both spin 300 ms of CPU; the cold one also pays the interpreter's start-up.
+    assert.ok(warm.cpu_time_ms >= 290 && warm.cpu_time_ms < cold.cpu_time_ms, `cpu warm ${warm.cpu_time_ms} cold ${cold.cpu_time_ms}`);
+    // A timeout counts from the hand-over, and kills as in a fresh interpreter.
+    await untilPooled('python');
+    const late = await execute(prestarted, { language: 'python', code: 'import time\nprint("start", flush=True)\ntime.sleep(5)\n', limits: { timeoutMs: 700 } });
+    assert.deepEqual({ timed_out: late.timed_out, stdout: late.stdout, signal: late.signal }, { timed_out: true, stdout: 'start\n', signal: 'SIGKILL' });
+    assert.ok(late.timings.exec_ms >= 690 && late.timings.exec_ms < 1500, `exec ${late.timings.exec_ms}`);
+  });
+
+  // Python within 12 MiB PSS. Node is ~8 MiB of its own (V8's heap) plus ~31 MiB of its binary's
+  // text it touches, shared by every node process on the host: PSS divides that by their number,
+  // so its sandbox is held to 12 MiB of its own pages (docs/prestart.md has the figures).
+  it('an idle pooled sandbox with a pre-started interpreter: PSS within 12 MiB (node: its own pages), and the pool charges it', async (t) => {
+    for (const language of ['python', 'javascript']) {
+      await untilPooled(language);
+      const image = getLanguage(language).image;
+      // (Node names its main thread: comm `node-MainThread`.)
+      const interpreter = language === 'python' ? 'python3' : 'node-MainThread';
+      // Every process of one idle sandbox of this image: bwrap, the agent and its waiting interpreter.
+      const procs = sandboxProcesses();
+      const waiting = procs.find((p) => p.comm === interpreter && p.uids[0] !== 0 && procs.some((q) => q.sandbox === p.sandbox && q.comm === 'runner-agent'));
+      assert.ok(waiting, `a waiting ${interpreter} in a pooled sandbox`);
+      const members = procs.filter((p) => p.sandbox === waiting.sandbox);
+      assert.deepEqual(members.map((p) => p.comm).sort(), ['bwrap', interpreter, 'runner-agent'].sort());
+      const rollup = (pid: number, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+      const pss = members.reduce((sum, p) => sum + pssBytes(p.pid), 0);
+      const own = members.reduce((sum, p) => sum + rollup(p.pid, 'Pss_Anon'), 0);
+      const held = language === 'python' ? pss : own;
+      t.diagnostic(`${image}: idle sandbox PSS ${(pss / MIB).toFixed(2)} MiB (anonymous ${(own / MIB).toFixed(2)} MiB)`);
+      assert.ok(held <= 12 * MIB, `${image}: idle PSS ${(pss / MIB).toFixed(1)} MiB, its own ${(own / MIB).toFixed(1)} MiB`);
+      // The memory the budget charges each idle sandbox (its cgroup) holds the interpreter's own pages.
+      const anon = rollup(waiting.pid, 'Anonymous');
+      const stats = prestarted.pool!.stats();
+      assert.ok(stats.idle_memory_bytes >= anon * stats.idle_total * 0.5 && anon > 1 * MIB, `charged ${stats.idle_memory_bytes} for ${stats.idle_total} idle, interpreter anon ${anon}`);
+    }
+  });
+});
