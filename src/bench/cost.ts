@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { openEngine } from '../compose/open-engine.js';
+import type { Engine } from '../engine/engine.js';
 
 /** CPU time of the whole machine (all processes, kernel included), in ms, from /proc/stat. */
 function machineCpuMs(): { user: number; system: number } {
@@ -43,22 +44,27 @@ async function measure(scenario: string, count: number, op: () => Promise<void> 
  * Where an execution's CPU goes: the machine-wide CPU (all processes and the kernel) per
  * execution of a program that does nothing, bare and in a cold sandbox, and per Python hello
  * world. The difference is the sandbox's own cost; the engine process's share is shown apart.
+ * Sandboxes start both ways side by side: forked from the engine, and through the fork server
+ * (what a server does).
  */
 export async function measureCost(count: number): Promise<CostRow[]> {
-  const engine = await openEngine();
-  const run = (language: string, code: string) => async (): Promise<void> => {
+  const spawned = await openEngine();
+  const forked = await openEngine({ forkServer: true });
+  const run = (engine: Engine, language: string, code: string) => async (): Promise<void> => {
     const result = await engine.execute({ language, code });
     if (result.status !== 'success') throw new Error(JSON.stringify(result.error));
   };
   const rows: CostRow[] = [];
   try {
-    for (let i = 0; i < 5; i++) await run('bash', 'true')();
+    for (let i = 0; i < 5; i++) for (const engine of [spawned, forked]) await run(engine, 'bash', 'true')();
     rows.push(await measure('bare /bin/true', count, () => void spawnSync('/bin/true'), false));
-    rows.push(await measure('sandbox: bash -c true (cold start + teardown)', count, run('bash', 'true'), true));
+    rows.push(await measure('sandbox: bash -c true (cold, engine forks)', count, run(spawned, 'bash', 'true'), true));
+    rows.push(await measure('sandbox: bash -c true (cold, fork server)', count, run(forked, 'bash', 'true'), true));
     rows.push(await measure('bare /usr/bin/python3 -c print(1)', count, () => void spawnSync('/usr/bin/python3', ['-c', 'print(1)']), false));
-    rows.push(await measure('sandbox: python print(1) (cold)', count, run('python', 'print(1)'), true));
+    rows.push(await measure('sandbox: python print(1) (cold, engine forks)', count, run(spawned, 'python', 'print(1)'), true));
+    rows.push(await measure('sandbox: python print(1) (cold, fork server)', count, run(forked, 'python', 'print(1)'), true));
   } finally {
-    await engine.close();
+    await Promise.all([spawned.close(), forked.close()]);
   }
   return rows;
 }
