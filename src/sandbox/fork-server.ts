@@ -116,6 +116,11 @@ export class ForkServer {
     return new ForkServer(server, launcherPath);
   }
 
+  /** False once the server has exited (or was closed): a new one must be started. */
+  get alive(): boolean {
+    return this.#gone === undefined;
+  }
+
   /** Runs the launcher with `args` (fd 3: the `fdFile`-th file, or none); resolves once its descriptors are here. */
   async launch(args: readonly string[], fdFile: number): Promise<SandboxProcess> {
     if (this.#gone) throw this.#gone;

@@ -55,6 +55,7 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
   protected readonly ids: HostIdAllocator;
   readonly #forkServerOptions: ProcessBackendOptions['forkServer'];
   #forkServer: Promise<ForkServer> | undefined;
+  #forkServerStarted: ForkServer | undefined;
 
   constructor(options: ProcessBackendOptions) {
     // SECURITY: the allocator refuses a range that includes uid 0 (and the launcher refuses 0 too).
@@ -114,8 +115,7 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     const server = this.#forkServerOptions;
     const fdFile = command.fdFile === undefined ? -1 : (server?.fdFiles.indexOf(command.fdFile) ?? -1);
     if (server && command.agentOnStdio && program === server.launcher && (command.fdFile === undefined || fdFile >= 0)) {
-      this.#forkServer ??= ForkServer.start(server.path, server.launcher, server.fdFiles);
-      return (await this.#forkServer).launch(args, fdFile);
+      return (await this.#forkServerFor(server)).launch(args, fdFile);
     }
     // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
     const fd = command.fdFile === undefined ? undefined : openSync(command.fdFile, 'r');
@@ -124,6 +124,23 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
+  }
+
+  /**
+   * The fork server, started on the first start that needs it (decided synchronously: concurrent
+   * starts share one). One that died (its sandboxes died with it) or failed to start is replaced.
+   */
+  #forkServerFor(server: NonNullable<ProcessBackendOptions['forkServer']>): Promise<ForkServer> {
+    if (!this.#forkServer || this.#forkServerStarted?.alive === false) {
+      const starting = ForkServer.start(server.path, server.launcher, server.fdFiles);
+      this.#forkServer = starting;
+      this.#forkServerStarted = undefined;
+      starting.then(
+        (started) => void (this.#forkServerStarted = started),
+        () => void (this.#forkServer === starting && (this.#forkServer = undefined)),
+      );
+    }
+    return this.#forkServer;
   }
 
   /** Stops the fork server, if one was started (every sandbox is destroyed before). */

@@ -31,6 +31,10 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** This process's runner-forkserver children. */
+const forkServers = (): number[] =>
+  readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).filter((pid) => alive(pid) && commOf(pid) === 'runner-forkserv');
+
 let engines: Engine[] = [];
 async function engineWith(forkServer: boolean): Promise<Engine> {
   const engine = await openEngine({ backend: 'bwrap', forkServer });
@@ -81,11 +85,24 @@ describe('the fork server', () => {
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => engine.execute({ language: 'bash', code: `echo ${i}` })));
     assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 12 }, (_, i) => `${i}\n`));
     await sleep(200);
-    const servers = readFileSync('/proc/self/task/' + process.pid + '/children', 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).filter((pid) => commOf(pid) === 'runner-forkserv');
-    for (const server of servers) {
+    for (const server of forkServers()) {
       const children = readFileSync(`/proc/${server}/task/${server}/children`, 'utf8').trim();
       assert.equal(children, '', `runner-forkserver ${server} still has children: ${children}`);
     }
+  });
+
+  it('replaces a fork server that died at the next start', async () => {
+    const before = new Set(forkServers());
+    const engine = await engineWith(true);
+    assert.equal((await engine.execute({ language: 'bash', code: 'echo 1' })).stdout, '1\n');
+    const [first] = forkServers().filter((pid) => !before.has(pid));
+    assert.ok(first, 'the engine started a fork server');
+    process.kill(first, 'SIGKILL');
+    for (let i = 0; i < 100 && alive(first); i++) await sleep(20);
+    await sleep(100);
+    assert.equal((await engine.execute({ language: 'bash', code: 'echo 2' })).stdout, '2\n');
+    const [second] = forkServers().filter((pid) => !before.has(pid));
+    assert.ok(second !== undefined && second !== first, 'a new fork server started');
   });
 
   it('dies with the engine, and the sandboxes it started die with it', async () => {
