@@ -64,6 +64,8 @@ export function engineOptionsFor(config: ApiConfig): OpenEngineOptions {
     firecrackerJailer: config.firecrackerJailer,
     // A server answers before the used sandbox is torn down; close() waits for the teardown.
     deferDestroy: true,
+    // A server starts many sandboxes: through the fork server, not by forking its own large process.
+    forkServer: true,
     ...poolOptionsFor(config),
   };
 }

@@ -23,8 +23,8 @@ export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend'
 /** An Engine on this host: the backend the registry opens (sandbox/registry.ts), the image store, the warm pool. */
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const paths = options.paths ?? dataPaths();
-  const { pool: shared, poolSizes, backend: choice, firecrackerJailer, hostIds, cgroupParent, ...engineOptions } = options;
-  const backend = await openBackend({ paths, backend: choice, firecrackerJailer, hostIds, cgroupParent });
+  const { pool: shared, poolSizes, backend: choice, firecrackerJailer, hostIds, cgroupParent, forkServer, ...engineOptions } = options;
+  const backend = await openBackend({ paths, backend: choice, firecrackerJailer, hostIds, cgroupParent, forkServer });
   const pool = shared && poolOf(shared, poolSizes?.[backend.name]);
   return new Engine({
     ...engineOptions,

@@ -21,6 +21,8 @@ export interface DataPaths {
   vmInit: string;
   /** Holds a jailed Firecracker once its jailer has exited (agent/src/reaper.c). */
   reaper: string;
+  /** Starts sandboxes for a server's engine without forking it (agent/src/forkserver.c). */
+  forkServer: string;
   seccompFilter: string;
   /** The same policy, also admitting the i386 ABI (`int 0x80`), for languages that declare it. */
   seccompFilterI386: string;
@@ -37,6 +39,7 @@ export function dataPaths(root: string = dataDir()): DataPaths {
     seccompCompiler: join(binDir, 'runner-seccomp'),
     vmInit: join(binDir, 'runner-vminit'),
     reaper: join(binDir, 'runner-reaper'),
+    forkServer: join(binDir, 'runner-forkserver'),
     seccompFilter: join(root, 'seccomp.bpf'),
     seccompFilterI386: join(root, 'seccomp-i386.bpf'),
     imagesDir: join(root, 'images'),

@@ -117,6 +117,7 @@ export class Engine {
   async close(): Promise<void> {
     await this.#pool?.close();
     await Promise.all(this.#destroying);
+    await this.backend.close?.();
   }
 
   async execute(request: ExecuteRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
@@ -176,9 +177,11 @@ export class Engine {
   }
 
   async #dispose(sandbox: Sandbox): Promise<void> {
-    const destroying = sandbox.destroy();
-    if (!this.#deferDestroy) return destroying;
+    if (!this.#deferDestroy) return sandbox.destroy();
+    // The teardown starts once the result is on its way (the cgroup's freeze and kill are
+    // synchronous writes): the sandbox has run its one job and is never handed out again.
     // Failures surface in the leak checks and the next start's stale clean-up, not in this result.
+    const destroying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => sandbox.destroy());
     const tracked: Promise<void> = destroying.catch(() => undefined).finally(() => this.#destroying.delete(tracked));
     this.#destroying.add(tracked);
   }

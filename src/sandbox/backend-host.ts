@@ -17,6 +17,8 @@ export interface BackendHost {
   hostIds: HostIdRange;
   capabilities: HostCapabilities;
   firecrackerJailer?: JailerMode;
+  /** Start sandboxes through runner-forkserver where the backend can (servers: many starts, a large process). */
+  forkServer?: boolean;
 }
 
 /** The one export of each backend folder's `open.ts`: the backend on this host, or an error naming what is missing. */

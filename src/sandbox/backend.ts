@@ -60,4 +60,6 @@ export interface Backend {
    */
   readonly fixedAtStart: readonly (keyof Limits)[];
   start(spec: SandboxSpec): Promise<Sandbox>;
+  /** Releases what the backend holds across sandboxes (its fork server); after every sandbox is destroyed. */
+  close?(): Promise<void>;
 }

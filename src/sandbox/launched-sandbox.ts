@@ -1,7 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Cgroup, CgroupLimits } from './cgroup/types.js';
 import type { Limits } from './limits.js';
+import type { SandboxProcess } from './sandbox-process.js';
 
 /*
  * The shapes between a backend (ProcessBackend, which launches a sandbox's process) and the
@@ -33,7 +33,7 @@ export interface SandboxSlot {
 /** A started sandbox process in its slot, as the hooks after command() see it. */
 export interface LaunchedSandbox<Plan, Run> extends SandboxSlot {
   /** The process the host started; it ends when the sandbox does. */
-  child: ChildProcess;
+  child: SandboxProcess;
   /** Its streams that carry its own output (bwrap's stderr; a VM's console on stdout and stderr). */
   output: readonly Readable[];
   plan: Plan;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import type { Backend, Sandbox, SandboxSpec } from './backend.js';
 import type { BackendName } from './backend-names.js';
@@ -9,6 +9,8 @@ import type { Limits } from './limits.js';
 import { hostUidOf, sandboxName } from './names.js';
 import type { AgentStreams, LaunchedSandbox, SandboxLiveness, SandboxOwner, SandboxSlot } from './launched-sandbox.js';
 import { ProcessSandbox } from './process-sandbox.js';
+import type { SandboxProcess } from './sandbox-process.js';
+import { ForkServer } from './fork-server.js';
 
 /** What a backend's command() hook returns: the argv the host runs, as root, to start the sandbox in its slot. */
 export interface SandboxCommand<Run> {
@@ -16,8 +18,8 @@ export interface SandboxCommand<Run> {
   argv: readonly string[];
   /** Whether the agent speaks on the process's stdin and stdout (bwrap) instead of a socket (a VM's console is there). */
   agentOnStdio: boolean;
-  /** Descriptors handed to the process as fd 3, 4, …; the host closes its copies once the process is started. */
-  fds?: readonly number[];
+  /** A file opened afresh for each sandbox and handed to the process as fd 3 (bwrap's seccomp filter). */
+  fdFile?: string;
   /** What the later hooks need of this one sandbox (a VM's private directory). */
   run: Run;
 }
@@ -27,6 +29,12 @@ export interface ProcessBackendOptions {
   /** Host uids (= gids) sandboxes run as, one slot per live sandbox; never 0. */
   hostIds: HostIdRange;
   startTimeoutMs: number;
+  /**
+   * Start sandboxes through runner-forkserver (fork-server.ts) instead of forking this process:
+   * the server's binary, and the files a sandbox may get as its fd 3. Only for commands that run
+   * `launcher` with the agent on stdio; others are spawned here.
+   */
+  forkServer?: { path: string; launcher: string; fdFiles: readonly string[] };
 }
 
 /**
@@ -45,12 +53,16 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
   readonly startTimeoutMs: number;
   protected readonly cgroups: CgroupDriver;
   protected readonly ids: HostIdAllocator;
+  readonly #forkServerOptions: ProcessBackendOptions['forkServer'];
+  #forkServer: Promise<ForkServer> | undefined;
+  #forkServerStarted: ForkServer | undefined;
 
   constructor(options: ProcessBackendOptions) {
     // SECURITY: the allocator refuses a range that includes uid 0 (and the launcher refuses 0 too).
     this.ids = new HostIdAllocator(options.hostIds);
     this.cgroups = options.cgroups;
     this.startTimeoutMs = options.startTimeoutMs;
+    this.#forkServerOptions = options.forkServer;
   }
 
   /** Hook: everything about one sandbox that needs no host resource yet; its errors leave nothing to undo. */
@@ -86,8 +98,7 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     try {
       slot = { name, uid, cgroup: this.cgroups.create(name, this.cgroupLimits(limits)) };
       command = await this.command(slot, plan);
-      const [program, ...args] = command.argv;
-      const child = spawn(program!, args, { stdio: [command.agentOnStdio ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(command.fds ?? [])], env: {} });
+      const child = await this.#spawn(command);
       const output = command.agentOnStdio ? [child.stderr!] : [child.stdout!, child.stderr!];
       return { ...slot, child, output, plan, run: command.run };
     } catch (cause) {
@@ -95,9 +106,46 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
       if (slot) await this.cleanup(slot, plan);
       this.ids.release(uid);
       throw new SandboxError(ErrorCodes.SANDBOX_START, `cannot start ${this.name}: ${(cause as Error).message}`, { cause });
-    } finally {
-      for (const fd of command?.fds ?? []) closeSync(fd);
     }
+  }
+
+  /** Starts the command's process: through the fork server where it can, else forking this process. */
+  async #spawn(command: SandboxCommand<Run>): Promise<SandboxProcess> {
+    const [program, ...args] = command.argv;
+    const server = this.#forkServerOptions;
+    const fdFile = command.fdFile === undefined ? -1 : (server?.fdFiles.indexOf(command.fdFile) ?? -1);
+    if (server && command.agentOnStdio && program === server.launcher && (command.fdFile === undefined || fdFile >= 0)) {
+      return (await this.#forkServerFor(server)).launch(args, fdFile);
+    }
+    // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
+    const fd = command.fdFile === undefined ? undefined : openSync(command.fdFile, 'r');
+    try {
+      return spawn(program!, args, { stdio: [command.agentOnStdio ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(fd === undefined ? [] : [fd])], env: {} });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /**
+   * The fork server, started on the first start that needs it (decided synchronously: concurrent
+   * starts share one). One that died (its sandboxes died with it) or failed to start is replaced.
+   */
+  #forkServerFor(server: NonNullable<ProcessBackendOptions['forkServer']>): Promise<ForkServer> {
+    if (!this.#forkServer || this.#forkServerStarted?.alive === false) {
+      const starting = ForkServer.start(server.path, server.launcher, server.fdFiles);
+      this.#forkServer = starting;
+      this.#forkServerStarted = undefined;
+      starting.then(
+        (started) => void (this.#forkServerStarted = started),
+        () => void (this.#forkServer === starting && (this.#forkServer = undefined)),
+      );
+    }
+    return this.#forkServer;
+  }
+
+  /** Stops the fork server, if one was started (every sandbox is destroyed before). */
+  async close(): Promise<void> {
+    (await this.#forkServer?.catch(() => undefined))?.close();
   }
 
   /** Frees the slot of a sandbox whose processes are all gone (its cgroup destroyed). */

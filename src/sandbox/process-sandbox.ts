@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import type { Limits } from './limits.js';
 import { ErrorCodes, SandboxError } from '../errors.js';
 import type { JobMessage, PrestartMessage, PrestartedMessage, ResultMessage } from '../protocol/messages.js';
@@ -7,6 +6,7 @@ import type { AgentSession } from './agent-session.js';
 import type { Sandbox } from './backend.js';
 import type { Cgroup, CgroupStats } from './cgroup/types.js';
 import type { AgentStreams, LaunchedSandbox, SandboxOwner, SandboxLiveness } from './launched-sandbox.js';
+import type { SandboxProcess } from './sandbox-process.js';
 import { WORKDIR } from './workdir.js';
 
 /** Most bytes of the process's own output (bwrap's stderr, a VM's console) kept to explain a failure. */
@@ -145,7 +145,7 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
  * kills whatever is left below it, such as a jailer that had not yet joined the cgroup — and waits
  * for it (SIGKILL after a grace period). `exited` resolves once that process has ended.
  */
-export async function stopProcess(child: ChildProcess, cgroup: Cgroup, exited: Promise<void>): Promise<void> {
+export async function stopProcess(child: SandboxProcess, cgroup: Cgroup, exited: Promise<void>): Promise<void> {
   await cgroup.destroy();
   child.kill('SIGTERM');
   const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);

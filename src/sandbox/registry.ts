@@ -27,6 +27,8 @@ export interface OpenBackendOptions {
   cgroupParent?: string;
   /** Whether Firecracker runs under its jailer (default `auto`: when a jailer is found). */
   firecrackerJailer?: JailerMode;
+  /** Start sandboxes through runner-forkserver where the backend can (default: fork this process for each). */
+  forkServer?: boolean;
 }
 
 /**
@@ -53,5 +55,6 @@ export async function openBackend(options: OpenBackendOptions): Promise<Backend>
     hostIds: options.hostIds ?? DEFAULT_HOST_ID_RANGE,
     capabilities,
     firecrackerJailer: options.firecrackerJailer,
+    ...(options.forkServer ? { forkServer: true } : {}),
   });
 }

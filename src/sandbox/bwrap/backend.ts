@@ -1,4 +1,4 @@
-import { existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import { syscallAbisOfImage } from '../../languages/lookup.js';
 import type { SandboxSpec } from '../backend.js';
@@ -21,6 +21,8 @@ export interface BwrapBackendOptions {
   hostIds: HostIdRange;
   /** How long the agent may take to say ready. */
   startTimeoutMs?: number;
+  /** runner-forkserver, to start sandboxes without forking the engine (servers); none: spawn each. */
+  forkServerPath?: string;
 }
 
 /** What one bwrap sandbox starts with, decided before it takes a uid. */
@@ -40,8 +42,13 @@ export class BwrapBackend extends ProcessBackend<BwrapStart, undefined> {
   readonly #procMasks: ProcMasks;
 
   constructor(options: BwrapBackendOptions) {
-    super({ cgroups: options.cgroups, hostIds: options.hostIds, startTimeoutMs: options.startTimeoutMs ?? 10_000 });
-    this.#options = { startTimeoutMs: this.startTimeoutMs, ...options };
+    super({
+      cgroups: options.cgroups,
+      hostIds: options.hostIds,
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+      ...(options.forkServerPath ? { forkServer: { path: options.forkServerPath, launcher: options.launcherPath, fdFiles: [options.seccompFilterPath, options.seccompFilterI386Path] } } : {}),
+    });
+    this.#options = { startTimeoutMs: this.startTimeoutMs, forkServerPath: '', ...options };
     this.#procMasks = { files: PROC_MASKS.files.filter((f) => existsSync(f)), dirs: PROC_MASKS.dirs.filter((d) => existsSync(d)) };
   }
 
@@ -51,8 +58,6 @@ export class BwrapBackend extends ProcessBackend<BwrapStart, undefined> {
 
   protected async command(slot: SandboxSlot, plan: BwrapStart): Promise<SandboxCommand<undefined>> {
     const o = this.#options;
-    // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
-    const seccompFd = openSync(plan.seccompFilter, 'r');
     return {
       argv: [
         o.launcherPath,
@@ -61,7 +66,7 @@ export class BwrapBackend extends ProcessBackend<BwrapStart, undefined> {
         ...bwrapArgs({ rootfs: plan.rootfs, agentBinary: o.agentPath, tmpfsBytes: plan.tmpfsBytes, hostname: 'sandbox', procMasks: this.#procMasks }),
       ],
       agentOnStdio: true,
-      fds: [seccompFd],
+      fdFile: plan.seccompFilter,
       run: undefined,
     };
   }

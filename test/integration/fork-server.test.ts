@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { openEngine } from '../../src/compose/open-engine.js';
+import { dataPaths } from '../../src/config/paths.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
+import { removeStaleSandboxes } from '../../src/sandbox/stale-sandboxes.js';
+import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { sandboxProcesses, waitForProcess, type SandboxProcess } from '../helpers/sandbox-procs.js';
+
+/*
+ * runner-forkserver (agent/src/forkserver.c, src/sandbox/fork-server.ts): a server's engine starts
+ * sandboxes through it instead of forking its own Node process. Real sandboxes, a real fork server.
+ */
+
+const paths = dataPaths();
+const statusOf = (pid: number): string => readFileSync(`/proc/${pid}/status`, 'utf8');
+const ppidOf = (pid: number): number => Number(/^PPid:\s+(\d+)/m.exec(statusOf(pid))![1]);
+const commOf = (pid: number): string => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+const alive = (pid: number): boolean => {
+  try {
+    return !/^State:\s+Z/m.test(statusOf(pid));
+  } catch {
+    return false;
+  }
+};
+
+/** This process's runner-forkserver children. */
+const forkServers = (): number[] =>
+  readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).filter((pid) => alive(pid) && commOf(pid) === 'runner-forkserv');
+
+let engines: Engine[] = [];
+async function engineWith(forkServer: boolean): Promise<Engine> {
+  const engine = await openEngine({ backend: 'bwrap', forkServer });
+  engines.push(engine);
+  return engine;
+}
+
+after(async () => {
+  await Promise.all(engines.map((engine) => engine.close()));
+  engines = [];
+  await sleep(200);
+  assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
+});
+
+describe('the fork server', () => {
+  it('starts the sandbox: its bwrap is a child of runner-forkserver, itself a child of the engine, not of the engine directly', async () => {
+    const engine = await engineWith(true);
+    const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
+    const sleeper = await waitForProcess((p) => p.comm === 'sleep');
+    const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
+    const top = inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))!;
+    const server = ppidOf(top.pid);
+    assert.equal(commOf(server), 'runner-forkserv', `the sandbox's top process ${top.comm} has parent ${commOf(server)}`);
+    assert.equal(ppidOf(server), process.pid, 'the fork server is the engine\'s child');
+    // SECURITY: it keeps nothing of the engine's environment.
+    assert.equal(readFileSync(`/proc/${server}/environ`, 'utf8').split('\0').filter((v) => v && !v.startsWith('NODE_CHANNEL_')).length, 0);
+    const result = await running;
+    assert.equal(result.stdout, 'done\n');
+  });
+
+  it('gives the same results as a sandbox the engine forks: output, exit status, signals, stdin, limits', async () => {
+    const [spawned, forked] = await Promise.all([engineWith(false), engineWith(true)]);
+    const requests = [
+      { language: 'python', code: 'import sys; print(sys.stdin.read().upper()); sys.exit(3)', stdin: 'abc' },
+      { language: 'bash', code: 'echo out; echo err >&2; kill -9 $$' },
+      { language: 'python', code: 'x = bytearray(400 * 1024 * 1024)', limits: { memoryBytes: 64 * 1024 * 1024 } },
+      { language: 'bash', code: 'sleep 5', limits: { timeoutMs: 300 } },
+    ];
+    for (const request of requests) {
+      const [a, b] = await Promise.all([spawned.execute(request), forked.execute(request)]);
+      const seen = (r: typeof a) => ({ status: r.status, stdout: r.stdout, stderr: r.stderr, exit_code: r.exit_code, signal: r.signal, timed_out: r.timed_out, oom_killed: r.oom_killed });
+      assert.deepEqual(seen(b), seen(a), `${request.language}: ${request.code}`);
+    }
+  });
+
+  it('starts many sandboxes in a row and leaves no child unreaped', async () => {
+    const engine = await engineWith(true);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => engine.execute({ language: 'bash', code: `echo ${i}` })));
+    assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 12 }, (_, i) => `${i}\n`));
+    await sleep(200);
+    for (const server of forkServers()) {
+      const children = readFileSync(`/proc/${server}/task/${server}/children`, 'utf8').trim();
+      assert.equal(children, '', `runner-forkserver ${server} still has children: ${children}`);
+    }
+  });
+
+  it('replaces a fork server that died at the next start', async () => {
+    const before = new Set(forkServers());
+    const engine = await engineWith(true);
+    assert.equal((await engine.execute({ language: 'bash', code: 'echo 1' })).stdout, '1\n');
+    const [first] = forkServers().filter((pid) => !before.has(pid));
+    assert.ok(first, 'the engine started a fork server');
+    process.kill(first, 'SIGKILL');
+    for (let i = 0; i < 100 && alive(first); i++) await sleep(20);
+    await sleep(100);
+    assert.equal((await engine.execute({ language: 'bash', code: 'echo 2' })).stdout, '2\n');
+    const [second] = forkServers().filter((pid) => !before.has(pid));
+    assert.ok(second !== undefined && second !== first, 'a new fork server started');
+  });
+
+  it('dies with the engine, and the sandboxes it started die with it', async () => {
+    const script = fileURLToPath(new URL('../helpers/fork-server-engine.js', import.meta.url));
+    const engineProcess: ChildProcess = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(engineProcess.stdout!, 'data')) as [Buffer];
+      const { server } = JSON.parse(line.toString()) as { server: number };
+      assert.equal(commOf(server), 'runner-forkserv');
+      let sleeper: SandboxProcess | undefined;
+      for (let i = 0; i < 400 && !sleeper; i++, await sleep(50)) sleeper = sandboxProcesses(true).find((p) => p.comm === 'sleep' && p.cmdline.includes('1234'));
+      assert.ok(sleeper, 'the sandbox did not start');
+      engineProcess.kill('SIGKILL');
+      const deadline = Date.now() + 10_000;
+      while ((alive(server) || alive(sleeper.pid)) && Date.now() < deadline) await sleep(50);
+      assert.equal(alive(server), false, 'the fork server outlived the engine');
+      assert.equal(alive(sleeper.pid), false, 'a sandbox outlived the engine');
+    } finally {
+      engineProcess.kill('SIGKILL');
+      if (engineProcess.exitCode === null && engineProcess.signalCode === null) await once(engineProcess, 'exit');
+      // The dead engine's cgroups: what the next engine's start-up removes.
+      await removeStaleSandboxes(openCgroupDriver());
+    }
+  });
+
+  it('runs only its launcher, with no environment, and answers malformed requests with an error', async () => {
+    // Started here with /usr/bin/env as its "launcher": what it runs, and with which environment, shows.
+    const server = spawn(paths.forkServer, ['--launcher', '/usr/bin/env', '--fd-file', '/etc/hostname'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { SECRET: 'x' } });
+    try {
+      const answers: { message: { type: string; id: number; message?: string; stream?: string; code?: number }; handle?: Socket }[] = [];
+      server.on('message', (message: (typeof answers)[number]['message'], handle?: Socket) => answers.push({ message, ...(handle ? { handle } : {}) }));
+      const until = async (done: () => boolean): Promise<void> => {
+        for (let i = 0; i < 200 && !done(); i++) await sleep(20);
+      };
+      server.send({ type: 'launch', id: 1, args: [1, 2], fd_file: -1 });
+      server.send({ type: 'launch', id: 2, args: [], fd_file: 7 });
+      server.send({ type: 'kill', id: 99, signal: 9 });
+      server.send({ type: 'launch', id: 3, args: ['A=1', 'sh', '-c', 'echo "$A${SECRET:-} $(cat <&3)"'], fd_file: 0 });
+      await until(() => answers.some((a) => a.message.type === 'exit'));
+      assert.match(answers.find((a) => a.message.id === 1)!.message.message!, /each arg must be a string/);
+      assert.match(answers.find((a) => a.message.id === 2)!.message.message!, /fd_file/);
+      const agent = answers.find((a) => a.message.id === 3 && a.message.stream === 'agent')!.handle!;
+      let output = '';
+      agent.on('data', (data: Buffer) => (output += data.toString()));
+      await until(() => output.includes('\n'));
+      assert.equal(output, `1 ${readFileSync('/etc/hostname', 'utf8').trim()}\n`, 'it ran its launcher with the arguments, the file on fd 3, and nothing of its own environment');
+      assert.equal(answers.find((a) => a.message.type === 'exit')!.message.code, 0);
+      for (const { handle } of answers) handle?.destroy();
+    } finally {
+      server.disconnect();
+      await once(server, 'exit');
+    }
+  });
+});
