@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { ErrorCodes, ImageError, RunnerError } from '../../errors.js';
 import type { ImageManifest } from '../manifest.js';
-import type { ImageStore } from '../store.js';
+import type { ImageHome } from './image-home.js';
 import { LAYER_MEDIA_TYPE, type LayerBlob } from './archive.js';
 import { digestHex, digestOf, fileDigest, isDigest, type Digest } from './digest.js';
 import { parseConfig, type ImageConfig } from './image-config.js';
@@ -24,7 +24,7 @@ import { DEFAULT_IMPORT_BOUNDS, TreeWriter, type ImportBounds } from './tree-wri
  * verified tree is renamed into `images/<hex>`; on any failure the directory is removed, so
  * nothing half-made is ever visible and nothing is left behind.
  */
-export async function importImage(store: ImageStore, configBytes: Buffer, layers: LayerBlob[], options: { name: string; tag: string; bounds?: ImportBounds }): Promise<{ digest: string }> {
+export async function importImage(store: ImageHome, configBytes: Buffer, layers: LayerBlob[], options: { name: string; tag: string; bounds?: ImportBounds }): Promise<{ digest: string }> {
   if (process.getuid?.() !== 0) throw new RunnerError(ErrorCodes.NEEDS_ROOT, 'importing an image needs root (it keeps the numeric owners of its files)', { hint: 'run it as root' });
   checkName(options.name, 'name');
   checkTag(options.tag, 'tag');
@@ -98,7 +98,7 @@ function corrupted(digest: string, actual?: string): ImageError {
 }
 
 /** A verified blob that is not in the blob store yet (an import from files) is copied in for later pushes. */
-async function keepBlob(store: ImageStore, layer: LayerBlob): Promise<void> {
+async function keepBlob(store: ImageHome, layer: LayerBlob): Promise<void> {
   if (store.hasBlob(layer.digest)) return;
   const temp = store.content.blobs.scratchPath('import');
   await copyFile(layer.path, temp);
@@ -125,7 +125,7 @@ function manifestOf(config: ImageConfig, digest: Digest): ImageManifest {
  * Makes the import what `images/<id>` holds, unless a built image is there (a build is never
  * replaced by an import; pin the import with its digest or tag instead). Swapped atomically.
  */
-async function activate(store: ImageStore, id: string, digest: Digest): Promise<void> {
+async function activate(store: ImageHome, id: string, digest: Digest): Promise<void> {
   const path = join(store.dir, id);
   if (existsSync(path) && !store.isLinked(id)) return;
   await mkdir(store.dir, { recursive: true });
