@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openEngine } from '../../src/compose/open-engine.js';
 import { dataPaths, packageRoot } from '../../src/config/paths.js';
 import type { Engine } from '../../src/engine/engine.js';
@@ -11,6 +11,7 @@ import { imageIdentity } from '../../src/images/content/image-identity.js';
 import { ImageStore } from '../../src/images/store.js';
 import { buildDisk, diskIsCurrent } from '../../src/images/vm/disk.js';
 import { vmPaths } from '../../src/images/vm/paths.js';
+import { hostCapabilities } from '../../src/sandbox/availability.js';
 import { emptyHome } from '../helpers/image-homes.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 import { post, testServer } from '../helpers/server.js';
@@ -18,6 +19,8 @@ import { post, testServer } from '../helpers/server.js';
 const CLI = join(packageRoot, 'dist', 'src', 'cli', 'index.js');
 const real = dataPaths();
 const shared = new ImageStore(real.imagesDir);
+const qemu = hostCapabilities(real).backends.qemu;
+const qemuSkip = qemu.usable ? false : `the qemu backend is not usable here: ${qemu.reason}`;
 const skip = process.getuid?.() !== 0 ? 'needs root' : shared.manifest('lua') && shared.manifest('base') && existsSync(real.agent) ? false : 'needs the base and lua images and the agent (infra.operator setup)';
 
 /** Lua that prints the marker file the test's second image has (or `none`). */
@@ -132,7 +135,7 @@ describe('pinned images: ls, run --image, the API, gc, VM disks', { skip }, () =
     }
   });
 
-  it('a VM disk is made from an imported image (images/<id> a link into the store) and is remade for another digest', async () => {
+  it('a VM disk is made from an imported image (images/<id> a link into the store), remade for another digest, and boots', async (t) => {
     const pulled = emptyHome('pins-disk');
     try {
       const archive = await home.store.exportImage('lua:v2');
@@ -146,6 +149,20 @@ describe('pinned images: ls, run --image, the API, gc, VM disks', { skip }, () =
       assert.equal(execFileSync('debugfs', ['-R', 'cat /etc/pin-marker', disk], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(), 'v2');
       assert.match(execFileSync('debugfs', ['-R', 'stat /usr/bin/lua5.4', disk], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(), /Type: regular/);
       assert.equal(diskIsCurrent(vm, { ...manifest, digest: builtLua }), false, 'another image of the same recipe needs its own disk');
+      if (qemuSkip) return t.diagnostic(`not booted: ${qemuSkip}`);
+      // Boot it: this host's guest kernel and initramfs, the disk made from the import.
+      for (const name of ['bin', 'seccomp.bpf', 'seccomp-i386.bpf']) symlinkSync(join(real.root, name), join(pulled.root, name));
+      symlinkSync(vmPaths(real).initramfs, vm.initramfs);
+      symlinkSync(dirname(vmPaths(real).kernelManifest), dirname(vm.kernelManifest));
+      const vmEngine = await openEngine({ backend: 'qemu', paths: dataPaths(pulled.root) });
+      try {
+        const result = await vmEngine.execute({ language: 'lua', code: READ_MARKER });
+        assert.equal(result.status, 'success', JSON.stringify(result.error));
+        assert.equal(result.stdout, 'v2\n', 'the VM ran the imported image');
+        await assert.rejects(vmEngine.execute({ language: 'lua', code: 'print(1)', image: `sha256:${'0'.repeat(64)}` }), { field: 'image' });
+      } finally {
+        await vmEngine.close();
+      }
     } finally {
       rmSync(pulled.root, { recursive: true, force: true });
     }
