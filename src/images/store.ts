@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, ImageError } from '../errors.js';
-import { IMAGES } from '../languages/catalog.js';
+import { allImages } from '../languages/lookup.js';
 import type { ImageManifest } from './manifest.js';
 import { recipeHash } from './recipe-hash.js';
 
@@ -42,7 +42,7 @@ export class ImageStore {
   }
 
   list(): ImageStatus[] {
-    return IMAGES.map((image) => this.status(image.id));
+    return allImages().map((image) => this.status(image.id));
   }
 
   /** Removes an image. Children keep working: they hold their own hardlinks to shared files. */
