@@ -49,6 +49,14 @@ describe('custom catalog files', () => {
     assert.deepEqual(parseRecipeFile(JSON.stringify(parsed, null, 2), 'f.json'), parsed);
   });
 
+  it('docs/custom-images.md shows the example files as they are, and its other full example is valid', () => {
+    const doc = readFileSync(join(packageRoot, 'docs', 'custom-images.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(blocks.includes(example('python-mine.yaml')) && blocks.includes(example('rexx.yaml')), 'both example files appear verbatim');
+    const plus = blocks.find((block) => block.startsWith('name: javascript-plus'));
+    assert.equal(parseRecipeFile(plus!, 'javascript-plus.yaml').images[0]!.npm![0]!.spec, 'ms@2.1.3');
+  });
+
   it('names the field and the line of every problem of the shape', () => {
     const bad = GOOD.replace('family: interpreted', 'family: scripting')
       .replace('packages: [regina-rexx]', 'packages: ["-o APT::x=1"]')
