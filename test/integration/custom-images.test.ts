@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { dataDir, dataPaths, packageRoot } from '../../src/config/paths.js';
+import { startServerProcess } from '../../src/bench/server-process.js';
 import { ImageStore } from '../../src/images/store.js';
 import { get, post, testServer } from '../helpers/server.js';
 
@@ -78,7 +79,7 @@ describe('custom images and languages from a catalog file', { skip }, () => {
     assert.equal(run.stdout, 'Hello, World!\n', run.stderr);
   });
 
-  it('the API serves the custom languages: /api/v1/languages, /api/v2/runtimes and both execute routes', async () => {
+  it('the API serves the custom languages (/api/v1/languages, /api/v2/runtimes, both execute routes), in one process and privilege-separated', async () => {
     const { base } = await testServer();
     const languages = await get(base, '/api/v1/languages');
     assert.ok(languages.body.some((l: { id: string; installed: boolean }) => l.id === 'rexx' && l.installed));
@@ -91,6 +92,19 @@ describe('custom images and languages from a catalog file', { skip }, () => {
     const v2 = await post(base, '/api/v2/execute', { language: 'rexx', version: '*', files: [{ content: code }], stdin: 'Piston' });
     assert.equal(v2.status, 200, JSON.stringify(v2.body));
     assert.equal(v2.body.run.stdout, 'Hello, Piston!\n');
+
+    // The privilege-separated server (`infra.operator api` as root): its unprivileged HTTP worker
+    // lists the languages from the same data home, and the service runs them.
+    const separated = await startServerProcess(['--backend', 'bwrap', '--pool-size', '0']);
+    try {
+      const listed = await get(separated.url, '/api/v1/languages/regina');
+      assert.equal(listed.status, 200, listed.text);
+      assert.equal(listed.body.id, 'rexx');
+      const ran = await post(separated.url, '/api/v1/execute', { language: 'rexx', code, stdin: 'worker' });
+      assert.equal(ran.body.stdout, 'Hello, worker!\n', JSON.stringify(ran.body));
+    } finally {
+      assert.equal(await separated.stop(), 0);
+    }
 
     // Removing the custom image takes its languages away, from the running server too.
     const removed = await cli('rootfs', 'rm', 'rexx');
