@@ -48,7 +48,7 @@ export function recipeHash(imageId: string): string {
     npm: (recipe.npm ?? []).map((pkg) => ({ spec: pkg.spec, bin: pkg.bin ?? {} })),
     assets: hashTree(createHash('sha256'), layerAssetsDir(recipe.id)).digest('hex'),
     // Only custom images have `files`: the built-in images' hashes stay what they were.
-    ...(recipe.files?.length ? { files: recipe.files.map((file) => ({ ...file, executable: file.executable === true })), installer: createHash('sha256').update(readFileSync(INSTALL_FILES_SCRIPT)).digest('hex') } : {}),
+    ...(recipe.files?.length ? { files: recipe.files.map((file) => ({ path: file.path, content: file.content, executable: file.executable === true })), installer: createHash('sha256').update(readFileSync(INSTALL_FILES_SCRIPT)).digest('hex') } : {}),
   }));
   return createHash('sha256').update(JSON.stringify({ suite: SUITE, scripts: scriptsHash(), chain })).digest('hex').slice(0, 16);
 }

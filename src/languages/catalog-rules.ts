@@ -83,7 +83,7 @@ function languageIssues(catalog: CatalogTables, language: LanguageSpec, at: read
   const images = catalog.images.filter((image) => image.id === language.image);
   if (images.length === 0) issues.push({ path: [...at, 'image'], message: `image '${language.image}' is not in the catalog` });
   if (language.family === 'compiled' && !(language.compile && language.compileError)) {
-    issues.push({ path: [...at, language.compile ? 'compileError' : 'compile'], message: 'a compiled language needs a compile stage and a compileError program' });
+    issues.push({ path: [...at, 'family'], message: 'a compiled language needs a compile stage and a compileError program' });
   }
   if (language.compileError && !language.compile) issues.push({ path: [...at, 'compileError'], message: 'compileError needs a compile stage' });
   if ((language.syscallAbis ?? []).length > 0 && catalog.languages.some((other) => other !== language && other.image === language.image)) {
@@ -108,7 +108,7 @@ function languageIssues(catalog: CatalogTables, language: LanguageSpec, at: read
 function argvIssues(argv: ArgvTemplate, at: readonly (string | number)[], runStage: boolean): CatalogIssue[] {
   const issues: CatalogIssue[] = [];
   argv.forEach((part, i) => {
-    for (const placeholder of part.match(/\{[^{}]*\}/g) ?? []) {
+    for (const placeholder of part.match(/\{[a-z]+\}/g) ?? []) {
       const whole = WHOLE_PLACEHOLDERS.includes(placeholder);
       if (!whole && !INLINE_PLACEHOLDERS.includes(placeholder)) {
         issues.push({ path: [...at, i], message: `unknown placeholder ${placeholder} (known: ${[...INLINE_PLACEHOLDERS, ...WHOLE_PLACEHOLDERS].join(', ')})` });
