@@ -79,6 +79,12 @@ function readExtensions(dir: string): CatalogExtension[] {
   return extensions;
 }
 
+/** The extensions of another data home's catalog.d (an image store's own, whatever home this process serves). */
+export function extensionsIn(root: string): CatalogExtension[] {
+  const dir = catalogDir(root);
+  return existsSync(dir) ? readExtensions(dir) : [];
+}
+
 export function isBuiltInName(name: string): boolean {
   return BUILT_IN_NAMES.has(name);
 }

@@ -79,6 +79,33 @@ describe('custom images and languages from a catalog file', { skip }, () => {
     assert.equal(run.stdout, 'Hello, World!\n', run.stderr);
   });
 
+  it('an exported custom image carries its definitions: imported into an empty home, its language runs there; bad definitions are refused', async () => {
+    const target = mkdtempSync(join(dirname(parents.root), '.rc-custom-images-pull-'));
+    try {
+      chmodSync(target, 0o755);
+      mkdirSync(join(target, 'images'));
+      for (const name of ['bin', 'seccomp.bpf', 'seccomp-i386.bpf']) symlinkSync(join(parents.root, name), join(target, name));
+      const archive = await new ImageStore(join(home, 'images')).exportImage('rexx');
+      const config = JSON.parse(archive.config.toString('utf8'));
+      assert.equal(config.languages[0].name, 'rexx', 'the config holds the definitions');
+      const into = new ImageStore(join(target, 'images'));
+
+      // Definitions that take a built-in name are refused before anything is imported.
+      const hostile = Buffer.from(JSON.stringify({ ...config, languages: [{ ...config.languages[0], languages: [{ ...config.languages[0].languages[0], aliases: ['python'] }] }] }));
+      await assert.rejects(into.importImage(hostile, archive.layers, { name: 'rexx', tag: 'hostile' }), /languages\[0\]\.languages\.0\.aliases\.0: 'python' is a built-in name/);
+      assert.deepEqual(readdirSync(join(target, 'images')), []);
+      assert.ok(!existsSync(join(target, 'catalog.d')));
+
+      await into.importImage(archive.config, archive.layers, { name: 'rexx', tag: 'test' });
+      assert.deepEqual(readdirSync(join(target, 'catalog.d')), ['rexx.json']);
+      const env = { ...process.env, RUNNER_CODES_HOME: target };
+      const run = await new Promise<string>((resolve) => execFile(process.execPath, [CLI, 'run', '--lang', 'rexx', '--stdin', 'pulled', '--code', "parse pull line\nsay 'Hello,' line"], { env }, (_err, stdout, stderr) => resolve(stdout + stderr)));
+      assert.equal(run, 'Hello, pulled\n');
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+  });
+
   it('the API serves the custom languages (/api/v1/languages, /api/v2/runtimes, both execute routes), in one process and privilege-separated', async () => {
     const { base } = await testServer();
     const languages = await get(base, '/api/v1/languages');
