@@ -75,17 +75,32 @@ export const ImageRecipeSchema = Type.Object(
  */
 export const ArgvTemplateSchema = List(Type.String(), { minItems: 1 });
 
-const PositiveInt = Type.Integer({ minimum: 1 });
+const MiB = 1024 * 1024;
+/**
+ * The most a language's own limits may be: the engine's default server maxima (engine/limits.ts,
+ * kept equal by test/unit/catalog.test.ts), so a custom definition, perhaps pulled from someone's
+ * registry, cannot give its programs more than a request could ask for.
+ */
+export const LANGUAGE_LIMIT_CEILINGS = {
+  runTimeoutMs: 60_000,
+  compileTimeoutMs: 120_000,
+  memoryBytes: 2048 * MiB,
+  pids: 512,
+  nofile: 4096,
+  stackBytes: 256 * MiB,
+  diskBytes: 1024 * MiB,
+} as const;
+const Limit = (key: keyof typeof LANGUAGE_LIMIT_CEILINGS) => Type.Optional(Type.Integer({ minimum: 1, maximum: LANGUAGE_LIMIT_CEILINGS[key] }));
 export const LimitOverridesSchema = Type.Object(
   {
-    runTimeoutMs: Type.Optional(PositiveInt),
-    compileTimeoutMs: Type.Optional(PositiveInt),
-    memoryBytes: Type.Optional(PositiveInt),
-    pids: Type.Optional(PositiveInt),
-    nofile: Type.Optional(PositiveInt),
-    stackBytes: Type.Optional(PositiveInt),
+    runTimeoutMs: Limit('runTimeoutMs'),
+    compileTimeoutMs: Limit('compileTimeoutMs'),
+    memoryBytes: Limit('memoryBytes'),
+    pids: Limit('pids'),
+    nofile: Limit('nofile'),
+    stackBytes: Limit('stackBytes'),
     /** Size of the /work and /tmp tmpfs mounts (database servers copy their data directory there). */
-    diskBytes: Type.Optional(PositiveInt),
+    diskBytes: Limit('diskBytes'),
   },
   { ...closed, title: 'LimitOverrides' },
 );

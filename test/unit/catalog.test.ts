@@ -71,3 +71,9 @@ it('the built-in catalog matches the schemas a custom file is checked with, and 
   const broken = { ...LANGUAGES[0]!, id: 'copy', aliases: [], run: ['x', '{nope}'] };
   assert.deepEqual(catalogIssues({ images: IMAGES, languages: [...LANGUAGES, broken] }).map((issue) => issue.path.join('/')), [`languages/${LANGUAGES.length}/run/1`]);
 });
+
+it("a language's own limits are capped at the engine's default server maxima", async () => {
+  const { LANGUAGE_LIMIT_CEILINGS } = await import('../../src/languages/catalog-schema.js');
+  const { DEFAULT_MAXIMA } = await import('../../src/engine/limits.js');
+  for (const [key, ceiling] of Object.entries(LANGUAGE_LIMIT_CEILINGS)) assert.equal(ceiling, DEFAULT_MAXIMA[key as keyof typeof DEFAULT_MAXIMA], key);
+});

@@ -61,12 +61,14 @@ describe('custom catalog files', () => {
     const bad = GOOD.replace('family: interpreted', 'family: scripting')
       .replace('packages: [regina-rexx]', 'packages: ["-o APT::x=1"]')
       .replace('    fileName: main.x\n', '    fileName: main.x\n    colour: blue\n')
-      .replace('stdin: World, stdout: "Hello, World!\\n5050\\n"', 'stdin: World');
+      .replace('stdin: World, stdout: "Hello, World!\\n5050\\n"', 'stdin: World')
+      .replace('    extensions: [.x]\n', '    extensions: [.x]\n    limits: { memoryBytes: 1099511627776 }\n');
     assert.deepEqual(problems(bad), [
       '6 images[0].packages[0]: "-o APT::x=1" must match ^[a-z0-9][a-z0-9+.-]+(/[a-z0-9.-]+)?$',
       '10 languages[0].family: must be one of interpreted, compiled, jvm, beam, database',
       '14 languages[0].colour: unknown field \'colour\'',
-      '18 languages[0].conformance: missing field \'stdout\'',
+      '16 languages[0].limits.memoryBytes: must be <= 2147483648',
+      '19 languages[0].conformance: missing field \'stdout\'',
     ]);
   });
 
