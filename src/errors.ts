@@ -12,6 +12,8 @@ export const ErrorCodes = {
   IMAGE_MISSING: 'RC_ERR_IMAGE_MISSING',
   /** Building an image failed. */
   IMAGE_BUILD: 'RC_ERR_IMAGE_BUILD',
+  /** A blob or image config does not have the digest it was named by (corrupted or tampered with). */
+  IMAGE_DIGEST: 'RC_ERR_IMAGE_DIGEST',
   /** A host dependency (bwrap, the agent, the seccomp filter, cgroups) is missing or unusable. */
   HOST_DEPENDENCY: 'RC_ERR_HOST_DEPENDENCY',
   /** The operation needs root (cgroups, apt, debootstrap). */
@@ -60,6 +62,10 @@ export const ErrorCodes = {
   FILE_TOO_LARGE: 'RC_ERR_FILE_TOO_LARGE',
   /** The agent refused one request of a session (a bad path, a missing file, a file over its cap); `detail.agentCode` says which. */
   SESSION_REQUEST: 'RC_ERR_SESSION_REQUEST',
+  /** An image registry or S3 bucket could not be reached, refused a request, or has no such image. */
+  REGISTRY: 'RC_ERR_REGISTRY',
+  /** An image registry or S3 bucket refused the credentials (401/403), or none were given and it wants some. */
+  REGISTRY_AUTH: 'RC_ERR_REGISTRY_AUTH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
