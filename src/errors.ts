@@ -14,6 +14,8 @@ export const ErrorCodes = {
   IMAGE_BUILD: 'RC_ERR_IMAGE_BUILD',
   /** A blob or image config does not have the digest it was named by (corrupted or tampered with). */
   IMAGE_DIGEST: 'RC_ERR_IMAGE_DIGEST',
+  /** An image to import breaks the import rules (a path outside the tree, a device node, too large...). */
+  IMAGE_IMPORT: 'RC_ERR_IMAGE_IMPORT',
   /** A host dependency (bwrap, the agent, the seccomp filter, cgroups) is missing or unusable. */
   HOST_DEPENDENCY: 'RC_ERR_HOST_DEPENDENCY',
   /** The operation needs root (cgroups, apt, debootstrap). */

@@ -5,8 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes } from '../../src/errors.js';
-import { OciClient, OCI_MANIFEST_MEDIA_TYPE } from '../../src/images/registry/oci-client.js';
-import { parseImageRef, type OciRef, type S3Ref, type Sha256Digest } from '../../src/images/registry/ref.js';
+import { OCI_MANIFEST_MEDIA_TYPE } from '../../src/images/registry/artifact.js';
+import { OciClient } from '../../src/images/registry/oci-client.js';
+import { parseRemoteRef, type OciRef, type S3Ref, type Sha256Digest } from '../../src/images/registry/ref.js';
 import { S3Client } from '../../src/images/registry/s3-client.js';
 import { CuttingProxy } from '../helpers/cutting-proxy.js';
 import { FakeS3 } from '../helpers/fake-s3.js';
@@ -23,7 +24,7 @@ function blobFile(name: string, size: number): { digest: Sha256Digest; size: num
 }
 
 function oci(ref: string): OciRef {
-  return parseImageRef(ref) as OciRef;
+  return parseRemoteRef(ref) as OciRef;
 }
 
 const code = (expected: string, message?: RegExp) => (err: Error & { code?: string }) => {
@@ -171,7 +172,7 @@ describe('S3 client against s3rver (a FAKE S3 server from npm)', () => {
   after(() => s3.close());
 
   it('puts small blobs in one request and large ones as a multipart upload; skips existing; verifies downloads', async () => {
-    const ref = parseImageRef(`s3://${s3.bucket}/fleet/lua:1`) as S3Ref;
+    const ref = parseRemoteRef(`s3://${s3.bucket}/fleet/lua:1`) as S3Ref;
     const client = new S3Client(ref, { partSize: 5 * 1024 * 1024 }, s3.env);
     const small = blobFile('s3-small', 100_000);
     const large = blobFile('s3-large', 11 * 1024 * 1024 + 5);
@@ -205,7 +206,7 @@ describe('S3 client against s3rver (a FAKE S3 server from npm)', () => {
   });
 
   it('names the fix for wrong keys and refuses plain HTTP off loopback', async () => {
-    const ref = parseImageRef(`s3://${s3.bucket}/lua:1`) as S3Ref;
+    const ref = parseRemoteRef(`s3://${s3.bucket}/lua:1`) as S3Ref;
     const client = new S3Client(ref, {}, { ...s3.env, AWS_ACCESS_KEY_ID: 'nobody' });
     await assert.rejects(client.putManifest('1', Buffer.from('{}'), OCI_MANIFEST_MEDIA_TYPE), code(ErrorCodes.REGISTRY_AUTH, /InvalidAccessKeyId/));
     assert.throws(() => new S3Client(ref, {}, { ...s3.env, RUNNER_CODES_S3_ENDPOINT: 'http://s3.example.com' }), code(ErrorCodes.INVALID_REQUEST, /must be https/));

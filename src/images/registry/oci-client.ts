@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { ErrorCodes, ImageError } from '../../errors.js';
+import { OCI_MANIFEST_MEDIA_TYPE } from './artifact.js';
 import { downloadVerified, type BlobDownload } from './download.js';
 import { answerChallenge, parseChallenge, type Credentials } from './oci-auth.js';
 import { isLoopbackHost, type OciRef, type Sha256Digest } from './ref.js';
 import type { BlobTransport, RemoteManifest, UploadBlob } from './transport.js';
 
-export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 /** The largest manifest we read: ours are a few KiB; a registry sending megabytes is not one of ours. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
@@ -39,7 +39,7 @@ export class OciClient implements BlobTransport {
 
   constructor(ref: OciRef, options: { credentials?: Credentials; push?: boolean; chunkSize?: number } = {}) {
     this.#ref = ref;
-    // SECURITY: parseImageRef picks http only for loopback hosts; check again rather than trust the caller.
+    // SECURITY: parseRemoteRef picks http only for loopback hosts; check again rather than trust the caller.
     if (ref.scheme === 'http' && !isLoopbackHost(ref.registry.replace(/:\d+$/, ''))) {
       throw new ImageError(ErrorCodes.REGISTRY, `registry ${ref.registry} is not on loopback: plain HTTP is refused, use https`);
     }

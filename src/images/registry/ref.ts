@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { InvalidRequestError } from '../../errors.js';
 
 /** Where `rootfs push`/`pull` send or fetch an image: an OCI registry repository or an S3 prefix. */
-export type ImageRef = OciRef | S3Ref;
+export type RemoteRef = OciRef | S3Ref;
 
 export interface OciRef {
   kind: 'oci';
@@ -59,7 +59,7 @@ export function isLoopbackHost(host: string): boolean {
  * given) or `s3://bucket[/prefix]/repo:tag`. The registry host is always explicit (no Docker Hub
  * default: an image never goes somewhere the caller did not name). Errors name the fix.
  */
-export function parseImageRef(input: string, field = 'ref'): ImageRef {
+export function parseRemoteRef(input: string, field = 'ref'): RemoteRef {
   const fail = (why: string): never => {
     throw new InvalidRequestError(field, `'${input}' is not an image reference: ${why} (${EXAMPLES})`);
   };
@@ -144,7 +144,7 @@ function checkRepository(repository: string, fail: (why: string) => never): void
 }
 
 /** The reference written back (for messages and --json): `host/repo:tag@digest`, `s3://bucket/prefix/repo:tag`. */
-export function formatImageRef(ref: ImageRef): string {
+export function formatRemoteRef(ref: RemoteRef): string {
   const suffix = `:${ref.tag}${ref.digest ? `@${ref.digest}` : ''}`;
   if (ref.kind === 'oci') return `${ref.registry}/${ref.repository}${suffix}`;
   return `s3://${ref.bucket}/${ref.prefix ? `${ref.prefix}/` : ''}${ref.repository}${suffix}`;

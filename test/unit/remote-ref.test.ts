@@ -1,33 +1,33 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.js';
-import { formatImageRef, isLoopbackHost, parseImageRef } from '../../src/images/registry/ref.js';
+import { formatRemoteRef, isLoopbackHost, parseRemoteRef } from '../../src/images/registry/ref.js';
 import { parseChallenge } from '../../src/images/registry/oci-auth.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 describe('image references', () => {
   it('parses registry references: host, port, nested repository, tag, digest', () => {
-    assert.deepEqual(parseImageRef('127.0.0.1:5000/runner/python:3.11'), { kind: 'oci', registry: '127.0.0.1:5000', repository: 'runner/python', tag: '3.11', scheme: 'http' });
-    assert.deepEqual(parseImageRef(`registry.example.com/team/lua@${DIGEST}`), { kind: 'oci', registry: 'registry.example.com', repository: 'team/lua', tag: 'latest', digest: DIGEST, scheme: 'https' });
-    const both = parseImageRef(`localhost:5000/lua:v1@${DIGEST}`);
+    assert.deepEqual(parseRemoteRef('127.0.0.1:5000/runner/python:3.11'), { kind: 'oci', registry: '127.0.0.1:5000', repository: 'runner/python', tag: '3.11', scheme: 'http' });
+    assert.deepEqual(parseRemoteRef(`registry.example.com/team/lua@${DIGEST}`), { kind: 'oci', registry: 'registry.example.com', repository: 'team/lua', tag: 'latest', digest: DIGEST, scheme: 'https' });
+    const both = parseRemoteRef(`localhost:5000/lua:v1@${DIGEST}`);
     assert.equal(both.tag, 'v1');
     assert.equal(both.digest, DIGEST);
-    assert.equal(parseImageRef('[::1]:5000/lua').kind === 'oci' && (parseImageRef('[::1]:5000/lua') as { scheme: string }).scheme, 'http');
+    assert.equal(parseRemoteRef('[::1]:5000/lua').kind === 'oci' && (parseRemoteRef('[::1]:5000/lua') as { scheme: string }).scheme, 'http');
   });
 
   it('uses plain HTTP for loopback registries only', () => {
-    for (const host of ['127.0.0.1:5000', 'localhost:5000', '127.8.9.10', '[::1]:5000']) assert.equal((parseImageRef(`${host}/a:b`) as { scheme: string }).scheme, 'http', host);
-    for (const host of ['10.0.0.1:5000', 'registry.local:5000', '192.168.1.2', 'localhost.example.com', '[fe80::1]:5000']) assert.equal((parseImageRef(`${host}/a:b`) as { scheme: string }).scheme, 'https', host);
+    for (const host of ['127.0.0.1:5000', 'localhost:5000', '127.8.9.10', '[::1]:5000']) assert.equal((parseRemoteRef(`${host}/a:b`) as { scheme: string }).scheme, 'http', host);
+    for (const host of ['10.0.0.1:5000', 'registry.local:5000', '192.168.1.2', 'localhost.example.com', '[fe80::1]:5000']) assert.equal((parseRemoteRef(`${host}/a:b`) as { scheme: string }).scheme, 'https', host);
     assert.equal(isLoopbackHost('127.0.0.1'), true);
     assert.equal(isLoopbackHost('128.0.0.1'), false);
   });
 
   it('parses s3://bucket/prefix/repository:tag', () => {
-    assert.deepEqual(parseImageRef('s3://rc-images/fleet/prod/python:3.11'), { kind: 's3', bucket: 'rc-images', prefix: 'fleet/prod', repository: 'python', tag: '3.11' });
-    assert.deepEqual(parseImageRef('s3://rc-images/lua'), { kind: 's3', bucket: 'rc-images', prefix: '', repository: 'lua', tag: 'latest' });
-    assert.equal(formatImageRef(parseImageRef(`s3://rc-images/a/lua:1@${DIGEST}`)), `s3://rc-images/a/lua:1@${DIGEST}`);
-    assert.equal(formatImageRef(parseImageRef('127.0.0.1:5000/x/lua:2')), '127.0.0.1:5000/x/lua:2');
+    assert.deepEqual(parseRemoteRef('s3://rc-images/fleet/prod/python:3.11'), { kind: 's3', bucket: 'rc-images', prefix: 'fleet/prod', repository: 'python', tag: '3.11' });
+    assert.deepEqual(parseRemoteRef('s3://rc-images/lua'), { kind: 's3', bucket: 'rc-images', prefix: '', repository: 'lua', tag: 'latest' });
+    assert.equal(formatRemoteRef(parseRemoteRef(`s3://rc-images/a/lua:1@${DIGEST}`)), `s3://rc-images/a/lua:1@${DIGEST}`);
+    assert.equal(formatRemoteRef(parseRemoteRef('127.0.0.1:5000/x/lua:2')), '127.0.0.1:5000/x/lua:2');
   });
 
   it('refuses malformed references with a message naming the fix', () => {
@@ -46,7 +46,7 @@ describe('image references', () => {
       ['127.0.0.1:5000/lua tag', /white space/],
     ];
     for (const [input, why] of cases) {
-      assert.throws(() => parseImageRef(input), (err: Error & { code?: string; field?: string }) => {
+      assert.throws(() => parseRemoteRef(input), (err: Error & { code?: string; field?: string }) => {
         assert.equal(err.code, ErrorCodes.INVALID_REQUEST, input);
         assert.equal(err.field, 'ref');
         assert.match(err.message, why, input);
