@@ -15,4 +15,8 @@ export interface ImageManifest {
   bytes: number;
   /** Toolchain version per language id, probed in the image after the build. */
   versions: Record<string, string | null>;
+  /** `imported` for an image made from layers (a pull or an import), absent for a built one. */
+  source?: 'imported';
+  /** The image digest (sha256 of its config): always set for an imported image; a built one's is computed on demand. */
+  digest?: string;
 }

@@ -1,8 +1,12 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ErrorCodes, ImageError } from '../errors.js';
 import { IMAGES } from '../languages/catalog.js';
+import type { ImageArchive, LayerBlob } from './content/archive.js';
+import { ContentStore } from './content/content-store.js';
+import type { ImportBounds } from './content/tree-writer.js';
+import type { ResolvedImage, ResolveOptions } from './content/resolve.js';
 import type { ImageManifest } from './manifest.js';
 import { recipeHash } from './recipe-hash.js';
 
@@ -14,12 +18,19 @@ export interface ImageStatus {
   manifest: ImageManifest | null;
 }
 
-/** The images on disk under `<data dir>/images/<id>/{rootfs,manifest.json}`. */
+/**
+ * The images of a data home. Every image a language runs is `<home>/images/<id>/{rootfs,manifest.json}`:
+ * a built image's directory, or a symlink to an imported one in the content store
+ * (`<home>/store/`, content/content-store.ts), which also holds blobs, tags and the other imported
+ * images by digest. Whatever runs code asks `rootfs(id)` (or `resolve(ref)` for a pinned digest).
+ */
 export class ImageStore {
   readonly dir: string;
+  readonly content: ContentStore;
 
-  constructor(dir: string) {
+  constructor(dir: string, contentDir: string = join(dirname(dir), 'store')) {
     this.dir = dir;
+    this.content = new ContentStore(contentDir);
   }
 
   rootfs(id: string): string {
@@ -38,16 +49,28 @@ export class ImageStore {
 
   status(id: string): ImageStatus {
     const manifest = this.manifest(id);
-    return { id, built: manifest !== null, stale: manifest !== null && manifest.recipe_hash !== recipeHash(id), manifest };
+    return { id, built: manifest !== null, stale: manifest !== null && manifest.source !== 'imported' && manifest.recipe_hash !== recipeHash(id), manifest };
   }
 
   list(): ImageStatus[] {
     return IMAGES.map((image) => this.status(image.id));
   }
 
-  /** Removes an image. Children keep working: they hold their own hardlinks to shared files. */
+  /** Whether `images/<id>` is a link to an imported image rather than a built directory. */
+  isLinked(id: string): boolean {
+    try {
+      return lstatSync(join(this.dir, id)).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Removes an image. Children keep working: they hold their own hardlinks to shared files. For an
+   * imported image only the link goes; its content stays in the store until `gc`.
+   */
   async remove(id: string): Promise<boolean> {
-    if (!existsSync(join(this.dir, id))) return false;
+    if (!existsSync(join(this.dir, id)) && !this.isLinked(id)) return false;
     await rm(join(this.dir, id), { recursive: true, force: true });
     return true;
   }
@@ -55,7 +78,7 @@ export class ImageStore {
   /** Leftovers of interrupted builds (`.build-*`), removed before a new build. */
   partialBuilds(): string[] {
     if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir).filter((name) => name.startsWith('.build-') || name.startsWith('.old-'));
+    return readdirSync(this.dir).filter((name) => name.startsWith('.build-') || name.startsWith('.old-') || name.startsWith('.link-'));
   }
 
   /** The manifest of a language's image, or IMAGE_MISSING naming the command that builds it. */
@@ -67,5 +90,44 @@ export class ImageStore {
       });
     }
     return manifest;
+  }
+
+  // The content-addressed store (docs/images.md). The modules behind these load on first use, so
+  // that a plain run does not pay for them.
+
+  blobPath(digest: string): string {
+    return this.content.blobs.blobPath(digest);
+  }
+
+  hasBlob(digest: string): boolean {
+    return this.content.blobs.hasBlob(digest);
+  }
+
+  /** A writable temp file in the store's tmp dir (same file system), for downloads; move it in with commitBlob. */
+  tempBlobPath(digest: string): string {
+    return this.content.blobs.tempBlobPath(digest);
+  }
+
+  /** Moves a downloaded blob into the store after verifying its sha256 (removed if it does not match). */
+  commitBlob(tempPath: string, digest: string): Promise<void> {
+    return this.content.blobs.commitBlob(tempPath, digest);
+  }
+
+  /** The config and layer blobs of an image (a name, name:tag or digest), writing or reusing the blobs. */
+  async exportImage(ref: string): Promise<ImageArchive> {
+    return (await import('./content/export.js')).exportImage(this, ref);
+  }
+
+  /**
+   * Verifies the config and every layer (digest and diff_id), extracts them into a private new
+   * directory, renames it into place, then points `name:tag` at it. Never a half image visible.
+   */
+  async importImage(config: Buffer, layers: LayerBlob[], options: { name: string; tag: string; bounds?: ImportBounds }): Promise<{ digest: string }> {
+    return (await import('./content/import.js')).importImage(this, config, layers, options);
+  }
+
+  /** The image a reference names (digest, name:tag, or image id), or InvalidRequestError naming `field`. */
+  async resolve(ref: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
+    return (await import('./content/resolve.js')).resolveImage(this, ref, options);
   }
 }

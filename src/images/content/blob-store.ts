@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, ImageError } from '../../errors.js';
+import { digestHex, digestOf, fileDigest, type Digest } from './digest.js';
+
+/**
+ * Blobs (layer tars and image configs) by digest: `<dir>/blobs/sha256/<hex>`, written through
+ * `<dir>/tmp/` on the same file system so that a blob appears whole or not at all.
+ */
+export class BlobStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  get tmpDir(): string {
+    return join(this.dir, 'tmp');
+  }
+
+  blobPath(digest: string): string {
+    return join(this.dir, 'blobs', 'sha256', digestHex(digest));
+  }
+
+  hasBlob(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  /**
+   * A writable temp file for a blob being downloaded. The same digest always gets the same path, so
+   * an interrupted download can resume where it stopped (one download of a blob at a time).
+   */
+  tempBlobPath(digest: string): string {
+    this.ensureTmp();
+    return join(this.tmpDir, `${digestHex(digest)}.partial`);
+  }
+
+  /** A fresh temp path (for blobs whose digest is known only once written). */
+  scratchPath(label: string): string {
+    this.ensureTmp();
+    return join(this.tmpDir, `${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** The tmp dir, private to root (the store itself stays searchable: sandboxes' users must reach imported trees). */
+  ensureTmp(): string {
+    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    return this.tmpDir;
+  }
+
+  /** Moves a temp file into the store after checking that its bytes have `digest`; removes it otherwise. */
+  async commitBlob(tempPath: string, digest: string): Promise<void> {
+    const actual = await fileDigest(tempPath);
+    if (actual !== digest) {
+      await rm(tempPath, { force: true });
+      throw new ImageError(ErrorCodes.IMAGE_DIGEST, `blob ${digest} does not match its digest (its bytes hash to ${actual})`);
+    }
+    await this.adopt(tempPath, digest as Digest);
+  }
+
+  /** Moves a temp file this process wrote and hashed itself into the store. */
+  async adopt(tempPath: string, digest: Digest): Promise<void> {
+    const target = this.blobPath(digest);
+    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    await rename(tempPath, target);
+  }
+
+  /** Stores a small blob (an image config) and returns its digest. */
+  async putBlob(data: Buffer): Promise<Digest> {
+    const digest = digestOf(data);
+    if (this.hasBlob(digest)) return digest;
+    const temp = this.scratchPath('blob');
+    await writeFile(temp, data);
+    await this.adopt(temp, digest);
+    return digest;
+  }
+}
