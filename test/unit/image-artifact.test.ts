@@ -1,17 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.js';
-import { CONFIG_MEDIA_TYPE, imageArtifact, LAYER_MEDIA_TYPE, parseImageArtifact, sha256Of } from '../../src/images/registry/artifact.js';
+import { digestOf } from '../../src/images/content/digest.js';
+import { CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE } from '../../src/images/content/archive.js';
+import { imageArtifact, parseImageArtifact } from '../../src/images/registry/artifact.js';
 
 const config = Buffer.from('{"id":"lua"}');
-const layer = { mediaType: LAYER_MEDIA_TYPE, digest: sha256Of(Buffer.from('layer')), size: 5 };
+const layer = { mediaType: LAYER_MEDIA_TYPE, digest: digestOf(Buffer.from('layer')), size: 5 };
 
 describe('the OCI artifact of an image', () => {
   it('round-trips: what push writes, pull reads, with the annotations', () => {
     const body = imageArtifact(config, [layer], { language: 'lua', image: 'lua', created: '2026-12-01T00:00:00.000Z' });
-    const { manifest, digest } = parseImageArtifact(body, 'x', sha256Of(body));
-    assert.equal(digest, sha256Of(body));
-    assert.deepEqual(manifest.config, { mediaType: CONFIG_MEDIA_TYPE, digest: sha256Of(config), size: config.length });
+    const { manifest, digest } = parseImageArtifact(body, 'x', digestOf(body));
+    assert.equal(digest, digestOf(body));
+    assert.deepEqual(manifest.config, { mediaType: CONFIG_MEDIA_TYPE, digest: digestOf(config), size: config.length });
     assert.deepEqual(manifest.layers, [layer]);
     assert.equal(manifest.artifactType, 'application/vnd.runner-codes.image.v1');
     assert.equal(manifest.annotations['dev.runner-codes.language'], 'lua');
@@ -19,7 +21,7 @@ describe('the OCI artifact of an image', () => {
 
   it('refuses a manifest that is not the pinned one before reading it', () => {
     const body = imageArtifact(config, [layer], { language: 'lua', image: 'lua', created: 'now' });
-    assert.throws(() => parseImageArtifact(body, 'x', sha256Of(Buffer.from('other'))), (err: Error & { code?: string }) => err.code === ErrorCodes.IMAGE_DIGEST && /not the pinned/.test(err.message));
+    assert.throws(() => parseImageArtifact(body, 'x', digestOf(Buffer.from('other'))), (err: Error & { code?: string }) => err.code === ErrorCodes.IMAGE_DIGEST && /not the pinned/.test(err.message));
   });
 
   it('refuses manifests that are not Runner Codes images, naming what is wrong', () => {

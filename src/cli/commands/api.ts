@@ -22,6 +22,8 @@ export function apiCommand(ctx: CliContext): Command {
       }
       const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
       const config = loadApiConfig(given, process.env, configPath);
+      // Before the server opens its backends: they look for the images this brings.
+      await (await import('../pull-before-serving.js')).pullBeforeServing(config.pull, '--pull');
       // Loaded on use: the server's dependencies would slow every other command's start.
       const server =
         process.getuid?.() === 0 && config.apiUid !== 0

@@ -1,18 +1,16 @@
-import { createHash } from 'node:crypto';
 import { ErrorCodes, ImageError } from '../../errors.js';
-import { isSha256Digest, type Sha256Digest } from './ref.js';
+import { CONFIG_MEDIA_TYPE, LAYER_MEDIA_TYPE } from '../content/archive.js';
+import { digestOf, isDigest, type Digest } from '../content/digest.js';
 
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const ARTIFACT_TYPE = 'application/vnd.runner-codes.image.v1';
-export const CONFIG_MEDIA_TYPE = 'application/vnd.runner-codes.image.config.v1+json';
-export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 /** Bounds on what a pulled manifest may declare (ours are far below): checked before any download. */
 export const ARTIFACT_BOUNDS = { maxLayers: 64, maxConfigBytes: 4 * 1024 * 1024, maxLayerBytes: 16 * 1024 * 1024 * 1024 } as const;
 
 export interface Descriptor {
   mediaType: string;
-  digest: Sha256Digest;
+  digest: Digest;
   size: number;
 }
 
@@ -27,17 +25,13 @@ export interface ImageArtifact {
   annotations: Record<string, string>;
 }
 
-export function sha256Of(bytes: Buffer): Sha256Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
 /** The manifest of an image: its config blob, its layer blobs, and who it is for. */
 export function imageArtifact(config: Buffer, layers: readonly Descriptor[], annotations: { language: string; image: string; created: string }): Buffer {
   const manifest: ImageArtifact = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST_MEDIA_TYPE,
     artifactType: ARTIFACT_TYPE,
-    config: { mediaType: CONFIG_MEDIA_TYPE, digest: sha256Of(config), size: config.length },
+    config: { mediaType: CONFIG_MEDIA_TYPE, digest: digestOf(config), size: config.length },
     layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
     annotations: {
       'org.opencontainers.image.created': annotations.created,
@@ -53,8 +47,8 @@ export function imageArtifact(config: Buffer, layers: readonly Descriptor[], ann
  * checked here (media types, digests, sizes within ARTIFACT_BOUNDS) so that nothing is fetched on
  * the word of a malformed one. `pinned` is the digest the reference named, if any.
  */
-export function parseImageArtifact(body: Buffer, where: string, pinned?: Sha256Digest): { manifest: ImageArtifact; digest: Sha256Digest } {
-  const digest = sha256Of(body);
+export function parseImageArtifact(body: Buffer, where: string, pinned?: Digest): { manifest: ImageArtifact; digest: Digest } {
+  const digest = digestOf(body);
   if (pinned && digest !== pinned) {
     throw new ImageError(ErrorCodes.IMAGE_DIGEST, `the manifest ${where} sent hashes to ${digest}, not the pinned ${pinned}: refused, nothing was fetched`);
   }
@@ -89,7 +83,7 @@ function descriptor(value: unknown, what: string, fail: (why: string) => never):
   const d = value as Partial<Descriptor> | null;
   if (typeof d !== 'object' || d === null) return fail(`${what} is missing`);
   if (typeof d.mediaType !== 'string') fail(`${what} has no media type`);
-  if (typeof d.digest !== 'string' || !isSha256Digest(d.digest)) fail(`${what} has no sha256 digest`);
+  if (typeof d.digest !== 'string' || !isDigest(d.digest)) fail(`${what} has no sha256 digest`);
   if (!Number.isSafeInteger(d.size) || (d.size as number) < 0) fail(`${what} has no size`);
-  return { mediaType: d.mediaType as string, digest: d.digest as Sha256Digest, size: d.size as number };
+  return { mediaType: d.mediaType as string, digest: d.digest as Digest, size: d.size as number };
 }

@@ -41,9 +41,20 @@ export function isTransient(err: unknown): boolean {
  */
 export async function downloadVerified(download: BlobDownload, onBytes: (bytes: number) => void, fetchFrom: FetchFrom, retry: RetryOptions = {}): Promise<void> {
   const attempts = retry.attempts ?? 4;
+  // Each try reports the bytes already in the file as a correction, so progress never counts them twice.
+  let reported = 0;
+  const progress = {
+    add(bytes: number): void {
+      reported += bytes;
+      onBytes(bytes);
+    },
+    set(bytes: number): void {
+      if (bytes !== reported) progress.add(bytes - reported);
+    },
+  };
   for (let attempt = 1; ; attempt++) {
     try {
-      await downloadOnce(download, onBytes, fetchFrom);
+      await downloadOnce(download, progress, fetchFrom);
       return;
     } catch (err) {
       if (!isTransient(err) || attempt >= attempts) {
@@ -61,7 +72,7 @@ export async function downloadVerified(download: BlobDownload, onBytes: (bytes: 
   }
 }
 
-async function downloadOnce(download: BlobDownload, onBytes: (bytes: number) => void, fetchFrom: FetchFrom): Promise<void> {
+async function downloadOnce(download: BlobDownload, progress: { add(bytes: number): void; set(bytes: number): void }, fetchFrom: FetchFrom): Promise<void> {
   let have = await fileSize(download.path);
   if (have > download.size) {
     await truncate(download.path, 0);
@@ -69,13 +80,13 @@ async function downloadOnce(download: BlobDownload, onBytes: (bytes: number) => 
   }
   let hash = createHash('sha256');
   if (have > 0) await hashFile(download.path, have, hash);
-  onBytes(have);
+  progress.set(have);
   if (have < download.size) {
     const response = await fetchFrom(have);
     if (response.statusCode === 416 || (response.statusCode === 200 && have > 0)) {
       // The remote cannot resume (or will not): start the file again.
       await truncate(download.path, 0);
-      onBytes(-have);
+      progress.set(0);
       hash = createHash('sha256');
       have = 0;
       if (response.statusCode === 416) {
@@ -95,7 +106,7 @@ async function downloadOnce(download: BlobDownload, onBytes: (bytes: number) => 
           throw new ImageError(ErrorCodes.IMAGE_DIGEST, `blob ${download.digest} is longer than the ${download.size} bytes its manifest declares`);
         }
         hash.update(chunk);
-        onBytes(chunk.length);
+        progress.add(chunk.length);
         if (!file.write(chunk)) await once(file, 'drain');
       }
     } finally {

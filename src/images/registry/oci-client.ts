@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { ErrorCodes, ImageError } from '../../errors.js';
+import { digestOf } from '../content/digest.js';
 import { OCI_MANIFEST_MEDIA_TYPE } from './artifact.js';
 import { downloadVerified, type BlobDownload } from './download.js';
 import { answerChallenge, parseChallenge, type Credentials } from './oci-auth.js';
@@ -124,7 +124,7 @@ export class OciClient implements BlobTransport {
       [201],
     );
     await response.body.dump();
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}` as Sha256Digest;
+    const digest = digestOf(body);
     const stored = response.headers['docker-content-digest'];
     if (typeof stored === 'string' && stored !== digest) throw new ImageError(ErrorCodes.IMAGE_DIGEST, `registry ${this.description} stored manifest ${reference} as ${stored}, not ${digest}`);
     return digest;

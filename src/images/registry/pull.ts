@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, ImageError } from '../../errors.js';
-import { LAYER_MEDIA_TYPE, parseImageArtifact, type Descriptor } from './artifact.js';
+import { LAYER_MEDIA_TYPE, type LayerBlob } from '../content/archive.js';
+import { parseConfig } from '../content/image-config.js';
+import { parseImageArtifact, type Descriptor } from './artifact.js';
 import { openTransport } from './open-transport.js';
-import { formatRemoteRef, isSha256Digest, type RemoteRef, type Sha256Digest } from './ref.js';
-import type { RegistryStore, StoreLayer } from './store-port.js';
+import { formatRemoteRef, type RemoteRef } from './ref.js';
+import type { RegistryStore } from './store-port.js';
 import type { BlobTransport } from './transport.js';
 import type { BlobReport, TransferEvent } from './transfer-events.js';
 
@@ -50,8 +52,11 @@ export async function pullImage(store: RegistryStore, ref: RemoteRef, options: P
   }
 
   const config = await readFile(store.blobPath(manifest.config.digest));
-  const diffIds = diffIdsOf(config, manifest.layers.length, where);
-  const layers: StoreLayer[] = manifest.layers.map((layer, i) => ({
+  const { id, diff_ids: diffIds } = parseConfig(config);
+  if (diffIds.length !== manifest.layers.length) {
+    throw new ImageError(ErrorCodes.IMAGE_IMPORT, `${where}: the manifest lists ${manifest.layers.length} layers, the image config ${diffIds.length}`);
+  }
+  const layers: LayerBlob[] = manifest.layers.map((layer, i) => ({
     digest: layer.digest,
     diffId: diffIds[i]!,
     size: layer.size,
@@ -59,13 +64,12 @@ export async function pullImage(store: RegistryStore, ref: RemoteRef, options: P
     path: store.blobPath(layer.digest),
   }));
   const imported = await store.importImage(config, layers, { name: ref.repository, tag: ref.tag });
-  const configId = (JSON.parse(config.toString('utf8')) as { id?: unknown }).id;
   emit({ kind: 'done', ref: formatRemoteRef(ref), manifestDigest, imageDigest: imported.digest });
   return {
     ref: formatRemoteRef(ref),
     name: ref.repository,
     tag: ref.tag,
-    image: typeof configId === 'string' ? configId : '',
+    image: id,
     language: manifest.annotations['dev.runner-codes.language'] ?? null,
     manifest_digest: manifestDigest,
     image_digest: imported.digest,
@@ -80,18 +84,4 @@ async function fetchBlob(store: RegistryStore, transport: BlobTransport, blob: D
   await transport.downloadBlob({ digest: blob.digest, size: blob.size, path }, onBytes);
   await store.commitBlob(path, blob.digest);
   return 'downloaded';
-}
-
-/** The layer identities the config names (importImage checks them against the unpacked layers). */
-function diffIdsOf(config: Buffer, layers: number, where: string): Sha256Digest[] {
-  let diffIds: unknown;
-  try {
-    diffIds = (JSON.parse(config.toString('utf8')) as { diff_ids?: unknown }).diff_ids;
-  } catch {
-    diffIds = undefined;
-  }
-  if (!Array.isArray(diffIds) || diffIds.length !== layers || !diffIds.every((d) => typeof d === 'string' && isSha256Digest(d))) {
-    throw new ImageError(ErrorCodes.IMAGE_IMPORT, `${where}: the image config lists no diff_ids for its ${layers} layers`);
-  }
-  return diffIds as Sha256Digest[];
 }

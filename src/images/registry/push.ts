@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../../errors.js';
 import { getLanguage } from '../../languages/lookup.js';
-import { imageArtifact, OCI_MANIFEST_MEDIA_TYPE, sha256Of } from './artifact.js';
+import { digestOf } from '../content/digest.js';
+import { imageArtifact, OCI_MANIFEST_MEDIA_TYPE } from './artifact.js';
 import { openTransport } from './open-transport.js';
 import { formatRemoteRef, type RemoteRef } from './ref.js';
 import type { RegistryStore } from './store-port.js';
@@ -35,7 +36,7 @@ export async function pushImage(store: RegistryStore, language: string, ref: Rem
   const archive = await store.exportImage(image);
   const transport = await openTransport(ref, { push: true, ...(options.env ? { env: options.env } : {}), ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}) });
   const emit = options.onEvent ?? (() => undefined);
-  const configDigest = sha256Of(archive.config);
+  const configDigest = digestOf(archive.config);
   const blobs = [
     ...archive.layers.map((l) => ({ role: 'layer' as const, digest: l.digest, size: l.size, path: l.path })),
     { role: 'config' as const, digest: configDigest, size: archive.config.length, path: store.blobPath(configDigest) },

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidRequestError } from '../../errors.js';
+import { isDigest, type Digest } from '../content/digest.js';
 
 /** Where `rootfs push`/`pull` send or fetch an image: an OCI registry repository or an S3 prefix. */
 export type RemoteRef = OciRef | S3Ref;
@@ -29,9 +30,8 @@ export interface S3Ref {
   digest?: Sha256Digest;
 }
 
-export type Sha256Digest = `sha256:${string}`;
+export type Sha256Digest = Digest;
 
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
 // The distribution spec's grammar (distribution/reference): path components and tags.
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -40,10 +40,6 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const EXAMPLES = 'e.g. 127.0.0.1:5000/runner/python:3.11, registry.example.com/team/lua@sha256:<64 hex>, or s3://bucket/prefix/python:3.11';
-
-export function isSha256Digest(value: string): value is Sha256Digest {
-  return DIGEST.test(value);
-}
 
 /** Whether a host name or address is this machine's loopback (the only place plain HTTP is allowed). */
 export function isLoopbackHost(host: string): boolean {
@@ -107,7 +103,7 @@ function splitTagAndDigest(input: string, fail: (why: string) => never): { name:
   const at = name.indexOf('@');
   if (at >= 0) {
     const value = name.slice(at + 1);
-    if (!isSha256Digest(value)) fail(`'${value}' is not a digest: write sha256: and 64 lower-case hex digits`);
+    if (!isDigest(value)) fail(`'${value}' is not a digest: write sha256: and 64 lower-case hex digits`);
     digest = value as Sha256Digest;
     name = name.slice(0, at);
   }

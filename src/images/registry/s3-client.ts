@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, ImageError, isRunnerError } from '../../errors.js';
+import { digestOf } from '../content/digest.js';
 import { downloadVerified, type BlobDownload } from './download.js';
 import { isLoopbackHost, type S3Ref, type Sha256Digest } from './ref.js';
 import type { BlobTransport, RemoteManifest, UploadBlob } from './transport.js';
@@ -134,7 +135,7 @@ export class S3Client implements BlobTransport {
   }
 
   async putManifest(reference: string, body: Buffer, mediaType: string): Promise<Sha256Digest> {
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}` as Sha256Digest;
+    const digest = digestOf(body);
     // Under its digest too, so that a pinned pull (`…@sha256:`) finds it without trusting a tag.
     for (const name of new Set([reference, digest])) {
       try {
