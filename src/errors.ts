@@ -68,6 +68,14 @@ export const ErrorCodes = {
   REGISTRY: 'RC_ERR_REGISTRY',
   /** An image registry or S3 bucket refused the credentials (401/403), or none were given and it wants some. */
   REGISTRY_AUTH: 'RC_ERR_REGISTRY_AUTH',
+  /** Queue mode: Redis (the queue) cannot be reached right now; retry after Retry-After. */
+  QUEUE_UNAVAILABLE: 'RC_ERR_QUEUE_UNAVAILABLE',
+  /** Queue mode: no live worker can run this language on this backend; retry after Retry-After. */
+  NO_WORKER: 'RC_ERR_NO_WORKER',
+  /** Queue mode: the worker running the job was lost (killed) twice; the job was not run to the end. */
+  WORKER_LOST: 'RC_ERR_WORKER_LOST',
+  /** Queue mode: this feature (sessions, interactive input) needs an API on the sandbox host itself. */
+  NOT_IN_QUEUE_MODE: 'RC_ERR_NOT_IN_QUEUE_MODE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

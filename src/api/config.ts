@@ -53,12 +53,20 @@ export interface ApiConfig extends MaximaSettings {
   sessionMemoryMb: number;
   sessionMaxFileBytes: number;
   sessionMaxBytes: number;
+  /** Queue mode: the Redis URL (`redis://[user:pass@]host:port[/db]`); '' = execute in this process. Secret. */
+  queue: string;
+  /** Queue mode: BullMQ's key prefix in Redis. */
+  queuePrefix: string;
+  /** Queue mode: jobs waiting in a queue whose workers are all gone this long fail with RC_ERR_NO_WORKER. */
+  queueOrphanMs: number;
+  /** Queue mode: the longest a synchronous call (/api/v1/execute, Piston, MCP) waits for its job. */
+  queueWaitMs: number;
 }
 
 type Kind = 'int' | 'string' | 'list';
 
-interface OptionSpec {
-  key: keyof ApiConfig;
+export interface OptionSpec<Key extends string = keyof ApiConfig> {
+  key: Key;
   /** Flag (commander syntax), environment variable, config-file key. */
   flag: string;
   env: string;
@@ -71,6 +79,14 @@ interface OptionSpec {
   /** Never printed (API keys). */
   secret?: boolean;
 }
+
+/** Queue mode's rows (docs/queue.md): shared by `api` and `worker`. */
+export const QUEUE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'queue', flag: '--queue <url>', env: 'RUNNER_CODES_QUEUE', file: 'queue', kind: 'string', secret: true, description: 'queue mode: Redis URL redis://[user:pass@]host:port[/db]; executions go to `infra.operator worker` processes through BullMQ (docs/queue.md)' },
+  { key: 'queuePrefix', flag: '--queue-prefix <prefix>', env: 'RUNNER_CODES_QUEUE_PREFIX', file: 'queue_prefix', kind: 'string', description: 'queue mode: key prefix of every queue key in Redis' },
+  { key: 'queueOrphanMs', flag: '--queue-orphan <ms>', env: 'RUNNER_CODES_QUEUE_ORPHAN', file: 'queue_orphan_ms', kind: 'int', min: 1000, description: 'queue mode: jobs waiting in a queue whose workers all went away this long fail with RC_ERR_NO_WORKER' },
+  { key: 'queueWaitMs', flag: '--queue-wait-timeout <ms>', env: 'RUNNER_CODES_QUEUE_WAIT_TIMEOUT', file: 'queue_wait_timeout_ms', kind: 'int', min: 1000, description: 'queue mode: the longest a synchronous call waits for its job before RC_ERR_QUEUE_UNAVAILABLE' },
+];
 
 /**
  * The options table: one row per option, read by the loader, by `infra.operator api --help` and
@@ -108,6 +124,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'allowedBackends', flag: '--allowed-backends <names...>', env: 'RUNNER_CODES_ALLOWED_BACKENDS', file: 'allowed_backends', kind: 'list', choices: BACKEND_NAMES, description: 'backends a request may choose with its `backend` field, besides the default (each is opened at start, with its own warm pool); none = the default only' },
   { key: 'firecrackerJailer', flag: '--firecracker-jailer <mode>', env: 'RUNNER_CODES_FIRECRACKER_JAILER', file: 'firecracker_jailer', kind: 'string', choices: JAILER_MODES, description: 'run Firecracker under its jailer: auto = when one is found (setup --vm --jailer), on = required, off = never (docs/vm.md)' },
   { key: 'apiUid', flag: '--api-uid <n>', env: 'RUNNER_CODES_API_UID', file: 'api_uid', kind: 'int', min: 0, max: 4294967294, description: 'started as root, the HTTP side runs as this uid/gid in its own process and the engine stays privileged apart from it; 0 = one process' },
+  ...QUEUE_OPTIONS,
   { key: 'logLevel', flag: '--log-level <level>', env: 'RUNNER_CODES_LOG_LEVEL', file: 'log_level', kind: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level' },
 ];
 
@@ -145,6 +162,10 @@ export function defaultApiConfig(): ApiConfig {
     sessionMemoryMb: DEFAULT_SESSION_SETTINGS.memoryBudgetBytes / MiB,
     sessionMaxFileBytes: DEFAULT_SESSION_SETTINGS.maxFileBytes,
     sessionMaxBytes: DEFAULT_SESSION_SETTINGS.maxSessionBytes,
+    queue: '',
+    queuePrefix: 'rc',
+    queueOrphanMs: 30_000,
+    queueWaitMs: 300_000,
   };
 }
 
@@ -152,7 +173,7 @@ function configError(source: string, message: string): RunnerError {
   return new RunnerError(ErrorCodes.CONFIG, `${source}: ${message}`);
 }
 
-function parseValue(spec: OptionSpec, raw: unknown, source: string): ApiConfig[keyof ApiConfig] {
+function parseValue(spec: OptionSpec<string>, raw: unknown, source: string): unknown {
   if (spec.kind === 'list') {
     const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
     if (!list || list.some((v) => typeof v !== 'string')) throw configError(source, 'must be a list of strings');
@@ -175,11 +196,17 @@ function parseValue(spec: OptionSpec, raw: unknown, source: string): ApiConfig[k
 }
 
 /**
- * Loads the configuration: defaults, then the JSON config file (`configPath`), then the
- * environment, then flags (already parsed by commander, keyed like ApiConfig).
+ * Loads a configuration of `table`'s options: `defaults`, then the JSON config file (`configPath`),
+ * then the environment, then flags (already parsed by commander, keyed like the table's keys).
  */
-export function loadApiConfig(flags: Partial<Record<keyof ApiConfig, unknown>>, env: NodeJS.ProcessEnv = process.env, configPath?: string): ApiConfig {
-  const config = defaultApiConfig() as unknown as Record<string, unknown>;
+export function loadOptions<Config extends object>(
+  table: readonly OptionSpec<Extract<keyof Config, string>>[],
+  defaults: Config,
+  flags: Partial<Record<keyof Config, unknown>>,
+  env: NodeJS.ProcessEnv = process.env,
+  configPath?: string,
+): Config {
+  const config = { ...defaults } as Record<string, unknown>;
   if (configPath) {
     let file: Record<string, unknown>;
     try {
@@ -189,20 +216,25 @@ export function loadApiConfig(flags: Partial<Record<keyof ApiConfig, unknown>>, 
     }
     if (file === null || typeof file !== 'object' || Array.isArray(file)) throw configError(configPath, 'must hold a JSON object');
     for (const [name, value] of Object.entries(file)) {
-      const spec = API_OPTIONS.find((o) => o.file === name);
-      if (!spec) throw configError(configPath, `unknown option '${name}' (known: ${API_OPTIONS.map((o) => o.file).join(', ')})`);
+      const spec = table.find((o) => o.file === name);
+      if (!spec) throw configError(configPath, `unknown option '${name}' (known: ${table.map((o) => o.file).join(', ')})`);
       config[spec.key] = parseValue(spec, value, `${configPath}: ${name}`);
     }
   }
-  for (const spec of API_OPTIONS) {
+  for (const spec of table) {
     const raw = env[spec.env];
     if (raw !== undefined && raw !== '') config[spec.key] = parseValue(spec, raw, spec.env);
   }
-  for (const spec of API_OPTIONS) {
+  for (const spec of table) {
     const raw = flags[spec.key];
     if (raw !== undefined) config[spec.key] = parseValue(spec, raw, spec.flag.split(' ')[0]!);
   }
-  return config as unknown as ApiConfig;
+  return config as Config;
+}
+
+/** The API's configuration: loadOptions over API_OPTIONS. */
+export function loadApiConfig(flags: Partial<Record<keyof ApiConfig, unknown>>, env: NodeJS.ProcessEnv = process.env, configPath?: string): ApiConfig {
+  return loadOptions(API_OPTIONS, defaultApiConfig(), flags, env, configPath);
 }
 
 /** The warning printed when the server is reachable from other hosts without authentication. */

@@ -34,6 +34,10 @@ const BY_CODE: Partial<Record<ErrorCode, { status: number; legacy?: string; retr
   [ErrorCodes.SESSION_LIMIT]: { status: 429, retryAfter: 5 },
   [ErrorCodes.FILE_TOO_LARGE]: { status: 413 },
   [ErrorCodes.SESSION_REQUEST]: { status: 400 },
+  [ErrorCodes.QUEUE_UNAVAILABLE]: { status: 503, retryAfter: 2 },
+  [ErrorCodes.NO_WORKER]: { status: 503, retryAfter: 5 },
+  [ErrorCodes.WORKER_LOST]: { status: 503, retryAfter: 1 },
+  [ErrorCodes.NOT_IN_QUEUE_MODE]: { status: 501 },
 };
 
 /**

@@ -1,12 +1,14 @@
-import type { ExecutionService } from '../engine/service.js';
+import type { ExecutionService, Service } from '../engine/service.js';
+import type { QueueService } from '../queue/queue-service.js';
 import { buildApp, type AppOptions } from './app.js';
 import { openServerService } from './engine-options.js';
 import { exposureWarning, type ApiConfig } from './config.js';
 import type { Api } from './types.js';
 
-export interface RunningServer {
+export interface RunningServer<S extends Service & { close(): Promise<void> } = ExecutionService> {
   app: Api;
-  service: ExecutionService;
+  /** The execution service on this host, or in queue mode the QueueService. */
+  service: S;
   /** The address actually bound (port 0 picks a free one). */
   url: string;
   /**
@@ -18,7 +20,18 @@ export interface RunningServer {
 
 /** Opens the execution service on this host and serves the API over it until close(). */
 export async function startServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer> {
-  const service = await openServerService(config);
+  return serve(await openServerService(config), config, options);
+}
+
+/**
+ * Queue mode (`--queue`): serves the API over a QueueService, every execution a BullMQ job run by
+ * `infra.operator worker` processes (docs/queue.md). BullMQ is loaded only here.
+ */
+export async function startQueueServer(config: ApiConfig, options: AppOptions = {}): Promise<RunningServer<QueueService>> {
+  return serve(await (await import('../queue/open-queue-service.js')).openQueueService(config), config, options);
+}
+
+async function serve<S extends Service & { close(): Promise<void> }>(service: S, config: ApiConfig, options: AppOptions): Promise<RunningServer<S>> {
   const app = await buildApp(service, config, options);
   const warning = exposureWarning(config);
   if (warning) {

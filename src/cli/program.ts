@@ -10,6 +10,7 @@ const COMMANDS: readonly { name: string; load: (ctx: CliContext) => Promise<Comm
   { name: 'session', load: async (ctx) => (await import('./commands/session.js')).sessionCommand(ctx) },
   { name: 'mcp', load: async (ctx) => (await import('./commands/mcp.js')).mcpCommand(ctx) },
   { name: 'api', load: async (ctx) => (await import('./commands/api.js')).apiCommand(ctx) },
+  { name: 'worker', load: async (ctx) => (await import('./commands/worker.js')).workerCommand(ctx) },
   { name: 'setup', load: async (ctx) => (await import('./commands/setup.js')).setupCommand(ctx) },
   { name: 'doctor', load: async (ctx) => (await import('./commands/doctor.js')).doctorCommand(ctx) },
   { name: 'rootfs', load: async (ctx) => (await import('./commands/rootfs.js')).rootfsCommand(ctx) },

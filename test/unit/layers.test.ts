@@ -14,7 +14,7 @@ import { packageRoot } from '../../src/config/paths.js';
 const ROWS: readonly (readonly string[])[] = [
   ['index.ts', 'cli', 'client'],
   ['api', 'bench'],
-  ['mcp'],
+  ['mcp', 'queue'],
   ['compose'],
   ['engine', 'host'],
   ['sandbox'],

@@ -24,9 +24,18 @@ export function apiCommand(ctx: CliContext): Command {
       const config = loadApiConfig(given, process.env, configPath);
       // Before the server opens its backends: they look for the images this brings.
       await (await import('../pull-before-serving.js')).pullBeforeServing(config.pull, '--pull');
+      const root = process.getuid?.() === 0 && config.apiUid !== 0;
+      if (root && config.queue) {
+        // SECURITY: in queue mode nothing here needs root (sandboxes run on the workers), so the
+        // whole process drops to the unprivileged uid before it parses a byte of HTTP.
+        process.setgroups?.([]);
+        process.setgid?.(config.apiUid);
+        process.setuid?.(config.apiUid);
+      }
       // Loaded on use: the server's dependencies would slow every other command's start.
-      const server =
-        process.getuid?.() === 0 && config.apiUid !== 0
+      const server = config.queue
+        ? await (await import('../../api/server.js')).startQueueServer(config)
+        : root
           ? await (await import('../../api/separated-server.js')).startSeparatedServer(config)
           : await (await import('../../api/server.js')).startServer(config);
       let stopping = false;
