@@ -1,14 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dataDir, dataPaths, packageRoot } from '../../src/config/paths.js';
 import { which } from '../../src/config/which.js';
 import { getLanguage } from '../../src/languages/lookup.js';
 import { CuttingProxy } from '../helpers/cutting-proxy.js';
 import { FakeS3 } from '../helpers/fake-s3.js';
 import { TestRegistry } from '../helpers/oci-registry.js';
+import { freePort, TestRedis } from '../helpers/redis-server.js';
 
 /**
  * Issue 18's "done when": an image copied into one data home is pushed, pulled into an EMPTY data
@@ -180,6 +182,63 @@ describe('push and pull an image (issue 18 "done when")', { skip }, () => {
       'the blob resumed where the first pull stopped',
     );
     await conformance(homeE);
+  });
+
+  it('api --pull serves from the registry on a host that built nothing; a bad reference stops the start naming --pull', async () => {
+    const bad = await cli(['api', '--pull', 'lua:1', '--port', '0'], { RUNNER_CODES_HOME: emptyHome('f0') });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /error: --pull: 'lua:1' is not an image reference: name the registry host first/);
+
+    const homeF = emptyHome('f');
+    const port = await freePort();
+    const server = spawn(process.execPath, [CLI, 'api', '--pull', `${registry.host}/rc/${LANG}:1`, '--port', String(port), '--host', '127.0.0.1', '--backend', 'bwrap', '--api-uid', '0', '--log-level', 'silent'], {
+      env: { ...process.env, RUNNER_CODES_HOME: homeF, PATH: toolFreePath(), ...login },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    after(() => void server.kill('SIGKILL'));
+    const base = `http://127.0.0.1:${port}`;
+    for (let waited = 0; ; waited += 200) {
+      const up = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+      if (up) break;
+      assert.equal(server.exitCode, null, `api exited: ${stderr}`);
+      assert.ok(waited < 120_000, `api did not start: ${stderr}`);
+      await sleep(200);
+    }
+    assert.match(stderr, /✓ 127\.0\.0\.1:\d+\/rc\/lua:1: manifest sha256:/, 'it pulled before serving');
+    const response = await fetch(`${base}/api/v1/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ language: LANG, code: language.conformance.code, stdin: language.conformance.stdin }),
+    });
+    const result = (await response.json()) as { status: string; stdout: string };
+    assert.equal(response.status, 200, JSON.stringify(result));
+    assert.equal(result.stdout, language.conformance.stdout);
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+  });
+
+  it('worker --pull offers the pulled language on a host that built nothing', async () => {
+    const redis = await TestRedis.start();
+    const homeG = emptyHome('g');
+    const worker = spawn(process.execPath, [CLI, 'worker', '--queue', redis.url, '--pull', `${registry.host}/rc/${LANG}:1`, '--backend', 'bwrap'], {
+      env: { ...process.env, RUNNER_CODES_HOME: homeG, PATH: toolFreePath(), ...login },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    worker.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    after(() => void worker.kill('SIGKILL'));
+    for (let waited = 0; !/backend:language pairs/.test(stderr); waited += 200) {
+      assert.equal(worker.exitCode, null, `worker exited: ${stderr}`);
+      assert.ok(waited < 120_000, `worker did not start: ${stderr}`);
+      await sleep(200);
+    }
+    assert.match(stderr, /✓ 127\.0\.0\.1:\d+\/rc\/lua:1: manifest sha256:[^]*worker .*\(1 backend:language pairs\)/, stderr);
+    worker.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
   });
 
   // Last: a registry stores a blob once for all its repositories, so this corrupts rc/lua's too.

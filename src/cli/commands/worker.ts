@@ -16,7 +16,7 @@ export interface WorkerConfig extends ApiConfig {
 
 /** The API's rows a worker takes too: the queue, the engine (backends, pools, maxima), concurrency. */
 const SHARED: readonly (keyof ApiConfig)[] = [
-  'queue', 'queuePrefix', 'concurrency', 'backend', 'allowedBackends', 'firecrackerJailer',
+  'queue', 'queuePrefix', 'pull', 'concurrency', 'backend', 'allowedBackends', 'firecrackerJailer',
   'poolSize', 'poolSizes', 'poolBackendSizes', 'poolWarm', 'poolMaxIdle', 'poolMaxIdleMemoryMb', 'poolIdleTtlMs', 'poolShrinkAfterMs',
   'maxStdinBytes', 'maxCodeBytes', 'maxTimeoutMs', 'maxMemoryMb', 'maxPids', 'maxOutputBytes', 'maxOutputFiles', 'maxOutputFilesBytes',
 ];
@@ -57,6 +57,8 @@ export function workerCommand(ctx: CliContext): Command {
       const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
       const config = loadOptions(WORKER_OPTIONS, defaultWorkerConfig(), given, process.env, configPath);
       if (!config.queue) throw new RunnerError(ErrorCodes.CONFIG, 'worker: --queue is required (redis://[user:pass@]host:port[/db], or RUNNER_CODES_QUEUE)');
+      // Before the host takes jobs: a worker offers the languages whose images are here, pulled ones too.
+      await (await import('../pull-before-serving.js')).pullBeforeServing(config.pull, '--pull');
       // Loaded on use, like `api`: the engine and BullMQ would slow every other command's start.
       const { startWorkerHost } = await import('../../queue/worker-host.js');
       const { engineOptionsFor } = await import('../../api/engine-options.js');
