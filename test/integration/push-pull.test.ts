@@ -80,6 +80,30 @@ interface PullReport extends PushReport {
   language: string;
 }
 
+/**
+ * Starts a long-running command (`api`, `worker`) in `home` with the tool-free PATH and waits until
+ * `ready` holds (polled; it sees stderr so far). `stop()` sends SIGTERM and resolves its exit code.
+ */
+async function serve(args: string[], home: string, env: Record<string, string>, ready: (stderr: string) => Promise<boolean>): Promise<{ stderr: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, RUNNER_CODES_HOME: home, PATH: toolFreePath(), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  after(() => void child.kill('SIGKILL'));
+  for (let waited = 0; !(await ready(stderr)); waited += 200) {
+    assert.equal(child.exitCode, null, `${args[0]} exited: ${stderr}`);
+    assert.ok(waited < 120_000, `${args[0]} did not start: ${stderr}`);
+    await sleep(200);
+  }
+  return {
+    stderr: () => stderr,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
 /** Runs the language's conformance program in `home` with the tool-free PATH. */
 async function conformance(home: string): Promise<void> {
   const run = await cli(['run', '--lang', LANG, '--code', language.conformance.code, '--stdin', language.conformance.stdin], { RUNNER_CODES_HOME: home, PATH: toolFreePath() });
@@ -189,25 +213,11 @@ describe('push and pull an image (issue 18 "done when")', { skip }, () => {
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /error: --pull: 'lua:1' is not an image reference: name the registry host first/);
 
-    const homeF = emptyHome('f');
     const port = await freePort();
-    const server = spawn(process.execPath, [CLI, 'api', '--pull', `${registry.host}/rc/${LANG}:1`, '--port', String(port), '--host', '127.0.0.1', '--backend', 'bwrap', '--api-uid', '0', '--log-level', 'silent'], {
-      env: { ...process.env, RUNNER_CODES_HOME: homeF, PATH: toolFreePath(), ...login },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
-    after(() => void server.kill('SIGKILL'));
     const base = `http://127.0.0.1:${port}`;
-    for (let waited = 0; ; waited += 200) {
-      const up = await fetch(`${base}/health`).then((r) => r.ok, () => false);
-      if (up) break;
-      assert.equal(server.exitCode, null, `api exited: ${stderr}`);
-      assert.ok(waited < 120_000, `api did not start: ${stderr}`);
-      await sleep(200);
-    }
-    assert.match(stderr, /✓ 127\.0\.0\.1:\d+\/rc\/lua:1: manifest sha256:/, 'it pulled before serving');
+    const args = ['api', '--pull', `${registry.host}/rc/${LANG}:1`, '--port', String(port), '--host', '127.0.0.1', '--backend', 'bwrap', '--api-uid', '0', '--log-level', 'silent'];
+    const server = await serve(args, emptyHome('f'), login, () => fetch(`${base}/health`).then((r) => r.ok, () => false));
+    assert.match(server.stderr(), /✓ 127\.0\.0\.1:\d+\/rc\/lua:1: manifest sha256:/, 'it pulled before serving');
     const response = await fetch(`${base}/api/v1/execute`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -216,29 +226,15 @@ describe('push and pull an image (issue 18 "done when")', { skip }, () => {
     const result = (await response.json()) as { status: string; stdout: string };
     assert.equal(response.status, 200, JSON.stringify(result));
     assert.equal(result.stdout, language.conformance.stdout);
-    server.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await server.stop(), 0, server.stderr());
   });
 
   it('worker --pull offers the pulled language on a host that built nothing', async () => {
     const redis = await TestRedis.start();
-    const homeG = emptyHome('g');
-    const worker = spawn(process.execPath, [CLI, 'worker', '--queue', redis.url, '--pull', `${registry.host}/rc/${LANG}:1`, '--backend', 'bwrap'], {
-      env: { ...process.env, RUNNER_CODES_HOME: homeG, PATH: toolFreePath(), ...login },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    worker.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
-    after(() => void worker.kill('SIGKILL'));
-    for (let waited = 0; !/backend:language pairs/.test(stderr); waited += 200) {
-      assert.equal(worker.exitCode, null, `worker exited: ${stderr}`);
-      assert.ok(waited < 120_000, `worker did not start: ${stderr}`);
-      await sleep(200);
-    }
-    assert.match(stderr, /✓ 127\.0\.0\.1:\d+\/rc\/lua:1: manifest sha256:[^]*worker .*\(1 backend:language pairs\)/, stderr);
-    worker.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    const args = ['worker', '--queue', redis.url, '--pull', `${registry.host}/rc/${LANG}:1`, '--backend', 'bwrap'];
+    const worker = await serve(args, emptyHome('g'), login, async (stderr) => /backend:language pairs/.test(stderr));
+    assert.match(worker.stderr(), /✓ 127\.0\.0\.1:\d+\/rc\/lua:1: manifest sha256:[^]*worker .*\(1 backend:language pairs\)/, worker.stderr());
+    assert.equal(await worker.stop(), 0, worker.stderr());
   });
 
   // Last: a registry stores a blob once for all its repositories, so this corrupts rc/lua's too.
