@@ -171,7 +171,7 @@ describe('push and pull an image (issue 18 "done when")', { skip }, () => {
 
     const wrongPin = await cli(['rootfs', 'pull', `${registry.host}/rc/${LANG}:1@sha256:${'0'.repeat(64)}`], { RUNNER_CODES_HOME: emptyHome('b2'), ...login });
     assert.equal(wrongPin.code, 125, wrongPin.stderr);
-    assert.match(wrongPin.stderr, /has no manifest sha256:0{64}/);
+    assert.match(wrongPin.stderr, /has no manifest rc\/lua@sha256:0{64}/);
   });
 
   it('pushes to and pulls from S3 (s3rver, a FAKE S3 server), then runs the conformance program', async () => {

@@ -59,7 +59,7 @@ describe('OCI client against a real docker-registry (no auth)', () => {
     assert.equal(digest, `sha256:${createHash('sha256').update(manifest).digest('hex')}`);
     assert.deepEqual((await client.getManifest('1')).body, manifest);
     assert.deepEqual((await client.getManifest(digest)).body, manifest);
-    await assert.rejects(client.getManifest('nope'), code(ErrorCodes.REGISTRY, /has no manifest nope \(HTTP 404: MANIFEST_UNKNOWN/));
+    await assert.rejects(client.getManifest('nope'), code(ErrorCodes.REGISTRY, /has no manifest rc\/lua:nope \(HTTP 404: MANIFEST_UNKNOWN/));
   });
 
   it('downloads with verification, resumes a partial file with Range, and refuses a corrupted blob', async () => {

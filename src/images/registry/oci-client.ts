@@ -131,14 +131,16 @@ export class OciClient implements BlobTransport {
   }
 
   async getManifest(reference: string): Promise<RemoteManifest> {
-    const response = await this.#get(this.#url(`manifests/${reference}`), `manifest ${reference}`, { accept: OCI_MANIFEST_MEDIA_TYPE });
+    // Named as the user wrote it: `manifest lua:1` or `manifest lua@sha256:…`.
+    const what = `manifest ${this.#ref.repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
+    const response = await this.#get(this.#url(`manifests/${reference}`), what, { accept: OCI_MANIFEST_MEDIA_TYPE });
     const chunks: Buffer[] = [];
     let length = 0;
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       length += chunk.length;
       if (length > MAX_MANIFEST_BYTES) {
         response.body.destroy();
-        throw new ImageError(ErrorCodes.IMAGE_DIGEST, `manifest ${reference} in ${this.description} is larger than ${MAX_MANIFEST_BYTES} bytes: not a Runner Codes image`);
+        throw new ImageError(ErrorCodes.IMAGE_IMPORT, `${what} in ${this.description} is larger than ${MAX_MANIFEST_BYTES} bytes: not a Runner Codes image`);
       }
       chunks.push(chunk);
     }

@@ -158,7 +158,7 @@ export class S3Client implements BlobTransport {
   async getManifest(reference: string): Promise<RemoteManifest> {
     try {
       const object = await this.#s3.send(new GetObjectCommand({ Bucket: this.#ref.bucket, Key: this.#key('manifests', this.#ref.repository, reference) }));
-      if ((object.ContentLength ?? 0) > 4 * 1024 * 1024) throw new ImageError(ErrorCodes.IMAGE_DIGEST, `manifest ${reference} in ${this.description} is larger than 4 MiB: not a Runner Codes image`);
+      if ((object.ContentLength ?? 0) > 4 * 1024 * 1024) throw new ImageError(ErrorCodes.IMAGE_IMPORT, `manifest ${reference} in ${this.description} is larger than 4 MiB: not a Runner Codes image`);
       const body = Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
       return { body, mediaType: object.ContentType ?? '' };
     } catch (err) {
