@@ -64,6 +64,10 @@ export const ErrorCodes = {
   FILE_TOO_LARGE: 'RC_ERR_FILE_TOO_LARGE',
   /** The agent refused one request of a session (a bad path, a missing file, a file over its cap); `detail.agentCode` says which. */
   SESSION_REQUEST: 'RC_ERR_SESSION_REQUEST',
+  /** An image registry or S3 bucket could not be reached, refused a request, or has no such image. */
+  REGISTRY: 'RC_ERR_REGISTRY',
+  /** An image registry or S3 bucket refused the credentials (401/403), or none were given and it wants some. */
+  REGISTRY_AUTH: 'RC_ERR_REGISTRY_AUTH',
   /** Queue mode: Redis (the queue) cannot be reached right now; retry after Retry-After. */
   QUEUE_UNAVAILABLE: 'RC_ERR_QUEUE_UNAVAILABLE',
   /** Queue mode: no live worker can run this language on this backend; retry after Retry-After. */

@@ -39,6 +39,8 @@ export interface ApiConfig extends MaximaSettings {
   poolBackendSizes: string[];
   /** Languages whose pools are filled at start. */
   poolWarm: string[];
+  /** Images pulled (`rootfs pull`) before the server starts serving: registry or S3 references. */
+  pull: string[];
   poolMaxIdle: number;
   poolMaxIdleMemoryMb: number;
   poolIdleTtlMs: number;
@@ -116,6 +118,7 @@ export const API_OPTIONS: readonly OptionSpec[] = [
   { key: 'poolSize', flag: '--pool-size <n>', env: 'RUNNER_CODES_POOL_SIZE', file: 'pool_size', kind: 'int', min: 0, max: 64, description: 'warm sandboxes kept per image once it is in use (0 = no pool)' },
   { key: 'poolSizes', flag: '--pool-sizes <lang=n...>', env: 'RUNNER_CODES_POOL_SIZES', file: 'pool_sizes', kind: 'list', description: 'per-language pool sizes, e.g. python=4,c=1; BACKEND:LANG=N for one backend only, e.g. qemu:python=1' },
   { key: 'poolBackendSizes', flag: '--pool-backend-sizes <backend=n...>', env: 'RUNNER_CODES_POOL_BACKEND_SIZES', file: 'pool_backend_sizes', kind: 'list', description: 'warm sandboxes per image on one backend, in place of pool_size and the plain pool_sizes, e.g. qemu=1 (0 = no pool on it but its BACKEND:LANG sizes)' },
+  { key: 'pull', flag: '--pull <refs...>', env: 'RUNNER_CODES_PULL', file: 'pull', kind: 'list', description: 'images to pull before serving, e.g. registry.example.com/rc/python:3.11 or s3://bucket/prefix/python:3.11 (docs/registry.md)' },
   { key: 'poolWarm', flag: '--pool-warm <lang...>', env: 'RUNNER_CODES_POOL_WARM', file: 'pool_warm', kind: 'list', description: 'languages whose pools are filled at start (others fill on first use)' },
   { key: 'poolMaxIdle', flag: '--pool-max-idle <n>', env: 'RUNNER_CODES_POOL_MAX_IDLE', file: 'pool_max_idle', kind: 'int', min: 0, description: 'most warm sandboxes over all languages and backends' },
   { key: 'poolMaxIdleMemoryMb', flag: '--pool-max-idle-memory <MB>', env: 'RUNNER_CODES_POOL_MAX_IDLE_MEMORY', file: 'pool_max_idle_memory_mb', kind: 'int', min: 1, description: 'most memory charged to all warm sandboxes together, of every backend; the default backend\'s pool comes first' },
@@ -166,6 +169,7 @@ export function defaultApiConfig(): ApiConfig {
     poolSizes: [],
     poolBackendSizes: [],
     poolWarm: [],
+    pull: [],
     poolMaxIdle: 16,
     poolMaxIdleMemoryMb: 256,
     poolIdleTtlMs: 300_000,

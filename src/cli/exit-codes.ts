@@ -27,6 +27,8 @@ const USAGE_CODES = new Set<string>([
   // A session that does not exist (or ended), a file over a session's cap: fix the command.
   ErrorCodes.NOT_FOUND,
   ErrorCodes.FILE_TOO_LARGE,
+  // Wrong or missing registry credentials: set them and retry.
+  ErrorCodes.REGISTRY_AUTH,
 ]);
 
 /** The one place an execution's result becomes `run`'s exit code (plain output and --json alike). */

@@ -10,6 +10,8 @@ export function apiCommand(ctx: CliContext): Command {
   return command.action(
     exitWith(ctx, async (flags: Record<string, unknown>) => {
       const config = configOfFlags(API_OPTIONS, defaultApiConfig(), flags);
+      // Before the server opens its backends: they look for the images this brings.
+      await (await import('../pull-before-serving.js')).pullBeforeServing(config.pull, '--pull');
       const root = process.getuid?.() === 0 && config.apiUid !== 0;
       if (root && config.queue) {
         // SECURITY: in queue mode nothing here needs root (sandboxes run on the workers), so the

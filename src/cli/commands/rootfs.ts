@@ -7,6 +7,7 @@ import { allImages, findImageRecipe, getLanguage } from '../../languages/lookup.
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { listOption } from '../parse.js';
 import { progressPrinter } from '../progress.js';
+import { addTransferCommands } from './rootfs-transfer.js';
 
 /** Images named by languages (`--lang`) or by image id (`rm` also takes image ids). */
 function imagesFor(languages: readonly string[]): string[] {
@@ -144,5 +145,6 @@ export function rootfsCommand(ctx: CliContext): Command {
         return 0;
       }),
     );
+  addTransferCommands(rootfs, ctx);
   return rootfs;
 }

@@ -10,7 +10,7 @@ export interface WorkerConfig extends ApiConfig, WorkerHostOptions {}
 
 /** The API's rows a worker takes too: the queue, the engine (backends, pools, maxima), concurrency. */
 const SHARED: readonly (keyof ApiConfig)[] = [
-  'queue', 'queuePrefix', 'concurrency', 'backend', 'allowedBackends', 'firecrackerJailer',
+  'queue', 'queuePrefix', 'pull', 'concurrency', 'backend', 'allowedBackends', 'firecrackerJailer',
   'poolSize', 'poolSizes', 'poolBackendSizes', 'poolWarm', 'poolMaxIdle', 'poolMaxIdleMemoryMb', 'poolIdleTtlMs', 'poolShrinkAfterMs',
   'maxStdinBytes', 'maxCodeBytes', 'maxTimeoutMs', 'maxMemoryMb', 'maxPids', 'maxOutputBytes', 'maxOutputFiles', 'maxOutputFilesBytes',
 ];
@@ -38,6 +38,8 @@ export function workerCommand(ctx: CliContext): Command {
     exitWith(ctx, async (flags: Record<string, unknown>) => {
       const config = configOfFlags(WORKER_OPTIONS, defaultWorkerConfig(), flags);
       if (!config.queue) throw new RunnerError(ErrorCodes.CONFIG, 'worker: --queue is required (redis://[user:pass@]host:port[/db], or RUNNER_CODES_QUEUE)');
+      // Before the host takes jobs: a worker offers the languages whose images are here, pulled ones too.
+      await (await import('../pull-before-serving.js')).pullBeforeServing(config.pull, '--pull');
       // Loaded on use, like `api`: the engine and BullMQ would slow every other command's start.
       const { startWorkerHost } = await import('../../queue/worker-host.js');
       const { engineOptionsFor } = await import('../../api/engine-options.js');
