@@ -30,6 +30,8 @@ export interface QueueServiceOptions {
   defaults?: Limits;
   /** The longest a call waits for its job. */
   waitMs: number;
+  /** The orphaned queues' reaper, stopped by close(). */
+  reaper?: { stop(): Promise<void> };
 }
 
 /** What a job adds to the queue beyond the request (submissions use it too). */
@@ -255,6 +257,7 @@ export class QueueService implements Service {
     this.stopAccepting();
     this.cancelAll();
     this.#options.fleet.stop();
+    await this.#options.reaper?.stop();
     await this.events.close();
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     this.#options.redis.disconnect();
