@@ -42,9 +42,8 @@ export interface EnqueueOptions {
   owner?: string;
   expectedOutput?: string;
   stream?: boolean;
+  /** A submission's: the worker bounds the stored result to this many bytes per stream and adds the verdict. */
   maxOutputBytes?: number;
-  /** BullMQ retention of the finished job (seconds); none: removed as soon as it finished. */
-  keepSeconds?: number;
 }
 
 /**
