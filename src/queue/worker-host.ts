@@ -61,6 +61,7 @@ export async function startWorkerHost(settings: WorkerHostSettings): Promise<Wor
       drainTimeoutMs: settings.drainTimeoutMs,
       ...(settings.workerId ? { id: settings.workerId } : {}),
       onExecuted: (result) => metrics?.observe(result),
+      log: (message) => process.stderr.write(`${message}\n`),
     });
   } catch (err) {
     await service.close();
