@@ -22,6 +22,8 @@ export interface RunFlags {
   args?: string[];
   env?: string[];
   backend?: BackendChoice;
+  /** A digest or name:tag pinning the image. */
+  image?: string;
   json?: boolean;
   base64?: boolean;
 }
@@ -55,6 +57,7 @@ export async function toRequest(flags: RunFlags & Record<string, unknown>, posit
     request.files = await Promise.all(flags.file.map((path) => readSource(path, maxima)));
   }
   if (flags.entry !== undefined) request.entry = flags.entry;
+  if (flags.image !== undefined) request.image = flags.image;
   if (flags.env) request.env = envOf(flags.env);
   const stdin = await programStdin(flags, sourceFromStdin, maxima);
   if (stdin !== undefined) request.stdin = stdin;

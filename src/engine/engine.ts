@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, RunnerError, SandboxError } from '../errors.js';
+import { ErrorCodes, InvalidRequestError, RunnerError, SandboxError } from '../errors.js';
+import type { ResolvedImage } from '../images/content/resolve.js';
 import type { ImageStore } from '../images/store.js';
 import { getLanguage } from '../languages/lookup.js';
 import type { LanguageSpec } from '../languages/types.js';
+import { printable } from '../safe-text.js';
 import type { Backend, Sandbox } from '../sandbox/backend.js';
 import type { SandboxPool } from './pool.js';
 import { buildJob } from './job.js';
@@ -118,7 +120,8 @@ export class Engine {
     const language = getLanguage(request.language);
     const normalized = normalizeRequest(request, language, this.#inputMaxima);
     const limits = resolveLimits(language, request.limits, this.#defaults, this.#maxima);
-    const manifest = this.images.require(language.image, language.id);
+    const pinned = request.image === undefined ? undefined : await this.#pinnedImage(language, request.image);
+    const manifest = pinned?.manifest ?? this.images.require(language.image, language.id);
     const job = buildJob(language, normalized, limits, this.#outputFiles);
 
     const ctx: ResultContext = {
@@ -136,8 +139,9 @@ export class Engine {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) throw cancelled();
-      const rootfs = this.images.rootfs(language.image);
-      sandbox = this.#pool?.take(language.image, rootfs, limits);
+      const rootfs = pinned?.rootfs ?? this.images.rootfs(language.image);
+      // The warm pool holds sandboxes of the current image only.
+      sandbox = pinned && !pinned.active ? undefined : this.#pool?.take(language.image, rootfs, limits);
       if (sandbox) {
         sandbox.applyLimits(limits);
       } else {
@@ -166,6 +170,21 @@ export class Engine {
       options.input?.detach();
       if (sandbox) await this.#dispose(sandbox);
     }
+  }
+
+  /**
+   * The image a request pins (`image`: a digest or name:tag), which must be one of the language's
+   * image. A VM boots the disk made from the current image, so only bwrap runs other images.
+   */
+  async #pinnedImage(language: LanguageSpec, ref: string): Promise<ResolvedImage> {
+    const image = await this.images.resolve(ref, { imageId: language.image, compute: true });
+    if (image.id !== language.image) {
+      throw new InvalidRequestError('image', `'${printable(ref)}' is an image of '${image.id}', not of ${language.id}'s image '${language.image}'`);
+    }
+    if (!image.active && this.backend.name !== 'bwrap') {
+      throw new InvalidRequestError('image', `the ${this.backend.name} backend boots the VM disk of the current '${language.image}' image only; run a pinned older image on bwrap`);
+    }
+    return image;
   }
 
   async #dispose(sandbox: Sandbox): Promise<void> {

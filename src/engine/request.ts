@@ -29,6 +29,11 @@ export interface ExecuteRequest {
   limits?: LimitRequest;
   /** `base64` returns stdout/stderr as base64 instead of UTF-8 text (invalid bytes replaced). */
   outputEncoding?: 'utf8' | 'base64';
+  /**
+   * Pin the image: a digest (`sha256:<64 hex>`) or `name:tag` of an image of this language in the
+   * host's store (docs/images.md). Default: the language's current image.
+   */
+  image?: string;
 }
 
 /** Sizes the engine accepts; the API may configure smaller ones. */

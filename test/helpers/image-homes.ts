@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -13,6 +13,8 @@ import { ImageStore } from '../../src/images/store.js';
 /** An empty data home (images/ and store/ inside) in a new temp directory. */
 export function emptyHome(label: string): { root: string; store: ImageStore } {
   const root = mkdtempSync(join(tmpdir(), `rc-${label}-`));
+  // Searchable like a real home: sandboxes run as an unprivileged user that must reach rootfs/.
+  chmodSync(root, 0o755);
   mkdirSync(join(root, 'images'));
   return { root, store: new ImageStore(join(root, 'images')) };
 }

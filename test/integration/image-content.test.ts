@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { dataPaths } from '../../src/config/paths.js';
@@ -125,6 +125,26 @@ describe('canonical layers', { skip: asRoot }, () => {
       assert.equal(again.config.toString(), archive.config.toString());
       assert.equal(target.store.manifest('lua')?.digest, digest, 'images/lua is the import');
       assert.deepEqual(readdirSync(join(target.root, 'store/tmp')), [], 'no temp files left');
+    } finally {
+      rmSync(source.root, { recursive: true, force: true });
+      rmSync(target.root, { recursive: true, force: true });
+    }
+  });
+
+  it('an image whose parent was imported before shares the parent\'s files (never changing them) and is the same tree', async () => {
+    const source = emptyHome('share-source');
+    const target = emptyHome('share-target');
+    try {
+      addBuiltImage(source.store, 'base', null, fillParent);
+      addBuiltImage(source.store, 'lua', 'base', fillChild(source.store.rootfs('base')));
+      const base = await source.store.exportImage('base');
+      await target.store.importImage(base.config, base.layers, { name: 'base', tag: 'test' });
+      const lua = await source.store.exportImage('lua');
+      await target.store.importImage(lua.config, lua.layers.slice(), { name: 'lua', tag: 'test' });
+      const inode = (id: string, path: string): number => statSync(join(target.store.rootfs(id), path)).ino;
+      assert.equal(inode('lua', 'usr/tool'), inode('base', 'usr/tool'), 'an unchanged file is one inode in both');
+      assert.notEqual(inode('lua', 'etc/app/config'), inode('base', 'etc/app/config'));
+      for (const id of ['base', 'lua']) assert.deepEqual(await describeTree(target.store.rootfs(id)), await describeTree(source.store.rootfs(id)), `${id} as it was built`);
     } finally {
       rmSync(source.root, { recursive: true, force: true });
       rmSync(target.root, { recursive: true, force: true });

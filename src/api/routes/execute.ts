@@ -30,6 +30,7 @@ function toExecuteRequest(body: ExecuteBody): ExecuteRequest {
   if (body.args !== undefined) request.args = body.args;
   if (body.env !== undefined) request.env = body.env;
   if (body.output_encoding !== undefined) request.outputEncoding = body.output_encoding;
+  if (body.image !== undefined) request.image = body.image;
   return request;
 }
 

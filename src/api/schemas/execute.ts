@@ -11,6 +11,13 @@ export const ExecuteBodySchema = Type.Object(
     stdin: Type.Optional(Type.String()),
     args: Type.Optional(Type.Array(Type.String(), { maxItems: 256 })),
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    image: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description: 'pin the image: a digest `sha256:<64 hex>` or `name:tag` of an image of this language on the server (`rootfs ls`); default: the language\'s current image',
+      }),
+    ),
     output_encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
     // An enum of the tuple (not a union of a mapped array) so that Static<> gives the names' union, not nothing.
     backend: Type.Optional(

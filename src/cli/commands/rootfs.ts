@@ -3,7 +3,7 @@ import { dataPaths } from '../../config/paths.js';
 import { InvalidRequestError } from '../../errors.js';
 import type { BuildReport } from '../../images/builder.js';
 import type { ImageStore } from '../../images/store.js';
-import { allImages, findImageRecipe, getLanguage, languagesOfImage } from '../../languages/lookup.js';
+import { allImages, findImageRecipe, getLanguage } from '../../languages/lookup.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { listOption } from '../parse.js';
 import { progressPrinter } from '../progress.js';
@@ -69,26 +69,23 @@ export function rootfsCommand(ctx: CliContext): Command {
 
   rootfs
     .command('list')
-    .description('list images: built or not, size, toolchain versions')
+    .alias('ls')
+    .description('list images: built, imported or missing, digest, tags, size, toolchain versions')
+    .option('--digests', 'compute the digests not known yet (tars each such image once; cached after)')
     .option('--json', 'print JSON')
     .action(
-      exitWith(ctx, async (flags: { json?: boolean }) => {
-        const rows = (await openStore()).list().map((s) => ({
-          image: s.id,
-          languages: languagesOfImage(s.id).map((l) => l.id),
-          built: s.built,
-          stale: s.stale,
-          bytes: s.manifest?.bytes ?? 0,
-          versions: s.manifest?.versions ?? {},
-          built_at: s.manifest?.built_at ?? null,
-        }));
+      exitWith(ctx, async (flags: { digests?: boolean; json?: boolean }) => {
+        const { listImages } = await import('../../images/content/image-listing.js');
+        const rows = await listImages(await openStore(), { digests: flags.digests === true });
         if (flags.json) {
           printJson(rows);
         } else {
           const imageWidth = Math.max(10, ...rows.map((r) => r.image.length));
           for (const r of rows) {
-            const state = r.built ? (r.stale ? 'stale' : 'built') : 'missing';
-            process.stdout.write(`${r.image.padEnd(imageWidth)} ${state.padEnd(8)} ${r.built ? `${Math.round(r.bytes / 1e6)} MB`.padStart(7) : ''.padStart(7)}  ${r.languages.join(', ')}\n`);
+            const state = !r.built ? 'missing' : !r.current ? 'stored' : r.source === 'imported' ? 'imported' : r.stale ? 'stale' : 'built';
+            const digest = r.digest ? r.digest.slice(0, 'sha256:'.length + 12) : r.built ? '(digest: --digests)' : '';
+            const size = r.built ? `${Math.round(r.bytes / 1e6)} MB` : '';
+            process.stdout.write(`${r.image.padEnd(imageWidth)} ${state.padEnd(8)} ${size.padStart(7)}  ${digest.padEnd(19)}  ${r.languages.join(', ')}${r.tags.length ? `  [${r.tags.join(' ')}]` : ''}\n`);
           }
         }
         return 0;
@@ -96,20 +93,46 @@ export function rootfsCommand(ctx: CliContext): Command {
     );
 
   rootfs
-    .command('rm')
-    .description('remove images, by language (--lang) or image id; a custom image goes with its whole custom catalog (images and languages)')
-    .option('--lang <ids>', 'comma-separated languages', listOption)
-    .argument('[images...]', 'image ids')
+    .command('gc')
+    .description('remove imported images no tag or language points at, unused blobs and stale temp files')
+    .option('--dry-run', 'only report what would be removed')
+    .option('--json', 'print JSON')
     .action(
-      exitWith(ctx, async (images: string[], flags: { lang?: string[] }) => {
-        const ids = [...images, ...imagesFor(flags.lang ?? [])];
-        if (ids.length === 0) throw new InvalidRequestError('--lang', 'name images or languages to remove');
+      exitWith(ctx, async (flags: { dryRun?: boolean; json?: boolean }) => {
+        const { collectGarbage } = await import('../../images/content/gc.js');
+        const report = await collectGarbage(await openStore(), { dryRun: flags.dryRun === true });
+        if (flags.json) printJson(report);
+        else {
+          const verb = flags.dryRun ? 'would remove' : 'removed';
+          process.stdout.write(`${verb} ${report.images.length} images, ${report.blobs.length} blobs, ${report.refs.length} tags, ${report.tmp.length} temp files (${(report.bytes / 1e6).toFixed(1)} MB)\n`);
+        }
+        return 0;
+      }),
+    );
+
+  rootfs
+    .command('rm')
+    .description('remove images, by language (--lang) or image id; name:tag removes a tag (`gc` then frees what nothing uses); a custom image goes with its whole custom catalog (images and languages)')
+    .option('--lang <ids>', 'comma-separated languages', listOption)
+    .argument('[images...]', 'image ids, or name:tag')
+    .action(
+      exitWith(ctx, async (args: string[], flags: { lang?: string[] }) => {
+        const store = await openStore();
+        const tags = args.filter((arg) => arg.includes(':'));
+        const ids = [...args.filter((arg) => !arg.includes(':')), ...imagesFor(flags.lang ?? [])];
+        if (ids.length === 0 && tags.length === 0) throw new InvalidRequestError('--lang', 'name images or languages to remove');
         const { catalogExtensions } = await import('../../languages/extensions.js');
         const isExtension = (id: string): boolean => catalogExtensions().some((e) => e.name === id || e.images.some((image) => image.id === id));
         for (const id of ids) {
           if (!findImageRecipe(id) && !isExtension(id)) throw new InvalidRequestError('images', `unknown image '${id}' (known: ${allImages().map((i) => i.id).join(', ')})`);
         }
-        const store = await openStore();
+        for (const tag of tags) {
+          if (!store.content.refs().some((ref) => ref.ref === tag)) throw new InvalidRequestError('images', `no tag '${tag}' (\`rootfs ls\` lists them)`);
+        }
+        for (const tag of tags) {
+          await store.content.removeRef(tag);
+          process.stdout.write(`untagged ${tag}\n`);
+        }
         for (const id of ids) {
           if (isExtension(id)) {
             const removed = await (await import('../../compose/build-extension.js')).removeExtension(id);

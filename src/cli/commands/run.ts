@@ -53,6 +53,7 @@ export function runCommand(ctx: CliContext): Command {
   }
   return command
     .option('--backend <name>', `isolation backend: ${BACKEND_CHOICES.join(', ')} (default auto)`, choiceOption('--backend', BACKEND_CHOICES))
+    .option('--image <ref>', 'pin the image: a digest (sha256:…) or name:tag from `rootfs ls` (default: the language\'s current image)')
     .option('--json', "print the full result object as JSON instead of the program's output")
     .option('--base64', 'with --json: stdout and stderr as base64 (binary-safe) instead of UTF-8 text')
     .option('--outputs-dir <dir>', 'write the files the program leaves under outputs/ into this directory')

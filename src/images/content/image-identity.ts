@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCodes, ImageError } from '../../errors.js';
 import { extensionsIn } from '../../languages/extensions.js';
 import type { ImageManifest } from '../manifest.js';
-import type { ImageStore } from '../store.js';
+import type { ImageHome } from './image-home.js';
 import { LAYER_MEDIA_TYPE, type LayerBlob } from './archive.js';
 import type { ImportedImage } from './content-store.js';
 import { digestOf, type Digest } from './digest.js';
@@ -37,7 +37,7 @@ export interface ImageIdentity {
  * blob, once written) are cached in the store keyed by the build chain, so they are computed once
  * per build rather than on every setup. An imported image's config is the one it came with.
  */
-export async function imageIdentity(store: ImageStore, id: string, mode: IdentityMode): Promise<ImageIdentity | null> {
+export async function imageIdentity(store: ImageHome, id: string, mode: IdentityMode): Promise<ImageIdentity | null> {
   const manifest = store.manifest(id);
   if (!manifest) throw new ImageError(ErrorCodes.IMAGE_MISSING, `image '${id}' is not built`, { hint: `run \`infra.operator rootfs build\`` });
   if (manifest.source === 'imported') {
@@ -70,14 +70,14 @@ export async function imageIdentity(store: ImageStore, id: string, mode: Identit
 }
 
 /** An imported image's identity: the config it came with, and its layer blobs (which must still be there). */
-export function importedIdentity(store: ImageStore, image: ImportedImage): ImageIdentity {
+export function importedIdentity(store: ImageHome, image: ImportedImage): ImageIdentity {
   const layers = image.layers.map((layer) => ({ ...layer, path: store.blobPath(layer.digest) }));
   const missing = layers.find((layer) => !store.hasBlob(layer.digest));
   if (missing) throw new ImageError(ErrorCodes.IMAGE_MISSING, `layer ${missing.digest} of image ${image.digest} is missing from the blob store`, { hint: 'pull or import the image again' });
   return { config: image.config, bytes: readFileSync(join(image.dir, 'config.json')), digest: image.digest, key: image.digest, layers };
 }
 
-async function ownLayer(store: ImageStore, manifest: ImageManifest, key: string, mode: IdentityMode): Promise<Partial<LayerBlob> & { diffId: Digest } | null> {
+async function ownLayer(store: ImageHome, manifest: ImageManifest, key: string, mode: IdentityMode): Promise<Partial<LayerBlob> & { diffId: Digest } | null> {
   const cached = store.content.builtLayer(manifest.id);
   const current = cached?.key === key ? cached : null;
   const asLayer = (diffId: Digest, blob: { digest: Digest; size: number } | undefined): Partial<LayerBlob> & { diffId: Digest } =>
@@ -97,7 +97,7 @@ async function ownLayer(store: ImageStore, manifest: ImageManifest, key: string,
   }
 }
 
-function customDefinitions(store: ImageStore, id: string): Pick<ImageConfig, 'languages'> {
+function customDefinitions(store: ImageHome, id: string): Pick<ImageConfig, 'languages'> {
   const extension = extensionsIn(dirname(store.dir)).find((e) => e.images.some((image) => image.id === id));
   return extension ? { languages: [extension] } : {};
 }

@@ -10,7 +10,9 @@ import { extensionIssues } from '../../languages/extension-issues.js';
 import { extensionsIn, writeCatalogExtension } from '../../languages/extensions.js';
 import type { CatalogExtension } from '../../languages/types.js';
 import type { ImageManifest } from '../manifest.js';
-import type { ImageStore } from '../store.js';
+import type { ImageHome } from './image-home.js';
+import type { ImportedImage } from './content-store.js';
+import { runLogged } from '../run-logged.js';
 import { LAYER_MEDIA_TYPE, type LayerBlob } from './archive.js';
 import { digestHex, digestOf, fileDigest, isDigest, type Digest } from './digest.js';
 import { parseConfig, type ImageConfig } from './image-config.js';
@@ -27,7 +29,7 @@ import { DEFAULT_IMPORT_BOUNDS, TreeWriter, type ImportBounds } from './tree-wri
  * verified tree is renamed into `images/<hex>`; on any failure the directory is removed, so
  * nothing half-made is ever visible and nothing is left behind.
  */
-export async function importImage(store: ImageStore, configBytes: Buffer, layers: LayerBlob[], options: { name: string; tag: string; bounds?: ImportBounds }): Promise<{ digest: string }> {
+export async function importImage(store: ImageHome, configBytes: Buffer, layers: LayerBlob[], options: { name: string; tag: string; bounds?: ImportBounds }): Promise<{ digest: string }> {
   if (process.getuid?.() !== 0) throw new RunnerError(ErrorCodes.NEEDS_ROOT, 'importing an image needs root (it keeps the numeric owners of its files)', { hint: 'run it as root' });
   checkName(options.name, 'name');
   checkTag(options.tag, 'tag');
@@ -39,9 +41,16 @@ export async function importImage(store: ImageStore, configBytes: Buffer, layers
   if (!store.content.imported(digest)) {
     const work = await mkdtemp(join(store.content.blobs.ensureTmp(), 'import-'));
     try {
-      await mkdir(join(work, 'rootfs'), { mode: 0o755 });
+      const base = closestImported(store, config);
       const writer = new TreeWriter(join(work, 'rootfs'), options.bounds ?? DEFAULT_IMPORT_BOUNDS);
-      for (const layer of layers) await applyLayer(writer, layer, options.bounds ?? DEFAULT_IMPORT_BOUNDS);
+      if (base) {
+        // The first layers are an image already here (a parent pulled before): share its files.
+        await runLogged(['cp', '-al', '--', join(base.dir, 'rootfs'), join(work, 'rootfs')], () => undefined);
+        await writer.adoptTree();
+      } else {
+        await mkdir(join(work, 'rootfs'), { mode: 0o755 });
+      }
+      for (const layer of layers.slice(base?.config.diff_ids.length ?? 0)) await applyLayer(writer, layer, options.bounds ?? DEFAULT_IMPORT_BOUNDS);
       for (const layer of layers) await keepBlob(store, layer);
       await store.content.blobs.putBlob(configBytes);
       await writeFile(join(work, 'config.json'), configBytes);
@@ -69,7 +78,7 @@ export async function importImage(store: ImageStore, configBytes: Buffer, layers
  * imported exactly as a custom catalog file is (shape, the built-in catalog's rules, no built-in
  * names): a config from anyone's registry defines nothing this host would not build itself.
  */
-function customDefinitions(store: ImageStore, config: ImageConfig): CatalogExtension[] {
+function customDefinitions(store: ImageHome, config: ImageConfig): CatalogExtension[] {
   const given = config.languages ?? [];
   if (given.length > 1) throw new ImageError(ErrorCodes.IMAGE_IMPORT, 'image config: languages holds more than one custom catalog');
   const others = extensionsIn(dirname(store.dir));
@@ -80,6 +89,17 @@ function customDefinitions(store: ImageStore, config: ImageConfig): CatalogExten
     if (!checked.images.some((image) => image.id === config.id)) throw new ImageError(ErrorCodes.IMAGE_IMPORT, `image config: languages[${i}] does not define the image '${config.id}'`);
     return checked;
   });
+}
+
+/**
+ * The imported image whose layers begin this one's (the longest such chain): its tree was verified
+ * when it was imported, so those layers need not be unpacked again, and a hardlinked copy shares
+ * its files on disk, as a built child shares its parent's. The writer never changes a file in place.
+ */
+function closestImported(store: ImageHome, config: ImageConfig): ImportedImage | undefined {
+  const prefixOf = (image: ImportedImage): boolean =>
+    image.config.diff_ids.length < config.diff_ids.length && image.config.diff_ids.every((diffId, i) => diffId === config.diff_ids[i]);
+  return store.content.listImported().filter(prefixOf).sort((a, b) => b.config.diff_ids.length - a.config.diff_ids.length)[0];
 }
 
 function checkLayers(config: ImageConfig, layers: LayerBlob[]): void {
@@ -121,7 +141,7 @@ function corrupted(digest: string, actual?: string): ImageError {
 }
 
 /** A verified blob that is not in the blob store yet (an import from files) is copied in for later pushes. */
-async function keepBlob(store: ImageStore, layer: LayerBlob): Promise<void> {
+async function keepBlob(store: ImageHome, layer: LayerBlob): Promise<void> {
   if (store.hasBlob(layer.digest)) return;
   const temp = store.content.blobs.scratchPath('import');
   await copyFile(layer.path, temp);
@@ -148,7 +168,7 @@ function manifestOf(config: ImageConfig, digest: Digest): ImageManifest {
  * Makes the import what `images/<id>` holds, unless a built image is there (a build is never
  * replaced by an import; pin the import with its digest or tag instead). Swapped atomically.
  */
-async function activate(store: ImageStore, id: string, digest: Digest): Promise<void> {
+async function activate(store: ImageHome, id: string, digest: Digest): Promise<void> {
   const path = join(store.dir, id);
   if (existsSync(path) && !store.isLinked(id)) return;
   await mkdir(store.dir, { recursive: true });

@@ -4,7 +4,7 @@ import { InvalidRequestError } from '../../errors.js';
 import { allImages } from '../../languages/lookup.js';
 import { printable } from '../../safe-text.js';
 import type { ImageManifest } from '../manifest.js';
-import type { ImageStore } from '../store.js';
+import type { ImageHome } from './image-home.js';
 import type { Digest } from './digest.js';
 import { IMAGE_ID } from './image-config.js';
 import { imageIdentity } from './image-identity.js';
@@ -30,7 +30,7 @@ export interface ResolvedImage {
   active: boolean;
 }
 
-function active(store: ImageStore, id: string, manifest: ImageManifest, digest: Digest | null): ResolvedImage {
+function active(store: ImageHome, id: string, manifest: ImageManifest, digest: Digest | null): ResolvedImage {
   return { id, source: manifest.source === 'imported' ? 'imported' : 'built', digest: digest ?? (manifest.digest as Digest | undefined) ?? null, rootfs: store.rootfs(id), manifest, active: true };
 }
 
@@ -39,7 +39,7 @@ function active(store: ImageStore, id: string, manifest: ImageManifest, digest: 
  * (a tag set by an import), or a digest (an imported image, or a built one whose digest matches).
  * Anything else is InvalidRequestError naming the field.
  */
-export async function resolveImage(store: ImageStore, ref: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
+export async function resolveImage(store: ImageHome, ref: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
   const field = options.field ?? 'image';
   const parsed = parseImageRef(ref, field);
   if ('name' in parsed && parsed.tag === undefined && IMAGE_ID.test(parsed.name)) {

@@ -3,7 +3,7 @@ import { chmod, chown, lchown, link, lstat, mkdir, open, rm, symlink } from 'nod
 import { join } from 'node:path';
 import type { Header } from 'tar-stream';
 import { ErrorCodes, ImageError } from '../../errors.js';
-import { WHITEOUT_PREFIX } from './layer-entries.js';
+import { WHITEOUT_PREFIX, walkTree } from './layer-entries.js';
 
 /** An entry's data as tar-stream hands it over (a streamx Readable). */
 export interface EntryBody extends AsyncIterable<unknown> {
@@ -68,6 +68,14 @@ export class TreeWriter {
   constructor(root: string, bounds: ImportBounds = DEFAULT_IMPORT_BOUNDS) {
     this.root = root;
     this.#bounds = bounds;
+  }
+
+  /**
+   * Takes over a tree already at the root (a hardlinked copy of an image imported before, whose
+   * layers this import shares): its directories become ones this writer may write into.
+   */
+  async adoptTree(): Promise<void> {
+    for (const { path, stat } of await walkTree(this.root)) if (stat.isDirectory()) this.#dirs.add(path);
   }
 
   /** Applies one tar entry; `body` is its data stream (drained here for entries without data). */

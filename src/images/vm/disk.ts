@@ -9,6 +9,8 @@ interface DiskManifest {
   image: string;
   /** The image's recipe hash when the disk was made: a different one means remake it. */
   recipe_hash: string;
+  /** An imported image's digest: another import of the same recipe is another image. */
+  digest?: string;
   bytes: number;
 }
 
@@ -19,13 +21,14 @@ export function diskIsCurrent(vm: VmPaths, image: ImageManifest): boolean {
   const disk = diskPath(vm, image.id);
   if (!existsSync(disk) || !existsSync(manifestPath(disk))) return false;
   const manifest = JSON.parse(readFileSync(manifestPath(disk), 'utf8')) as DiskManifest;
-  return manifest.recipe_hash === image.recipe_hash;
+  return manifest.recipe_hash === image.recipe_hash && manifest.digest === image.digest;
 }
 
 /**
  * Makes the read-only root disk of a language image: an ext4 file system filled from the image's
  * tree by `mkfs.ext4 -d` (no loop mount, no root-only kernel state), without a journal since no
- * guest ever writes to it. Sized to the tree plus a margin; inodes counted, not guessed.
+ * guest ever writes to it. Sized to the tree plus a margin; inodes counted, not guessed. An
+ * imported image's tree (`images/<id>` a link into the store) is read the same way.
  */
 export async function buildDisk(vm: VmPaths, image: ImageManifest, rootfs: string, onLine: (line: string) => void): Promise<string> {
   const disk = diskPath(vm, image.id);
@@ -40,7 +43,7 @@ export async function buildDisk(vm: VmPaths, image: ImageManifest, rootfs: strin
       onLine,
     );
     await rename(partial, disk);
-    const manifest: DiskManifest = { image: image.id, recipe_hash: image.recipe_hash, bytes };
+    const manifest: DiskManifest = { image: image.id, recipe_hash: image.recipe_hash, ...(image.digest ? { digest: image.digest } : {}), bytes };
     await writeFile(manifestPath(disk), JSON.stringify(manifest, null, 2) + '\n');
     return disk;
   } catch (err) {
