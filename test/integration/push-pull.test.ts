@@ -184,6 +184,21 @@ describe('push and pull an image (issue 18 "done when")', { skip }, () => {
     await conformance(homeC);
   });
 
+  it('two pulls into one data home at once (api and worker starting together) both succeed', async () => {
+    const home = emptyHome('h');
+    const ref = `${registry.host}/rc/${LANG}:1`;
+    const [one, two] = await Promise.all([0, 1].map(() => cli(['rootfs', 'pull', ref, '--json'], { RUNNER_CODES_HOME: home, PATH: toolFreePath(), ...login })));
+    const reports = [await json<PullReport>(one!), await json<PullReport>(two!)];
+    for (const report of reports) assert.equal(report.image_digest, pushed.image_digest);
+    // Each blob was fetched once: by one pull, found present by the other.
+    for (const digest of pushed.blobs.map((b) => b.digest)) {
+      const outcomes = reports.map((r) => r.blobs.find((b) => b.digest === digest)?.outcome).sort();
+      assert.deepEqual(outcomes, ['downloaded', 'present'], digest);
+    }
+    assert.deepEqual(readdirSync(join(home, 'store', 'tmp')).filter((n) => n.endsWith('.lock') || n.endsWith('.partial')), []);
+    await conformance(home);
+  });
+
   it('an interrupted pull shows nothing, and the next pull resumes with Range and completes', async () => {
     // Every connection through the proxy is cut after 1 MiB: the in-run retries give up, leaving a partial blob.
     const proxy = await CuttingProxy.start(registry.port, { cuts: 1000, afterBytes: 1024 * 1024 });

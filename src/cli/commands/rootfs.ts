@@ -30,7 +30,11 @@ function summary(r: BuildReport): Record<string, unknown> {
 }
 
 export function rootfsCommand(ctx: CliContext): Command {
-  const openStore = async (): Promise<ImageStore> => new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
+  const openStore = async (): Promise<ImageStore> => {
+    const store = new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
+    await store.openContent();
+    return store;
+  };
   const rootfs = new Command('rootfs').description('build, list and remove language images');
 
   rootfs

@@ -3,6 +3,7 @@ import { ErrorCodes, ImageError } from '../../errors.js';
 import { LAYER_MEDIA_TYPE, type LayerBlob } from '../content/archive.js';
 import { parseConfig } from '../content/image-config.js';
 import { parseImageArtifact, type Descriptor } from './artifact.js';
+import { withBlobLock } from './blob-lock.js';
 import { openTransport } from './open-transport.js';
 import { formatRemoteRef, type RemoteRef } from './ref.js';
 import type { RegistryStore } from './store-port.js';
@@ -81,7 +82,11 @@ export async function pullImage(store: RegistryStore, ref: RemoteRef, options: P
 async function fetchBlob(store: RegistryStore, transport: BlobTransport, blob: Descriptor, onBytes: (delta: number) => void): Promise<'present' | 'downloaded'> {
   if (store.hasBlob(blob.digest)) return 'present';
   const path = store.tempBlobPath(blob.digest);
-  await transport.downloadBlob({ digest: blob.digest, size: blob.size, path }, onBytes);
-  await store.commitBlob(path, blob.digest);
-  return 'downloaded';
+  return withBlobLock(path, async () => {
+    // Another pull may have committed it while this one waited for the lock.
+    if (store.hasBlob(blob.digest)) return 'present';
+    await transport.downloadBlob({ digest: blob.digest, size: blob.size, path }, onBytes);
+    await store.commitBlob(path, blob.digest);
+    return 'downloaded';
+  });
 }
