@@ -205,6 +205,9 @@ describe('every protected route, every spelling of its path', async () => {
     const keyed = { 'x-api-key': 'key-one' };
     const { sessions } = (await get(server.url, '/api/v1/sessions', keyed)).body as { sessions: { id: string }[] };
     await Promise.all(sessions.map((s) => fetch(`${server.url}/api/v1/sessions/${s.id}`, { method: 'DELETE', headers: keyed })));
+    // The submissions' sandboxes, the last ones started here, are torn down after their results (deferred destroy).
+    for (let i = 0; i < 100 && ((await server.service.load()).running > 0 || server.service.inFlight > 0); i++) await sleep(50);
+    await sleep(2000);
   });
   const port = Number(new URL(server.url).port);
   const routes = routesOf(server.app);
