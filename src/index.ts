@@ -22,7 +22,7 @@ export { AboveMaximumError, type MaximumSetting } from './engine/above-maximum.j
 export type { PoolOptions } from './engine/pool.js';
 export { ErrorCodes, RunnerError, InvalidRequestError, SandboxError, ImageError, isRunnerError, type ErrorCode } from './errors.js';
 export { LANGUAGES, DEFAULT_LANGUAGES } from './languages/catalog.js';
-export { findLanguage, getLanguage } from './languages/lookup.js';
+export { allLanguages, findLanguage, getLanguage } from './languages/lookup.js';
 export type { LanguageSpec, LanguageFamily } from './languages/types.js';
 export { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from './sandbox/backend-names.js';
 export { dataDir, dataPaths, type DataPaths } from './config/paths.js';

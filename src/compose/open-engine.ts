@@ -1,5 +1,6 @@
 import { dataPaths, type DataPaths } from '../config/paths.js';
 import { ImageStore } from '../images/store.js';
+import { useCatalogHome } from '../languages/extensions.js';
 import { languagesOfImage } from '../languages/lookup.js';
 import { openBackend, type OpenBackendOptions } from '../sandbox/registry.js';
 import type { BackendName } from '../sandbox/backend-names.js';
@@ -22,6 +23,8 @@ export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend'
 /** An Engine on this host: the backend the registry opens (sandbox/registry.ts), the image store, the warm pool. */
 export async function openEngine(options: OpenEngineOptions = {}): Promise<Engine> {
   const paths = options.paths ?? dataPaths();
+  // The custom languages are those of the data home the engine runs images from.
+  if (options.paths) useCatalogHome(paths.root);
   const { pool: shared, poolSizes, backend: choice, firecrackerJailer, hostIds, cgroupParent, ...engineOptions } = options;
   const backend = await openBackend({ paths, backend: choice, firecrackerJailer, hostIds, cgroupParent });
   const pool = shared && poolOf(shared, poolSizes?.[backend.name]);

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, ImageError, RunnerError } from '../errors.js';
 import { getImageRecipe, imageChain, languagesOfImage } from '../languages/lookup.js';
 import type { ImageManifest } from './manifest.js';
 import { type FetchedNpmPackage, fetchNpmPackages } from './npm-fetch.js';
-import { SCRIPTS_DIR, SUITE, layerAssetsDir, recipeHash } from './recipe-hash.js';
+import type { ImageFile } from '../languages/types.js';
+import { INSTALL_FILES_SCRIPT, SCRIPTS_DIR, SUITE, layerAssetsDir, recipeHash } from './recipe-hash.js';
 import { runLogged } from './run-logged.js';
 import type { ImageStore } from './store.js';
 import { probeVersion, treeBytes } from './probe.js';
@@ -90,7 +91,9 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
       await writeFile(join(inputs, 'packages'), recipe.packages.map((name) => name + '\n').join(''));
       if (recipe.npm?.length) progress({ image: id, kind: 'step', message: `npm pack ${recipe.npm.map((pkg) => pkg.spec).join(' ')}` });
       npm = await fetchNpmPackages(recipe.npm ?? [], inputs);
-      await runLogged(['bash', join(SCRIPTS_DIR, 'build-layer.sh'), parentRootfs, buildDir, inputs, layerAssetsDir(id)], onLine);
+      const assets = recipe.files?.length ? await writeFileAssets(recipe.files, join(buildDir, 'assets')) : layerAssetsDir(id);
+      await runLogged(['bash', join(SCRIPTS_DIR, 'build-layer.sh'), parentRootfs, buildDir, inputs, assets], onLine);
+      await rm(join(buildDir, 'assets'), { recursive: true, force: true });
       await rm(inputs, { recursive: true, force: true });
     }
     progress({ image: id, kind: 'step', message: 'probe versions' });
@@ -115,6 +118,26 @@ async function buildOne(store: ImageStore, id: string, options: BuildOptions): P
     await rm(buildDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * A custom image's `files` as a layer's assets for build-layer.sh: the contents and a list under
+ * rootfs/tmp/runner-codes-files/, and install-files.sh as the setup.sh that moves them into place
+ * inside the image's chroot (the host never writes to a path the parent image could redirect).
+ */
+async function writeFileAssets(files: readonly ImageFile[], assets: string): Promise<string> {
+  const staging = join(assets, 'rootfs', 'tmp', 'runner-codes-files');
+  await mkdir(staging, { recursive: true });
+  await chmod(join(assets, 'rootfs', 'tmp'), 0o1777);
+  const rows = await Promise.all(
+    files.map(async (file, index) => {
+      await writeFile(join(staging, String(index)), file.content);
+      return `${file.executable ? '0755' : '0644'}\t${index}\t${file.path}\n`;
+    }),
+  );
+  await writeFile(join(staging, 'list'), rows.join(''));
+  await copyFile(INSTALL_FILES_SCRIPT, join(assets, 'setup.sh'));
+  return assets;
 }
 
 /** Languages added to the catalog after an image was built (or whose probe failed) are probed now. */

@@ -14,6 +14,9 @@ export function layerAssetsDir(imageId: string): string {
   return join(packageRoot, 'src', 'images', 'layers', imageId);
 }
 
+/** Writes a custom image's `files` inside its chroot (run as the layer's setup.sh). */
+export const INSTALL_FILES_SCRIPT = join(packageRoot, 'src', 'images', 'custom', 'install-files.sh');
+
 let scriptsDigest: string | undefined;
 
 /** Digest of the build scripts: changing how images are built changes every recipe hash. */
@@ -44,6 +47,8 @@ export function recipeHash(imageId: string): string {
     packages: [...recipe.packages].sort(),
     npm: (recipe.npm ?? []).map((pkg) => ({ spec: pkg.spec, bin: pkg.bin ?? {} })),
     assets: hashTree(createHash('sha256'), layerAssetsDir(recipe.id)).digest('hex'),
+    // Only custom images have `files`: the built-in images' hashes stay what they were.
+    ...(recipe.files?.length ? { files: recipe.files.map((file) => ({ path: file.path, content: file.content, executable: file.executable === true })), installer: createHash('sha256').update(readFileSync(INSTALL_FILES_SCRIPT)).digest('hex') } : {}),
   }));
   return createHash('sha256').update(JSON.stringify({ suite: SUITE, scripts: scriptsHash(), chain })).digest('hex').slice(0, 16);
 }

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, ImageError } from '../errors.js';
-import { IMAGES } from '../languages/catalog.js';
+import { allImages } from '../languages/lookup.js';
 import type { ImageArchive, LayerBlob } from './content/archive.js';
 import { blobFile, tempBlobFile } from './content/blob-layout.js';
 import type { ContentStore } from './content/content-store.js';
@@ -68,7 +68,7 @@ export class ImageStore {
   }
 
   list(): ImageStatus[] {
-    return IMAGES.map((image) => this.status(image.id));
+    return allImages().map((image) => this.status(image.id));
   }
 
   /** Whether `images/<id>` is a link to an imported image rather than a built directory. */

@@ -7,7 +7,7 @@ import { decodeContent, type ExecuteRequest } from '../engine/request.js';
 import type { Service } from '../engine/service.js';
 import type { SessionExecRequest, SessionListing } from '../engine/sessions/session-service.js';
 import { guessMime } from '../engine/mime-types.js';
-import { LANGUAGES } from '../languages/catalog.js';
+import { allLanguages } from '../languages/lookup.js';
 import { ConnectionSessions } from './connection-sessions.js';
 import {
   CloseSessionInput, CreateSessionInput, ListFilesInput, ReadFileInput, RunCellInput, RunCodeInput, RunInSessionInput, WriteFileInput,
@@ -98,7 +98,7 @@ export function createMcpServer(service: Service, connection: ConnectionSessions
     () =>
       run(async () => {
         const cells = new Set(kernelLanguages());
-        const lines = LANGUAGES.map((lang) => describeLanguage(lang, service.images))
+        const lines = allLanguages().map((lang) => describeLanguage(lang, service.images))
           .filter((info) => info.installed)
           .map((info) => `${info.id}${info.version ? ` ${info.version}` : ''}${info.aliases.length > 0 ? ` (aliases: ${info.aliases.join(', ')})` : ''}${cells.has(info.id) ? ' [run_cell]' : ''}`);
         return textContent(lines.length > 0 ? lines.join('\n') : 'no language is installed on this server (run `infra.operator setup`)');

@@ -59,3 +59,21 @@ it('a language that admits another syscall ABI has an image of its own (the filt
   }
   assert.deepEqual(syscallAbisOfImage('gcc'), []);
 });
+
+it('the built-in catalog matches the schemas a custom file is checked with, and keeps the same rules', async () => {
+  const { Value } = await import('typebox/value');
+  const { ImageRecipeSchema, LanguageSpecSchema } = await import('../../src/languages/catalog-schema.js');
+  const { catalogIssues } = await import('../../src/languages/catalog-rules.js');
+  for (const image of IMAGES) assert.ok(Value.Check(ImageRecipeSchema, image), `${image.id}: ${JSON.stringify(Value.Errors(ImageRecipeSchema, image)[0])}`);
+  for (const language of LANGUAGES) assert.ok(Value.Check(LanguageSpecSchema, language), `${language.id}: ${JSON.stringify(Value.Errors(LanguageSpecSchema, language)[0])}`);
+  assert.deepEqual(catalogIssues({ images: IMAGES, languages: LANGUAGES }), []);
+  // The rules do find what they look for: a broken copy of a built-in language breaks them.
+  const broken = { ...LANGUAGES[0]!, id: 'copy', aliases: [], run: ['x', '{nope}'] };
+  assert.deepEqual(catalogIssues({ images: IMAGES, languages: [...LANGUAGES, broken] }).map((issue) => issue.path.join('/')), [`languages/${LANGUAGES.length}/run/1`]);
+});
+
+it("a language's own limits are capped at the engine's default server maxima", async () => {
+  const { LANGUAGE_LIMIT_CEILINGS } = await import('../../src/languages/catalog-schema.js');
+  const { DEFAULT_MAXIMA } = await import('../../src/engine/limits.js');
+  for (const [key, ceiling] of Object.entries(LANGUAGE_LIMIT_CEILINGS)) assert.equal(ceiling, DEFAULT_MAXIMA[key as keyof typeof DEFAULT_MAXIMA], key);
+});

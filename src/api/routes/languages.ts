@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import { ErrorCodes, RunnerError } from '../../errors.js';
-import { LANGUAGES } from '../../languages/catalog.js';
-import { findLanguage } from '../../languages/lookup.js';
+import { allLanguages, findLanguage } from '../../languages/lookup.js';
 import { describeLanguage } from '../../engine/describe-language.js';
 import { ErrorBodySchema } from '../schemas/common.js';
 import { LanguageSchema } from '../schemas/languages.js';
@@ -12,7 +11,7 @@ export async function languageRoutes(app: Api, { service }: RouteDeps): Promise<
   app.get(
     '/api/v1/languages',
     { schema: { operationId: 'listLanguages', summary: 'Every language in the catalog', tags: ['languages'], response: { 200: Type.Array(LanguageSchema) } } },
-    async () => LANGUAGES.map((lang) => describeLanguage(lang, images)),
+    async () => allLanguages().map((lang) => describeLanguage(lang, images)),
   );
   app.get(
     '/api/v1/languages/:id',

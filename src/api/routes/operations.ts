@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { LANGUAGES } from '../../languages/catalog.js';
+import { allLanguages } from '../../languages/lookup.js';
 import type { Api, RouteDeps } from '../types.js';
 
 const Readiness = Type.Object({
@@ -31,7 +31,7 @@ export async function operationsRoutes(app: Api, { service, metrics }: RouteDeps
       },
     },
     async (_request, reply) => {
-      const installed = LANGUAGES.filter((lang) => service.images.manifest(lang.image) !== null).map((lang) => lang.id);
+      const installed = allLanguages().filter((lang) => service.images.manifest(lang.image) !== null).map((lang) => lang.id);
       const ready = installed.length > 0 && !service.closed;
       reply.code(ready ? 200 : 503);
       return { ready, backend: service.backendName, backends: [...service.backendNames], languages: installed };

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { LANGUAGES } from '../../languages/catalog.js';
+import { allLanguages } from '../../languages/lookup.js';
 import { disconnectSignal } from '../disconnect.js';
 import { throwIfFailed } from '../http-errors.js';
 import { pistonStage, pistonToRequest, resolvePistonRuntime, runStageOf } from '../piston.js';
@@ -14,7 +14,7 @@ export async function pistonRoutes(app: Api, { service }: RouteDeps): Promise<vo
     '/api/v2/runtimes',
     { config: piston, schema: { operationId: 'pistonListRuntimes', summary: 'Installed runtimes (Piston v2)', tags: ['piston'], response: { 200: Type.Array(PistonRuntimeSchema) } } },
     async () =>
-      LANGUAGES.flatMap((lang) => {
+      allLanguages().flatMap((lang) => {
         const version = images.manifest(lang.image)?.versions[lang.id];
         return version ? [{ language: lang.id, version, aliases: [...lang.aliases] }] : [];
       }),

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
-import { LANGUAGES } from '../../languages/catalog.js';
+import { allLanguages } from '../../languages/lookup.js';
 import { describeLanguage } from '../../engine/describe-language.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 
@@ -11,7 +11,7 @@ export function languagesCommand(ctx: CliContext): Command {
     .action(
       exitWith(ctx, async (flags: { json?: boolean }) => {
         const images = new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
-        const rows = LANGUAGES.map((lang) => describeLanguage(lang, images));
+        const rows = allLanguages().map((lang) => describeLanguage(lang, images));
         if (flags.json) {
           printJson(rows);
         } else {

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { dataPaths } from '../../config/paths.js';
 import { InvalidRequestError } from '../../errors.js';
+import type { BuildReport } from '../../images/builder.js';
 import type { ImageStore } from '../../images/store.js';
-import { IMAGES } from '../../languages/catalog.js';
-import { getLanguage } from '../../languages/lookup.js';
+import { allImages, findImageRecipe, getLanguage } from '../../languages/lookup.js';
 import { exitWith, printJson, type CliContext } from '../context.js';
 import { listOption } from '../parse.js';
 import { progressPrinter } from '../progress.js';
@@ -11,6 +11,21 @@ import { progressPrinter } from '../progress.js';
 /** Images named by languages (`--lang`) or by image id (`rm` also takes image ids). */
 function imagesFor(languages: readonly string[]): string[] {
   return [...new Set(languages.map((name) => getLanguage(name).image))];
+}
+
+interface BuildFlags {
+  lang?: string[];
+  all?: boolean;
+  file?: string;
+  check: boolean;
+  force?: boolean;
+  mirror?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function summary(r: BuildReport): Record<string, unknown> {
+  return { image: r.image, built: r.built, seconds: r.seconds, bytes: r.manifest.bytes, versions: r.manifest.versions };
 }
 
 export function rootfsCommand(ctx: CliContext): Command {
@@ -26,21 +41,32 @@ export function rootfsCommand(ctx: CliContext): Command {
     .description('build language images (debootstrap + apt); skips images whose recipe is unchanged')
     .option('--lang <ids>', 'comma-separated languages', listOption)
     .option('--all', 'every language in the catalog')
+    .option('--file <path>', 'a custom catalog file (YAML or JSON, docs/custom-images.md): build its images, check its languages, keep them')
+    .option('--no-check', "with --file: keep the languages without running their conformance programs")
     .option('--force', 'rebuild even when up to date')
     .option('--mirror <url>', 'Debian mirror', process.env.RUNNER_CODES_MIRROR)
     .option('-q, --quiet', 'print steps only, not the tools\' output')
     .option('--json', 'print a JSON summary on stdout')
     .action(
-      exitWith(ctx, async (flags: { lang?: string[]; all?: boolean; force?: boolean; mirror?: string; quiet?: boolean; json?: boolean }) => {
-        if (!flags.all && !flags.lang?.length) throw new InvalidRequestError('--lang', 'name languages with --lang a,b or use --all');
-        const ids = flags.all ? IMAGES.map((i) => i.id) : imagesFor(flags.lang ?? []);
-        const { buildImages } = await import('../../images/builder.js');
-        const reports = await buildImages(await openStore(), ids, {
+      exitWith(ctx, async (flags: BuildFlags) => {
+        const options = {
           ...(flags.force ? { force: true } : {}),
           ...(flags.mirror ? { mirror: flags.mirror } : {}),
           onProgress: progressPrinter({ quiet: flags.quiet === true }),
-        });
-        if (flags.json) printJson(reports.map((r) => ({ image: r.image, built: r.built, seconds: r.seconds, bytes: r.manifest.bytes, versions: r.manifest.versions })));
+        };
+        if (flags.file !== undefined) {
+          if (flags.all || flags.lang?.length) throw new InvalidRequestError('--file', 'builds what the file declares: drop --lang and --all');
+          const extension = await (await import('../../images/recipe-file.js')).readRecipeFile(flags.file);
+          const report = await (await import('../../compose/build-extension.js')).buildExtension(extension, { ...options, skipConformance: !flags.check });
+          if (flags.json) printJson({ ...report, images: report.images.map(summary) });
+          else process.stderr.write(`kept custom catalog '${report.name}' (${report.path}): ${report.languages.map((l) => `${l.id} ${l.version ?? '?'}`).join(', ') || 'no languages'}\n`);
+          return 0;
+        }
+        if (!flags.all && !flags.lang?.length) throw new InvalidRequestError('--lang', 'name languages with --lang a,b, use --all, or give a custom catalog with --file');
+        const ids = flags.all ? allImages().map((i) => i.id) : imagesFor(flags.lang ?? []);
+        const { buildImages } = await import('../../images/builder.js');
+        const reports = await buildImages(await openStore(), ids, options);
+        if (flags.json) printJson(reports.map(summary));
         return 0;
       }),
     );
@@ -90,7 +116,7 @@ export function rootfsCommand(ctx: CliContext): Command {
 
   rootfs
     .command('rm')
-    .description('remove images, by language (--lang) or image id; name:tag removes a tag (`gc` then frees what nothing uses)')
+    .description('remove images, by language (--lang) or image id (a custom image goes with its whole custom catalog); name:tag removes a tag (`gc` then frees what nothing uses)')
     .option('--lang <ids>', 'comma-separated languages', listOption)
     .argument('[images...]', 'image ids, or name:tag')
     .action(
@@ -99,8 +125,10 @@ export function rootfsCommand(ctx: CliContext): Command {
         const tags = args.filter((arg) => arg.includes(':'));
         const ids = [...args.filter((arg) => !arg.includes(':')), ...imagesFor(flags.lang ?? [])];
         if (ids.length === 0 && tags.length === 0) throw new InvalidRequestError('--lang', 'name images or languages to remove');
+        const { catalogExtensions } = await import('../../languages/extensions.js');
+        const isExtension = (id: string): boolean => catalogExtensions().some((e) => e.name === id || e.images.some((image) => image.id === id));
         for (const id of ids) {
-          if (!IMAGES.some((i) => i.id === id)) throw new InvalidRequestError('images', `unknown image '${id}' (known: ${IMAGES.map((i) => i.id).join(', ')})`);
+          if (!findImageRecipe(id) && !isExtension(id)) throw new InvalidRequestError('images', `unknown image '${id}' (known: ${allImages().map((i) => i.id).join(', ')})`);
         }
         for (const tag of tags) {
           if (!store.content.refs().some((ref) => ref.ref === tag)) throw new InvalidRequestError('images', `no tag '${tag}' (\`rootfs ls\` lists them)`);
@@ -109,7 +137,14 @@ export function rootfsCommand(ctx: CliContext): Command {
           await store.content.removeRef(tag);
           process.stdout.write(`untagged ${tag}\n`);
         }
-        for (const id of ids) process.stdout.write(`${(await store.remove(id)) ? 'removed' : 'not built'} ${id}\n`);
+        for (const id of ids) {
+          if (isExtension(id)) {
+            const removed = await (await import('../../compose/build-extension.js')).removeExtension(id);
+            if (removed) process.stdout.write(`removed custom catalog ${removed.name}: images ${removed.images.map((i) => i.id).join(', ')}; languages ${removed.languages.map((l) => l.id).join(', ') || '-'}\n`);
+            continue;
+          }
+          process.stdout.write(`${(await store.remove(id)) ? 'removed' : 'not built'} ${id}\n`);
+        }
         return 0;
       }),
     );

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IMAGES } from '../../languages/catalog.js';
+import { allImages } from '../../languages/lookup.js';
 import type { ImageHome } from './image-home.js';
 import { digestHex } from './digest.js';
 import { imageIdentity } from './image-identity.js';
@@ -52,7 +52,7 @@ export async function collectGarbage(store: ImageHome, options: { dryRun?: boole
     report.refs.push(ref.ref);
     if (!options.dryRun) await store.content.removeRef(ref.ref);
   }
-  for (const { id } of IMAGES) {
+  for (const { id } of allImages()) {
     const manifest = store.manifest(id);
     if (!manifest || manifest.source === 'imported') continue;
     const identity = await imageIdentity(store, id, 'cached').catch(() => null);

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ErrorCodes, ImageError } from '../../errors.js';
+import { extensionsIn } from '../../languages/extensions.js';
 import type { ImageManifest } from '../manifest.js';
 import type { ImageHome } from './image-home.js';
 import { LAYER_MEDIA_TYPE, type LayerBlob } from './archive.js';
@@ -59,6 +60,9 @@ export async function imageIdentity(store: ImageHome, id: string, mode: Identity
     versions: manifest.versions,
     built_at: manifest.built_at,
     bytes: manifest.bytes,
+    // A custom image carries its definitions, so a host that pulls it serves its languages (and the
+    // digest covers them).
+    ...customDefinitions(store, id),
   };
   const bytes = encodeConfig(config);
   const layers = mode === 'blobs' ? [...(parent?.layers ?? []), layer as LayerBlob] : [];
@@ -91,4 +95,9 @@ async function ownLayer(store: ImageHome, manifest: ImageManifest, key: string, 
   } finally {
     if (temp) await rm(temp, { force: true });
   }
+}
+
+function customDefinitions(store: ImageHome, id: string): Pick<ImageConfig, 'languages'> {
+  const extension = extensionsIn(dirname(store.dir)).find((e) => e.images.some((image) => image.id === id));
+  return extension ? { languages: [extension] } : {};
 }

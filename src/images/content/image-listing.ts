@@ -1,5 +1,4 @@
-import { IMAGES } from '../../languages/catalog.js';
-import { languagesOfImage } from '../../languages/lookup.js';
+import { allImages, languagesOfImage } from '../../languages/lookup.js';
 import type { ImageHome } from './image-home.js';
 import { imageIdentity } from './image-identity.js';
 
@@ -30,14 +29,14 @@ export async function listImages(store: ImageHome, options: { digests?: boolean 
   const tagsOf = (digest: string | null): string[] => (digest === null ? [] : refs.filter((ref) => ref.digest === digest).map((ref) => ref.ref));
   const rows: ImageRow[] = [];
   const current = new Set<string>();
-  const ids = [...new Set([...IMAGES.map((image) => image.id), ...store.content.listImported().map((image) => image.config.id)])];
+  const ids = [...new Set([...allImages().map((image) => image.id), ...store.content.listImported().map((image) => image.config.id)])];
   for (const id of ids) {
     const status = store.status(id);
     const manifest = status.manifest;
     let digest = manifest?.digest ?? null;
     if (manifest && digest === null) digest = (await imageIdentity(store, id, options.digests ? 'digest' : 'cached').catch(() => null))?.digest ?? null;
     if (digest) current.add(digest);
-    if (!manifest && !IMAGES.some((image) => image.id === id)) continue;
+    if (!manifest && !allImages().some((image) => image.id === id)) continue;
     rows.push({
       image: id,
       languages: languagesOfImage(id).map((language) => language.id),

@@ -1,11 +1,14 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { ErrorCodes, ImageError, RunnerError } from '../../errors.js';
+import { extensionIssues } from '../../languages/extension-issues.js';
+import { extensionsIn, writeCatalogExtension } from '../../languages/extensions.js';
+import type { CatalogExtension } from '../../languages/types.js';
 import type { ImageManifest } from '../manifest.js';
 import type { ImageHome } from './image-home.js';
 import type { ImportedImage } from './content-store.js';
@@ -33,6 +36,7 @@ export async function importImage(store: ImageHome, configBytes: Buffer, layers:
   const digest = digestOf(configBytes);
   const config = parseConfig(configBytes);
   checkLayers(config, layers);
+  const definitions = customDefinitions(store, config);
 
   if (!store.content.imported(digest)) {
     const work = await mkdtemp(join(store.content.blobs.ensureTmp(), 'import-'));
@@ -65,6 +69,7 @@ export async function importImage(store: ImageHome, configBytes: Buffer, layers:
   }
   await store.content.setRef(options.name, options.tag, digest);
   await activate(store, config.id, digest);
+  for (const extension of definitions) await writeCatalogExtension(dirname(store.dir), extension);
   return { digest };
 }
 
@@ -77,6 +82,24 @@ function closestImported(store: ImageHome, config: ImageConfig): ImportedImage |
   const prefixOf = (image: ImportedImage): boolean =>
     image.config.diff_ids.length < config.diff_ids.length && image.config.diff_ids.every((diffId, i) => diffId === config.diff_ids[i]);
   return store.content.listImported().filter(prefixOf).sort((a, b) => b.config.diff_ids.length - a.config.diff_ids.length)[0];
+}
+
+/**
+ * The custom definitions an image brings (image-config.ts `languages`), checked before anything is
+ * imported exactly as a custom catalog file is (shape, the built-in catalog's rules, no built-in
+ * names): a config from anyone's registry defines nothing this host would not build itself.
+ */
+function customDefinitions(store: ImageHome, config: ImageConfig): CatalogExtension[] {
+  const given = config.languages ?? [];
+  if (given.length > 1) throw new ImageError(ErrorCodes.IMAGE_IMPORT, 'image config: languages holds more than one custom catalog');
+  const others = extensionsIn(dirname(store.dir));
+  return given.map((extension, i) => {
+    const issue = extensionIssues(extension, others)[0];
+    if (issue) throw new ImageError(ErrorCodes.IMAGE_IMPORT, `image config: languages[${i}].${issue.path.join('.')}: ${issue.message}`);
+    const checked = extension as CatalogExtension;
+    if (!checked.images.some((image) => image.id === config.id)) throw new ImageError(ErrorCodes.IMAGE_IMPORT, `image config: languages[${i}] does not define the image '${config.id}'`);
+    return checked;
+  });
 }
 
 function checkLayers(config: ImageConfig, layers: LayerBlob[]): void {

