@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { ErrorCodes, ImageError } from '../errors.js';
 import { allImages } from '../languages/lookup.js';
 import type { ImageArchive, LayerBlob } from './content/archive.js';
-import { ContentStore } from './content/content-store.js';
+import { blobFile, tempBlobFile } from './content/blob-layout.js';
+import type { ContentStore } from './content/content-store.js';
 import type { ImportBounds } from './content/tree-writer.js';
 import type { ResolvedImage, ResolveOptions } from './content/resolve.js';
 import type { ImageManifest } from './manifest.js';
@@ -26,11 +27,25 @@ export interface ImageStatus {
  */
 export class ImageStore {
   readonly dir: string;
-  readonly content: ContentStore;
+  /** `<home>/store/`, beside images/ (so a home whose images/ is a symlink keeps its own store). */
+  readonly contentDir: string;
+  #content: ContentStore | undefined;
 
   constructor(dir: string, contentDir: string = join(dirname(dir), 'store')) {
     this.dir = dir;
-    this.content = new ContentStore(contentDir);
+    this.contentDir = contentDir;
+  }
+
+  /** The content store, once opened: every content operation below opens it first. */
+  get content(): ContentStore {
+    if (!this.#content) throw new Error('ImageStore.content is used before openContent()');
+    return this.#content;
+  }
+
+  /** Loads the content-store modules (a plain run never needs them) and opens the store. */
+  async openContent(): Promise<ContentStore> {
+    this.#content ??= new (await import('./content/content-store.js')).ContentStore(this.contentDir);
+    return this.#content;
   }
 
   rootfs(id: string): string {
@@ -96,25 +111,26 @@ export class ImageStore {
   // that a plain run does not pay for them.
 
   blobPath(digest: string): string {
-    return this.content.blobs.blobPath(digest);
+    return blobFile(this.contentDir, digest);
   }
 
   hasBlob(digest: string): boolean {
-    return this.content.blobs.hasBlob(digest);
+    return existsSync(this.blobPath(digest));
   }
 
   /** A writable temp file in the store's tmp dir (same file system), for downloads; move it in with commitBlob. */
   tempBlobPath(digest: string): string {
-    return this.content.blobs.tempBlobPath(digest);
+    return tempBlobFile(this.contentDir, digest);
   }
 
   /** Moves a downloaded blob into the store after verifying its sha256 (removed if it does not match). */
-  commitBlob(tempPath: string, digest: string): Promise<void> {
-    return this.content.blobs.commitBlob(tempPath, digest);
+  async commitBlob(tempPath: string, digest: string): Promise<void> {
+    return (await this.openContent()).blobs.commitBlob(tempPath, digest);
   }
 
   /** The config and layer blobs of an image (a name, name:tag or digest), writing or reusing the blobs. */
   async exportImage(ref: string): Promise<ImageArchive> {
+    await this.openContent();
     return (await import('./content/export.js')).exportImage(this, ref);
   }
 
@@ -123,11 +139,13 @@ export class ImageStore {
    * directory, renames it into place, then points `name:tag` at it. Never a half image visible.
    */
   async importImage(config: Buffer, layers: LayerBlob[], options: { name: string; tag: string; bounds?: ImportBounds }): Promise<{ digest: string }> {
+    await this.openContent();
     return (await import('./content/import.js')).importImage(this, config, layers, options);
   }
 
   /** The image a reference names (digest, name:tag, or image id), or InvalidRequestError naming `field`. */
   async resolve(ref: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
+    await this.openContent();
     return (await import('./content/resolve.js')).resolveImage(this, ref, options);
   }
 }

@@ -29,7 +29,11 @@ function summary(r: BuildReport): Record<string, unknown> {
 }
 
 export function rootfsCommand(ctx: CliContext): Command {
-  const openStore = async (): Promise<ImageStore> => new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
+  const openStore = async (): Promise<ImageStore> => {
+    const store = new (await import('../../images/store.js')).ImageStore(dataPaths().imagesDir);
+    await store.openContent();
+    return store;
+  };
   const rootfs = new Command('rootfs').description('build, list and remove language images');
 
   rootfs
@@ -112,7 +116,7 @@ export function rootfsCommand(ctx: CliContext): Command {
 
   rootfs
     .command('rm')
-    .description('remove images, by language (--lang) or image id; name:tag removes a tag (`gc` then frees what nothing uses); a custom image goes with its whole custom catalog (images and languages)')
+    .description('remove images, by language (--lang) or image id (a custom image goes with its whole custom catalog); name:tag removes a tag (`gc` then frees what nothing uses)')
     .option('--lang <ids>', 'comma-separated languages', listOption)
     .argument('[images...]', 'image ids, or name:tag')
     .action(

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, ImageError } from '../../errors.js';
-import { digestHex, digestOf, fileDigest, type Digest } from './digest.js';
+import { blobFile, ensureTmpDir, tempBlobFile, tmpDirOf } from './blob-layout.js';
+import { digestOf, fileDigest, type Digest } from './digest.js';
 
 /**
  * Blobs (layer tars and image configs) by digest: `<dir>/blobs/sha256/<hex>`, written through
@@ -17,37 +18,28 @@ export class BlobStore {
   }
 
   get tmpDir(): string {
-    return join(this.dir, 'tmp');
+    return tmpDirOf(this.dir);
   }
 
   blobPath(digest: string): string {
-    return join(this.dir, 'blobs', 'sha256', digestHex(digest));
+    return blobFile(this.dir, digest);
   }
 
   hasBlob(digest: string): boolean {
     return existsSync(this.blobPath(digest));
   }
 
-  /**
-   * A writable temp file for a blob being downloaded. The same digest always gets the same path, so
-   * an interrupted download can resume where it stopped (one download of a blob at a time).
-   */
   tempBlobPath(digest: string): string {
-    this.ensureTmp();
-    return join(this.tmpDir, `${digestHex(digest)}.partial`);
+    return tempBlobFile(this.dir, digest);
   }
 
   /** A fresh temp path (for blobs whose digest is known only once written). */
   scratchPath(label: string): string {
-    this.ensureTmp();
-    return join(this.tmpDir, `${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    return join(ensureTmpDir(this.dir), `${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
-  /** The tmp dir, private to root (the store itself stays searchable: sandboxes' users must reach imported trees). */
   ensureTmp(): string {
-    mkdirSync(this.dir, { recursive: true });
-    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
-    return this.tmpDir;
+    return ensureTmpDir(this.dir);
   }
 
   /** Moves a temp file into the store after checking that its bytes have `digest`; removes it otherwise. */
