@@ -117,7 +117,7 @@ export function rootfsCommand(ctx: CliContext): Command {
 
   rootfs
     .command('rm')
-    .description('remove images, by language (--lang) or image id; name:tag removes a tag (`gc` then frees what nothing uses); a custom image goes with its whole custom catalog (images and languages)')
+    .description('remove images, by language (--lang) or image id (a custom image goes with its whole custom catalog); name:tag removes a tag (`gc` then frees what nothing uses)')
     .option('--lang <ids>', 'comma-separated languages', listOption)
     .argument('[images...]', 'image ids, or name:tag')
     .action(

@@ -1,5 +1,4 @@
-import { allImages } from '../../languages/lookup.js';
-import { languagesOfImage } from '../../languages/lookup.js';
+import { allImages, languagesOfImage } from '../../languages/lookup.js';
 import type { ImageHome } from './image-home.js';
 import { imageIdentity } from './image-identity.js';
 

@@ -74,6 +74,17 @@ export async function importImage(store: ImageHome, configBytes: Buffer, layers:
 }
 
 /**
+ * The imported image whose layers begin this one's (the longest such chain): its tree was verified
+ * when it was imported, so those layers need not be unpacked again, and a hardlinked copy shares
+ * its files on disk, as a built child shares its parent's. The writer never changes a file in place.
+ */
+function closestImported(store: ImageHome, config: ImageConfig): ImportedImage | undefined {
+  const prefixOf = (image: ImportedImage): boolean =>
+    image.config.diff_ids.length < config.diff_ids.length && image.config.diff_ids.every((diffId, i) => diffId === config.diff_ids[i]);
+  return store.content.listImported().filter(prefixOf).sort((a, b) => b.config.diff_ids.length - a.config.diff_ids.length)[0];
+}
+
+/**
  * The custom definitions an image brings (image-config.ts `languages`), checked before anything is
  * imported exactly as a custom catalog file is (shape, the built-in catalog's rules, no built-in
  * names): a config from anyone's registry defines nothing this host would not build itself.
@@ -89,17 +100,6 @@ function customDefinitions(store: ImageHome, config: ImageConfig): CatalogExtens
     if (!checked.images.some((image) => image.id === config.id)) throw new ImageError(ErrorCodes.IMAGE_IMPORT, `image config: languages[${i}] does not define the image '${config.id}'`);
     return checked;
   });
-}
-
-/**
- * The imported image whose layers begin this one's (the longest such chain): its tree was verified
- * when it was imported, so those layers need not be unpacked again, and a hardlinked copy shares
- * its files on disk, as a built child shares its parent's. The writer never changes a file in place.
- */
-function closestImported(store: ImageHome, config: ImageConfig): ImportedImage | undefined {
-  const prefixOf = (image: ImportedImage): boolean =>
-    image.config.diff_ids.length < config.diff_ids.length && image.config.diff_ids.every((diffId, i) => diffId === config.diff_ids[i]);
-  return store.content.listImported().filter(prefixOf).sort((a, b) => b.config.diff_ids.length - a.config.diff_ids.length)[0];
 }
 
 function checkLayers(config: ImageConfig, layers: LayerBlob[]): void {
