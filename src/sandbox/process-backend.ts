@@ -114,6 +114,7 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     const [program, ...args] = command.argv;
     const server = this.#forkServerOptions;
     const fdFile = command.fdFile === undefined ? -1 : (server?.fdFiles.indexOf(command.fdFile) ?? -1);
+    // SECURITY: the fork server runs its launcher and nothing else; any other command is spawned here.
     if (server && command.agentOnStdio && program === server.launcher && (command.fdFile === undefined || fdFile >= 0)) {
       return (await this.#forkServerFor(server)).launch(args, fdFile);
     }

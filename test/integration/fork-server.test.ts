@@ -85,6 +85,7 @@ describe('the fork server', () => {
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => engine.execute({ language: 'bash', code: `echo ${i}` })));
     assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 12 }, (_, i) => `${i}\n`));
     await sleep(200);
+    assert.ok(forkServers().length > 0, 'the engine started its sandboxes through a fork server');
     for (const server of forkServers()) {
       const children = readFileSync(`/proc/${server}/task/${server}/children`, 'utf8').trim();
       assert.equal(children, '', `runner-forkserver ${server} still has children: ${children}`);
