@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, ImageError } from '../../errors.js';
-import { blobFile, ensureTmpDir, tempBlobFile, tmpDirOf } from './blob-layout.js';
+import { blobFile, ensureTmpDir, tmpDirOf } from './blob-layout.js';
 import { digestOf, fileDigest, type Digest } from './digest.js';
 
 /**
- * Blobs (layer tars and image configs) by digest: `<dir>/blobs/sha256/<hex>`, written through
+ * Writes blobs (layer tars and image configs) by digest: `<dir>/blobs/sha256/<hex>`, written through
  * `<dir>/tmp/` on the same file system so that a blob appears whole or not at all.
  */
 export class BlobStore {
@@ -19,18 +19,6 @@ export class BlobStore {
 
   get tmpDir(): string {
     return tmpDirOf(this.dir);
-  }
-
-  blobPath(digest: string): string {
-    return blobFile(this.dir, digest);
-  }
-
-  hasBlob(digest: string): boolean {
-    return existsSync(this.blobPath(digest));
-  }
-
-  tempBlobPath(digest: string): string {
-    return tempBlobFile(this.dir, digest);
   }
 
   /** A fresh temp path (for blobs whose digest is known only once written). */
@@ -54,7 +42,7 @@ export class BlobStore {
 
   /** Moves a temp file this process wrote and hashed itself into the store. */
   async adopt(tempPath: string, digest: Digest): Promise<void> {
-    const target = this.blobPath(digest);
+    const target = blobFile(this.dir, digest);
     await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
     await rename(tempPath, target);
   }
@@ -62,7 +50,7 @@ export class BlobStore {
   /** Stores a small blob (an image config) and returns its digest. */
   async putBlob(data: Buffer): Promise<Digest> {
     const digest = digestOf(data);
-    if (this.hasBlob(digest)) return digest;
+    if (existsSync(blobFile(this.dir, digest))) return digest;
     const temp = this.scratchPath('blob');
     await writeFile(temp, data);
     await this.adopt(temp, digest);
