@@ -74,10 +74,13 @@ function parseJson(_request: FastifyRequest, body: Buffer, done: (err: Error | n
   }
 }
 
-/** Submissions in this process, closed with the app (before the service: server.ts closes it last). */
+/**
+ * Submissions in this process, closed as the app begins to close (preClose: waiting GETs are answered
+ * before the server waits for its open requests), and before the service, which server.ts closes last.
+ */
 function localSubmissions(app: Api, service: Service, config: ApiConfig): Submissions {
   const submissions = new LocalSubmissions(service, { settings: submissionSettingsFor(config), maxima: config, maxBatch: config.maxBatch, log: app.log });
-  app.addHook('onClose', () => submissions.close());
+  app.addHook('preClose', () => submissions.close());
   return submissions;
 }
 

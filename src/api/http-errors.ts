@@ -78,6 +78,7 @@ function fieldOf(instancePath: string): string {
     .join('');
 }
 
+/** The error with the longest instance path (the first of equals). */
 function deepest(errors: readonly AjvError[]): AjvError {
   return errors.reduce((best, error) => (error.instancePath.split('/').length > best.instancePath.split('/').length ? error : best));
 }

@@ -6,6 +6,7 @@ import type { LanguageSchema } from '../api/schemas/languages.js';
 import type {
   CellBodySchema, CellResultSchema, FileEntrySchema, FileListSchema, FileWrittenSchema, SessionCreateBodySchema, SessionExecBodySchema, SessionSchema,
 } from '../api/schemas/sessions.js';
+import type { SubmissionBodySchema, SubmissionRecordSchema } from '../api/schemas/submissions.js';
 import type { ExecutionResultSchema, OutputFileSchema, StageResultSchema } from '../engine/result-schema.js';
 
 // The client's types are the server's schemas, read as types (`Static<>`): the same definitions the
@@ -27,6 +28,11 @@ export type SessionExecuteRequest = Static<typeof SessionExecBodySchema>;
 export type FileEntry = Static<typeof FileEntrySchema>;
 export type FileList = Static<typeof FileListSchema>;
 export type FileWritten = Static<typeof FileWrittenSchema>;
+
+/** The body of POST /api/v1/submissions (one submission; a batch is an array of them). */
+export type SubmissionRequest = Static<typeof SubmissionBodySchema>;
+/** A submission's record (GET /api/v1/submissions/{token}): every field may be left out by `fields`. */
+export type Submission = Static<typeof SubmissionRecordSchema>;
 
 export type RunCodeRequest = Static<typeof CellBodySchema>;
 export type CellResult = Static<typeof CellResultSchema>;

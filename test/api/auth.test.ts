@@ -1,5 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { get, post, testServer } from '../helpers/server.js';
 import type { Api } from '../../src/api/types.js';
@@ -71,6 +72,7 @@ const BODIES: Record<string, unknown> = {
 const CREATE_BODIES: Record<string, unknown> = {
   '/api/v1/sessions': { language: 'bash' },
   '/api/v1/sessions/:id/run_code': { code: '6 * 7' },
+  '/api/v1/submissions': job,
   '/mcp': { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'auth-test', version: '1' } } },
 };
 /** Headers a route needs to succeed besides the key (MCP's Streamable HTTP asks for both media types). */
@@ -97,9 +99,11 @@ function routesOf(app: Api): Route[] {
 
 /** The session the session routes' `:id` names (created with key-one before the routes are tried). */
 let sessionId = '';
+/** The submission the submission routes' `:token` names (likewise). */
+let submissionToken = '';
 
 /** A request path for the route pattern: parameters get a real value. */
-const concrete = (pattern: string): string => pattern.replace(/\/sessions\/:id/, `/sessions/${sessionId}`).replace(/:\w+/g, 'bash').replace(/\*/g, 'x');
+const concrete = (pattern: string): string => pattern.replace(/\/sessions\/:id/, `/sessions/${sessionId}`).replace(/\/submissions\/:token/, `/submissions/${submissionToken}`).replace(/:\w+/g, 'bash').replace(/\*/g, 'x');
 
 const encode = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
 
@@ -191,6 +195,9 @@ async function executions(url: string): Promise<number> {
 // either: each server's teardown checks the host for leftover sandboxes while the other still runs.
 const server = await testServer({ apiKeys: ['key-one'], poolSize: 0 });
 sessionId = (await post(server.url, '/api/v1/sessions', { language: 'python' }, { 'x-api-key': 'key-one' })).body.id;
+submissionToken = (await post(server.url, '/api/v1/submissions', job, { 'x-api-key': 'key-one' })).body.token;
+// Finished before the first count of executions is taken.
+await get(server.url, `/api/v1/submissions/${submissionToken}?wait=true`, { 'x-api-key': 'key-one' });
 
 describe('every protected route, every spelling of its path', async () => {
   // The first server's teardown checks the host while this one runs: its sessions must be gone by then.
@@ -254,7 +261,10 @@ describe('every protected route, every spelling of its path', async () => {
     assert.deepEqual(failed, []);
     const executing = protectedRoutes.filter((r) => BODIES[r.path] !== undefined).length;
     assert.equal(executing, Object.keys(BODIES).length, 'every executing route is among the protected ones');
-    assert.equal(await executions(server.url), before + executing * 3);
+    // Each spelling of POST /api/v1/submissions queued one more execution, which runs after its 201.
+    const expected = before + executing * 3 + 3;
+    for (let i = 0; i < 200 && (await executions(server.url)) < expected; i++) await sleep(50);
+    assert.equal(await executions(server.url), expected);
   });
 
   it('leaves the open routes open', async () => {

@@ -196,3 +196,21 @@ describe('sessions through the client', () => {
     }
   });
 });
+
+describe('submissions through the client', () => {
+  it('submits, reads with wait and fields, cancels, and keeps them to their API key', async () => {
+    const token = await rc.submit({ language: 'python', code: 'print(input())', stdin: 'async', expected_output: 'async' });
+    const done = await rc.getSubmission(token, { wait: true });
+    assert.equal(done.status, 'done');
+    assert.equal(done.result?.verdict, 'accepted');
+    assert.deepEqual(await rc.getSubmission(token, { fields: ['status', 'result.stdout'] }), { status: 'done', result: { stdout: 'async\n' } });
+    const slow = await rc.submit({ language: 'python', code: 'import time\ntime.sleep(30)' });
+    const cancelled = await rc.cancelSubmission(slow);
+    assert.equal(cancelled.status, 'failed');
+    assert.equal(cancelled.error?.code, 'RC_ERR_CANCELLED');
+    const other = new RunnerCodes({ baseUrl: server.base, apiKey: 'key-b' });
+    await rejection(other.getSubmission(token), NotFoundError);
+    const bad = await rejection(rc.submitBatch([{ language: 'python', code: 'print(1)' }, { language: 'python', code: 'print(1)', timeout: 0 }]), BadRequestError);
+    assert.equal(bad.field, '[1].timeout');
+  });
+});

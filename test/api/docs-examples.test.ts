@@ -15,10 +15,14 @@ const VOLATILE = new Set([
   'trace_id', 'timings', 'load_time', 'exec_time', 'cpu_time_ms', 'memory_peak_bytes', 'wall_time_ms', 'executionTime', 'cpu_time', 'wall_time', 'memory', 'image_bytes', 'languages',
   // A session's id and times, a file's mtime, a cell's duration.
   'id', 'created_at', 'expires_at', 'max_expires_at', 'last_used_at', 'mtime', 'duration_ms',
+  // A submission's token and times.
+  'token', 'started_at', 'finished_at',
 ]);
 
 /** A command that creates a session: later examples name it as $SID, as the page tells readers to. */
 const CREATES_SESSION = /-X POST http:\/\/localhost:8080\/api\/v1\/sessions /;
+/** A command that submits: later examples name its token(s) as $TOKEN (a batch's, comma-separated, as $TOKENS). */
+const SUBMITS = /-X POST http:\/\/localhost:8080\/api\/v1\/submissions /;
 
 function normalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalize);
@@ -41,10 +45,16 @@ it('every curl example in docs/api.md still answers as documented', async () => 
   const examples = [...doc.matchAll(/```sh\n\$ (curl .*)\n([\s\S]*?)```/g)].map((m) => ({ command: m[1]!, documented: m[2]!.trim() }));
   assert.ok(examples.length >= 8, `found ${examples.length} examples`);
   let sid = '';
+  const tokens = { TOKEN: '', TOKENS: '' };
   for (const { command, documented } of examples) {
     // The commands are this repository's own documentation, run through bash exactly as a reader would.
-    const { stdout } = await run('bash', ['-c', command.replaceAll('http://localhost:8080', base)], { env: { ...process.env, SID: sid } });
+    const { stdout } = await run('bash', ['-c', command.replaceAll('http://localhost:8080', base)], { env: { ...process.env, SID: sid, ...tokens } });
     if (CREATES_SESSION.test(command)) sid = JSON.parse(stdout).id;
+    if (SUBMITS.test(command)) {
+      const created = JSON.parse(stdout);
+      if (Array.isArray(created)) tokens.TOKENS = created.map((t: { token: string }) => t.token).join(',');
+      else tokens.TOKEN = created.token;
+    }
     if (documented.startsWith('event: ')) {
       // Server-Sent Events: the same events in the same order, each data as documented.
       assert.deepEqual(normalize(sseEvents(stdout)), normalize(sseEvents(documented)), command);

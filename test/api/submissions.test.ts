@@ -12,6 +12,8 @@ import { get, post, testServer, type Reply } from '../helpers/server.js';
 const server = await testServer({ apiKeys: ['key-a', 'key-b'], concurrency: 2, queueLimit: 16, poolSize: 0, maxBatch: 8, callbackAllowlist: ['127.0.0.1:9'], callbackSecret: 'not-used' });
 // Retention and storage bounds, on a server of their own so that its short TTL touches no other test.
 const small = await testServer({ poolSize: 0, submissionTtlS: 1, submissionMaxOutputBytes: 1000 });
+// Closed by a test of its own.
+const closing = await testServer({ poolSize: 0, shutdownGraceMs: 1000 });
 
 const A: Record<string, string> = { authorization: 'Bearer key-a' };
 const B: Record<string, string> = { authorization: 'Bearer key-b' };
@@ -254,5 +256,22 @@ describe('bad input', () => {
     const wait = await get(server.base, '/api/v1/submissions/nope?wait=yes', A);
     assert.equal(wait.status, 400);
     assert.equal(wait.body.error.field, 'wait');
+  });
+});
+
+describe('shutdown', () => {
+  it('answers a waiting GET at once instead of holding the server open, then cancels what runs after the grace period', async () => {
+    const { body } = await submit({ language: 'python', code: 'import time\ntime.sleep(50)', timeout: 60_000 }, {}, closing.base);
+    await until('running', async () => (await get(closing.base, `/api/v1/submissions/${body.token}`)).body.status === 'running');
+    const waiting = get(closing.base, `/api/v1/submissions/${body.token}?wait=true`);
+    await sleep(300);
+    const started = Date.now();
+    const closed = closing.close();
+    const answer = await waiting;
+    assert.ok(Date.now() - started < 3000, `answered ${Date.now() - started} ms after close()`);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.status, 'running');
+    await closed;
+    assert.ok(Date.now() - started < 15_000, 'closed after the grace period, not after the program');
   });
 });

@@ -60,6 +60,24 @@ it('serves HTTP from an unprivileged process; only the engine process keeps root
   assert.deepEqual(leftovers(), NOTHING_LEFT);
 });
 
+it('submissions on the HTTP side run on the engine process: running is reported over IPC, DELETE destroys the sandbox', async () => {
+  const server = await startServerProcess(['--backend', 'bwrap', '--pool-size', '0']);
+  const submissions = `${server.url}/api/v1/submissions`;
+  try {
+    const created = await fetch(submissions, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ language: 'python', code: 'import time\ntime.sleep(50)', timeout: 60_000 }) });
+    assert.equal(created.status, 201);
+    const { token } = (await created.json()) as { token: string };
+    let status = '';
+    for (let i = 0; i < 200 && status !== 'running'; i++, await sleep(50)) status = ((await (await fetch(`${submissions}/${token}`)).json()) as { status: string }).status;
+    assert.equal(status, 'running', 'the engine process told the HTTP side the execution got its slot');
+    const cancelled = (await (await fetch(`${submissions}/${token}`, { method: 'DELETE' })).json()) as { status: string; error: { code: string } };
+    assert.equal(cancelled.error.code, 'RC_ERR_CANCELLED');
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+  assert.deepEqual(leftovers(), NOTHING_LEFT);
+});
+
 it('a crash of the HTTP side stops the server and leaves nothing behind', async () => {
   const server = await startServerProcess(['--backend', 'bwrap', '--pool-warm', 'python', '--pool-size', '1']);
   // One execution first: the whole path is up (the worker told the engine process it listens).

@@ -129,7 +129,9 @@ export async function submissionRoutes(app: Api, { submissions, config }: RouteD
       if (tokens.length === 0) throw new InvalidRequestError('tokens', 'names no token');
       if (tokens.length > config.maxBatch) throw new InvalidRequestError('tokens', `at most ${config.maxBatch} tokens (max_batch)`);
       const owner = ownerOf(request);
-      const records = await Promise.all(tokens.map((token) => submissions.get(token, owner !== undefined ? { owner } : {})));
+      const waitMs = request.query.wait === 'true' ? config.submissionMaxWaitMs : 0;
+      // The waits run side by side: the answer comes when the last has finished, within one wait bound.
+      const records = await Promise.all(tokens.map((token) => submissions.get(token, { ...(owner !== undefined ? { owner } : {}), waitMs })));
       return { submissions: records.map((record) => (record ? selectFields(record, selection) : null)) };
     },
   );

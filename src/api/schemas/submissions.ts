@@ -74,6 +74,7 @@ export const GetSubmissionQuery = Type.Object(
 export const GetSubmissionsQuery = Type.Object(
   {
     tokens: Type.String({ minLength: 1, maxLength: 65_536, description: 'comma-separated tokens (at most `max_batch`)' }),
+    wait: Flag('`true`: answer when every one has finished, or after the server\'s `submission_max_wait_ms`, whichever comes first'),
     fields: Type.Optional(Type.String({ maxLength: 1024, description: FIELDS_DESCRIPTION })),
     base64_encoded: Flag('accepted for Judge0 clients; outputs are in the encoding chosen when submitting'),
   },

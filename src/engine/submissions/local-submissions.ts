@@ -127,7 +127,8 @@ export class LocalSubmissions implements Submissions {
     const waitMs = Math.min(options.waitMs ?? 0, this.#settings.maxWaitMs);
     if (waitMs > 0 && (entry.record.status === 'queued' || entry.record.status === 'running')) {
       const timeout = new AbortController();
-      await Promise.race([entry.finished, sleep(waitMs, undefined, { signal: timeout.signal }).catch(() => undefined)]);
+      // Shutting down ends the wait too: a long poll must not hold the server open.
+      await Promise.race([entry.finished, sleep(waitMs, undefined, { signal: AbortSignal.any([timeout.signal, this.#closing.signal]) }).catch(() => undefined)]);
       timeout.abort();
     }
     return { ...entry.record };
@@ -144,8 +145,8 @@ export class LocalSubmissions implements Submissions {
   }
 
   /**
-   * Takes no more submissions, stops callback retries, and waits for what is still running: the
-   * service's shutdown (grace period, then cancel) bounds that wait.
+   * Takes no more submissions, answers every waiting GET, stops callback retries, and waits for
+   * what is still running: the service's shutdown (grace period, then cancel) bounds that wait.
    */
   async close(): Promise<void> {
     this.#closing.abort();

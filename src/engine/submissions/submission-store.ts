@@ -37,10 +37,6 @@ export class SubmissionStore {
     this.#sweep.unref();
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** Throws QUEUE_FULL unless `count` more records fit (finished ones can make room). */
   ensureRoom(count: number): void {
     if (this.#unfinished + count > this.#maxStored) {
@@ -82,11 +78,6 @@ export class SubmissionStore {
     this.#unfinished--;
     entry.markFinished();
     return true;
-  }
-
-  /** Every entry not yet finished. */
-  unfinished(): StoredSubmission[] {
-    return [...this.#entries.values()].filter((entry) => !finishedState(entry.record));
   }
 
   #dropExpired(): void {
