@@ -45,11 +45,11 @@ export interface ProfileRecord {
 const STALLED = 'job stalled more than allowable limit';
 
 /**
- * A RunnerError a worker threw, as a job's failedReason: `CODE [field]: message`. BullMQ keeps one
- * string per failure; errorOfFailedReason() reads it back on the API side.
+ * A RunnerError a worker threw, as a job's failedReason: `CODE message`, or `CODE\tfield\tmessage`
+ * for bad input. BullMQ keeps one string per failure; errorOfFailedReason() reads it back.
  */
 export function failedReasonOf(err: RunnerError): string {
-  return err instanceof InvalidRequestError ? `${err.code} [${err.field}] ${err.message}` : `${err.code} ${err.message}`;
+  return err instanceof InvalidRequestError ? `${err.code}\t${err.field}\t${err.message}` : `${err.code} ${err.message}`;
 }
 
 /** A job's failedReason as the RunnerError the caller sees: stalls twice → WORKER_LOST. */
@@ -58,7 +58,7 @@ export function errorOfFailedReason(reason: string | undefined): RunnerError {
   if (text === STALLED || text.includes(STALLED)) {
     return new RunnerError(ErrorCodes.WORKER_LOST, 'the job was given up: the worker running it was lost twice (killed, or it stopped renewing its lock)', { hint: 'retry the request; check the workers (docs/queue.md, Faults)' });
   }
-  const match = /^(RC_ERR_[A-Z_]+) (?:\[([^\]]+)\] )?([\s\S]*)$/.exec(text);
+  const match = /^(RC_ERR_[A-Z_]+)(?:\t([^\t]+)\t| )([\s\S]*)$/.exec(text);
   if (!match) return new RunnerError(ErrorCodes.INTERNAL, `the job failed: ${text.slice(0, 500)}`);
   const [, code, field, message] = match;
   if (field !== undefined) {

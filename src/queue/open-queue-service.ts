@@ -28,13 +28,7 @@ export async function openQueueService(settings: QueueModeSettings): Promise<Que
   await fleet.start();
   const { maxima, inputMaxima } = engineMaxima(settings);
   const blocking = blockingConnectionOptions(base);
-  const service = new QueueService({ redis, blocking, keys, fleet, images: new FleetImageStore(dataPaths().imagesDir, fleet), maxima, inputMaxima, waitMs: settings.queueWaitMs });
   const reaper = new OrphanReaper(fleet, blocking, keys, settings.queueOrphanMs);
   reaper.start();
-  const close = service.close.bind(service);
-  service.close = async () => {
-    await reaper.stop();
-    await close();
-  };
-  return service;
+  return new QueueService({ redis, blocking, keys, fleet, images: new FleetImageStore(dataPaths().imagesDir, fleet), maxima, inputMaxima, waitMs: settings.queueWaitMs, reaper });
 }

@@ -30,6 +30,8 @@ export interface QueueServiceOptions {
   defaults?: Limits;
   /** The longest a call waits for its job. */
   waitMs: number;
+  /** The orphaned queues' reaper, stopped by close(). */
+  reaper?: { stop(): Promise<void> };
 }
 
 /** What a job adds to the queue beyond the request (submissions use it too). */
@@ -40,9 +42,8 @@ export interface EnqueueOptions {
   owner?: string;
   expectedOutput?: string;
   stream?: boolean;
+  /** A submission's: the worker bounds the stored result to this many bytes per stream and adds the verdict. */
   maxOutputBytes?: number;
-  /** BullMQ retention of the finished job (seconds); none: removed as soon as it finished. */
-  keepSeconds?: number;
 }
 
 /**
@@ -255,6 +256,7 @@ export class QueueService implements Service {
     this.stopAccepting();
     this.cancelAll();
     this.#options.fleet.stop();
+    await this.#options.reaper?.stop();
     await this.events.close();
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     this.#options.redis.disconnect();

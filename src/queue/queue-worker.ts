@@ -9,7 +9,7 @@ import { findLanguage } from '../languages/lookup.js';
 import type { ExecutionService } from '../engine/service.js';
 import type { ExecutionResult } from '../engine/result.js';
 import type { ImageManifest } from '../images/manifest.js';
-import { blockingConnectionOptions } from './redis-connections.js';
+import { blockingConnectionOptions, isConnectionError } from './redis-connections.js';
 import { boundedResult } from '../engine/submissions/bounded-result.js';
 import { verdictOf } from '../engine/submissions/verdict.js';
 import { capability, profileQueueName, type QueueKeys } from './queue-keys.js';
@@ -34,6 +34,8 @@ export interface QueueWorkerOptions {
   id?: string;
   /** Called with each job that ran (metrics). */
   onExecuted?: (result: ExecutionResult, language: string) => void;
+  /** Where BullMQ's own errors go (not Redis being away: its connections retry on their own). */
+  log?: (message: string) => void;
 }
 
 /** `--languages` as language ids; an unknown one is a CONFIG error naming it. */
@@ -100,7 +102,9 @@ export class QueueWorker {
       maxStalledCount: 1,
       autorun: false,
     });
-    this.#worker.on('error', () => undefined);
+    this.#worker.on('error', (err) => {
+      if (!isConnectionError(err)) options.log?.(`worker ${this.id}: ${err.message}`);
+    });
   }
 
   /** Registers the worker and starts taking jobs. */

@@ -9,12 +9,8 @@ import { connectRequestRedis } from './redis-connections.js';
 import { redisOptionsOf } from './redis-url.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
-export interface WorkerHostSettings {
-  queue: string;
-  queuePrefix: string;
-  concurrency: number;
-  engine: OpenEngineOptions;
-  allowedBackends: BackendName[];
+/** The worker's own options (`infra.operator worker`, docs/queue.md). */
+export interface WorkerHostOptions {
   languages: string[];
   drainTimeoutMs: number;
   lockDurationMs: number;
@@ -22,6 +18,14 @@ export interface WorkerHostSettings {
   metricsPort: number;
   metricsHost: string;
   workerId: string;
+}
+
+export interface WorkerHostSettings extends WorkerHostOptions {
+  queue: string;
+  queuePrefix: string;
+  concurrency: number;
+  engine: OpenEngineOptions;
+  allowedBackends: BackendName[];
 }
 
 export interface WorkerHost {
@@ -57,6 +61,7 @@ export async function startWorkerHost(settings: WorkerHostSettings): Promise<Wor
       drainTimeoutMs: settings.drainTimeoutMs,
       ...(settings.workerId ? { id: settings.workerId } : {}),
       onExecuted: (result) => metrics?.observe(result),
+      log: (message) => process.stderr.write(`${message}\n`),
     });
   } catch (err) {
     await service.close();

@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestRedis } from '../helpers/redis-server.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { TestRedis, freePort } from '../helpers/redis-server.js';
+import { call, ok } from '../helpers/mcp.js';
 import { QueueProcess } from '../helpers/queue-processes.js';
 import { get, post } from '../helpers/server.js';
 
@@ -11,7 +14,8 @@ import { get, post } from '../helpers/server.js';
  */
 // Started at the top level: their after() hooks then run at the end of the file.
 const redis = await TestRedis.start();
-const worker = await QueueProcess.worker(redis.url, ['--concurrency', '2', '--pool-size', '1', '--languages', 'python,bash', '--worker-id', 'exec-w1']);
+const metricsPort = await freePort();
+const worker = await QueueProcess.worker(redis.url, ['--concurrency', '2', '--pool-size', '1', '--languages', 'python,bash', '--worker-id', 'exec-w1', '--metrics-port', String(metricsPort)]);
 const api = await QueueProcess.api(redis.url);
 
 describe('api --queue + worker: executions go through BullMQ', () => {
@@ -99,5 +103,26 @@ describe('api --queue + worker: executions go through BullMQ', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('MCP run_code works over the queue; session tools answer NOT_IN_QUEUE_MODE', async () => {
+    const client = new Client({ name: 'runner-codes-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${api.base}/mcp`)));
+    try {
+      const answer = await ok(client, 'run_code', { language: 'python', code: 'print("via mcp")' });
+      assert.match(answer.text, /via mcp/);
+      const session = await call(client, 'create_session', { language: 'python' });
+      assert.equal(session.isError, true);
+      assert.match(session.text, /queue mode/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the worker serves Prometheus /metrics labelled with its id', async () => {
+    const metrics = await get(`http://127.0.0.1:${metricsPort}`, '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.text, /runner_codes_worker_executions_total\{[^}]*language="python"[^}]*status="success"[^}]*worker="exec-w1"[^}]*\} [1-9]/);
+    assert.match(metrics.text, /runner_codes_worker_running\{worker="exec-w1"\} 0/);
   });
 });

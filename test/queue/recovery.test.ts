@@ -10,7 +10,7 @@ import { post } from '../helpers/server.js';
  * there is no `api --queue` nor `worker`: nothing here can start.
  */
 const redis = await TestRedis.start();
-const worker = await QueueProcess.worker(redis.url, ['--concurrency', '2', '--pool-size', '0', '--languages', 'python', '--worker-id', 'recovery-w1', '--drain-timeout', '20000']);
+const worker = await QueueProcess.worker(redis.url, ['--concurrency', '2', '--pool-size', '0', '--languages', 'python', '--worker-id', 'recovery-w1', '--drain-timeout', '20000', '--lock-duration', '3000', '--stalled-interval', '1000']);
 const api = await QueueProcess.api(redis.url);
 
 const hello = { language: 'python', code: 'print("hi")' };
@@ -38,6 +38,15 @@ describe('queue faults that end', () => {
     assert.equal(reply.body.stdout, 'hi\n');
     assert.equal(api.child.exitCode, null, 'the API never restarted');
     assert.equal(worker.child.exitCode, null, 'the worker never restarted');
+  });
+
+  it('Redis restarted while a job runs: the caller still gets its result, once', async () => {
+    const running = post(api.base, '/api/v1/execute', { language: 'python', code: 'import time\ntime.sleep(1.5)\nprint("survived")', timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await redis.restart(500);
+    const result = await running;
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.stdout, 'survived\n');
   });
 
   it('SIGTERM on a worker: it stops taking jobs, finishes the running one, deregisters and exits 0', async () => {

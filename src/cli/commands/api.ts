@@ -1,27 +1,15 @@
-import { Command, Option } from 'commander';
-import { API_OPTIONS, defaultApiConfig, loadApiConfig, type ApiConfig } from '../../api/config.js';
+import { Command } from 'commander';
+import { API_OPTIONS, defaultApiConfig } from '../../api/config.js';
+import { addOptionRows, configOfFlags } from '../option-rows.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { exitWith, type CliContext } from '../context.js';
 
 export function apiCommand(ctx: CliContext): Command {
-  const command = new Command('api')
-    .description('serve the HTTP API (POST /api/v1/execute, /api/v1/run, Piston v2, /openapi.json, /docs)')
-    .option('--config <path>', 'JSON config file (keys: ' + API_OPTIONS.map((o) => o.file).join(', ') + '); env RUNNER_CODES_CONFIG');
-  const defaults = defaultApiConfig();
-  for (const spec of API_OPTIONS) {
-    const shown = spec.secret || spec.key === 'concurrency' ? '' : ` (default: ${JSON.stringify(defaults[spec.key])})`;
-    command.addOption(new Option(spec.flag, `${spec.description}${shown}; env ${spec.env}`));
-  }
-  command.addHelpText('after', '\nPrecedence: flag > environment > config file > default. Stops gracefully on SIGTERM/SIGINT.\n');
+  const command = new Command('api').description('serve the HTTP API (POST /api/v1/execute, /api/v1/run, Piston v2, /openapi.json, /docs)');
+  addOptionRows(command, API_OPTIONS, defaultApiConfig(), ['concurrency'], 'Stops gracefully on SIGTERM/SIGINT.');
   return command.action(
     exitWith(ctx, async (flags: Record<string, unknown>) => {
-      const given: Partial<Record<keyof ApiConfig, unknown>> = {};
-      for (const spec of API_OPTIONS) {
-        const value = flags[new Option(spec.flag).attributeName()];
-        if (value !== undefined) given[spec.key] = value;
-      }
-      const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
-      const config = loadApiConfig(given, process.env, configPath);
+      const config = configOfFlags(API_OPTIONS, defaultApiConfig(), flags);
       const root = process.getuid?.() === 0 && config.apiUid !== 0;
       if (root && config.queue) {
         // SECURITY: in queue mode nothing here needs root (sandboxes run on the workers), so the

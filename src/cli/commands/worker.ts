@@ -1,18 +1,12 @@
-import { Command, Option } from 'commander';
-import { API_OPTIONS, defaultApiConfig, loadOptions, type ApiConfig, type OptionSpec } from '../../api/config.js';
+import { Command } from 'commander';
+import { API_OPTIONS, defaultApiConfig, type ApiConfig, type OptionSpec } from '../../api/config.js';
+import type { WorkerHostOptions } from '../../queue/worker-host.js';
+import { addOptionRows, configOfFlags } from '../option-rows.js';
 import { ErrorCodes, RunnerError } from '../../errors.js';
 import { exitWith, type CliContext } from '../context.js';
 
 /** Everything `infra.operator worker` can be configured with: the API's engine rows and its own. */
-export interface WorkerConfig extends ApiConfig {
-  languages: string[];
-  drainTimeoutMs: number;
-  lockDurationMs: number;
-  stalledIntervalMs: number;
-  metricsPort: number;
-  metricsHost: string;
-  workerId: string;
-}
+export interface WorkerConfig extends ApiConfig, WorkerHostOptions {}
 
 /** The API's rows a worker takes too: the queue, the engine (backends, pools, maxima), concurrency. */
 const SHARED: readonly (keyof ApiConfig)[] = [
@@ -38,24 +32,11 @@ export function defaultWorkerConfig(): WorkerConfig {
 }
 
 export function workerCommand(ctx: CliContext): Command {
-  const command = new Command('worker')
-    .description('run queued executions on this host: take jobs from BullMQ on Redis (the queue of `api --queue`) and run them in sandboxes here (docs/queue.md)')
-    .option('--config <path>', 'JSON config file (keys: ' + WORKER_OPTIONS.map((o) => o.file).join(', ') + '); env RUNNER_CODES_CONFIG');
-  const defaults = defaultWorkerConfig();
-  for (const spec of WORKER_OPTIONS) {
-    const shown = spec.secret || spec.key === 'concurrency' || spec.key === 'workerId' ? '' : ` (default: ${JSON.stringify(defaults[spec.key])})`;
-    command.addOption(new Option(spec.flag, `${spec.description}${shown}; env ${spec.env}`));
-  }
-  command.addHelpText('after', '\nPrecedence: flag > environment > config file > default. Drains gracefully on SIGTERM/SIGINT (exit 0).\n');
+  const command = new Command('worker').description('run queued executions on this host: take jobs from BullMQ on Redis (the queue of `api --queue`) and run them in sandboxes here (docs/queue.md)');
+  addOptionRows(command, WORKER_OPTIONS, defaultWorkerConfig(), ['concurrency', 'workerId'], 'Drains gracefully on SIGTERM/SIGINT (exit 0).');
   return command.action(
     exitWith(ctx, async (flags: Record<string, unknown>) => {
-      const given: Partial<Record<keyof WorkerConfig, unknown>> = {};
-      for (const spec of WORKER_OPTIONS) {
-        const value = flags[new Option(spec.flag).attributeName()];
-        if (value !== undefined) given[spec.key] = value;
-      }
-      const configPath = (flags.config as string | undefined) ?? process.env.RUNNER_CODES_CONFIG;
-      const config = loadOptions(WORKER_OPTIONS, defaultWorkerConfig(), given, process.env, configPath);
+      const config = configOfFlags(WORKER_OPTIONS, defaultWorkerConfig(), flags);
       if (!config.queue) throw new RunnerError(ErrorCodes.CONFIG, 'worker: --queue is required (redis://[user:pass@]host:port[/db], or RUNNER_CODES_QUEUE)');
       // Loaded on use, like `api`: the engine and BullMQ would slow every other command's start.
       const { startWorkerHost } = await import('../../queue/worker-host.js');
