@@ -18,9 +18,9 @@ const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-chil
  * jobs per profile queue and state, live workers and their slots per queue. The wait histogram is
  * per replica: the jobs this replica waited on, from being queued to a worker taking them.
  */
-export function registerQueueMetrics(registry: Registry, source: QueueMetricsSource, extraQueues: readonly string[] = []): void {
+export function registerQueueMetrics(registry: Registry, source: QueueMetricsSource): void {
   const registers = [registry];
-  const queues = (): string[] => [...new Set([...source.fleet.profiles.keys(), ...source.fleet.live.keys(), ...extraQueues])];
+  const queues = (): string[] => [...new Set([...source.fleet.profiles.keys(), ...source.fleet.live.keys()])];
   new Gauge({
     name: 'runner_codes_queue_jobs',
     help: 'Jobs in each queue by BullMQ state (waiting, prioritized, active, delayed, waiting-children, completed, failed), fleet-wide',

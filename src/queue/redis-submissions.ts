@@ -11,7 +11,7 @@ import type { SubmissionRecord, SubmissionRequest, SubmissionResult, Submissions
 import { validateSubmissions, type SubmissionRules } from '../engine/submissions/validate-submissions.js';
 import { CALLBACKS_QUEUE, callbackJobOptions, startCallbackWorker, type CallbackJobData } from './callback-worker.js';
 import { errorOfFailedReason } from './job-data.js';
-import { orUnavailable } from './redis-connections.js';
+import { orUnavailable, queueUnavailable } from './redis-connections.js';
 import type { QueueService } from './queue-service.js';
 
 export interface RedisSubmissionsOptions {
@@ -103,6 +103,10 @@ export class RedisSubmissions implements Submissions {
     for (const queue of queues) pipeline.hmget(keys.job(queue, token), ...FIELDS);
     pipeline.get(this.#cancelledKey(token));
     const replies = (await orUnavailable(() => pipeline.exec())) ?? [];
+    // A command's own error (Redis still LOADING its append-only file after a restart, ...) is not
+    // "no such job": answering undefined would expire the record, and drop its callback, for good.
+    const failed = replies.find(([err]) => err);
+    if (failed) throw queueUnavailable(failed[0]);
     const tombstone = replies.pop()?.[1] as string | null;
     for (const [i, queue] of queues.entries()) {
       const values = replies[i]?.[1] as (string | null)[] | undefined;

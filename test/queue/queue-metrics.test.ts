@@ -37,10 +37,12 @@ describe('queue metrics on the API in queue mode', () => {
     queue = new Queue(worker.queue, { connection: { host: '127.0.0.1', port: redis.port }, prefix: 'rc' });
   });
   after(async () => {
-    await queue.close();
+    const bounded = (what: Promise<unknown>, ms: number): Promise<unknown> => Promise.race([what, new Promise((resolve) => setTimeout(() => resolve('timeout'), ms))]);
+    await bounded(queue.close(), 5_000);
     worker.child.kill('SIGTERM');
     api.child.kill('SIGTERM');
-    await Promise.all([worker.exited, api.exited]);
+    // Bounded: what is left is SIGKILLed by the helper (shutdown after a Redis restart is test/queue/recovery's).
+    await Promise.all([bounded(worker.exited, 10_000), bounded(api.exited, 10_000)]);
   });
 
   const metrics = async (): Promise<string> => (await get(api.base, '/metrics')).text;
