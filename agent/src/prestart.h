@@ -22,8 +22,8 @@ struct prestart {
 
 #define PRESTART_INIT {.control = -1, .in = -1, .out = -1, .err = -1}
 
-/* Parses the frame (p owns doc from now on, even on failure; bad_job errors name the field) and starts its stage; waits up to the stage's
- * timeout_ms for the interpreter's ready byte. Returns -1 only for a bad frame; an interpreter
+/* Parses the frame (p owns doc from now on, even on failure; bad_job errors name the field) and
+ * starts its stage; waits up to the stage's timeout_ms for the interpreter's ready byte. Returns -1 only for a bad frame; an interpreter
  * that failed to start leaves pid 0 and the reason in *why. */
 int prestart_start(json_t *doc, int sigfd, struct prestart *p, char *why, size_t why_len, struct agent_error *err);
 /* Whether `st` may run in the waiting interpreter: same argv[0], env, cwd and rlimits (RLIMIT_CPU

@@ -218,16 +218,15 @@ static double process_cpu_ms(pid_t pid) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Takes the waiting interpreter's pipes and hands it the stage's argv: from here on it is this
- * stage's child, and the stage's clock starts now. */
-static int adopt_child(struct run *r, struct prestart *p, double *cpu_before_ms, struct agent_error *err) {
-  *cpu_before_ms = process_cpu_ms(p->pid);
+/* Takes the interpreter that was just handed its argv at `handed_ns`: from here on it is this
+ * stage's child, and the stage's clock started then. */
+static int adopt_child(struct run *r, struct prestart *p, int64_t handed_ns, struct agent_error *err) {
   r->pid = p->pid;
   r->pipe_in[1] = steal_fd(&p->in);
   r->pipe_out[0] = steal_fd(&p->out);
   r->pipe_err[0] = steal_fd(&p->err);
   p->pid = 0;
-  r->start_ns = mono_ns();
+  r->start_ns = handed_ns;
   r->deadline_ns = r->start_ns + (int64_t)r->st->timeout_ms * NS_PER_MS;
   int fds[] = {r->pipe_in[1], r->pipe_out[0], r->pipe_err[0]};
   for (int i = 0; i < 3; i++)
@@ -236,22 +235,31 @@ static int adopt_child(struct run *r, struct prestart *p, double *cpu_before_ms,
   return 0;
 }
 
-static int run_stage(const struct job_stage *st, struct prestart *p, int sigfd, struct stage_result *res, struct agent_error *err) {
+/* What a stage adopts from a pre-started interpreter: the interpreter, when its clock started,
+ * and the CPU time it had used by then (not the program's). */
+struct handed {
+  struct prestart *p;
+  int64_t at_ns;
+  double cpu_ms;
+};
+
+static int run_stage(const struct job_stage *st, const struct handed *h, int sigfd, struct stage_result *res, struct agent_error *err) {
   *res = (struct stage_result){.name = st->name};
   outbuf_init(&res->out, st->output_limit);
   outbuf_init(&res->err, st->output_limit);
   struct rusage before;
   getrusage(RUSAGE_CHILDREN, &before);
   long oom_before = stage_read_oom_kills();
-  double cpu_before_ms = 0;
   __attribute__((cleanup(run_cleanup))) struct run r = {
       .st = st, .res = res, .sigfd = sigfd, .pipe_in = {-1, -1}, .pipe_out = {-1, -1}, .pipe_err = {-1, -1}};
-  if (p != NULL ? adopt_child(&r, p, &cpu_before_ms, err) < 0 : (open_pipes(&r, err) < 0 || start_child(&r, err) < 0)) return -1;
+  if (h != NULL ? adopt_child(&r, h->p, h->at_ns, err) < 0 : (open_pipes(&r, err) < 0 || start_child(&r, err) < 0)) return -1;
   if (run_loop(&r, err) < 0) return -1;
   finish(&r, &before, oom_before);
-  /* What the interpreter used to start, before the hand-over, is not the program's. */
-  res->cpu_ms = res->cpu_ms > cpu_before_ms ? res->cpu_ms - cpu_before_ms : 0;
-  res->prestarted = p != NULL;
+  if (h != NULL) {
+    /* What the interpreter used to start, before the hand-over, is not the program's. */
+    res->cpu_ms = res->cpu_ms > h->cpu_ms ? res->cpu_ms - h->cpu_ms : 0;
+    res->prestarted = true;
+  }
   return 0;
 }
 
@@ -260,11 +268,12 @@ int stage_run(const struct job_stage *st, int sigfd, struct stage_result *res, s
 }
 
 int stage_run_prestarted(const struct job_stage *st, struct prestart *p, int sigfd, struct stage_result *res, struct agent_error *err) {
+  struct handed h = {.p = p, .cpu_ms = prestart_fits(p, st) ? process_cpu_ms(p->pid) : 0, .at_ns = mono_ns()};
   if (!prestart_fits(p, st) || prestart_hand_over(p, st->argv) < 0) {
     prestart_stop(p);
     return run_stage(st, NULL, sigfd, res, err);
   }
-  return run_stage(st, p, sigfd, res, err);
+  return run_stage(st, &h, sigfd, res, err);
 }
 
 void stage_result_free(struct stage_result *r) {

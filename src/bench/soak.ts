@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCgroupDriver } from '../sandbox/cgroup/detect.js';
-import { descendants, hostMountCount, openFds, rssBytes } from './host-probe.js';
+import { descendants, hostMountCount, memoryCgroupOf, openFds, rssBytes } from './host-probe.js';
 import { startServerProcess, waitForPool } from './server-process.js';
 
 export interface SoakSample {
@@ -35,7 +35,8 @@ export async function runSoak(options: { executions: number; resultsDir: string;
   let failures = 0;
   const started = Date.now();
   const sample = (after: number): void => {
-    const procs = descendants(server.pid).filter((p) => p.comm === 'bwrap' || p.comm === 'runner-agent' || p.comm === 'runner-launch');
+    // The launchers, and every process in a sandbox's cgroup (bwrap, the agent, a pre-started interpreter).
+    const procs = descendants(server.pid).filter((p) => p.comm === 'runner-launch' || /\/rc-[^/]+$/.test(memoryCgroupOf(p.pid) ?? ''));
     samples.push({
       after,
       sandbox_processes: procs.length,
@@ -67,8 +68,9 @@ export async function runSoak(options: { executions: number; resultsDir: string;
   }
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
-  // Per sandbox: bwrap + agent, and one cgroup; one more may be mid-teardown when sampled.
-  const bound = (poolSize + 1) * 2;
+  // Per sandbox: bwrap, the agent and its pre-started python, and one cgroup; one more may be
+  // mid-teardown when sampled.
+  const bound = (poolSize + 1) * 3;
   const leakFree =
     failures === 0 &&
     samples.every((s) => s.sandbox_processes <= bound && s.cgroups <= poolSize + 1 && s.host_mounts <= first.host_mounts) &&

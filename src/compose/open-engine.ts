@@ -8,6 +8,7 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../engine/limits.js';
 import { SandboxPool, type PoolOptions, type PoolSizes } from '../engine/pool.js';
 import { prestartFrame } from '../engine/prestart.js';
+import type { PrestartMessage } from '../protocol/messages.js';
 
 export interface OpenEngineOptions extends Partial<Omit<EngineOptions, 'backend' | 'images' | 'pool'>>, Omit<OpenBackendOptions, 'paths'> {
   /** Keep a warm pool of sandboxes with these settings. */
@@ -38,7 +39,7 @@ export async function openEngine(options: OpenEngineOptions = {}): Promise<Engin
 }
 
 /** An image's prestart frame: its first language's recipe, if it has one (a pool is per image). */
-function prestartOfImage(image: string, limits: Limits) {
+function prestartOfImage(image: string, limits: Limits): PrestartMessage | undefined {
   const language = languagesOfImage(image)[0];
   return language ? prestartFrame(language.id, limits) : undefined;
 }

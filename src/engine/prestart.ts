@@ -25,11 +25,6 @@ function programText(file: string): string {
   return text;
 }
 
-/** Languages with a pre-started interpreter. */
-export function prestartLanguages(): readonly string[] {
-  return PRESTARTS.map((spec) => spec.language);
-}
-
 /**
  * The prestart frame for `language`'s pooled sandboxes started with `limits`, or undefined when the
  * language has no pre-start recipe. Plain data, no I/O beyond reading the program once.

@@ -1,5 +1,8 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_LIMITS } from '../../src/engine/limits.js';
+import { prestartFrame } from '../../src/engine/prestart.js';
+import { PRESTARTS } from '../../src/languages/catalog.js';
 import { detectCgroupMode } from '../../src/sandbox/cgroup/detect.js';
 import { ownerOf } from '../../src/sandbox/names.js';
 
@@ -104,9 +107,20 @@ export function sandboxProcesses(everyOwner = false): SandboxProcess[] {
   return found;
 }
 
-/** Processes of user code: not the launcher, bwrap or the agent. */
+/** The command lines of the pooled sandboxes' pre-started interpreters (docs/prestart.md). */
+const PRESTARTED = PRESTARTS.map((spec) => prestartFrame(spec.language, DEFAULT_LIMITS)!.stages[0].argv.join(' ').trim());
+
+/**
+ * A pooled sandbox's interpreter still waiting for its program: its recipe's command line, and fd 3
+ * (the hand-over socket, which it closes before any program runs) still open.
+ */
+function waitingInterpreter(p: SandboxProcess): boolean {
+  return PRESTARTED.includes(p.cmdline) && safeReadlink(`/proc/${p.pid}/fd/3`).startsWith('socket:');
+}
+
+/** Processes of user code: not the launcher, bwrap, the agent or a waiting pre-started interpreter. */
 export function userProcesses(): SandboxProcess[] {
-  return sandboxProcesses().filter((p) => !['bwrap', 'runner-launch', 'runner-agent'].includes(p.comm));
+  return sandboxProcesses().filter((p) => !['bwrap', 'runner-launch', 'runner-agent'].includes(p.comm) && !waitingInterpreter(p));
 }
 
 /**

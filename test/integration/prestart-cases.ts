@@ -13,6 +13,7 @@ export interface PrestartCase {
 
 const py = (title: string, code: string, extra: Partial<ExecuteRequest> = {}): PrestartCase => ({ title, request: { language: 'python', code, ...extra } });
 const js = (title: string, code: string, extra: Partial<ExecuteRequest> = {}): PrestartCase => ({ title, request: { language: 'javascript', code, ...extra } });
+const cold = (c: PrestartCase): PrestartCase => ({ ...c, cold: true });
 
 /** The signal lines of /proc/self/status: blocked, ignored and caught signals must match too. */
 const PY_SIGNALS = 'print([l for l in open("/proc/self/status") if l.startswith(("SigBlk", "SigIgn", "SigCgt"))])\n';
@@ -56,8 +57,9 @@ export const PYTHON_CASES: readonly PrestartCase[] = [
   py('__file__ is gone by atexit time', 'import atexit\natexit.register(lambda: print("atexit sees __file__:", "__file__" in globals()))\nprint("__file__" in globals())\n'),
   py('a coding cookie with latin-1 bytes (run by exec, a cold start in place)', '', { code: undefined, files: [{ name: 'main.py', content: Buffer.from('# -*- coding: latin-1 -*-\nprint("caf\xe9")\n', 'latin1').toString('base64'), encoding: 'base64' }] }),
   py('environment', 'import os\nprint(sorted(os.environ.items()))\n'),
-  py('a request env starts cold', 'import os\nprint(os.environ["GREETING"])\n', { env: { GREETING: 'hi' } }),
-].map((c) => (c.title === 'a request env starts cold' ? { ...c, cold: true } : c));
+  cold(py('a request env starts cold', 'import os\nprint(os.environ["GREETING"])\n', { env: { GREETING: 'hi' } })),
+  cold(py('a longer timeout than the pool\'s starts cold (a higher CPU rlimit)', 'import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU))\n', { limits: { timeoutMs: 20_000 } })),
+];
 
 export const JAVASCRIPT_CASES: readonly PrestartCase[] = [
   js('hello', 'console.log("hello");\n'),
@@ -96,5 +98,6 @@ export const JAVASCRIPT_CASES: readonly PrestartCase[] = [
   js('killed by its own SIGTERM', "console.log('bye');\nprocess.kill(process.pid, 'SIGTERM');\nsetTimeout(() => {}, 1000);\n"),
   js('signal dispositions', JS_SIGNALS),
   js('ids, cwd, umask, environment', "console.log(process.getuid(), process.getgid(), process.cwd(), process.umask(), Object.entries(process.env).sort());\n"),
-  js('a request env starts cold', 'console.log(process.env.GREETING);\n', { env: { GREETING: 'hi' } }),
-].map((c) => (c.title === 'a request env starts cold' ? { ...c, cold: true } : c));
+  cold(js('a request env starts cold', 'console.log(process.env.GREETING);\n', { env: { GREETING: 'hi' } })),
+  cold(js('NODE_OPTIONS starts cold', 'console.log(process.execArgv, process.env.NODE_OPTIONS);\n', { env: { NODE_OPTIONS: '--no-warnings' } })),
+];
