@@ -125,6 +125,11 @@ function namespaceOf(pid: number, destinations: string[]): Namespace {
 const NAMES_ONLY: Record<string, string> = {
   'test/unit/api-config.test.ts': 'isLoopback() on address strings',
   'test/fixtures/firecracker/firecracker-v1.16.1.yaml': "Firecracker's vendored API spec (MMDS's documented default address); data, never a target",
+  'test/api/callbacks.test.ts': 'isForbiddenAddress() and resolveCallbackAddress() on literals: refused before any lookup or connection',
+  'test/api/submissions.test.ts': 'a callback_url refused by validation (400): nothing is queued or sent',
+  'test/unit/queue-options.test.ts': 'redisOptionsOf() parsing a URL string',
+  'test/unit/remote-ref.test.ts': 'parseRemoteRef()/parseChallenge() on reference and header strings',
+  'test/integration/registry-client.test.ts': 'an S3 endpoint the client refuses at construction (plain HTTP off loopback): never contacted',
 };
 
 /** IPv4 literals a test may use: loopback, the unspecified address, the outside host's 198.18.0.0/15. */
