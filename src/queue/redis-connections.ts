@@ -24,7 +24,10 @@ export function isConnectionError(err: unknown): boolean {
   const message = (err as Error)?.message ?? '';
   const code = (err as { code?: string })?.code ?? '';
   return (
-    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|max retries|Reached the max retries|enableOfflineQueue|Socket closed unexpectedly/i.test(message) ||
+    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|max retries|Reached the max retries|enableOfflineQueue|Socket closed unexpectedly|aborted due to connection close/i.test(message) ||
+    // A Redis that is back but still reading its append-only file answers LOADING (inside a MULTI,
+    // the whole transaction comes back EXECABORT): transient, like a closed connection.
+    /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)\b|EXECABORT/.test(message) ||
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)
   );
 }

@@ -64,7 +64,8 @@ async function submit(batch: unknown[], unavailable: Reply[]): Promise<string[]>
   for (;;) {
     const reply = await post(api.base, '/api/v1/submissions', batch);
     if (reply.status === 201) return (reply.body as { token: string }[]).map((t) => t.token);
-    assert.equal(reply.status, 503, JSON.stringify(reply.body));
+    // On anything else, the API's own log line for that trace id says why.
+    assert.equal(reply.status, 503, `${JSON.stringify(reply.body)}\n${api.log.split('\n').filter((line) => line.includes(String((reply.body as { trace_id?: string }).trace_id))).join('\n')}`);
     unavailable.push(reply);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

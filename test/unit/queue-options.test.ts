@@ -9,8 +9,16 @@ import { QUEUE_OPTIONS } from '../../src/api/config.js';
 import { redisOptionsOf } from '../../src/queue/redis-url.js';
 import { errorOfFailedReason, failedReasonOf } from '../../src/queue/job-data.js';
 import { profileQueueName } from '../../src/queue/queue-keys.js';
+import { isConnectionError } from '../../src/queue/redis-connections.js';
 
 describe('queue options', () => {
+  it('a Redis that is back but still loading its append-only file counts as unavailable (503), not as a bug (500)', () => {
+    for (const message of ['LOADING Redis is loading the dataset in memory', 'EXECABORT Transaction discarded because of previous errors.', 'Connection is closed.', 'Command aborted due to connection close', "Stream isn't writeable and enableOfflineQueue options is false"]) {
+      assert.equal(isConnectionError(new Error(message)), true, message);
+    }
+    for (const message of ['ERR unknown command', 'WRONGTYPE Operation against a key holding the wrong kind of value']) assert.equal(isConnectionError(new Error(message)), false, message);
+  });
+
   it('docs/queue.md documents every queue option of api and every worker option of its own', () => {
     const doc = readFileSync(join(packageRoot, 'docs', 'queue.md'), 'utf8');
     const shared = new Set(['queue', 'queuePrefix']);
