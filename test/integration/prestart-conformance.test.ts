@@ -10,7 +10,7 @@ import { getLanguage } from '../../src/languages/lookup.js';
 import { pssBytes } from '../../src/bench/host-probe.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 import { sandboxProcesses } from '../helpers/sandbox-procs.js';
-import { JAVASCRIPT_CASES, PYTHON_CASES, type PrestartCase } from './prestart-cases.js';
+import { JAVASCRIPT_CASES, PHP_CASES, PYTHON_CASES, RUBY_CASES, type PrestartCase } from './prestart-cases.js';
 
 // Pre-started interpreters (docs/prestart.md): every program gives the same stdout, stderr, exit
 // code and signal in a pre-started interpreter as in a fresh one, and really ran in one.
@@ -21,7 +21,7 @@ let prestarted: Engine;
 
 before(async () => {
   fresh = await openEngine({ backend: 'bwrap' });
-  prestarted = await openEngine({ backend: 'bwrap', pool: { defaultSize: 1, warm: ['python', 'node'], maxIdle: 4, idleTtlMs: 300_000, shrinkAfterMs: 300_000 } });
+  prestarted = await openEngine({ backend: 'bwrap', pool: { defaultSize: 1, warm: ['python', 'node', 'ruby', 'php'], maxIdle: 8, idleTtlMs: 300_000, shrinkAfterMs: 300_000 } });
 });
 
 after(async () => {
@@ -64,6 +64,14 @@ describe('a pre-started node behaves as a fresh one', () => {
   for (const c of JAVASCRIPT_CASES) it(c.title, () => conforms(c));
 });
 
+describe('a pre-started ruby behaves as a fresh one', () => {
+  for (const c of RUBY_CASES) it(c.title, () => conforms(c));
+});
+
+describe('a pre-started php behaves as a fresh one', () => {
+  for (const c of PHP_CASES) it(c.title, () => conforms(c));
+});
+
 describe('pre-started interpreters: one execution each', () => {
   it('nothing of one run reaches the next: files, processes, globals, the boot file', async () => {
     const programs: Record<string, string> = {
@@ -85,6 +93,19 @@ describe('pre-started interpreters: one execution each', () => {
         "try { fs.unlinkSync('/tmp/.runner-prestart/boot.cjs'); boot += ' removed'; } catch (e) { boot += ' ' + e.code; }\n" +
         "console.log('marks seen:', seen.length, 'processes:', fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).length, 'boot:', boot);\n" +
         "require('child_process').spawn('sleep', ['100'], { detached: true, stdio: 'ignore' }).unref();\n",
+      ruby:
+        'seen = Dir.glob(["/tmp/mark-*", "/work/mark-*", "/dev/shm/mark-*"])\n' +
+        'puts "leaked global: #{defined?($leak) ? true : false}"\n$leak = 1\n' +
+        '%w[/tmp /work /dev/shm].each { |d| File.write("#{d}/mark-#{rand(1 << 32)}", "") }\n' +
+        'puts "marks seen: #{seen.size} processes: #{Dir.children("/proc").grep(/\\A\\d+\\z/).size}"\n' +
+        'Process.detach(spawn("sleep", "100", pgroup: true))\n',
+      php:
+        '<?php\n$seen = array_merge(glob("/tmp/mark-*"), glob("/work/mark-*"), glob("/dev/shm/mark-*"));\n' +
+        'echo "leaked global: ", getenv("LEAK") !== false || isset($GLOBALS["leak"]) || function_exists("leak") ? "true" : "false", "\\n";\n' +
+        'if (true) { function leak() {} }\n$leak = 1;\nputenv("LEAK=1");\n' +
+        'foreach (["/tmp", "/work", "/dev/shm"] as $d) touch("$d/mark-" . bin2hex(random_bytes(4)));\n' +
+        'echo "marks seen: ", count($seen), " processes: ", count(preg_grep("/^\\\\d+$/", scandir("/proc"))), "\\n";\n' +
+        'proc_close(proc_open("sleep 100 >/dev/null 2>&1 &", [], $pipes));\n',
     };
     for (const [language, code] of Object.entries(programs)) {
       for (let i = 0; i < 4; i++) {
@@ -121,13 +142,14 @@ describe('pre-started interpreters: one execution each', () => {
 
   // Python within 12 MiB PSS. Node is ~8 MiB of its own (V8's heap) plus ~31 MiB of its binary's
   // text it touches, shared by every node process on the host: PSS divides that by their number,
-  // so its sandbox is held to 12 MiB of its own pages (docs/prestart.md has the figures).
-  it('an idle pooled sandbox with a pre-started interpreter: PSS within 12 MiB (node: its own pages), and the pool charges it', async (t) => {
-    for (const language of ['python', 'javascript']) {
+  // so its sandbox is held to 12 MiB of its own pages (docs/prestart.md has the figures). Ruby too:
+  // 8.5 MiB of its own (the live objects of RubyGems) and 3.8 MiB of libruby, shared the same way.
+  it('an idle pooled sandbox with a pre-started interpreter: PSS within 12 MiB (node, ruby: their own pages), and the pool charges it', async (t) => {
+    for (const language of ['python', 'javascript', 'ruby', 'php']) {
       await untilPooled(language);
       const image = getLanguage(language).image;
       // (Node names its main thread: comm `node-MainThread`.)
-      const interpreter = language === 'python' ? 'python3' : 'node-MainThread';
+      const interpreter = { python: 'python3', javascript: 'node-MainThread', ruby: 'ruby', php: 'php' }[language]!;
       // Every process of one idle sandbox of this image: bwrap, the agent and its waiting interpreter.
       const procs = sandboxProcesses();
       const waiting = procs.find((p) => p.comm === interpreter && p.uids[0] !== 0 && procs.some((q) => q.sandbox === p.sandbox && q.comm === 'runner-agent'));

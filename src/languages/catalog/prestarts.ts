@@ -10,4 +10,8 @@ export const PRESTARTS: readonly PrestartSpec[] = [
   // Node's preload runs before Node resolves its entry, so the program runs on Node's own path to
   // main (stack traces and all); the entry it starts for is the default one (main.js).
   { language: 'javascript', program: 'javascript.js', argv: ['node', '-r', '{boot}', '/work/main.js'], boot: '/tmp/.runner-prestart/boot.cjs' },
+  // RubyGems and the default gems load before the -e program: most of a Ruby hello world.
+  { language: 'ruby', program: 'ruby.rb', argv: ['ruby', '-e', '{program}'] },
+  // The CLI's start-up (its php.ini, the extensions of conf.d) is most of a PHP hello world.
+  { language: 'php', program: 'php.php', argv: ['php', '-r', '{program}'] },
 ];
