@@ -146,10 +146,14 @@ export const RUBY_CASES: readonly PrestartCase[] = [
   rb('signal dispositions', RB_SIGNALS),
   rb('rlimits, ids, cwd, umask, environment', 'p [Process.getrlimit(:NOFILE), Process.getrlimit(:FSIZE), Process.getrlimit(:STACK)], Process.uid, Process.gid, Dir.pwd, File.umask, ENV.to_h.sort\n'),
   rb('a subprocess', 'puts `echo from child`\nsystem("exit 3")\np $?.exitstatus\n'),
+  rb('a top-level return, and the __FILE__ == $0 idiom', 'puts(__FILE__ == $0 ? "main" : "library")\nreturn if ARGV.empty?\nputs "not reached"\n'),
+  rb('signal dispositions after an exec in place (DATA)', RB_SIGNALS.replace('puts', 'puts DATA.read,') + '__END__\ndata\n'),
   cold(rb('a request env starts cold', 'puts ENV["GREETING"]\n', { env: { GREETING: 'hi' } })),
 ];
 
 const php = (title: string, code: string, extra: Partial<ExecuteRequest> = {}): PrestartCase => ({ title, request: { language: 'php', code, ...extra } });
+
+const PHP_SIGNALS = '<?php\necho implode("", preg_grep("/^Sig(Blk|Ign|Cgt)/", file("/proc/self/status")));\n';
 
 export const PHP_CASES: readonly PrestartCase[] = [
   php('hello', '<?php\necho "hello\\n";\n'),
@@ -191,5 +195,7 @@ export const PHP_CASES: readonly PrestartCase[] = [
   php('killed by its own SIGTERM', '<?php\necho "bye\\n";\nposix_kill(posix_getpid(), SIGTERM);\nsleep(1);\n'),
   php('ids, cwd, umask, environment, ini', '<?php\nvar_dump(posix_getuid(), posix_getgid(), getcwd(), umask(), getenv(), ini_get("display_errors"), ini_get("memory_limit"), ini_get("max_execution_time"), php_ini_loaded_file());\n'),
   php('descriptors open at the start', '<?php\n$fds = scandir("/proc/self/fd");\necho count($fds) >= 5 ? "ok" : "few", " ", implode(",", array_slice($fds, 2, 3)), "\\n";\n'),
+  php('signal dispositions', PHP_SIGNALS),
+  php('signal dispositions after an exec in place (a shebang line)', '#!/usr/bin/php\n' + PHP_SIGNALS),
   cold(php('a request env starts cold', '<?php\necho getenv("GREETING"), "\\n";\n', { env: { GREETING: 'hi' } })),
 ];

@@ -33,9 +33,11 @@ try {
         }
         if ($cold) {
             // pcntl_exec takes a path, not a name to look up: PATH as execvp would search it.
-            foreach (explode(':', getenv('PATH') ?: '/usr/bin:/bin') as $dir) {
-                if (is_executable("$dir/{$argv[0]}")) {
-                    pcntl_exec("$dir/{$argv[0]}", array_slice($argv, 1));
+            $dirs = str_contains($argv[0], '/') ? ['.'] : explode(':', getenv('PATH') ?: '/usr/bin:/bin');
+            foreach ($dirs as $dir) {
+                $path = str_contains($argv[0], '/') ? $argv[0] : "$dir/{$argv[0]}";
+                if (is_executable($path)) {
+                    pcntl_exec($path, array_slice($argv, 1));
                 }
             }
             fwrite(STDERR, "Could not exec {$argv[0]}\n");
