@@ -21,6 +21,9 @@ export const BENCH_LANGUAGES: Record<string, BenchLanguage> = {
   // The host's node is another build, so run the image's own node binary (chroot only changes the
   // root): Node.js from npm, linked as /usr/local/bin/node (the node image in catalog/images.ts).
   javascript: { id: 'javascript', code: 'console.log(1)', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('node'), '/usr/local/bin/node', '-e', 'console.log(1)']] },
+  // Ruby and PHP: the host has neither, so their images' own builds (chroot only changes the root).
+  ruby: { id: 'ruby', code: 'puts 1', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('ruby'), '/usr/bin/ruby', '-e', 'puts 1']] },
+  php: { id: 'php', code: '<?php echo 1, "\\n";', stdout: '1\n', bare: (images) => [['chroot', images.rootfs('php'), '/usr/bin/php', '-r', 'echo 1, "\\n";']] },
   // The host's gcc is the image's build (Debian 12.2.0): compile, then run, like the sandbox does.
   c: {
     id: 'c',
