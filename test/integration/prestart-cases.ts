@@ -148,6 +148,7 @@ export const RUBY_CASES: readonly PrestartCase[] = [
   rb('a subprocess', 'puts `echo from child`\nsystem("exit 3")\np $?.exitstatus\n'),
   rb('a top-level return, and the __FILE__ == $0 idiom', 'puts(__FILE__ == $0 ? "main" : "library")\nreturn if ARGV.empty?\nputs "not reached"\n'),
   rb('signal dispositions after an exec in place (DATA)', RB_SIGNALS.replace('puts', 'puts DATA.read,') + '__END__\ndata\n'),
+  rb('refinements: main.using at the top level', 'module Shout\n  refine(String) { def shout = upcase + "!" }\nend\nusing Shout\nputs "hi".shout\n'),
   cold(rb('a request env starts cold', 'puts ENV["GREETING"]\n', { env: { GREETING: 'hi' } })),
 ];
 
@@ -197,5 +198,6 @@ export const PHP_CASES: readonly PrestartCase[] = [
   php('descriptors open at the start', '<?php\n$fds = scandir("/proc/self/fd");\necho count($fds) >= 5 ? "ok" : "few", " ", implode(",", array_slice($fds, 2, 3)), "\\n";\n'),
   php('signal dispositions', PHP_SIGNALS),
   php('signal dispositions after an exec in place (a shebang line)', '#!/usr/bin/php\n' + PHP_SIGNALS),
+  php('a namespace, use and an uncaught exception from it', '<?php\nnamespace App\\Core;\nuse InvalidArgumentException as Bad;\nfunction check(int $x) { if ($x < 0) throw new Bad("negative"); return $x; }\necho __NAMESPACE__, " ", check(1), "\\n";\ncheck(-1);\n'),
   cold(php('a request env starts cold', '<?php\necho getenv("GREETING"), "\\n";\n', { env: { GREETING: 'hi' } })),
 ];
