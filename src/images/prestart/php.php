@@ -6,8 +6,9 @@
 // declare, get_included_files, exit codes, shutdown functions and output buffers are PHP's own); an
 // uncaught exception goes on to the user's or PHP's own handler with this program's frame cut from
 // its trace. What it cannot reproduce exactly (an option before the script, a shebang line, a parse
-// error: PHP reports it for a script as it does not for an include) it execs: a cold start in this
-// same process. fd 3 is read and closed by FFI (php://fd/3 would only dup it). Nothing here is a
+// error: PHP reports it for a script as it does not for an include; a script that catches exceptions
+// or reads the stack, which would see the include's frame) it execs: a cold start in this same
+// process. fd 3 is read and closed by FFI (php://fd/3 would only dup it). Nothing here is a
 // security boundary (the sandbox is).
 try {
     include (static function (): string {
@@ -26,7 +27,14 @@ try {
         $cold = $source === false || str_starts_with($source, '#!');
         if (!$cold) {
             try {
-                @token_get_all($source, TOKEN_PARSE);
+                // A script that catches an exception (and may print its trace) or reads the stack
+                // would see the include's frame: it starts cold too.
+                foreach (@token_get_all($source, TOKEN_PARSE) as $token) {
+                    if (is_array($token) && ($token[0] === T_CATCH || in_array(strtolower(ltrim($token[1], '\\')), ['debug_backtrace', 'debug_print_backtrace', 'gettrace', 'gettraceasstring', '__tostring'], true))) {
+                        $cold = true;
+                        break;
+                    }
+                }
             } catch (ParseError) {
                 $cold = true;
             }

@@ -6,8 +6,8 @@
 # comments, BEGIN/END, its compile warnings), run at the top level; an exception that leaves it goes
 # on to Ruby's own end of the program (at_exit hooks, the error printed, exit status, death by
 # signal) with this program's frames cut from its backtrace. What it cannot reproduce exactly (an
-# option before the script, options on a ruby shebang line, `__END__` and DATA, a syntax error) it
-# execs: a cold start in this same process. Its variables live in a block, not in TOPLEVEL_BINDING.
+# option before the script, options on a ruby shebang line, `__END__` and DATA, a syntax error, a
+# script that reads backtraces of the running stack) it execs: a cold start in this same process. Its variables live in a block, not in TOPLEVEL_BINDING.
 # Nothing here is a security boundary (the sandbox is).
 proc do
   control = IO.new(3, 'r+b', autoclose: true)
@@ -17,7 +17,10 @@ proc do
   script = argv[1]
   source = (File.binread(script) unless script.nil? || script.start_with?('-')) rescue nil
   # The shebang line's options, DATA after __END__: what only Ruby's own main-script loading does.
-  cold = source.nil? || source.match?(/\A#![^\n]*ruby[^\n]*[ \t]-/n) || source.match?(/^__END__\r?$/n)
+  # A script that reads a backtrace of the running stack (its own rescued exceptions', caller, a
+  # Logger's report of one), TOPLEVEL_BINDING or trace events would see this block's frames.
+  cold = source.nil? || source.match?(/\A#![^\n]*ruby[^\n]*[ \t]-/n) || source.match?(/^__END__\r?$/n) ||
+         source.match?(/\b(?:caller|caller_locations|backtrace|backtrace_locations|full_message|TOPLEVEL_BINDING|Logger|TracePoint|set_trace_func)\b|\$@/n)
   unless cold
     # Compile warnings are held until the compile succeeds: a syntax error execs, and the fresh
     # interpreter prints them itself.
