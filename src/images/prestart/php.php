@@ -41,9 +41,8 @@ try {
         }
         if ($cold) {
             // pcntl_exec takes a path, not a name to look up: PATH as execvp would search it.
-            $dirs = str_contains($argv[0], '/') ? ['.'] : explode(':', getenv('PATH') ?: '/usr/bin:/bin');
-            foreach ($dirs as $dir) {
-                $path = str_contains($argv[0], '/') ? $argv[0] : "$dir/{$argv[0]}";
+            $paths = str_contains($argv[0], '/') ? [$argv[0]] : array_map(fn ($dir) => "$dir/{$argv[0]}", explode(':', getenv('PATH') ?: '/usr/bin:/bin'));
+            foreach ($paths as $path) {
                 if (is_executable($path)) {
                     pcntl_exec($path, array_slice($argv, 1));
                 }

@@ -7,8 +7,9 @@
 # on to Ruby's own end of the program (at_exit hooks, the error printed, exit status, death by
 # signal) with this program's frames cut from its backtrace. What it cannot reproduce exactly (an
 # option before the script, options on a ruby shebang line, `__END__` and DATA, a syntax error, a
-# script that reads backtraces of the running stack) it execs: a cold start in this same process. Its variables live in a block, not in TOPLEVEL_BINDING.
-# Nothing here is a security boundary (the sandbox is).
+# script that reads backtraces of the running stack) it execs: a cold start in this same process.
+# Its variables live in a block, not in TOPLEVEL_BINDING. Nothing here is a security boundary (the
+# sandbox is).
 proc do
   control = IO.new(3, 'r+b', autoclose: true)
   control.syswrite('R')
@@ -46,7 +47,7 @@ proc do
     iseq.eval
   rescue SystemExit
     raise
-  rescue Exception => e # rubocop:disable Lint/RescueException: every exception goes on to Ruby's own end
+  rescue Exception => e # every exception, rescued only to be raised on to Ruby's own end
     # Ruby prints the causes too: each one raised under this block has its frames.
     seen = {}
     cause = e
