@@ -1,17 +1,19 @@
 /**
  * The cost of the request path, two checkouts side by side: `node dist/bench/http-path.js OLD[:HOME]
- * NEW[:HOME] [samples]`, where OLD and NEW are built checkouts (`npm run build`) and HOME their data
- * dirs (RUNNER_CODES_HOME; default the environment's). Example, main against this tree:
+ * NEW[:HOME] [samples] [language]`, where OLD and NEW are built checkouts (`npm run build`) and HOME
+ * their data dirs (RUNNER_CODES_HOME; default the environment's), and language one of the bench's
+ * (python, the default; javascript; c: compile and run). Example, main against this tree:
  *
  *   node dist/bench/http-path.js /tmp/main:/var/cache/runner-codes .:/var/cache/rc-fastpath 100
  *
- * Three servers answer `POST /api/v1/execute {python, print(1)}` over loopback, one request at a
- * time, interleaved (a, b, c, a, b, c, ...) so that a shared machine's drift hits all alike:
+ * Three servers answer `POST /api/v1/execute` of the language's hello world (python `print(1)`)
+ * over loopback, one request at a time, interleaved so that a shared machine's drift hits all alike:
  *
- * - floor: a bare node:http server that runs `/usr/bin/python3 -c print(1)` on the host and answers
- *   a result of the same size: what HTTP and JSON cost on this machine with nothing of ours in it;
+ * - floor: a bare node:http server that runs the bare equivalent on the host (the bench's own,
+ *   src/bench/bench-languages.ts: `/usr/bin/python3 -c print(1)`, the image's node, the host's gcc)
+ *   and answers a result of the same size: what HTTP and JSON cost here with nothing of ours in it;
  * - OLD and NEW: `infra.operator api` of each checkout, started as root (privilege-separated: the
- *   HTTP side in its own unprivileged process, the engine in this one's child), a warm python pool.
+ *   HTTP side in its own unprivileged process, the engine in this one's child), a warm pool of the language.
  *
  * After each request the bench waits, untimed, until that server's pool has refilled (the refill
  * and the used sandbox's teardown would otherwise run beside the next server's request, and the
@@ -35,8 +37,13 @@ import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Pool } from 'undici';
+import { BENCH_LANGUAGES, type BenchLanguage } from '../src/bench/bench-languages.js';
 import { percentile } from '../src/bench/stats.js';
+import { dataPaths } from '../src/config/paths.js';
+import { ImageStore } from '../src/images/store.js';
 
 interface Target {
   label: string;
@@ -86,10 +93,21 @@ const HOPS: readonly [string, string, string][] = [
   ['t0', 't9', 'total'],
 ];
 
-const PAYLOAD = JSON.stringify({ language: 'python', code: 'print(1)' });
+/** Runs argv to its end; its stdout and exit code. */
+function runStep(argv: string[]): Promise<{ stdout: string; code: number | null }> {
+  return new Promise((done) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.once('close', (code) => done({ stdout, code }));
+  });
+}
 
-/** A floor: node:http in front of the bare interpreter, answering a result-sized JSON body. */
-async function startFloor(): Promise<Target> {
+/** A floor: node:http in front of the bare interpreter (or compiler and program), answering a result-sized JSON body. */
+async function startFloor(lang: BenchLanguage): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'http-path-floor-'));
+  for (const [name, content] of Object.entries(lang.files ?? {})) writeFileSync(join(dir, name), content);
+  const steps = lang.bare(new ImageStore(dataPaths().imagesDir), dir);
   const server = createServer((req, res) => {
     const t1 = Number(process.hrtime.bigint()) / 1e6;
     const chunks: Buffer[] = [];
@@ -97,20 +115,20 @@ async function startFloor(): Promise<Target> {
     req.on('end', () => {
       JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const started = performance.now();
-      const child = spawn('/usr/bin/python3', ['-c', 'print(1)'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-      child.once('close', (code) => {
+      void (async () => {
+        let last = { stdout: '', code: null as number | null };
+        for (const argv of steps) last = await runStep(argv);
+        const { stdout, code } = last;
         const total = performance.now() - started;
-        const body = { trace_id: 'floor', status: 'success', language: 'python', version: '3.11', stdout, stderr: '', exit_code: code, signal: null, timed_out: false, oom_killed: false, truncated: { stdout: false, stderr: false }, load_time: '0ms', exec_time: `${Math.round(total)}ms`, timings: { load_ms: 0, compile_ms: 0, exec_ms: total, total_ms: total }, cpu_time_ms: 0, memory_peak_bytes: 0, outputs: [], outputs_truncated: false };
+        const body = { trace_id: 'floor', status: 'success', language: lang.id, version: '3.11', stdout, stderr: '', exit_code: code, signal: null, timed_out: false, oom_killed: false, truncated: { stdout: false, stderr: false }, load_time: '0ms', exec_time: `${Math.round(total)}ms`, timings: { load_ms: 0, compile_ms: 0, exec_ms: total, total_ms: total }, cpu_time_ms: 0, memory_peak_bytes: 0, outputs: [], outputs_truncated: false };
         const t7 = Number(process.hrtime.bigint()) / 1e6;
         res.writeHead(200, { 'content-type': 'application/json', 'x-hops': JSON.stringify({ t1, t7 }) }).end(JSON.stringify(body));
-      });
+      })();
     });
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const address = server.address() as { port: number };
-  return { label: 'floor (node:http + bare python3)', url: `http://127.0.0.1:${address.port}`, pids: () => [], stop: () => new Promise((done) => server.close(() => done())) };
+  return { label: `floor (node:http + bare ${lang.id})`, url: `http://127.0.0.1:${address.port}`, pids: () => [], stop: () => new Promise((done) => server.close(() => done(rmSync(dir, { recursive: true, force: true })))) };
 }
 
 function childPids(pid: number): number[] {
@@ -127,13 +145,13 @@ function childPids(pid: number): number[] {
 }
 
 /** `infra.operator api` of a checkout, as root: the engine and, as its child, the HTTP side. */
-async function startApi(label: string, spec: string): Promise<Target> {
+async function startApi(label: string, spec: string, lang: BenchLanguage): Promise<Target> {
   const at = spec.indexOf(':');
   const dir = resolve(at < 0 ? spec : spec.slice(0, at));
   const cli = join(dir, 'dist', 'src', 'cli', 'index.js');
   if (!existsSync(cli)) throw new Error(`${label}: ${cli} is not built (npm run build in ${dir})`);
   const env = { ...process.env, ...(at < 0 ? {} : { RUNNER_CODES_HOME: spec.slice(at + 1) }) };
-  const child: ChildProcess = spawn(process.execPath, [cli, 'api', '--port', '0', '--log-level', 'info', '--pool-warm', 'python', '--pool-size', '2'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const child: ChildProcess = spawn(process.execPath, [cli, 'api', '--port', '0', '--log-level', 'info', '--pool-warm', lang.id, '--pool-size', '2'], { stdio: ['ignore', 'pipe', 'inherit'], env });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const url = await new Promise<string>((done, fail) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -180,30 +198,31 @@ function cpuMs(pids: readonly number[]): number {
   return ticks * 10;
 }
 
-async function once(client: Pool): Promise<Sample> {
+async function once(client: Pool, lang: BenchLanguage): Promise<Sample> {
   const started = performance.now();
   const t0 = Number(process.hrtime.bigint()) / 1e6;
-  const res = await client.request({ method: 'POST', path: '/api/v1/execute', headers: { 'content-type': 'application/json' }, body: PAYLOAD });
+  const res = await client.request({ method: 'POST', path: '/api/v1/execute', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ language: lang.id, code: lang.code }) });
   const t8 = Number(process.hrtime.bigint()) / 1e6;
   const body = (await res.body.json()) as { stdout?: string; timings?: { total_ms: number } };
   const client_ = performance.now() - started;
   const t9 = Number(process.hrtime.bigint()) / 1e6;
   const header = res.headers['x-hops'];
   const hops = typeof header === 'string' ? { t0, ...(JSON.parse(header) as Record<string, number>), t8, t9 } : undefined;
-  if (res.statusCode !== 200 || body.stdout !== '1\n' || !body.timings) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
+  if (res.statusCode !== 200 || body.stdout !== lang.stdout || !body.timings) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
   return { client: client_, server: body.timings.total_ms, ...(hops ? { hops } : {}) };
 }
 
 async function main(): Promise<void> {
-  const [oldSpec, newSpec, count] = process.argv.slice(2);
-  if (!oldSpec || !newSpec) throw new Error('usage: node dist/bench/http-path.js OLD[:HOME] NEW[:HOME] [samples]');
+  const [oldSpec, newSpec, count, language = 'python'] = process.argv.slice(2);
+  const lang = BENCH_LANGUAGES[language];
+  if (!oldSpec || !newSpec || !lang) throw new Error(`usage: node dist/bench/http-path.js OLD[:HOME] NEW[:HOME] [samples] [${Object.keys(BENCH_LANGUAGES).join('|')}]`);
   const samples = Number(count ?? 100);
-  const targets = [await startFloor(), await startApi('OLD', oldSpec), await startApi('NEW', newSpec)];
+  const targets = [await startFloor(lang), await startApi('OLD', oldSpec, lang), await startApi('NEW', newSpec, lang)];
   const clients = targets.map((target) => new Pool(target.url, { connections: 1 }));
   const results = targets.map(() => [] as Sample[]);
   const cpu = targets.map(() => 0);
   try {
-    for (const client of clients) for (let i = 0; i < 5; i++) await once(client);
+    for (const client of clients) for (let i = 0; i < 5; i++) await once(client, lang);
     for (let i = 0; i < samples; i++) {
       // Every other round backwards (ABC CBA): no target always follows the same one.
       const order = [...clients.keys()];
@@ -212,7 +231,7 @@ async function main(): Promise<void> {
         const target = targets[index]!;
         const pids = target.pids();
         const before = cpuMs(pids);
-        results[index]!.push(await once(clients[index]!));
+        results[index]!.push(await once(clients[index]!, lang));
         // The refill and teardown of this request are the server's CPU too, but must not run
         // beside the next target's request: wait for them, untimed.
         await target.settle?.();
@@ -226,7 +245,7 @@ async function main(): Promise<void> {
   const round = (x: number): string => x.toFixed(2);
   const p50 = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`POST /api/v1/execute python print(1), ${samples} sequential requests each, interleaved; load average ${load}, ${spawnSync('nproc').stdout.toString().trim()} CPUs`);
+  console.log(`POST /api/v1/execute ${lang.id} hello world, ${samples} sequential requests each, interleaved; load average ${load}, ${spawnSync('nproc').stdout.toString().trim()} CPUs`);
   console.log(`${'server'.padEnd(34)} ${'client p50'.padStart(10)} ${'server p50'.padStart(10)} ${'HTTP/JSON p50'.padStart(13)} ${'server CPU/req'.padStart(14)}`);
   for (const [index, target] of targets.entries()) {
     const own = results[index]!;
