@@ -7,7 +7,7 @@ import { detectCgroupMode, openCgroupDriver } from '../../src/sandbox/cgroup/det
 /**
  * A warm sandbox taken with the limits it started with (a request without limits of its own) keeps
  * its cgroup as it is: the 0.2-0.3 ms of cgroup writes are off the request's path (docs/performance.md,
- * the request path). Other limits are still written, and a write that failed is retried.
+ * the request path). Other limits are still written.
  */
 const mode = detectCgroupMode();
 const PARENT = `runner-codes-test-limits-${process.pid}`;

@@ -21,7 +21,7 @@ def _prestarted(sys, os):
         '    print(_f(_a[0]), *_a, sep=", ", end="")\n',
         '<prestart>', 'exec', dont_inherit=True,
     )
-    # The start-up's own objects (some 5,000: modules, functions, the import system) go into the
+    # The start-up's own objects (some 4,800: modules, functions, the import system) go into the
     # collector's permanent generation: the collections at exit (most of a short run's
     # finalisation) and while the program runs then scan only the program's objects, which are
     # collected, finalised and torn down exactly as in a fresh interpreter. `gc` is not imported
