@@ -57,6 +57,21 @@ export const PYTHON_CASES: readonly PrestartCase[] = [
   py('__file__ is gone by atexit time', 'import atexit\natexit.register(lambda: print("atexit sees __file__:", "__file__" in globals()))\nprint("__file__" in globals())\n'),
   py('a coding cookie with latin-1 bytes (run by exec, a cold start in place)', '', { code: undefined, files: [{ name: 'main.py', content: Buffer.from('# -*- coding: latin-1 -*-\nprint("caf\xe9")\n', 'latin1').toString('base64'), encoding: 'base64' }] }),
   py('environment', 'import os\nprint(sorted(os.environ.items()))\n'),
+  // The start-up's objects are frozen out of the collector (docs/prestart.md): the program's own
+  // are collected, finalised and torn down as in a fresh interpreter, in the same order.
+  py(
+    'finalisers: collected cycles, __del__ of globals at exit, weakref.finalize, an unclosed file',
+    'import atexit, gc, weakref\n' +
+      'class D:\n    def __init__(self, n):\n        self.n = n\n    def __del__(self):\n        print("del", self.n, flush=True)\n' +
+      'keep = D("global")\ncycle = D("cycle")\ncycle.me = cycle\ndel cycle\n' +
+      'print("collected", gc.collect() >= 1, gc.get_count(), len(gc.garbage))\n' +
+      'weak = D("weak")\nweakref.finalize(weak, print, "finalize weak")\n' +
+      'later = D("cycle at exit")\nlater.me = later\ndel later\n' +
+      'f = open("/tmp/unclosed.txt", "w")\nf.write("buffered")\n' +
+      'atexit.register(lambda: print("atexit", open("/tmp/unclosed.txt").read() == ""))\n' +
+      'print("thresholds", gc.get_threshold(), gc.isenabled())\n',
+  ),
+  py('gc.collect() in a loop of garbage', 'import gc\nclass N:\n    pass\nfor i in range(3):\n    a, b = N(), N()\n    a.b, b.a = b, a\n    del a, b\n    print(gc.collect())\n'),
   cold(py('a request env starts cold', 'import os\nprint(os.environ["GREETING"])\n', { env: { GREETING: 'hi' } })),
   cold(py('a longer timeout than the pool\'s starts cold (a higher CPU rlimit)', 'import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU))\n', { limits: { timeoutMs: 20_000 } })),
 ];

@@ -122,6 +122,17 @@ describe('pre-started interpreters: one execution each', () => {
     }
   });
 
+  it('python\'s start-up objects wait in the collector\'s permanent generation (a short finalisation), the program\'s do not', async () => {
+    const code = 'import gc, sys\nclass Mine:\n    pass\nmine = Mine()\nprint(gc.get_freeze_count() > 1000, any(o is mine.__dict__ or o is mine for o in gc.get_objects()), "gc" in sys.modules)\n';
+    await untilPooled('python');
+    const runs = prestarted.prestartedRuns;
+    const warm = await execute(prestarted, { language: 'python', code });
+    assert.equal(prestarted.prestartedRuns - runs, 1);
+    assert.equal(warm.stdout, 'True True True\n', warm.stderr);
+    // A fresh interpreter freezes nothing.
+    assert.equal((await execute(fresh, { language: 'python', code })).stdout, 'False True True\n');
+  });
+
   it('the run\'s clock starts at the hand-over: the interpreter\'s start-up is neither wall nor CPU time', async () => {
     const spin = 'import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n';
     await untilPooled('python');

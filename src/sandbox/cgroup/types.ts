@@ -6,6 +6,11 @@ export interface CgroupLimits {
   cpus: number;
 }
 
+/** Whether two sets of limits are the same (a warm sandbox taken with the limits it started with keeps them as they are). */
+export function sameCgroupLimits(a: CgroupLimits, b: CgroupLimits): boolean {
+  return a.memoryBytes === b.memoryBytes && a.pids === b.pids && a.cpus === b.cpus;
+}
+
 /** Usage read back after (or during) an execution. */
 export interface CgroupStats {
   /** Peak memory of the whole sandbox, or null when the kernel does not report it. */
