@@ -6,6 +6,10 @@ export interface CgroupLimits {
   cpus: number;
 }
 
+export function sameLimits(a: CgroupLimits, b: CgroupLimits): boolean {
+  return a.memoryBytes === b.memoryBytes && a.pids === b.pids && a.cpus === b.cpus;
+}
+
 /** Usage read back after (or during) an execution. */
 export interface CgroupStats {
   /** Peak memory of the whole sandbox, or null when the kernel does not report it. */
