@@ -65,6 +65,26 @@ describe('the fork server', () => {
     assert.equal(result.stdout, 'done\n');
   });
 
+  it('launches bwrap from a small mount namespace: none of the host\'s /sys, /dev/pts, /dev/shm mounts, and fewer mounts than the host', async () => {
+    const engine = await engineWith(true);
+    const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
+    const sleeper = await waitForProcess((p) => p.comm === 'sleep');
+    const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
+    // bwrap's first process stays outside the sandbox's namespaces: it shows where bwrap started.
+    const top = inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))!;
+    assert.equal(commOf(top.pid), 'bwrap');
+    const mountPoints = (pid: number | 'self'): string[] => readFileSync(`/proc/${pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => line.split(' ')[4]!);
+    const launched = mountPoints(top.pid);
+    const host = mountPoints('self');
+    assert.deepEqual(launched.filter((m) => m === '/sys' || m.startsWith('/sys/') || m === '/dev/pts' || m === '/dev/shm'), []);
+    assert.ok(launched.length < host.length, `${launched.length} mounts where bwrap started, ${host.length} on the host`);
+    // What the sandbox is made from is still there.
+    for (const needed of ['/', '/proc', '/dev']) assert.ok(launched.includes(needed) || !host.includes(needed), needed);
+    // The host's own mount table is untouched.
+    assert.ok(host.some((m) => m.startsWith('/sys')), 'the host still has /sys');
+    assert.equal((await running).stdout, 'done\n');
+  });
+
   it('gives the same results as a sandbox the engine forks: output, exit status, signals, stdin, limits', async () => {
     const [spawned, forked] = await Promise.all([engineWith(false), engineWith(true)]);
     const requests = [
