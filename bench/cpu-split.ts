@@ -115,12 +115,17 @@ async function startServer(checkout: string, home: string | undefined, extra: st
       child.kill('SIGTERM');
       fail(err);
     };
+    const late = setTimeout(() => stop(new Error(`the server of ${checkout} did not listen`)), 30_000);
+    late.unref();
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/i.exec(line);
-      if (m) done(m[1]!);
+      if (m) {
+        clearTimeout(late);
+        done(m[1]!);
+      }
     });
     child.once('exit', () => stop(new Error(`the server of ${checkout} exited`)));
-    setTimeout(() => stop(new Error(`the server of ${checkout} did not listen`)), 30_000).unref();
+
   });
   child.stdout!.resume();
   const pid = [...readProcs().values()].find((p) => p.ppid === child.pid && p.comm === 'node')!.pid;
