@@ -17,15 +17,16 @@
  * it cannot make gets {"type":"error","id":N,"message":...}.
  *
  * With --launch-mount-ns (the launcher is runner-launch) it holds one mount namespace for its
- * launches, made once at start: the host's, with the mounts no
- * sandbox is made from detached (/sys and its cgroup hierarchies, /dev/pts, /dev/shm, ...), and
- * hands it to each launcher (`--mount-ns-fd 5`), which enters it once it has joined the sandbox's
- * cgroups: bwrap's unshare(CLONE_NEWNS) then copies a few mounts instead of the host's whole
- * table, and each mount table bwrap reads back while it builds the sandbox is that much shorter.
+ * launches, made once at start: the host's, with the mounts no sandbox is made from detached (/sys
+ * and its cgroup hierarchies, /dev/pts, /dev/shm, ...), and hands it to each launcher
+ * (`--mount-ns-fd 5`), which enters it once it has joined the sandbox's cgroups: bwrap's
+ * unshare(CLONE_NEWNS) then copies a few mounts instead of the host's whole table, and each mount
+ * table bwrap reads back while it builds the sandbox is that much shorter.
  *
  * SECURITY: it can run one program only, the launcher it was started with (runner-launch, which
  * joins the sandbox's cgroups and drops to its uid before anything runs), with an argv the engine
- * built; no shell, no environment, no descriptor but the three stdio ones and the one file. It
+ * built; no shell, no environment, no descriptor but the three stdio ones, the one file and the
+ * launch mount namespace. It
  * signals only its own children that it has not reaped (so never a reused pid). It holds no
  * secret: it is started with an empty environment. */
 #include <errno.h>
@@ -206,6 +207,12 @@ static struct child *free_slot(void) {
   return NULL;
 }
 
+/* Closes fds lo..hi (async-signal-safe: for the child before exec). */
+static void close_fd_range(unsigned lo, unsigned hi) {
+  if (lo > hi || close_range(lo, hi, 0) == 0) return;
+  for (unsigned fd = lo; fd <= hi && fd < 1024; fd++) close((int)fd);
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls, errors to the new stderr. */
 static __attribute__((noreturn)) void exec_child(const struct launch_plan *plan, int io, int err, int file) {
   sigset_t none;
@@ -217,12 +224,13 @@ static __attribute__((noreturn)) void exec_child(const struct launch_plan *plan,
   if (launch_mount_ns >= 0 && dup2(launch_mount_ns, MOUNT_NS_FD) < 0) _exit(EXIT_EXEC);
   // SECURITY: nothing of the fork server's reaches the sandbox but stdio, the one file and the
   // launch mount namespace (which runner-launch enters and closes before it drops root).
-  int first = file >= 0 ? 4 : 3;
-  int last = launch_mount_ns >= 0 ? MOUNT_NS_FD - 1 : ~0;
-  if (first <= last && close_range((unsigned)first, (unsigned)last, 0) < 0)
-    for (int fd = first; fd <= (last < 1024 ? last : 1023); fd++) close(fd);
-  if (launch_mount_ns >= 0 && close_range(MOUNT_NS_FD + 1, ~0U, 0) < 0)
-    for (int fd = MOUNT_NS_FD + 1; fd < 1024; fd++) close(fd);
+  unsigned first = file >= 0 ? 4 : 3;
+  if (launch_mount_ns >= 0) {
+    close_fd_range(first, MOUNT_NS_FD - 1);
+    close_fd_range(MOUNT_NS_FD + 1, ~0U);
+  } else {
+    close_fd_range(first, ~0U);
+  }
   // The launcher's argv with `--mount-ns-fd 5` first (its options end at `--`).
   char *argv[MAX_ARGS + 4];
   char ns_fd[] = {'0' + MOUNT_NS_FD, '\0'};
