@@ -6,6 +6,7 @@ export interface CgroupLimits {
   cpus: number;
 }
 
+/** Whether two limits hold the same values (applying the second after the first writes nothing). */
 export function sameLimits(a: CgroupLimits, b: CgroupLimits): boolean {
   return a.memoryBytes === b.memoryBytes && a.pids === b.pids && a.cpus === b.cpus;
 }
