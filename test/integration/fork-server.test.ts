@@ -49,13 +49,21 @@ after(async () => {
   assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
 });
 
+/**
+ * A sleeping execution through a fork-server engine, and the top process of its sandbox (bwrap's
+ * first, which stays outside the sandbox's namespaces).
+ */
+async function sleepingSandbox(): Promise<{ running: ReturnType<Engine['execute']>; top: SandboxProcess }> {
+  const engine = await engineWith(true);
+  const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
+  const sleeper = await waitForProcess((p) => p.comm === 'sleep');
+  const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
+  return { running, top: inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))! };
+}
+
 describe('the fork server', () => {
   it('starts the sandbox: its bwrap is a child of runner-forkserver, itself a child of the engine, not of the engine directly', async () => {
-    const engine = await engineWith(true);
-    const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
-    const sleeper = await waitForProcess((p) => p.comm === 'sleep');
-    const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
-    const top = inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))!;
+    const { running, top } = await sleepingSandbox();
     const server = ppidOf(top.pid);
     assert.equal(commOf(server), 'runner-forkserv', `the sandbox's top process ${top.comm} has parent ${commOf(server)}`);
     assert.equal(ppidOf(server), process.pid, 'the fork server is the engine\'s child');
@@ -66,12 +74,8 @@ describe('the fork server', () => {
   });
 
   it('launches bwrap from a small mount namespace: none of the host\'s /sys, /dev/pts, /dev/shm mounts, and fewer mounts than the host', async () => {
-    const engine = await engineWith(true);
-    const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
-    const sleeper = await waitForProcess((p) => p.comm === 'sleep');
-    const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
     // bwrap's first process stays outside the sandbox's namespaces: it shows where bwrap started.
-    const top = inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))!;
+    const { running, top } = await sleepingSandbox();
     assert.equal(commOf(top.pid), 'bwrap');
     const mountPoints = (pid: number | 'self'): string[] => readFileSync(`/proc/${pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => line.split(' ')[4]!);
     const launched = mountPoints(top.pid);
