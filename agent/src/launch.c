@@ -12,6 +12,10 @@
  * --supplementary-group gives PROG exactly that one supplementary group (else none): a VMM that
  * must open /dev/kvm where only the device's group may (Debian's udev: 0660 root:kvm).
  *
+ * --mount-ns-fd FD (the fork server's): once the cgroups are joined, enter the mount namespace open
+ * on FD, the host's without the mounts no sandbox is made from (/sys, /dev/pts, ...), so that the
+ * copy bwrap's unshare(CLONE_NEWNS) makes of it, and every mount table bwrap reads, is small.
+ *
  * Any failure: "runner-launch: ..." on stderr and exit status 125 (PROG never runs). */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +47,7 @@ struct opts {
   gid_t gid;
   uid_t program; /* 0: no user namespace of our own */
   gid_t supplementary; /* 0: none */
+  int mount_ns;       /* -1: stay in the mount namespace we were started in */
   char **prog;
 };
 
@@ -71,11 +76,15 @@ static void parse_args(int argc, char **argv, struct opts *o) {
       o->gid = (gid_t)parse_id("gid", argv[i + 1]), have_gid = 1;
     } else if (strcmp(argv[i], "--program-id") == 0) {
       o->program = (uid_t)parse_id("program id", argv[i + 1]);
+    } else if (strcmp(argv[i], "--mount-ns-fd") == 0) {
+      unsigned long fd = parse_id("mount namespace fd", argv[i + 1]);
+      if (fd < 3 || fd == USERNS_FD || fd > 1023) fail("invalid mount namespace fd: %lu", fd);
+      o->mount_ns = (int)fd;
     } else if (strcmp(argv[i], "--supplementary-group") == 0) {
       o->supplementary = (gid_t)parse_id("supplementary group", argv[i + 1]);
     } else {
-      fail("usage: runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] --uid UID --gid GID "
-           "[--program-id ID] -- PROG [ARGS...]");
+      fail("usage: runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] [--mount-ns-fd FD] --uid UID "
+           "--gid GID [--program-id ID] -- PROG [ARGS...]");
     }
   }
   if (!have_uid || !have_gid) fail("--uid and --gid are required");
@@ -205,12 +214,20 @@ static void place_userns_fd(int ns) {
 
 int main(int argc, char **argv) {
   struct opts o = {0};
+  o.mount_ns = -1;
   parse_args(argc, argv, &o);
   pid_t parent = getppid();
   // SECURITY: join the sandbox cgroups (memory/pids/cpu limits) before any untrusted code exists,
   // so every descendant is accounted and limited from its first instruction.
   for (int i = 0; i < o.n_cgroups; i++) join_cgroup(o.cgroups[i]);
   int ns = o.program != 0 ? make_userns(&o) : -1;
+  // After the cgroups (their files are not in the smaller namespace), while still root (setns needs
+  // CAP_SYS_ADMIN). What the sandbox is made from there is the same: the root filesystem, /proc
+  // and the /dev nodes are the host's own mounts.
+  if (o.mount_ns >= 0) {
+    if (setns(o.mount_ns, CLONE_NEWNS) < 0) fail("setns(mount namespace): %s", strerror(errno));
+    close(o.mount_ns);
+  }
   drop_ids(o.uid, o.gid, o.supplementary);
   // SECURITY: no setuid/file-capability binary inside the sandbox can regain privileges.
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));

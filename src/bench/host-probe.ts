@@ -90,3 +90,19 @@ export function cgroupMemory(path: string, mount = '/sys/fs/cgroup'): { pids: nu
   const charged = path.startsWith('memory/') ? read('memory.usage_in_bytes') : read('memory.current');
   return { pids, chargedBytes: Number(charged ?? 0) };
 }
+
+/**
+ * Live processes of the host (wherever they were reparented) in a sandbox cgroup whose name says
+ * `ownerPid` made it: one engine's sandboxes, and nothing of other engines on a shared host.
+ */
+export function sandboxProcessesOf(ownerPid: number, ownerOf: (name: string) => number | undefined): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const cgroup = memoryCgroupOf(pid);
+    if (!cgroup || ownerOf(cgroup.slice(cgroup.lastIndexOf('/') + 1)) !== ownerPid) continue;
+    if (!(statusField(pid, 'State') ?? 'Z').startsWith('Z')) out.push(pid);
+  }
+  return out;
+}

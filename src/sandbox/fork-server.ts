@@ -111,7 +111,9 @@ export class ForkServer {
   /** Starts the server: `fdFiles` are the files a launch may ask for as its fd 3 (the seccomp filters). */
   static async start(serverPath: string, launcherPath: string, fdFiles: readonly string[]): Promise<ForkServer> {
     // SECURITY: an empty environment (it holds no secret), stdin and stdout closed; fd 3 is the channel.
-    const server = spawn(serverPath, ['--launcher', launcherPath, ...fdFiles.flatMap((file) => ['--fd-file', file])], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
+    // --launch-mount-ns: runner-launch enters a mount namespace without the host mounts no sandbox
+    // is made from, so that each bwrap copies and reads a short mount table (forkserver.c).
+    const server = spawn(serverPath, ['--launcher', launcherPath, ...fdFiles.flatMap((file) => ['--fd-file', file]), '--launch-mount-ns'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
     await once(server, 'spawn');
     return new ForkServer(server, launcherPath);
   }

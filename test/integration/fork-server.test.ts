@@ -49,13 +49,21 @@ after(async () => {
   assert.deepEqual(leftovers(), NOTHING_LEFT, 'sandboxes left cgroups or processes behind');
 });
 
+/**
+ * A sleeping execution through a fork-server engine, and the top process of its sandbox (bwrap's
+ * first, which stays outside the sandbox's namespaces).
+ */
+async function sleepingSandbox(): Promise<{ running: ReturnType<Engine['execute']>; top: SandboxProcess }> {
+  const engine = await engineWith(true);
+  const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
+  const sleeper = await waitForProcess((p) => p.comm === 'sleep');
+  const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
+  return { running, top: inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))! };
+}
+
 describe('the fork server', () => {
   it('starts the sandbox: its bwrap is a child of runner-forkserver, itself a child of the engine, not of the engine directly', async () => {
-    const engine = await engineWith(true);
-    const running = engine.execute({ language: 'bash', code: 'sleep 3; echo done' });
-    const sleeper = await waitForProcess((p) => p.comm === 'sleep');
-    const inSandbox = sandboxProcesses().filter((p) => p.sandbox === sleeper.sandbox);
-    const top = inSandbox.find((p) => !inSandbox.some((q) => q.pid === ppidOf(p.pid)))!;
+    const { running, top } = await sleepingSandbox();
     const server = ppidOf(top.pid);
     assert.equal(commOf(server), 'runner-forkserv', `the sandbox's top process ${top.comm} has parent ${commOf(server)}`);
     assert.equal(ppidOf(server), process.pid, 'the fork server is the engine\'s child');
@@ -63,6 +71,22 @@ describe('the fork server', () => {
     assert.equal(readFileSync(`/proc/${server}/environ`, 'utf8').split('\0').filter((v) => v && !v.startsWith('NODE_CHANNEL_')).length, 0);
     const result = await running;
     assert.equal(result.stdout, 'done\n');
+  });
+
+  it('launches bwrap from a small mount namespace: none of the host\'s /sys, /dev/pts, /dev/shm mounts, and fewer mounts than the host', async () => {
+    // bwrap's first process stays outside the sandbox's namespaces: it shows where bwrap started.
+    const { running, top } = await sleepingSandbox();
+    assert.equal(commOf(top.pid), 'bwrap');
+    const mountPoints = (pid: number | 'self'): string[] => readFileSync(`/proc/${pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => line.split(' ')[4]!);
+    const launched = mountPoints(top.pid);
+    const host = mountPoints('self');
+    assert.deepEqual(launched.filter((m) => m === '/sys' || m.startsWith('/sys/') || m === '/dev/pts' || m === '/dev/shm'), []);
+    assert.ok(launched.length < host.length, `${launched.length} mounts where bwrap started, ${host.length} on the host`);
+    // What the sandbox is made from is still there.
+    for (const needed of ['/', '/proc', '/dev']) assert.ok(launched.includes(needed) || !host.includes(needed), needed);
+    // The host's own mount table is untouched.
+    assert.ok(host.some((m) => m.startsWith('/sys')), 'the host still has /sys');
+    assert.equal((await running).stdout, 'done\n');
   });
 
   it('gives the same results as a sandbox the engine forks: output, exit status, signals, stdin, limits', async () => {

@@ -6,8 +6,8 @@ export interface CgroupLimits {
   cpus: number;
 }
 
-/** Whether two sets of limits are the same (a warm sandbox taken with the limits it started with keeps them as they are). */
-export function sameCgroupLimits(a: CgroupLimits, b: CgroupLimits): boolean {
+/** Whether two limits hold the same values (applying the second after the first writes nothing). */
+export function sameLimits(a: CgroupLimits, b: CgroupLimits): boolean {
   return a.memoryBytes === b.memoryBytes && a.pids === b.pids && a.cpus === b.cpus;
 }
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import { sameCgroupLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
+import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
 
 /** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
@@ -27,6 +27,9 @@ export class CgroupV1Driver implements CgroupDriver {
     }
   }
 
+  /** Which optional memory files this kernel has: the same for every cgroup of the hierarchy, so probed once. */
+  #files: V1MemoryFiles | undefined;
+
   #dir(controller: Controller, name: string): string {
     return join(this.#mount, controller, this.parent, name);
   }
@@ -37,7 +40,9 @@ export class CgroupV1Driver implements CgroupDriver {
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${name}`, { cause });
     }
-    const cgroup = new CgroupV1(name, (c) => this.#dir(c, name), () => this.remove(name));
+    const memory = this.#dir('memory', name);
+    this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
+    const cgroup = new CgroupV1(name, (c) => this.#dir(c, name), this.#files, () => this.remove(name));
     cgroup.setLimits(limits);
     return cgroup;
   }
@@ -65,50 +70,61 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 }
 
+/** The optional memory files of a v1 hierarchy: memsw only with swap accounting, tcp on kernels that still have it. */
+interface V1MemoryFiles {
+  memsw: boolean;
+  tcp: boolean;
+}
+
 class CgroupV1 implements Cgroup {
   readonly name: string;
   readonly procsFiles: readonly string[];
   readonly #dir: (controller: Controller) => string;
+  readonly #files: V1MemoryFiles;
   readonly #remove: () => Promise<void>;
   #destroyed: Promise<void> | undefined;
   #limits: CgroupLimits | undefined;
-  /** The limits the kernel holds: set by the last setLimits that wrote every file. */
-  #applied: CgroupLimits | undefined;
 
-  constructor(name: string, dir: (controller: Controller) => string, remove: () => Promise<void>) {
+  constructor(name: string, dir: (controller: Controller) => string, files: V1MemoryFiles, remove: () => Promise<void>) {
     this.name = name;
     this.#dir = dir;
+    this.#files = files;
     this.#remove = remove;
     this.procsFiles = CONTROLLERS.map((c) => join(dir(c), 'cgroup.procs'));
   }
 
   setLimits(limits: CgroupLimits): void {
-    // A warm sandbox taken with the limits it started with (the usual request): nothing to write,
-    // and 0.2-0.3 ms of cgroup writes off the request's path. Only this process writes these files.
-    if (this.#applied && sameCgroupLimits(this.#applied, limits)) return;
-    this.#applied = undefined;
-    this.#limits = limits;
+    const previous = this.#limits;
+    // SECURITY: only the host writes these files (a sandbox has no cgroupfs), so the values last
+    // written are the values in force: a take with the pool's own limits writes nothing.
+    if (previous && sameLimits(previous, limits)) return;
     const memory = this.#dir('memory');
     try {
-      // memsw (memory + swap, only with swap accounting) must stay >= limit_in_bytes at every step:
-      // when raising a live limit (warm pool), raise memsw first; when lowering, lower the limit first.
-      const memsw = join(memory, 'memory.memsw.limit_in_bytes');
-      const limit = join(memory, 'memory.limit_in_bytes');
-      const order = Number(readControl(limit)) < limits.memoryBytes ? [memsw, limit] : [limit, memsw];
-      for (const file of order) if (file === limit || existsSync(memsw)) writeControl(file, limits.memoryBytes);
-      writeControl(join(memory, 'memory.swappiness'), 0);
-      // SECURITY: cgroup v1 does not charge TCP buffers to memory.limit_in_bytes; they count against
-      // the host-wide tcp_mem pool instead. A limit of their own (set before any socket exists)
-      // bounds them per sandbox. cgroup v2 charges them to memory.max.
-      const tcp = join(memory, 'memory.kmem.tcp.limit_in_bytes');
-      if (existsSync(tcp)) writeControl(tcp, limits.memoryBytes);
-      writeControl(join(this.#dir('pids'), 'pids.max'), limits.pids);
-      writeControl(join(this.#dir('cpu'), 'cpu.cfs_period_us'), CFS_PERIOD_US);
-      writeControl(join(this.#dir('cpu'), 'cpu.cfs_quota_us'), Math.round(limits.cpus * CFS_PERIOD_US));
-      this.#applied = { ...limits };
+      if (previous?.memoryBytes !== limits.memoryBytes) {
+        // memsw (memory + swap, only with swap accounting) must stay >= limit_in_bytes at every step:
+        // when raising a live limit (warm pool), raise memsw first; when lowering, lower the limit first.
+        const memsw = join(memory, 'memory.memsw.limit_in_bytes');
+        const limit = join(memory, 'memory.limit_in_bytes');
+        const current = previous?.memoryBytes ?? Number(readControl(limit));
+        const order = current < limits.memoryBytes ? [memsw, limit] : [limit, memsw];
+        for (const file of order) if (file === limit || this.#files.memsw) writeControl(file, limits.memoryBytes);
+        // SECURITY: cgroup v1 does not charge TCP buffers to memory.limit_in_bytes; they count against
+        // the host-wide tcp_mem pool instead. A limit of their own (set before any socket exists)
+        // bounds them per sandbox. cgroup v2 charges them to memory.max.
+        if (this.#files.tcp) writeControl(join(memory, 'memory.kmem.tcp.limit_in_bytes'), limits.memoryBytes);
+      }
+      if (!previous) {
+        writeControl(join(memory, 'memory.swappiness'), 0);
+        writeControl(join(this.#dir('cpu'), 'cpu.cfs_period_us'), CFS_PERIOD_US);
+      }
+      if (previous?.pids !== limits.pids) writeControl(join(this.#dir('pids'), 'pids.max'), limits.pids);
+      if (previous?.cpus !== limits.cpus) writeControl(join(this.#dir('cpu'), 'cpu.cfs_quota_us'), Math.round(limits.cpus * CFS_PERIOD_US));
     } catch (cause) {
+      // A half-applied change: the next call writes every file again.
+      this.#limits = undefined;
       throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.name}`, { cause });
     }
+    this.#limits = limits;
   }
 
   settings(): readonly CgroupSetting[] {

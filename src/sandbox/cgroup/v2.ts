@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import { sameCgroupLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
+import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
 
 const CPU_PERIOD_US = 100_000;
@@ -14,6 +14,8 @@ export class CgroupV2Driver implements CgroupDriver {
   readonly #mount: string;
   readonly #parentDir: string;
   #prepared = false;
+  /** Whether the kernel has swap accounting (memory.swap.max): the same for every cgroup, so probed once. */
+  #swap: boolean | undefined;
 
   constructor(mount: string, parent: string) {
     this.#mount = mount;
@@ -41,7 +43,8 @@ export class CgroupV2Driver implements CgroupDriver {
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${dir}`, { cause });
     }
-    const cgroup = new CgroupV2(name, dir, () => this.remove(name));
+    this.#swap ??= existsSync(join(dir, 'memory.swap.max'));
+    const cgroup = new CgroupV2(name, dir, this.#swap, () => this.remove(name));
     cgroup.setLimits(limits);
     return cgroup;
   }
@@ -91,30 +94,36 @@ class CgroupV2 implements Cgroup {
   readonly name: string;
   readonly procsFiles: readonly string[];
   readonly #dir: string;
+  readonly #swap: boolean;
   readonly #remove: () => Promise<void>;
   #destroyed: Promise<void> | undefined;
   #limits: CgroupLimits | undefined;
-  /** The limits the kernel holds: set by the last setLimits that wrote every file. */
-  #applied: CgroupLimits | undefined;
+  /** What each control file was last set to. */
+  readonly #written = new Map<string, string>();
 
-  constructor(name: string, dir: string, remove: () => Promise<void>) {
+  constructor(name: string, dir: string, swap: boolean, remove: () => Promise<void>) {
     this.name = name;
     this.#dir = dir;
+    this.#swap = swap;
     this.#remove = remove;
     this.procsFiles = [join(dir, 'cgroup.procs')];
   }
 
   setLimits(limits: CgroupLimits): void {
-    // A warm sandbox taken with the limits it started with (the usual request): nothing to write,
-    // and 0.2-0.3 ms of cgroup writes off the request's path. Only this process writes these files.
-    if (this.#applied && sameCgroupLimits(this.#applied, limits)) return;
-    this.#applied = undefined;
+    // SECURITY: only the host writes these files (a sandbox has no cgroupfs), so the values last
+    // written are the values in force: a take with the pool's own limits writes nothing.
+    if (this.#limits && sameLimits(this.#limits, limits)) return;
     this.#limits = limits;
     try {
-      for (const { file, value } of this.settings()) writeControl(join(this.#dir, file), value);
-      if (existsSync(join(this.#dir, 'memory.swap.max'))) writeControl(join(this.#dir, 'memory.swap.max'), 0);
-      this.#applied = { ...limits };
+      for (const { file, value } of [...this.settings(), ...(this.#swap ? [{ file: 'memory.swap.max', value: '0' }] : [])]) {
+        if (this.#written.get(file) === value) continue;
+        writeControl(join(this.#dir, file), value);
+        this.#written.set(file, value);
+      }
     } catch (cause) {
+      // A half-applied change: the next call writes every file again.
+      this.#limits = undefined;
+      this.#written.clear();
       throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.#dir}`, { cause });
     }
   }
