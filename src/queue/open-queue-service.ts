@@ -30,5 +30,7 @@ export async function openQueueService(settings: QueueModeSettings): Promise<Que
   const blocking = blockingConnectionOptions(base);
   const reaper = new OrphanReaper(fleet, blocking, keys, settings.queueOrphanMs);
   reaper.start();
-  return new QueueService({ redis, blocking, keys, fleet, images: new FleetImageStore(dataPaths().imagesDir, fleet), maxima, inputMaxima, waitMs: settings.queueWaitMs, reaper });
+  const service = new QueueService({ redis, blocking, keys, fleet, images: new FleetImageStore(dataPaths().imagesDir, fleet), maxima, inputMaxima, waitMs: settings.queueWaitMs, reaper });
+  await service.events.listen();
+  return service;
 }

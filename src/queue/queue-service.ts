@@ -15,6 +15,7 @@ import { JobEvents, type JobOutcome } from './job-events.js';
 import type { Fleet } from './fleet.js';
 import type { QueueKeys } from './queue-keys.js';
 import { REFUSED_SESSIONS, notInQueueMode } from './refused-sessions.js';
+import { traceHop } from './hop-trace.js';
 
 export interface QueueServiceOptions {
   /** The request connection (no offline queue): adds, removes, cancels. */
@@ -44,6 +45,8 @@ export interface EnqueueOptions {
   stream?: boolean;
   /** A submission's: the worker bounds the stored result to this many bytes per stream and adds the verdict. */
   maxOutputBytes?: number;
+  /** A synchronous call's: the worker publishes the outcome to this replica straight away (JobEvents). */
+  replyTo?: string;
 }
 
 /**
@@ -140,17 +143,21 @@ export class QueueService implements Service {
       ...(options.expectedOutput !== undefined ? { expectedOutput: options.expectedOutput } : {}),
       ...(options.stream ? { stream: true } : {}),
       ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+      ...(options.replyTo !== undefined ? { replyTo: options.replyTo } : {}),
     };
     return { queue: route.queue, token, data };
   }
 
   async execute(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<ExecutionResult> {
     if (options.input) throw notInQueueMode('interactive input (stdin sent while the program runs)');
+    const called = process.hrtime.bigint();
     const { queue, token, data } = await this.enqueue(request, {
       ...(options.traceId ? { traceId: options.traceId } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.stream ? { stream: true } : {}),
+      replyTo: this.events.replica,
     });
+    traceHop('api-start', token, called);
     await orUnavailable(() => this.events.ready(queue));
     const added = performance.now();
     let startedAt: number | undefined;
@@ -170,11 +177,13 @@ export class QueueService implements Service {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       try {
+        traceHop('api-add', token);
         await this.queue(queue).add('exec', data, { jobId: token, attempts: 1, removeOnComplete: true, removeOnFail: true });
       } catch (err) {
         throw isRunnerError(err) ? err : queueUnavailable(err);
       }
       const outcome = await this.#settle(waiter.outcome, controller.signal, () => this.cancel(queue, token));
+      traceHop('api-result', token);
       const result = resultOf(outcome);
       const waitedMs = (startedAt ?? added) - added;
       for (const hook of this.#hooks) hook(result, waitedMs);
