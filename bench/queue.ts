@@ -68,13 +68,19 @@ async function startProcess(command: string, argv: string[], ready: RegExp): Pro
   };
 }
 
-/** One request: its time at the client and the engine's own (`timings.total_ms`). */
-async function execute(url: string, body: unknown): Promise<{ ms: number; engineMs: number }> {
+interface Timed {
+  ms: number;
+  engineMs: number;
+  traceId: string;
+}
+
+/** One request: its time at the client, the engine's own (`timings.total_ms`) and its trace id. */
+async function execute(url: string, body: unknown): Promise<Timed> {
   const started = performance.now();
   const res = await fetch(`${url}/api/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const reply = (await res.json()) as { status?: string; stdout?: string; timings?: { total_ms?: number } };
+  const reply = (await res.json()) as { status?: string; stdout?: string; trace_id?: string; timings?: { total_ms?: number } };
   if (res.status !== 200 || reply.status !== 'success') throw new Error(`execute failed (${res.status}): ${JSON.stringify(reply)}`);
-  return { ms: performance.now() - started, engineMs: reply.timings?.total_ms ?? 0 };
+  return { ms: performance.now() - started, engineMs: reply.timings?.total_ms ?? 0, traceId: reply.trace_id ?? '' };
 }
 
 const HOPS = [
@@ -84,8 +90,11 @@ const HOPS = [
   ['result -> API', 'worker-end', 'api-result'],
 ] as const;
 
-/** Median of each hop over the jobs of the trace that have all their hops (src/queue/hop-trace.ts). */
-function hopSplit(trace: string): { hop: string; p50_ms: number }[] {
+/**
+ * Median of each hop of the queued requests (src/queue/hop-trace.ts, by trace id), and the rest of
+ * each request's time at the client: HTTP and Fastify, outside QueueService.execute.
+ */
+function hopSplit(trace: string, requests: Timed[]): { hop: string; p50_ms: number }[] {
   const jobs = new Map<string, Map<string, bigint>>();
   for (const line of trace.split('\n')) {
     const [at, hop, id] = line.split(' ');
@@ -94,9 +103,16 @@ function hopSplit(trace: string): { hop: string; p50_ms: number }[] {
     if (!points.has(hop)) points.set(hop, BigInt(at));
     jobs.set(id, points);
   }
-  const complete = [...jobs.values()].filter((points) => HOPS.every(([, from, to]) => points.has(from) && points.has(to)));
-  if (complete.length === 0) return [];
-  return HOPS.map(([hop, from, to]) => ({ hop, p50_ms: summarize(complete.map((p) => Number(p.get(to)! - p.get(from)!) / 1e6)).p50 }));
+  const ms = (points: Map<string, bigint>, from: string, to: string): number => Number(points.get(to)! - points.get(from)!) / 1e6;
+  const traced = requests.flatMap((request) => {
+    const points = jobs.get(request.traceId);
+    return points && HOPS.every(([, from, to]) => points.has(from) && points.has(to)) ? [{ request, points }] : [];
+  });
+  if (traced.length === 0) return [];
+  return [
+    { hop: 'HTTP and Fastify', p50_ms: summarize(traced.map(({ request, points }) => request.ms - ms(points, 'api-start', 'api-result'))).p50 },
+    ...HOPS.map(([hop, from, to]) => ({ hop, p50_ms: summarize(traced.map(({ points }) => ms(points, from, to))).p50 })),
+  ];
 }
 
 /** M jobs, CLIENTS at a time: jobs per second. */
@@ -134,8 +150,8 @@ async function main(): Promise<void> {
 
     for (let i = 0; i < 10; i++) await Promise.all([execute(local.url, job(i)), execute(queued.url, job(i))]);
     const warmedUp = readFileSync(tracePath, 'utf8').length;
-    const inProcess: { ms: number; engineMs: number }[] = [];
-    const viaQueue: { ms: number; engineMs: number }[] = [];
+    const inProcess: Timed[] = [];
+    const viaQueue: Timed[] = [];
     for (let i = 0; i < PAIRS; i++) {
       // Alternate which goes first: drift and a warm-up advantage fall on both.
       if (i % 2 === 0) {
@@ -146,7 +162,7 @@ async function main(): Promise<void> {
         inProcess.push(await execute(local.url, job(i)));
       }
     }
-    const hops = hopSplit(readFileSync(tracePath, 'utf8').slice(warmedUp));
+    const hops = hopSplit(readFileSync(tracePath, 'utf8').slice(warmedUp), viaQueue);
     const overheadOf = (queue: number[], local: number[]) => ({
       p50_ms: Math.round((summarize(queue).p50 - summarize(local).p50) * 100) / 100,
       paired_median_ms: summarize(queue.map((q, i) => q - local[i]!)).p50,
@@ -155,7 +171,11 @@ async function main(): Promise<void> {
     const queue50 = summarize(viaQueue.map((r) => r.ms));
     const overhead = overheadOf(viaQueue.map((r) => r.ms), inProcess.map((r) => r.ms));
     const outsideEngine = overheadOf(viaQueue.map((r) => r.ms - r.engineMs), inProcess.map((r) => r.ms - r.engineMs));
-    const engine = { in_process_p50_ms: summarize(inProcess.map((r) => r.engineMs)).p50, worker_p50_ms: summarize(viaQueue.map((r) => r.engineMs)).p50 };
+    const engine = {
+      in_process_p50_ms: summarize(inProcess.map((r) => r.engineMs)).p50,
+      worker_p50_ms: summarize(viaQueue.map((r) => r.engineMs)).p50,
+      in_process_outside_p50_ms: summarize(inProcess.map((r) => r.ms - r.engineMs)).p50,
+    };
 
     const oneWorker = await throughput(queued.url, JOBS);
     const second = await worker(redisUrl, 'bench-w2');
@@ -175,7 +195,7 @@ interface Overhead {
   paired_median_ms: number;
 }
 
-function report(r: { inProcess: Summary; viaQueue: Summary; overhead: Overhead; outsideEngine: Overhead; engine: { in_process_p50_ms: number; worker_p50_ms: number }; hops: { hop: string; p50_ms: number }[]; oneWorker: number; twoWorkers: number }): void {
+function report(r: { inProcess: Summary; viaQueue: Summary; overhead: Overhead; outsideEngine: Overhead; engine: { in_process_p50_ms: number; worker_p50_ms: number; in_process_outside_p50_ms: number }; hops: { hop: string; p50_ms: number }[]; oneWorker: number; twoWorkers: number }): void {
   const result = {
     program: 'python print(input()), warm pool of 2, one request at a time',
     pairs: PAIRS,
@@ -201,8 +221,8 @@ function report(r: { inProcess: Summary; viaQueue: Summary; overhead: Overhead; 
       line('in-process API', r.inProcess),
       line('API --queue + worker', r.viaQueue),
       `  overhead: p50 difference ${r.overhead.p50_ms} ms, median of paired differences ${r.overhead.paired_median_ms} ms (target <= ${TARGET_OVERHEAD_MS} ms: ${result.overhead_within_target ? 'met' : 'NOT met'})`,
-      `  outside the engine (timings.total_ms taken off): p50 difference ${r.outsideEngine.p50_ms} ms, median of paired differences ${r.outsideEngine.paired_median_ms} ms; engine p50 in-process ${r.engine.in_process_p50_ms} ms, worker ${r.engine.worker_p50_ms} ms`,
-      `  queue hops (p50): ${r.hops.map((h) => `${h.hop} ${h.p50_ms} ms`).join('; ')}`,
+      `  outside the engine (timings.total_ms taken off): p50 difference ${r.outsideEngine.p50_ms} ms, median of paired differences ${r.outsideEngine.paired_median_ms} ms; engine p50 in-process ${r.engine.in_process_p50_ms} ms, worker ${r.engine.worker_p50_ms} ms; in-process API outside its engine p50 ${r.engine.in_process_outside_p50_ms} ms`,
+      `  queue API's request (p50 of each hop): ${r.hops.map((h) => `${h.hop} ${h.p50_ms} ms`).join('; ')}`,
       `throughput, ${JOBS} jobs, ${CLIENTS} clients, workers of --concurrency 1:`,
       `  1 worker  ${r.oneWorker} jobs/s`,
       `  2 workers ${r.twoWorkers} jobs/s  (x${result.throughput.ratio})`,

@@ -9,6 +9,9 @@ import type { DirectReply } from './job-data.js';
  */
 const PUBLISH_IF_LOCKED = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PUBLISH', ARGV[2], ARGV[3]) return 1 end return 0`;
 
+/** The longest a worker waits for its publish before it hands the job to BullMQ anyway. */
+const SEND_TIMEOUT_MS = 1000;
+
 interface WithPublishIfLocked {
   rcPublishIfLocked(lockKey: string, token: string, channel: string, message: string): Promise<number>;
 }
@@ -30,9 +33,18 @@ export class DirectReplies {
     this.#keys = keys;
   }
 
-  /** Sends without waiting: the caller hands the job to BullMQ right after (its finish runs behind this). */
-  send(replyTo: string, token: string, reply: DirectReply): void {
-    void this.#redis.rcPublishIfLocked(this.#keys.lock(reply.queue, reply.jobId), token, this.#keys.reply(replyTo), JSON.stringify(reply)).catch(() => undefined);
+  /**
+   * Publishes; resolves once Redis has (or when it cannot be reached: the events stream tells then).
+   * The caller hands the job to BullMQ after this: Redis writes a published message out only once it
+   * is done with the commands it has read, so a moveToFinished arriving with the publish would hold
+   * the reply back by its own run.
+   */
+  async send(replyTo: string, token: string, reply: DirectReply): Promise<void> {
+    const published = this.#redis.rcPublishIfLocked(this.#keys.lock(reply.queue, reply.jobId), token, this.#keys.reply(replyTo), JSON.stringify(reply)).catch(() => 0);
+    // A Redis that stopped answering must not hold the job's finish (BullMQ retries that on its own).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, SEND_TIMEOUT_MS)))]);
+    clearTimeout(timer);
   }
 }
 

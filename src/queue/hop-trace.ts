@@ -9,9 +9,9 @@ const fd = file ? openSync(file, 'a', 0o600) : -1;
 
 /**
  * With RUNNER_CODES_QUEUE_TRACE=<file> (a benchmark's, never a deployment's setting), appends
- * `<monotonic ns> <hop> <job id>` for each hop of a job; CLOCK_MONOTONIC is one clock for every
+ * `<monotonic ns> <hop> <trace id>` for each hop of a job (the trace id is the API's request id); CLOCK_MONOTONIC is one clock for every
  * process of a host, so the API's and the worker's lines subtract. Off (the default), a no-op.
  */
-export function traceHop(hop: Hop, jobId: string, at: bigint = process.hrtime.bigint()): void {
-  if (fd >= 0) writeSync(fd, `${at} ${hop} ${jobId}\n`);
+export function traceHop(hop: Hop, traceId: string, at: bigint = process.hrtime.bigint()): void {
+  if (fd >= 0) writeSync(fd, `${at} ${hop} ${traceId}\n`);
 }

@@ -157,7 +157,7 @@ export class QueueService implements Service {
       ...(options.stream ? { stream: true } : {}),
       replyTo: this.events.replica,
     });
-    traceHop('api-start', token, called);
+    traceHop('api-start', data.traceId, called);
     await orUnavailable(() => this.events.ready(queue));
     const added = performance.now();
     let startedAt: number | undefined;

@@ -158,7 +158,7 @@ export class QueueWorker {
 
   async #process(job: Job<ExecJobData, ExecutionResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<ExecutionResult> {
     const data = job.data;
-    traceHop('worker-start', data.token);
+    traceHop('worker-start', data.traceId);
     this.#running++;
     try {
       const result = await this.#service.execute(data.request, {
@@ -172,15 +172,15 @@ export class QueueWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      traceHop('worker-end', data.token);
+      traceHop('worker-end', data.traceId);
       this.#options.onExecuted?.(result, data.request.language);
       const value = submissionResultOf(result, data);
-      this.#reply(job, token, { state: 'completed', value });
+      await this.#reply(job, token, { state: 'completed', value });
       return value;
     } catch (err) {
       if (!isRunnerError(err)) throw err;
       const reason = failedReasonOf(err);
-      this.#reply(job, token, { state: 'failed', reason });
+      await this.#reply(job, token, { state: 'failed', reason });
       throw new UnrecoverableError(reason);
     } finally {
       this.#running--;
@@ -188,10 +188,10 @@ export class QueueWorker {
   }
 
   /** A synchronous job's outcome to its waiting API right away (direct-reply.ts); BullMQ records it next. */
-  #reply(job: Job<ExecJobData, ExecutionResult>, token: string | undefined, outcome: Pick<DirectReply, 'state' | 'value' | 'reason'>): void {
+  async #reply(job: Job<ExecJobData, ExecutionResult>, token: string | undefined, outcome: Pick<DirectReply, 'state' | 'value' | 'reason'>): Promise<void> {
     const { replyTo } = job.data;
     if (replyTo === undefined || token === undefined || job.id === undefined) return;
-    this.#replies.send(replyTo, token, { queue: this.queue, jobId: job.id, ...outcome });
+    await this.#replies.send(replyTo, token, { queue: this.queue, jobId: job.id, ...outcome });
   }
 
   /**

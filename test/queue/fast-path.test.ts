@@ -88,8 +88,8 @@ describe('the queue hot path', () => {
     try {
       await client.set(keys.lock('exec-lock-test', 'job-1'), 'worker-b:0', 'PX', 10_000);
       const replies = new DirectReplies(client, keys);
-      replies.send('lock-test', 'worker-a:0', { queue: 'exec-lock-test', jobId: 'job-1', state: 'completed', value: { stdout: 'late' } });
-      replies.send('lock-test', 'worker-b:0', { queue: 'exec-lock-test', jobId: 'job-1', state: 'completed', value: { stdout: 'holder' } });
+      await replies.send('lock-test', 'worker-a:0', { queue: 'exec-lock-test', jobId: 'job-1', state: 'completed', value: { stdout: 'late' } });
+      await replies.send('lock-test', 'worker-b:0', { queue: 'exec-lock-test', jobId: 'job-1', state: 'completed', value: { stdout: 'holder' } });
       const deadline = Date.now() + 5000;
       while (messages.length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 100));
