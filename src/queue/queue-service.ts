@@ -60,6 +60,7 @@ export class QueueService implements Service {
   readonly #queues = new Map<string, Queue>();
   readonly events: JobEvents;
   readonly #hooks: ExecutedHook[] = [];
+  readonly #waitHooks: ((waitedMs: number) => void)[] = [];
   readonly #inFlight = new Set<AbortController>();
   #closed = false;
 
@@ -177,16 +178,17 @@ export class QueueService implements Service {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       try {
-        traceHop('api-add', token);
+        traceHop('api-add', data.traceId);
         await this.queue(queue).add('exec', data, { jobId: token, attempts: 1, removeOnComplete: true, removeOnFail: true });
       } catch (err) {
         throw isRunnerError(err) ? err : queueUnavailable(err);
       }
       const outcome = await this.#settle(waiter.outcome, controller.signal, () => this.cancel(queue, token));
-      traceHop('api-result', token);
+      traceHop('api-result', data.traceId);
       const result = resultOf(outcome);
       const waitedMs = (startedAt ?? added) - added;
       for (const hook of this.#hooks) hook(result, waitedMs);
+      this.#waited(waitedMs);
       return result;
     } finally {
       waiter.cancel();
@@ -251,6 +253,30 @@ export class QueueService implements Service {
 
   onExecuted(hook: ExecutedHook): void {
     this.#hooks.push(hook);
+  }
+
+  /** Called with how long each job of this replica (a synchronous call or a submission) waited for a worker. */
+  onWaited(hook: (waitedMs: number) => void): void {
+    this.#waitHooks.push(hook);
+  }
+
+  #waited(waitedMs: number): void {
+    for (const hook of this.#waitHooks) hook(waitedMs);
+  }
+
+  /**
+   * Times a submission's wait for a worker (its queue's `active` event; call after ready(queue),
+   * before adding it). The returned function forgets it (the add failed); its end forgets it too.
+   */
+  watchWait(queue: string, token: string): () => void {
+    const queued = performance.now();
+    const waiter = this.events.wait(queue, token, {
+      onActive: () => {
+        waiter.cancel();
+        this.#waited(performance.now() - queued);
+      },
+    });
+    return waiter.cancel;
   }
 
   stopAccepting(): void {
