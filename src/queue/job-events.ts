@@ -116,6 +116,26 @@ export class JobEvents {
     const all = [...this.#events.values()];
     this.#events.clear();
     this.#replies?.disconnect();
-    await Promise.all(all.map((events) => events.then((e) => e.close()).catch(() => undefined)));
+    await Promise.all(all.map((events) => events.then(closeEvents).catch(() => undefined)));
   }
+}
+
+/** How long a QueueEvents may take to close, and then to disconnect, before the API goes on without it. */
+const CLOSE_MS = 500;
+
+/**
+ * Closes a QueueEvents, waiting a moment at most: after a Redis restart its connection may be between
+ * reconnects, and ioredis then never reports the end of a disconnect that BullMQ waits for (an
+ * `api --queue` did not exit on SIGTERM). A reader has nothing to flush; the disconnect itself has
+ * stopped the reconnecting, so nothing is left to keep the process alive.
+ */
+async function closeEvents(events: QueueEvents): Promise<void> {
+  await bounded(events.close());
+  await bounded(events.disconnect());
+}
+
+async function bounded(promise: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))]);
+  clearTimeout(timer);
 }
