@@ -13,6 +13,21 @@ interface Prefetch {
  */
 const SET_PROCESSED_ON = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'processedOn', ARGV[1]) end return 0`;
 
+/** The longest a prefetch's reply may lag behind its wait's. */
+const PREFETCH_REPLY_MS = 5000;
+
+const STUCK = Symbol('stuck');
+
+/** `promise`, or STUCK if it has not settled within `ms`. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | typeof STUCK> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<typeof STUCK>((resolve) => (timer = setTimeout(() => resolve(STUCK), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface WithSetProcessedOn {
   rcSetProcessedOn(jobKey: string, processedOn: number): Promise<number>;
 }
@@ -60,19 +75,14 @@ export class PipelinedWorker<D, R> extends Worker<D, R> {
       this.#prefetch = { token, reply };
       // As BullMQ's own wait: a blocking command that outlives its timeout is abandoned (ioredis may
       // hang on one after a connection reset), the connection reset.
-      let timer: NodeJS.Timeout | undefined;
-      const watchdog = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), blockTimeout * 1000 + 1000)));
-      try {
-        const result = await Promise.race([waited, watchdog]);
-        if (result === 'stuck') {
-          if (!this.closing) await blocking.disconnect(true).then(() => blocking.reconnect()).catch(() => undefined);
-          return null;
-        }
-        const [, member, score] = (result ?? []) as [string?, string?, string?];
-        return member ? { member, score: Number.parseInt(score ?? '0', 10) } : null;
-      } finally {
-        clearTimeout(timer);
+      const result = await within(blockTimeout * 1000 + 1000, waited);
+      if (result === STUCK) {
+        // A disconnect between reconnects never reports its end: bounded too.
+        if (!this.closing) await within(2000, blocking.disconnect(true).then(() => blocking.reconnect())).catch(() => undefined);
+        return null;
       }
+      const [, member, score] = (result ?? []) as [string?, string?, string?];
+      return member ? { member, score: Number.parseInt(score ?? '0', 10) } : null;
     };
   }
 
@@ -80,13 +90,15 @@ export class PipelinedWorker<D, R> extends Worker<D, R> {
     const prefetch = this.#prefetch;
     this.#prefetch = undefined;
     if (!prefetch) return super.moveToActive(token, name);
-    let raw: unknown[];
+    let raw: unknown[] | typeof STUCK;
     try {
-      raw = await prefetch.reply;
+      // It comes with the wait's own reply; one that hangs is a lost reply too.
+      raw = await within(PREFETCH_REPLY_MS, prefetch.reply);
     } catch {
-      // Its connection went away before the reply: fetch as BullMQ does (the reply, if Redis ran it, is the lost-reply case).
-      return super.moveToActive(token, name);
+      raw = STUCK;
     }
+    // Its connection went away before the reply: fetch as BullMQ does (the reply, if Redis ran it, is the lost-reply case).
+    if (raw === STUCK) return super.moveToActive(token, name);
     const [jobData, id, rateLimitDelay, delayUntil] = raw as [Parameters<Worker<D, R>['nextJobFromJobData']>[0], string | undefined, number, number];
     // As BullMQ's moveToActive does with the reply (rate limits and delayed jobs: none in exec queues).
     (this as unknown as { updateDelays?(limit: number, until: number): void }).updateDelays?.(rateLimitDelay, delayUntil);
