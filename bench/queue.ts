@@ -5,7 +5,10 @@
  *    in-process API and of an API in queue mode (`api --queue`, one worker), one request at a time,
  *    alternating between the two so that the noise of a shared machine falls on both alike. Both have
  *    the same warm pool and concurrency. The overhead is the queue's p50 minus the in-process p50, and
- *    the median of the paired differences (target: at most 3 ms).
+ *    the median of the paired differences (target: at most 3 ms). The same two figures for the time
+ *    outside the engine (the reply's `timings.total_ms` taken off) leave out the engine's own noise.
+ *    The per-hop split comes from the queue API's and the worker's hop trace (src/queue/hop-trace.ts,
+ *    one line per hop written to a file: a few microseconds).
  * 2. Throughput with 1 and then 2 workers (each `--concurrency 1`) on the same queue: M jobs sent 8 at
  *    a time. On one 2-core machine both workers share the same cores as the API, Redis and this load
  *    generator, so the ratio shows that BullMQ spreads a queue's jobs over the workers that serve it
@@ -15,7 +18,7 @@
  * in a temporary directory, never on 6379.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -65,12 +68,51 @@ async function startProcess(command: string, argv: string[], ready: RegExp): Pro
   };
 }
 
-async function execute(url: string, body: unknown): Promise<number> {
+interface Timed {
+  ms: number;
+  engineMs: number;
+  traceId: string;
+}
+
+/** One request: its time at the client, the engine's own (`timings.total_ms`) and its trace id. */
+async function execute(url: string, body: unknown): Promise<Timed> {
   const started = performance.now();
   const res = await fetch(`${url}/api/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const reply = (await res.json()) as { status?: string; stdout?: string };
+  const reply = (await res.json()) as { status?: string; stdout?: string; trace_id?: string; timings?: { total_ms?: number } };
   if (res.status !== 200 || reply.status !== 'success') throw new Error(`execute failed (${res.status}): ${JSON.stringify(reply)}`);
-  return performance.now() - started;
+  return { ms: performance.now() - started, engineMs: reply.timings?.total_ms ?? 0, traceId: reply.trace_id ?? '' };
+}
+
+const HOPS = [
+  ['API: validate, route', 'api-start', 'api-add'],
+  ['add -> worker starts it', 'api-add', 'worker-start'],
+  ['worker runs it', 'worker-start', 'worker-end'],
+  ['result -> API', 'worker-end', 'api-result'],
+] as const;
+
+/**
+ * Median of each hop of the queued requests (src/queue/hop-trace.ts, by trace id), and the rest of
+ * each request's time at the client: HTTP and Fastify, outside QueueService.execute.
+ */
+function hopSplit(trace: string, requests: Timed[]): { hop: string; p50_ms: number }[] {
+  const jobs = new Map<string, Map<string, bigint>>();
+  for (const line of trace.split('\n')) {
+    const [at, hop, id] = line.split(' ');
+    if (!at || !hop || !id) continue;
+    const points = jobs.get(id) ?? new Map<string, bigint>();
+    if (!points.has(hop)) points.set(hop, BigInt(at));
+    jobs.set(id, points);
+  }
+  const ms = (points: Map<string, bigint>, from: string, to: string): number => Number(points.get(to)! - points.get(from)!) / 1e6;
+  const traced = requests.flatMap((request) => {
+    const points = jobs.get(request.traceId);
+    return points && HOPS.every(([, from, to]) => points.has(from) && points.has(to)) ? [{ request, points }] : [];
+  });
+  if (traced.length === 0) return [];
+  return [
+    { hop: 'HTTP and Fastify', p50_ms: summarize(traced.map(({ request, points }) => request.ms - ms(points, 'api-start', 'api-result'))).p50 },
+    ...HOPS.map(([hop, from, to]) => ({ hop, p50_ms: summarize(traced.map(({ points }) => ms(points, from, to))).p50 })),
+  ];
 }
 
 /** M jobs, CLIENTS at a time: jobs per second. */
@@ -93,6 +135,9 @@ async function main(): Promise<void> {
   const port = await freePort();
   const redis = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'], /Ready to accept connections/);
   const redisUrl = `redis://127.0.0.1:${port}`;
+  // The queue API and the worker inherit it (the in-process API never loads the queue's code).
+  const tracePath = join(dir, 'hops.log');
+  process.env.RUNNER_CODES_QUEUE_TRACE = tracePath;
   const stops: (() => Promise<unknown>)[] = [redis.stop];
   try {
     const local: ServerProcess = await startServerProcess(['--backend', 'bwrap', '--concurrency', '1', '--pool-size', '2', '--pool-warm', 'python', '--api-uid', '0']);
@@ -104,8 +149,9 @@ async function main(): Promise<void> {
     stops.unshift(queued.stop);
 
     for (let i = 0; i < 10; i++) await Promise.all([execute(local.url, job(i)), execute(queued.url, job(i))]);
-    const inProcess: number[] = [];
-    const viaQueue: number[] = [];
+    const warmedUp = readFileSync(tracePath, 'utf8').length;
+    const inProcess: Timed[] = [];
+    const viaQueue: Timed[] = [];
     for (let i = 0; i < PAIRS; i++) {
       // Alternate which goes first: drift and a warm-up advantage fall on both.
       if (i % 2 === 0) {
@@ -116,10 +162,20 @@ async function main(): Promise<void> {
         inProcess.push(await execute(local.url, job(i)));
       }
     }
-    const diffs = viaQueue.map((q, i) => q - inProcess[i]!);
-    const local50 = summarize(inProcess);
-    const queue50 = summarize(viaQueue);
-    const overhead = { p50_ms: Math.round((queue50.p50 - local50.p50) * 100) / 100, paired_median_ms: summarize(diffs).p50 };
+    const hops = hopSplit(readFileSync(tracePath, 'utf8').slice(warmedUp), viaQueue);
+    const overheadOf = (queue: number[], local: number[]) => ({
+      p50_ms: Math.round((summarize(queue).p50 - summarize(local).p50) * 100) / 100,
+      paired_median_ms: summarize(queue.map((q, i) => q - local[i]!)).p50,
+    });
+    const local50 = summarize(inProcess.map((r) => r.ms));
+    const queue50 = summarize(viaQueue.map((r) => r.ms));
+    const overhead = overheadOf(viaQueue.map((r) => r.ms), inProcess.map((r) => r.ms));
+    const outsideEngine = overheadOf(viaQueue.map((r) => r.ms - r.engineMs), inProcess.map((r) => r.ms - r.engineMs));
+    const engine = {
+      in_process_p50_ms: summarize(inProcess.map((r) => r.engineMs)).p50,
+      worker_p50_ms: summarize(viaQueue.map((r) => r.engineMs)).p50,
+      in_process_outside_p50_ms: summarize(inProcess.map((r) => r.ms - r.engineMs)).p50,
+    };
 
     const oneWorker = await throughput(queued.url, JOBS);
     const second = await worker(redisUrl, 'bench-w2');
@@ -127,14 +183,19 @@ async function main(): Promise<void> {
     // The API's fleet view refreshes every second: let it see the second worker.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const twoWorkers = await throughput(queued.url, JOBS);
-    report({ inProcess: local50, viaQueue: queue50, overhead, oneWorker, twoWorkers });
+    report({ inProcess: local50, viaQueue: queue50, overhead, outsideEngine, engine, hops, oneWorker, twoWorkers });
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function report(r: { inProcess: Summary; viaQueue: Summary; overhead: { p50_ms: number; paired_median_ms: number }; oneWorker: number; twoWorkers: number }): void {
+interface Overhead {
+  p50_ms: number;
+  paired_median_ms: number;
+}
+
+function report(r: { inProcess: Summary; viaQueue: Summary; overhead: Overhead; outsideEngine: Overhead; engine: { in_process_p50_ms: number; worker_p50_ms: number; in_process_outside_p50_ms: number }; hops: { hop: string; p50_ms: number }[]; oneWorker: number; twoWorkers: number }): void {
   const result = {
     program: 'python print(input()), warm pool of 2, one request at a time',
     pairs: PAIRS,
@@ -142,7 +203,10 @@ function report(r: { inProcess: Summary; viaQueue: Summary; overhead: { p50_ms: 
     queue_ms: r.viaQueue,
     overhead_ms: r.overhead,
     overhead_target_ms: TARGET_OVERHEAD_MS,
-    overhead_within_target: r.overhead.paired_median_ms <= TARGET_OVERHEAD_MS,
+    overhead_within_target: r.overhead.paired_median_ms <= TARGET_OVERHEAD_MS && r.overhead.p50_ms <= TARGET_OVERHEAD_MS,
+    overhead_outside_engine_ms: r.outsideEngine,
+    engine_ms: r.engine,
+    queue_hops_p50_ms: r.hops,
     throughput: { jobs: JOBS, clients: CLIENTS, one_worker_per_s: r.oneWorker, two_workers_per_s: r.twoWorkers, ratio: Math.round((r.twoWorkers / r.oneWorker) * 100) / 100 },
     note: 'one 2-core machine shared with other work: the workers, API, Redis and load generator share its cores',
   };
@@ -157,6 +221,8 @@ function report(r: { inProcess: Summary; viaQueue: Summary; overhead: { p50_ms: 
       line('in-process API', r.inProcess),
       line('API --queue + worker', r.viaQueue),
       `  overhead: p50 difference ${r.overhead.p50_ms} ms, median of paired differences ${r.overhead.paired_median_ms} ms (target <= ${TARGET_OVERHEAD_MS} ms: ${result.overhead_within_target ? 'met' : 'NOT met'})`,
+      `  outside the engine (timings.total_ms taken off): p50 difference ${r.outsideEngine.p50_ms} ms, median of paired differences ${r.outsideEngine.paired_median_ms} ms; engine p50 in-process ${r.engine.in_process_p50_ms} ms, worker ${r.engine.worker_p50_ms} ms; in-process API outside its engine p50 ${r.engine.in_process_outside_p50_ms} ms`,
+      `  queue API's request (p50 of each hop): ${r.hops.map((h) => `${h.hop} ${h.p50_ms} ms`).join('; ')}`,
       `throughput, ${JOBS} jobs, ${CLIENTS} clients, workers of --concurrency 1:`,
       `  1 worker  ${r.oneWorker} jobs/s`,
       `  2 workers ${r.twoWorkers} jobs/s  (x${result.throughput.ratio})`,

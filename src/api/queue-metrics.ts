@@ -6,7 +6,7 @@ import type { Fleet } from '../queue/fleet.js';
 export interface QueueMetricsSource {
   readonly fleet: Fleet;
   queue(name: string): Queue;
-  onExecuted(hook: (result: unknown, waitedMs: number) => void): void;
+  onWaited(hook: (waitedMs: number) => void): void;
 }
 
 /** BullMQ's job states, as the `state` label of runner_codes_queue_jobs. */
@@ -16,7 +16,8 @@ const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-chil
  * The queue's metrics on the API's /metrics (queue mode), sampled from Redis at each scrape, so
  * every replica reports the same fleet-wide figures (take `max`, not `sum`, across replicas):
  * jobs per profile queue and state, live workers and their slots per queue. The wait histogram is
- * per replica: the jobs this replica waited on, from being queued to a worker taking them.
+ * per replica: the jobs this replica queued (synchronous calls and submissions), from being queued
+ * to a worker taking them.
  */
 export function registerQueueMetrics(registry: Registry, source: QueueMetricsSource): void {
   const registers = [registry];
@@ -61,9 +62,9 @@ export function registerQueueMetrics(registry: Registry, source: QueueMetricsSou
   });
   const wait = new Histogram({
     name: 'runner_codes_queue_wait_seconds',
-    help: 'Time a job of this replica waited in its queue until a worker took it',
+    help: 'Time a job of this replica (a synchronous call or a submission) waited in its queue until a worker took it',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   });
-  source.onExecuted((_result, waitedMs) => wait.observe(waitedMs / 1000));
+  source.onWaited((waitedMs) => wait.observe(waitedMs / 1000));
 }

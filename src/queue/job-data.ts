@@ -15,6 +15,18 @@ export interface ExecJobData {
   stream?: boolean;
   /** Per stream, the most bytes of stdout/stderr the job's return value keeps (submissions). */
   maxOutputBytes?: number;
+  /** The API replica waiting for this (synchronous) job: its worker publishes the outcome on `rc:reply:<replyTo>`. */
+  replyTo?: string;
+}
+
+/** A job's outcome as a worker publishes it to the waiting API (the events stream carries the same, later). */
+export interface DirectReply {
+  queue: string;
+  jobId: string;
+  state: 'completed' | 'failed';
+  /** completed: the result; failed: the failedReason BullMQ stores too. */
+  value?: unknown;
+  reason?: string;
 }
 
 /** A job's progress while it streams: a chunk of output or a stage start (StreamHandlers, over Redis). */

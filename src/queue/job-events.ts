@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { QueueEvents, type ConnectionOptions } from 'bullmq';
-import type { Redis, RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import { directReplyOf } from './direct-reply.js';
 import type { QueueKeys } from './queue-keys.js';
 import type { ExecProgress } from './job-data.js';
 
@@ -20,18 +22,47 @@ interface Waiter {
  * each QueueEvents reads its stream from the id that was last when it was created, so no event is
  * missed and no per-job check (`isFinished`) is needed on the hot path. After a Redis restart
  * QueueEvents goes on from the last id it read.
+ *
+ * Synchronous jobs name this replica (`replyTo`): their worker publishes the outcome on its reply
+ * channel first (direct-reply.ts). A waiter is resolved once, by whichever comes first; the events
+ * stream's later `completed`/`failed` then finds no waiter.
  */
 export class JobEvents {
+  /** This replica's id in `replyTo` (its reply channel). */
+  readonly replica = randomUUID();
   readonly #connection: RedisOptions;
   readonly #redis: Redis;
   readonly #keys: QueueKeys;
   readonly #events = new Map<string, Promise<QueueEvents>>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  #replies: Redis | undefined;
 
   constructor(connection: RedisOptions, redis: Redis, keys: QueueKeys) {
     this.#connection = connection;
     this.#redis = redis;
     this.#keys = keys;
+  }
+
+  /** Subscribes to this replica's reply channel (ioredis subscribes again after a reconnect). */
+  async listen(): Promise<void> {
+    const replies = new Redis(this.#connection);
+    replies.on('error', () => undefined);
+    replies.on('message', (_channel: string, message: string) => {
+      const reply = directReplyOf(message);
+      if (!reply) return;
+      this.#finish(reply.queue, reply.jobId, reply.state === 'completed' ? { state: 'completed', value: reply.value } : { state: 'failed', reason: reply.reason! });
+    });
+    this.#replies = replies;
+    await replies.subscribe(this.#keys.reply(this.replica));
+  }
+
+  /** Resolves a job's waiters, once: a second report of the same end (events after a direct reply) finds none. */
+  #finish(queue: string, jobId: string, outcome: JobOutcome): void {
+    const key = `${queue}\n${jobId}`;
+    const found = this.#waiters.get(key);
+    if (!found) return;
+    this.#waiters.delete(key);
+    for (const waiter of found) waiter.resolve(outcome);
   }
 
   /** Makes sure `queue`'s events are being read (one Redis round trip, the first time only). */
@@ -50,11 +81,7 @@ export class JobEvents {
     const events = new QueueEvents(queue, { connection: this.#connection as ConnectionOptions, prefix: this.#keys.prefix, lastEventId: last, blockingTimeout: 5000 });
     events.on('error', () => undefined);
     const waiters = (jobId: string): ReadonlySet<Waiter> => this.#waiters.get(`${queue}\n${jobId}`) ?? NONE;
-    const finish = (jobId: string, outcome: JobOutcome): void => {
-      const found = waiters(jobId);
-      this.#waiters.delete(`${queue}\n${jobId}`);
-      for (const waiter of found) waiter.resolve(outcome);
-    };
+    const finish = (jobId: string, outcome: JobOutcome): void => this.#finish(queue, jobId, outcome);
     events.on('completed', ({ jobId, returnvalue }) => finish(jobId, { state: 'completed', value: returnvalue }));
     events.on('failed', ({ jobId, failedReason }) => finish(jobId, { state: 'failed', reason: failedReason }));
     events.on('removed', ({ jobId }) => finish(jobId, { state: 'removed' }));
@@ -88,6 +115,27 @@ export class JobEvents {
   async close(): Promise<void> {
     const all = [...this.#events.values()];
     this.#events.clear();
-    await Promise.all(all.map((events) => events.then((e) => e.close()).catch(() => undefined)));
+    this.#replies?.disconnect();
+    await Promise.all(all.map((events) => events.then(closeEvents).catch(() => undefined)));
   }
+}
+
+/** How long a QueueEvents may take to close, and then to disconnect, before the API goes on without it. */
+const CLOSE_MS = 500;
+
+/**
+ * Closes a QueueEvents, waiting a moment at most: after a Redis restart its connection may be between
+ * reconnects, and ioredis then never reports the end of a disconnect that BullMQ waits for (an
+ * `api --queue` did not exit on SIGTERM). A reader has nothing to flush; the disconnect itself has
+ * stopped the reconnecting, so nothing is left to keep the process alive.
+ */
+async function closeEvents(events: QueueEvents): Promise<void> {
+  await bounded(events.close());
+  await bounded(events.disconnect());
+}
+
+async function bounded(promise: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))]);
+  clearTimeout(timer);
 }

@@ -14,6 +14,7 @@ export interface QueueModeSettings extends MaximaSettings {
   queuePrefix: string;
   queueOrphanMs: number;
   queueWaitMs: number;
+  submissionTtlS: number;
 }
 
 /**
@@ -28,7 +29,9 @@ export async function openQueueService(settings: QueueModeSettings): Promise<Que
   await fleet.start();
   const { maxima, inputMaxima } = engineMaxima(settings);
   const blocking = blockingConnectionOptions(base);
-  const reaper = new OrphanReaper(fleet, blocking, keys, settings.queueOrphanMs);
+  const reaper = new OrphanReaper(fleet, redis, blocking, keys, settings.queueOrphanMs, settings.submissionTtlS * 1000);
   reaper.start();
-  return new QueueService({ redis, blocking, keys, fleet, images: new FleetImageStore(dataPaths().imagesDir, fleet), maxima, inputMaxima, waitMs: settings.queueWaitMs, reaper });
+  const service = new QueueService({ redis, blocking, keys, fleet, images: new FleetImageStore(dataPaths().imagesDir, fleet), maxima, inputMaxima, waitMs: settings.queueWaitMs, reaper });
+  await service.events.listen();
+  return service;
 }

@@ -22,6 +22,14 @@ export class QueueKeys {
   get cancel(): string {
     return `${this.prefix}:cancel`;
   }
+  /** Pub/sub channel of one API replica: workers publish the results of its synchronous jobs here. */
+  reply(replica: string): string {
+    return `${this.prefix}:reply:${replica}`;
+  }
+  /** BullMQ's lock of a job being run (its value is the lock token of the worker holding it). */
+  lock(queue: string, id: string): string {
+    return `${this.prefix}:${queue}:${id}:lock`;
+  }
   /** BullMQ's events stream of a queue (QueueEvents reads it). */
   events(queue: string): string {
     return `${this.prefix}:${queue}:events`;

@@ -15,6 +15,7 @@ import { JobEvents, type JobOutcome } from './job-events.js';
 import type { Fleet } from './fleet.js';
 import type { QueueKeys } from './queue-keys.js';
 import { REFUSED_SESSIONS, notInQueueMode } from './refused-sessions.js';
+import { traceHop } from './hop-trace.js';
 
 export interface QueueServiceOptions {
   /** The request connection (no offline queue): adds, removes, cancels. */
@@ -44,6 +45,8 @@ export interface EnqueueOptions {
   stream?: boolean;
   /** A submission's: the worker bounds the stored result to this many bytes per stream and adds the verdict. */
   maxOutputBytes?: number;
+  /** A synchronous call's: the worker publishes the outcome to this replica straight away (JobEvents). */
+  replyTo?: string;
 }
 
 /**
@@ -57,6 +60,7 @@ export class QueueService implements Service {
   readonly #queues = new Map<string, Queue>();
   readonly events: JobEvents;
   readonly #hooks: ExecutedHook[] = [];
+  readonly #waitHooks: ((waitedMs: number) => void)[] = [];
   readonly #inFlight = new Set<AbortController>();
   #closed = false;
 
@@ -140,17 +144,21 @@ export class QueueService implements Service {
       ...(options.expectedOutput !== undefined ? { expectedOutput: options.expectedOutput } : {}),
       ...(options.stream ? { stream: true } : {}),
       ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+      ...(options.replyTo !== undefined ? { replyTo: options.replyTo } : {}),
     };
     return { queue: route.queue, token, data };
   }
 
   async execute(request: ExecuteRequest, options: ServiceExecuteOptions): Promise<ExecutionResult> {
     if (options.input) throw notInQueueMode('interactive input (stdin sent while the program runs)');
+    const called = process.hrtime.bigint();
     const { queue, token, data } = await this.enqueue(request, {
       ...(options.traceId ? { traceId: options.traceId } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.stream ? { stream: true } : {}),
+      replyTo: this.events.replica,
     });
+    traceHop('api-start', data.traceId, called);
     await orUnavailable(() => this.events.ready(queue));
     const added = performance.now();
     let startedAt: number | undefined;
@@ -170,14 +178,17 @@ export class QueueService implements Service {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       try {
+        traceHop('api-add', data.traceId);
         await this.queue(queue).add('exec', data, { jobId: token, attempts: 1, removeOnComplete: true, removeOnFail: true });
       } catch (err) {
         throw isRunnerError(err) ? err : queueUnavailable(err);
       }
       const outcome = await this.#settle(waiter.outcome, controller.signal, () => this.cancel(queue, token));
+      traceHop('api-result', data.traceId);
       const result = resultOf(outcome);
       const waitedMs = (startedAt ?? added) - added;
       for (const hook of this.#hooks) hook(result, waitedMs);
+      this.#waited(waitedMs);
       return result;
     } finally {
       waiter.cancel();
@@ -242,6 +253,30 @@ export class QueueService implements Service {
 
   onExecuted(hook: ExecutedHook): void {
     this.#hooks.push(hook);
+  }
+
+  /** Called with how long each job of this replica (a synchronous call or a submission) waited for a worker. */
+  onWaited(hook: (waitedMs: number) => void): void {
+    this.#waitHooks.push(hook);
+  }
+
+  #waited(waitedMs: number): void {
+    for (const hook of this.#waitHooks) hook(waitedMs);
+  }
+
+  /**
+   * Times a submission's wait for a worker (its queue's `active` event; call after ready(queue),
+   * before adding it). The returned function forgets it (the add failed); its end forgets it too.
+   */
+  watchWait(queue: string, token: string): () => void {
+    const queued = performance.now();
+    const waiter = this.events.wait(queue, token, {
+      onActive: () => {
+        waiter.cancel();
+        this.#waited(performance.now() - queued);
+      },
+    });
+    return waiter.cancel;
   }
 
   stopAccepting(): void {

@@ -12,8 +12,11 @@ import type { ImageManifest } from '../images/manifest.js';
 import { blockingConnectionOptions, isConnectionError } from './redis-connections.js';
 import { boundedResult } from '../engine/submissions/bounded-result.js';
 import { verdictOf } from '../engine/submissions/verdict.js';
+import { traceHop } from './hop-trace.js';
 import { capability, profileQueueName, type QueueKeys } from './queue-keys.js';
-import { failedReasonOf, type ExecJobData, type ExecProgress, type ProfileRecord, type WorkerRecord } from './job-data.js';
+import { DirectReplies } from './direct-reply.js';
+import { PipelinedWorker } from './pipelined-worker.js';
+import { failedReasonOf, type DirectReply, type ExecJobData, type ExecProgress, type ProfileRecord, type WorkerRecord } from './job-data.js';
 
 export interface QueueWorkerOptions {
   /** Where Redis is (redis-url.ts). */
@@ -75,6 +78,7 @@ export class QueueWorker {
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #worker: Worker<ExecJobData, ExecutionResult>;
+  readonly #replies: DirectReplies;
   readonly #startedAt = new Date().toISOString();
   #running = 0;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -89,9 +93,10 @@ export class QueueWorker {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.#redis = new Redis({ ...options.redis, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 100, 1000) });
     this.#redis.on('error', () => undefined);
+    this.#replies = new DirectReplies(this.#redis, options.keys);
     this.#subscriber = new Redis(blockingConnectionOptions(options.redis));
     this.#subscriber.on('error', () => undefined);
-    this.#worker = new Worker<ExecJobData, ExecutionResult>(profile.queue, (job, token, signal) => this.#process(job, token, signal), {
+    this.#worker = new PipelinedWorker<ExecJobData, ExecutionResult>(profile.queue, (job, token, signal) => this.#process(job, token, signal), {
       connection: blockingConnectionOptions(options.redis) as ConnectionOptions,
       prefix: options.keys.prefix,
       name: this.id,
@@ -101,7 +106,7 @@ export class QueueWorker {
       // A job whose worker was lost is run once more (on another worker); lost again, it fails (WORKER_LOST).
       maxStalledCount: 1,
       autorun: false,
-    });
+    }, this.#redis);
     this.#worker.on('error', (err) => {
       if (!isConnectionError(err)) options.log?.(`worker ${this.id}: ${err.message}`);
     });
@@ -153,6 +158,7 @@ export class QueueWorker {
 
   async #process(job: Job<ExecJobData, ExecutionResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<ExecutionResult> {
     const data = job.data;
+    traceHop('worker-start', data.traceId);
     this.#running++;
     try {
       const result = await this.#service.execute(data.request, {
@@ -166,14 +172,26 @@ export class QueueWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
+      traceHop('worker-end', data.traceId);
       this.#options.onExecuted?.(result, data.request.language);
-      return submissionResultOf(result, data);
+      const value = submissionResultOf(result, data);
+      await this.#reply(job, token, { state: 'completed', value });
+      return value;
     } catch (err) {
-      if (isRunnerError(err)) throw new UnrecoverableError(failedReasonOf(err));
-      throw err;
+      if (!isRunnerError(err)) throw err;
+      const reason = failedReasonOf(err);
+      await this.#reply(job, token, { state: 'failed', reason });
+      throw new UnrecoverableError(reason);
     } finally {
       this.#running--;
     }
+  }
+
+  /** A synchronous job's outcome to its waiting API right away (direct-reply.ts); BullMQ records it next. */
+  async #reply(job: Job<ExecJobData, ExecutionResult>, token: string | undefined, outcome: Pick<DirectReply, 'state' | 'value' | 'reason'>): Promise<void> {
+    const { replyTo } = job.data;
+    if (replyTo === undefined || token === undefined || job.id === undefined) return;
+    await this.#replies.send(replyTo, token, { queue: this.queue, jobId: job.id, ...outcome });
   }
 
   /**

@@ -90,8 +90,17 @@ export class RedisSubmissions implements Submissions {
         children: [{ ...exec, opts: { ...exec.opts, ignoreDependencyOnFailure: true } }],
       });
     }
+    // The wait metric: each queue's events read before its jobs are added (so no start is missed).
+    const queues = [...new Set(flows.map((flow) => flow.children?.[0]?.queueName ?? flow.queueName))];
+    await Promise.all(queues.map((queue) => orUnavailable(() => this.#service.events.ready(queue))));
+    const forget = flows.map((flow, i) => this.#service.watchWait(flow.children?.[0]?.queueName ?? flow.queueName, tokens[i]!));
     // One MULTI for the whole batch: all of it is queued, or none.
-    await orUnavailable(() => this.#flows.addBulk(flows));
+    try {
+      await orUnavailable(() => this.#flows.addBulk(flows));
+    } catch (err) {
+      for (const drop of forget) drop();
+      throw err;
+    }
     return tokens;
   }
 

@@ -92,6 +92,20 @@ describe('a worker killed mid-job', () => {
     const next = await post(orphanApi.base, '/api/v1/execute', { language: 'python', code: 'print(1)' });
     assert.equal(next.status, 503);
     assert.equal(next.body.error.code, 'RC_ERR_NO_WORKER');
+  });
+
+  it('an orphaned profile queue left with no job is forgotten: its rc:profiles entry goes, by itself', async () => {
+    // The test above left the queue orphaned and its one job failed (sync jobs keep no record).
+    const deadline = Date.now() + 30_000;
+    while ((await client.hexists('rc:profiles', queueName)) === 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(await client.hexists('rc:profiles', queueName), 0, `${queueName} is still in rc:profiles`);
+    // A worker of the profile starting again writes it back and is routed to.
+    workers.push(await QueueProcess.worker(redis.url, [...FAST_STALL, '--worker-id', 'fault-w5']));
+    assert.equal(await client.hexists('rc:profiles', queueName), 1);
+    const api2 = await QueueProcess.api(redis.url);
+    const reply = await post(api2.base, '/api/v1/execute', { language: 'python', code: 'print("back")' });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(reply.body.stdout, 'back\n');
     await queue.close();
     client.disconnect();
   });

@@ -80,6 +80,18 @@ describe('queue metrics on the API in queue mode', () => {
     assert.equal(completed, 1, 'the job ran once the queue was resumed');
   });
 
+  it('runner_codes_queue_wait_seconds observes submissions too, once each', async () => {
+    const before = sample(await metrics(), 'runner_codes_queue_wait_seconds_count') ?? 0;
+    const created = await post(api.base, '/api/v1/submissions', [{ language: 'python', code: 'print(1)' }, { language: 'python', code: 'print(2)' }]);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    for (const { token } of created.body as { token: string }[]) {
+      const record = await get(api.base, `/api/v1/submissions/${token}?wait=true`);
+      assert.equal(record.body.status, 'done', JSON.stringify(record.body));
+    }
+    const text = await metrics();
+    assert.equal(sample(text, 'runner_codes_queue_wait_seconds_count'), before + 2, text);
+  });
+
   it('with Redis down the scrape still answers (the queue series are absent, not a 500)', async () => {
     await redis.stop();
     try {
