@@ -1,12 +1,17 @@
 /**
  * Queue mode's cost, side by side in one run: `npm run bench:queue [-- --json] [--pairs N] [--jobs M]`.
  *
- * 1. Overhead per job: the same program (`python`, echo its stdin) through POST /api/v1/execute of an
- *    in-process API and of an API in queue mode (`api --queue`, one worker), one request at a time,
- *    alternating between the two so that the noise of a shared machine falls on both alike. Both have
- *    the same warm pool and concurrency. The overhead is the queue's p50 minus the in-process p50, and
+ * 1. Overhead per job: the same program (`python`, echo its stdin) through POST /api/v1/execute of two
+ *    in-process APIs — as deployed (started as root: the HTTP side unprivileged, the engine in the
+ *    privileged process, one IPC hop each way) and in one process (`--api-uid 0`) — and of an API in
+ *    queue mode (`api --queue`, one worker), one request at a time, rotating among the three so that
+ *    the noise of a shared machine falls on all alike. All have the same warm pool and concurrency. The overhead is the queue's p50 minus the in-process p50, and
  *    the median of the paired differences (target: at most 3 ms). The same two figures for the time
  *    outside the engine (the reply's `timings.total_ms` taken off) leave out the engine's own noise.
+ *    Before each timed request the bench waits, untimed, until every pool has refilled (the in-process
+ *    API's GET /api/v1/pool, the worker's `runner_codes_worker_pool_idle`): otherwise each request
+ *    runs beside the other server's refill (a sandbox start and an interpreter's start-up on the same
+ *    two cores), and whichever went second pays for the first one's.
  *    The per-hop split comes from the queue API's and the worker's hop trace (src/queue/hop-trace.ts,
  *    one line per hop written to a file: a few microseconds).
  * 2. Throughput with 1 and then 2 workers (each `--concurrency 1`) on the same queue: M jobs sent 8 at
@@ -18,7 +23,7 @@
  * in a temporary directory, never on 6379.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -127,8 +132,25 @@ async function throughput(url: string, jobs: number): Promise<number> {
   return Math.round((jobs / ((performance.now() - started) / 1000)) * 10) / 10;
 }
 
-const worker = (redisUrl: string, id: string) =>
-  startProcess(process.execPath, [CLI_PATH, 'worker', '--queue', redisUrl, '--backend', 'bwrap', '--languages', 'python', '--concurrency', '1', '--pool-size', '2', '--worker-id', id], /^worker \S+: queue/m);
+const worker = async (redisUrl: string, id: string, metricsPort = 0) => ({
+  ...(await startProcess(process.execPath, [CLI_PATH, 'worker', '--queue', redisUrl, '--backend', 'bwrap', '--languages', 'python', '--concurrency', '1', '--pool-size', '2', '--worker-id', id, '--metrics-host', '127.0.0.1', '--metrics-port', String(metricsPort)], /^worker \S+: queue/m)),
+  metricsPort,
+});
+
+/** Polls `idle` until it reports `want` warm sandboxes (a refill takes tens of ms). */
+async function until(idle: () => Promise<number>, want: number): Promise<void> {
+  for (let tries = 0; tries < 1000; tries++) {
+    await new Promise((done) => setTimeout(done, tries === 0 ? 50 : 10));
+    if ((await idle()) >= want) return;
+  }
+  throw new Error('a pool did not refill within 10 s');
+}
+
+const localIdle = (url: string) => async (): Promise<number> => ((await (await fetch(`${url}/api/v1/pool`)).json()) as { idle_total: number }).idle_total;
+const workerIdle = (port: number) => async (): Promise<number> => {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^runner_codes_worker_pool_idle(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+};
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-redis-'));
@@ -137,45 +159,58 @@ async function main(): Promise<void> {
   const redisUrl = `redis://127.0.0.1:${port}`;
   // The queue API and the worker inherit it (the in-process API never loads the queue's code).
   const tracePath = join(dir, 'hops.log');
+  // The queue API drops root (as deployed) and appends to it too: a file it may write, in a directory it may enter.
+  chmodSync(dir, 0o711);
+  writeFileSync(tracePath, '');
+  chmodSync(tracePath, 0o666);
   process.env.RUNNER_CODES_QUEUE_TRACE = tracePath;
   const stops: (() => Promise<unknown>)[] = [redis.stop];
   try {
-    const local: ServerProcess = await startServerProcess(['--backend', 'bwrap', '--concurrency', '1', '--pool-size', '2', '--pool-warm', 'python', '--api-uid', '0']);
-    stops.unshift(local.stop);
-    await waitForPool(local.url, 2);
-    const first = await worker(redisUrl, 'bench-w1');
+    // The in-process API as deployed (root: the HTTP side in its own unprivileged process, the engine
+    // in the privileged one) and in one process (`--api-uid 0`, no IPC hop): the queue is measured
+    // against both, in the same interleaved run.
+    const inProcessArgs = ['--backend', 'bwrap', '--concurrency', '1', '--pool-size', '2', '--pool-warm', 'python'];
+    const separated: ServerProcess = await startServerProcess(inProcessArgs);
+    stops.unshift(separated.stop);
+    const single: ServerProcess = await startServerProcess([...inProcessArgs, '--api-uid', '0']);
+    stops.unshift(single.stop);
+    await Promise.all([waitForPool(separated.url, 2), waitForPool(single.url, 2)]);
+    const first = await worker(redisUrl, 'bench-w1', await freePort());
     stops.unshift(first.stop);
-    const queued: ServerProcess = await startServerProcess(['--queue', redisUrl, '--api-uid', '0']);
+    // As deployed: as root it drops to the API's uid (nothing in queue mode needs root).
+    const queued: ServerProcess = await startServerProcess(['--queue', redisUrl]);
     stops.unshift(queued.stop);
 
-    for (let i = 0; i < 10; i++) await Promise.all([execute(local.url, job(i)), execute(queued.url, job(i))]);
+    const targets = [
+      { label: 'in-process API (separated, as deployed)', url: separated.url, idle: localIdle(separated.url), times: [] as Timed[] },
+      { label: 'in-process API (one process)', url: single.url, idle: localIdle(single.url), times: [] as Timed[] },
+      { label: 'API --queue + worker', url: queued.url, idle: workerIdle(first.metricsPort), times: [] as Timed[] },
+    ];
+    for (let i = 0; i < 10; i++) await Promise.all(targets.map((t) => execute(t.url, job(i))));
     const warmedUp = readFileSync(tracePath, 'utf8').length;
-    const inProcess: Timed[] = [];
-    const viaQueue: Timed[] = [];
+    const settle = () => Promise.all(targets.map((t) => until(t.idle, 2)));
     for (let i = 0; i < PAIRS; i++) {
-      // Alternate which goes first: drift and a warm-up advantage fall on both.
-      if (i % 2 === 0) {
-        inProcess.push(await execute(local.url, job(i)));
-        viaQueue.push(await execute(queued.url, job(i)));
-      } else {
-        viaQueue.push(await execute(queued.url, job(i)));
-        inProcess.push(await execute(local.url, job(i)));
+      // Rotate which goes first: drift and a warm-up advantage fall on all alike.
+      for (let k = 0; k < targets.length; k++) {
+        const target = targets[(i + k) % targets.length]!;
+        await settle();
+        target.times.push(await execute(target.url, job(i)));
       }
     }
+    const [separatedTimes, singleTimes, viaQueue] = targets.map((t) => t.times) as [Timed[], Timed[], Timed[]];
     const hops = hopSplit(readFileSync(tracePath, 'utf8').slice(warmedUp), viaQueue);
     const overheadOf = (queue: number[], local: number[]) => ({
       p50_ms: Math.round((summarize(queue).p50 - summarize(local).p50) * 100) / 100,
       paired_median_ms: summarize(queue.map((q, i) => q - local[i]!)).p50,
     });
-    const local50 = summarize(inProcess.map((r) => r.ms));
-    const queue50 = summarize(viaQueue.map((r) => r.ms));
-    const overhead = overheadOf(viaQueue.map((r) => r.ms), inProcess.map((r) => r.ms));
-    const outsideEngine = overheadOf(viaQueue.map((r) => r.ms - r.engineMs), inProcess.map((r) => r.ms - r.engineMs));
-    const engine = {
-      in_process_p50_ms: summarize(inProcess.map((r) => r.engineMs)).p50,
-      worker_p50_ms: summarize(viaQueue.map((r) => r.engineMs)).p50,
-      in_process_outside_p50_ms: summarize(inProcess.map((r) => r.ms - r.engineMs)).p50,
-    };
+    const ms = (times: Timed[]) => times.map((r) => r.ms);
+    const outside = (times: Timed[]) => times.map((r) => r.ms - r.engineMs);
+    const comparisons: Comparison[] = [
+      { against: 'separated', in_process_ms: summarize(ms(separatedTimes)), overhead_ms: overheadOf(ms(viaQueue), ms(separatedTimes)), outside_engine_ms: overheadOf(outside(viaQueue), outside(separatedTimes)), in_process_outside_p50_ms: summarize(outside(separatedTimes)).p50 },
+      { against: 'one_process', in_process_ms: summarize(ms(singleTimes)), overhead_ms: overheadOf(ms(viaQueue), ms(singleTimes)), outside_engine_ms: overheadOf(outside(viaQueue), outside(singleTimes)), in_process_outside_p50_ms: summarize(outside(singleTimes)).p50 },
+    ];
+    const queue50 = summarize(ms(viaQueue));
+    const engine = { separated_p50_ms: summarize(separatedTimes.map((r) => r.engineMs)).p50, one_process_p50_ms: summarize(singleTimes.map((r) => r.engineMs)).p50, worker_p50_ms: summarize(viaQueue.map((r) => r.engineMs)).p50 };
 
     const oneWorker = await throughput(queued.url, JOBS);
     const second = await worker(redisUrl, 'bench-w2');
@@ -183,7 +218,7 @@ async function main(): Promise<void> {
     // The API's fleet view refreshes every second: let it see the second worker.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const twoWorkers = await throughput(queued.url, JOBS);
-    report({ inProcess: local50, viaQueue: queue50, overhead, outsideEngine, engine, hops, oneWorker, twoWorkers });
+    report({ comparisons, viaQueue: queue50, engine, hops, oneWorker, twoWorkers });
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -195,16 +230,23 @@ interface Overhead {
   paired_median_ms: number;
 }
 
-function report(r: { inProcess: Summary; viaQueue: Summary; overhead: Overhead; outsideEngine: Overhead; engine: { in_process_p50_ms: number; worker_p50_ms: number; in_process_outside_p50_ms: number }; hops: { hop: string; p50_ms: number }[]; oneWorker: number; twoWorkers: number }): void {
+interface Comparison {
+  against: 'separated' | 'one_process';
+  in_process_ms: Summary;
+  overhead_ms: Overhead;
+  outside_engine_ms: Overhead;
+  in_process_outside_p50_ms: number;
+}
+
+const within = (o: Overhead): boolean => o.paired_median_ms <= TARGET_OVERHEAD_MS && o.p50_ms <= TARGET_OVERHEAD_MS;
+
+function report(r: { comparisons: Comparison[]; viaQueue: Summary; engine: { separated_p50_ms: number; one_process_p50_ms: number; worker_p50_ms: number }; hops: { hop: string; p50_ms: number }[]; oneWorker: number; twoWorkers: number }): void {
   const result = {
-    program: 'python print(input()), warm pool of 2, one request at a time',
+    program: 'python print(input()), warm pool of 2, one request at a time, each after every pool refilled',
     pairs: PAIRS,
-    in_process_ms: r.inProcess,
     queue_ms: r.viaQueue,
-    overhead_ms: r.overhead,
+    comparisons: r.comparisons.map((c) => ({ ...c, within_target: within(c.overhead_ms) })),
     overhead_target_ms: TARGET_OVERHEAD_MS,
-    overhead_within_target: r.overhead.paired_median_ms <= TARGET_OVERHEAD_MS && r.overhead.p50_ms <= TARGET_OVERHEAD_MS,
-    overhead_outside_engine_ms: r.outsideEngine,
     engine_ms: r.engine,
     queue_hops_p50_ms: r.hops,
     throughput: { jobs: JOBS, clients: CLIENTS, one_worker_per_s: r.oneWorker, two_workers_per_s: r.twoWorkers, ratio: Math.round((r.twoWorkers / r.oneWorker) * 100) / 100 },
@@ -214,14 +256,18 @@ function report(r: { inProcess: Summary; viaQueue: Summary; overhead: Overhead; 
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return;
   }
-  const line = (label: string, s: Summary): string => `  ${label.padEnd(22)} p50 ${s.p50} ms  p95 ${s.p95} ms  (n ${s.n})`;
+  const line = (label: string, s: Summary): string => `  ${label.padEnd(40)} p50 ${s.p50} ms  p95 ${s.p95} ms  (n ${s.n})`;
+  const label = { separated: 'in-process API (separated, as deployed)', one_process: 'in-process API (one process, --api-uid 0)' } as const;
   process.stdout.write(
     [
       `queue overhead per job (${result.program}):`,
-      line('in-process API', r.inProcess),
+      ...r.comparisons.map((c) => line(label[c.against], c.in_process_ms)),
       line('API --queue + worker', r.viaQueue),
-      `  overhead: p50 difference ${r.overhead.p50_ms} ms, median of paired differences ${r.overhead.paired_median_ms} ms (target <= ${TARGET_OVERHEAD_MS} ms: ${result.overhead_within_target ? 'met' : 'NOT met'})`,
-      `  outside the engine (timings.total_ms taken off): p50 difference ${r.outsideEngine.p50_ms} ms, median of paired differences ${r.outsideEngine.paired_median_ms} ms; engine p50 in-process ${r.engine.in_process_p50_ms} ms, worker ${r.engine.worker_p50_ms} ms; in-process API outside its engine p50 ${r.engine.in_process_outside_p50_ms} ms`,
+      ...r.comparisons.flatMap((c) => [
+        `  against the ${label[c.against]}: p50 difference ${c.overhead_ms.p50_ms} ms, median of paired differences ${c.overhead_ms.paired_median_ms} ms (target <= ${TARGET_OVERHEAD_MS} ms: ${within(c.overhead_ms) ? 'met' : 'NOT met'})`,
+        `    outside the engine (timings.total_ms taken off): p50 difference ${c.outside_engine_ms.p50_ms} ms, paired ${c.outside_engine_ms.paired_median_ms} ms; the in-process API outside its engine p50 ${c.in_process_outside_p50_ms} ms`,
+      ]),
+      `  engine p50: separated ${r.engine.separated_p50_ms} ms, one process ${r.engine.one_process_p50_ms} ms, worker ${r.engine.worker_p50_ms} ms`,
       `  queue API's request (p50 of each hop): ${r.hops.map((h) => `${h.hop} ${h.p50_ms} ms`).join('; ')}`,
       `throughput, ${JOBS} jobs, ${CLIENTS} clients, workers of --concurrency 1:`,
       `  1 worker  ${r.oneWorker} jobs/s`,
