@@ -91,7 +91,7 @@ describe('multi-file programs', () => {
         { name: 'app/greet.ts', content: 'export function greet(name: string): string {\n  return `hi ${name}`;\n}\n' },
       ],
     });
-    assert.equal(result.stdout, 'hi modules\n', result.compile?.stdout ?? result.stderr);
+    assert.equal(result.stdout, 'hi modules\n', JSON.stringify({ status: result.status, exit: result.exit_code, timed_out: result.timed_out, compile: result.compile, stderr: result.stderr }));
   });
 
   it('compiles every Java class and runs the named entry class', { skip: skipUnlessBuilt(sandboxes, 'java') }, async () => {
