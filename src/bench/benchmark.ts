@@ -6,7 +6,7 @@ import { dataPaths } from '../config/paths.js';
 import { Pool } from 'undici';
 import { ImageStore } from '../images/store.js';
 import { BENCH_LANGUAGES, runBare, type BenchLanguage } from './bench-languages.js';
-import { descendants, memoryCgroupOf, pssBytes, rssBytes } from './host-probe.js';
+import { cgroupMemory, descendants, exeSharers, memoryCgroupOf, privateBytes, pssBytes, rssBytes } from './host-probe.js';
 import { interleaved, interleavedConcurrent, sequential, type Operation } from './load.js';
 import { CLI_PATH, startServerProcess, waitForPool } from './server-process.js';
 import { runSessionsBench, formatSessions, type SessionsReport } from './sessions-bench.js';
@@ -66,6 +66,49 @@ interface PoolMemory {
   idle_sandboxes: number;
   idle_sandbox_pss_bytes: number;
   idle_sandbox_cgroup_bytes: number;
+  /** Per waiting interpreter (its process name; `none` for a sandbox without one): one idle sandbox's memory. */
+  idle_by_interpreter: Record<string, IdleSandboxMemory>;
+}
+
+/** Means over the idle sandboxes of one interpreter (issue 17: PSS <= 12 MiB in this pool). */
+interface IdleSandboxMemory {
+  sandboxes: number;
+  /** bwrap + agent + interpreter, from smaps_rollup. */
+  pss_bytes: number;
+  /** Pages only this sandbox's processes map: what one more sandbox really adds. */
+  private_bytes: number;
+  /** Its cgroup's charge: what the pool's memory budget counts for it. */
+  cgroup_bytes: number;
+  /** Host processes running the interpreter's binary: how many its file pages are shared by. */
+  binary_sharers: number;
+  pss_target_met: boolean;
+}
+
+const IDLE_PSS_TARGET_BYTES = 12 * 1024 * 1024;
+
+/** The idle sandboxes' processes grouped by sandbox (cgroup), measured per waiting interpreter. */
+function idleByInterpreter(procs: { pid: number; comm: string }[]): Record<string, IdleSandboxMemory> {
+  const sandboxes = new Map<string, { pid: number; comm: string }[]>();
+  for (const p of procs) {
+    const cgroup = memoryCgroupOf(p.pid);
+    if (cgroup) sandboxes.set(cgroup, [...(sandboxes.get(cgroup) ?? []), p]);
+  }
+  const out: Record<string, IdleSandboxMemory> = {};
+  for (const [cgroup, members] of sandboxes) {
+    const interpreter = members.find((p) => !['bwrap', 'runner-agent', 'runner-launch'].includes(p.comm));
+    const key = interpreter?.comm ?? 'none';
+    const m = (out[key] ??= { sandboxes: 0, pss_bytes: 0, private_bytes: 0, cgroup_bytes: 0, binary_sharers: 0, pss_target_met: false });
+    m.sandboxes++;
+    m.pss_bytes += members.reduce((sum, p) => sum + pssBytes(p.pid), 0);
+    m.private_bytes += members.reduce((sum, p) => sum + privateBytes(p.pid), 0);
+    m.cgroup_bytes += cgroupMemory(cgroup).chargedBytes;
+    m.binary_sharers = Math.max(m.binary_sharers, interpreter ? exeSharers(interpreter.pid) : 0);
+  }
+  for (const m of Object.values(out)) {
+    for (const k of ['pss_bytes', 'private_bytes', 'cgroup_bytes'] as const) m[k] = Math.round(m[k] / m.sandboxes);
+    m.pss_target_met = m.pss_bytes <= IDLE_PSS_TARGET_BYTES;
+  }
+  return out;
 }
 
 /** Everything issue 4 asks to measure, side by side in one run; then issue 14's sessions. */
@@ -109,6 +152,7 @@ async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): 
     const sandboxProcs = descendants(server.pid).filter((p) => /\/rc-[^/]+$/.test(memoryCgroupOf(p.pid) ?? ''));
     const pool = (await (await fetch(`${server.url}/api/v1/pool`)).json()) as { idle_total: number; idle_memory_bytes: number };
     const idlePss = sandboxProcs.reduce((sum, p) => sum + pssBytes(p.pid), 0);
+    const idleEach = idleByInterpreter(sandboxProcs);
 
     for (const lang of langs) {
       let runs = 0;
@@ -163,6 +207,7 @@ async function measureLanguages(langs: BenchLanguage[], options: BenchOptions): 
       idle_sandboxes: pool.idle_total,
       idle_sandbox_pss_bytes: Math.round(idlePss / Math.max(1, pool.idle_total)),
       idle_sandbox_cgroup_bytes: Math.round(pool.idle_memory_bytes / Math.max(1, pool.idle_total)),
+      idle_by_interpreter: idleEach,
     };
   } finally {
     await client.close();
@@ -196,8 +241,13 @@ export function formatReport(report: BenchReport): string {
     lines.push(
       '',
       `server RSS: ${mib(memory.server_rss_bytes_idle)} idle, ${mib(memory.server_rss_bytes_after_load)} after load`,
-      `idle pooled sandbox: ${mib(memory.idle_sandbox_pss_bytes)} PSS of its processes (bwrap + agent), ${mib(memory.idle_sandbox_cgroup_bytes)} charged to its cgroup (${memory.idle_sandboxes} idle)`,
+      `idle pooled sandbox: ${mib(memory.idle_sandbox_pss_bytes)} PSS of its processes (bwrap + agent + interpreter), ${mib(memory.idle_sandbox_cgroup_bytes)} charged to its cgroup (${memory.idle_sandboxes} idle)`,
     );
+    for (const [interpreter, m] of Object.entries(memory.idle_by_interpreter)) {
+      lines.push(
+        `  ${interpreter.padEnd(16)} ${m.sandboxes} idle: PSS ${mib(m.pss_bytes)} each (target <= ${mib(IDLE_PSS_TARGET_BYTES)}: ${m.pss_target_met ? 'met' : 'NOT met'}), private ${mib(m.private_bytes)}, charged ${mib(m.cgroup_bytes)}; binary shared by ${m.binary_sharers} processes on the host`,
+      );
+    }
   }
   if (sessions) lines.push('', formatSessions(sessions));
   lines.push(`results: ${report.results_file}`);

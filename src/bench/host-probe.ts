@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 
 /** Host-side readings for the benchmark and the soak: processes, memory, fds, mounts. */
 
@@ -21,6 +21,35 @@ export function pssBytes(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Pages of `pid` no other process maps (Private_Clean + Private_Dirty): what it alone holds. */
+export function privateBytes(pid: number): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return ['Private_Clean', 'Private_Dirty'].reduce((sum, f) => sum + Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0), 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * How many live processes of the host run the same executable file as `pid` (itself included):
+ * those its binary's pages are shared with, and PSS divides them by. stat() of /proc/PID/exe is
+ * the kernel's link to the file itself, wherever (in whichever mount namespace) it is.
+ */
+export function exeSharers(pid: number): number {
+  const idOf = (p: string): string | undefined => {
+    try {
+      const st = statSync(`/proc/${p}/exe`);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const id = idOf(String(pid));
+  if (id === undefined) return 0;
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name) && idOf(name) === id).length;
 }
 
 export function openFds(pid: number): number {
