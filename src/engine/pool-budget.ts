@@ -1,10 +1,14 @@
-/** What a pool tells the budget it shares with the other backends' pools. */
+/**
+ * What a pool tells the budget it shares with the other backends' pools. Memory is in bytes, and what
+ * a sandbox not yet idle is "expected to take" is the member's own estimate for its image and start
+ * limits (the most one of them was seen charged idle; 0 while none has been measured).
+ */
 export interface BudgetMember {
   /** Idle and starting sandboxes. */
   pooled(): number;
   /** Memory its idle sandboxes are charged now, plus what its starting ones are expected to take. */
   memory(): number;
-  /** Sandboxes its images lack to reach their targets, and the memory they are expected to take. */
+  /** Sandboxes its images lack to reach their targets, and the memory they are expected to take (summed per image). */
   shortfall(): { count: number; memory: number };
   /** Destroys its oldest idle sandbox to make room; false when it has none. */
   evictOne(): boolean;
@@ -44,18 +48,29 @@ export class PoolBudget {
     if (index >= 0) this.#members.splice(index, 1);
   }
 
-  /** Whether `member` may start one more sandbox now (evicting lower-ranked idle sandboxes for it if need be). */
-  admit(member: BudgetMember): boolean {
+  /**
+   * Whether `member` may start one more sandbox now, expected to take `expectedBytes` once idle
+   * (evicting lower-ranked idle sandboxes for it if need be). Under a memory cap it must fit beside
+   * what every member holds and what the members ranked above it still lack. 0 means not measured
+   * yet: the start is admitted while the cap has any room left (the member starts such sandboxes one
+   * at a time until one is measured).
+   */
+  admit(member: BudgetMember, expectedBytes: number): boolean {
     const rank = this.#members.indexOf(member);
     if (rank < 0) return false;
     const above = this.#members.slice(0, rank).map((m) => m.shortfall());
     const reservedCount = above.reduce((sum, s) => sum + s.count, 0);
     const reservedMemory = above.reduce((sum, s) => sum + s.memory, 0);
     const below = this.#members.slice(rank + 1).reverse();
+    const cap = this.maxIdleMemoryBytes;
+    const fits = (count: number, memory: number) =>
+      count < this.maxIdle && (cap === undefined || (expectedBytes > 0 ? memory + expectedBytes <= cap : memory < cap));
+    // What evicting every lower-ranked idle sandbox could not free: with no room even then, evict none.
+    const kept = this.#members.slice(0, rank + 1);
+    const memoryOf = (members: BudgetMember[]) => (cap === undefined ? 0 : members.reduce((sum, m) => sum + m.memory(), 0));
+    if (!fits(kept.reduce((sum, m) => sum + m.pooled(), 0) + reservedCount, memoryOf(kept) + reservedMemory)) return false;
     for (;;) {
-      const count = this.#members.reduce((sum, m) => sum + m.pooled(), 0) + reservedCount;
-      const memory = this.maxIdleMemoryBytes === undefined ? 0 : this.#members.reduce((sum, m) => sum + m.memory(), 0) + reservedMemory;
-      if (count < this.maxIdle && (this.maxIdleMemoryBytes === undefined || memory < this.maxIdleMemoryBytes)) return true;
+      if (fits(this.#members.reduce((sum, m) => sum + m.pooled(), 0) + reservedCount, memoryOf(this.#members) + reservedMemory)) return true;
       if (!below.some((m) => m.evictOne())) return false;
     }
   }

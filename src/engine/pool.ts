@@ -63,6 +63,12 @@ interface ImagePool {
   /** Idle sandboxes destroyed to make room for a higher-ranked pool sharing the budget. */
   evicted: number;
   lastUsed: number;
+  /**
+   * The most memory one of its idle sandboxes was seen charged: what one more is expected to take
+   * (0 until one is measured). Per pool, not per backend: a python sandbox and a node one, or VMs
+   * of different RAM, are charged very differently.
+   */
+  memoryEach: number;
 }
 
 export interface PoolImageStats {
@@ -74,6 +80,13 @@ export interface PoolImageStats {
   misses: number;
   evicted: number;
   last_used: string | null;
+  /** Memory charged to its idle sandboxes now. */
+  idle_memory_bytes: number;
+  /**
+   * What the budget expects one more idle sandbox of this image to take: the most one was seen
+   * charged idle (the largest over its pools of different start limits); 0 until one is measured.
+   */
+  expected_memory_bytes: number;
 }
 
 export interface PoolStats {
@@ -97,8 +110,6 @@ export class SandboxPool implements BudgetMember {
   readonly #pools = new Map<string, ImagePool>();
   readonly #timer: NodeJS.Timeout;
   #closed = false;
-  /** The most memory one idle sandbox was seen charged: what one more is expected to take. */
-  #memoryEach = 0;
 
   constructor(backend: Backend, options: PoolOptions) {
     this.#backend = backend;
@@ -143,8 +154,14 @@ export class SandboxPool implements BudgetMember {
   stats(): PoolStats {
     const all = [...this.#pools.values()];
     const images = new Map<string, PoolImageStats & { lastUsed: number }>();
+    let idleMemory = 0;
     for (const p of all) {
-      const entry = images.get(p.image) ?? { image: p.image, target: 0, idle: 0, starting: 0, hits: 0, misses: 0, evicted: 0, last_used: null, lastUsed: 0 };
+      const entry =
+        images.get(p.image) ?? { image: p.image, target: 0, idle: 0, starting: 0, hits: 0, misses: 0, evicted: 0, last_used: null, idle_memory_bytes: 0, expected_memory_bytes: 0, lastUsed: 0 };
+      const charged = this.#idleMemoryOf(p);
+      idleMemory += charged;
+      entry.idle_memory_bytes += charged;
+      entry.expected_memory_bytes = Math.max(entry.expected_memory_bytes, p.memoryEach);
       entry.target += p.target;
       entry.idle += p.idle.length;
       entry.starting += p.starting;
@@ -158,7 +175,7 @@ export class SandboxPool implements BudgetMember {
       images: [...images.values()].map(({ lastUsed, ...entry }) => ({ ...entry, last_used: lastUsed ? new Date(lastUsed).toISOString() : null })),
       idle_total: all.reduce((sum, p) => sum + p.idle.length, 0),
       max_idle: this.#budget.maxIdle,
-      idle_memory_bytes: this.#idleMemory(),
+      idle_memory_bytes: idleMemory,
     };
   }
 
@@ -179,7 +196,7 @@ export class SandboxPool implements BudgetMember {
     let pool = this.#pools.get(key);
     if (!pool) {
       const initial = JSON.stringify(this.#fixedOf(this.#initialLimits(image))) === JSON.stringify(fixed);
-      pool = { image, rootfs, limits, initial, target: this.#sizeOf(image), idle: [], starting: 0, hits: 0, misses: 0, evicted: 0, lastUsed: 0 };
+      pool = { image, rootfs, limits, initial, target: this.#sizeOf(image), idle: [], starting: 0, hits: 0, misses: 0, evicted: 0, lastUsed: 0, memoryEach: 0 };
       this.#pools.set(key, pool);
     }
     return pool;
@@ -205,15 +222,20 @@ export class SandboxPool implements BudgetMember {
   }
 
   memory(): number {
-    let starting = 0;
-    for (const p of this.#pools.values()) starting += p.starting;
-    return this.#idleMemory() + starting * this.#memoryEach;
+    let bytes = 0;
+    for (const p of this.#pools.values()) bytes += this.#idleMemoryOf(p) + p.starting * p.memoryEach;
+    return bytes;
   }
 
   shortfall(): { count: number; memory: number } {
     let count = 0;
-    for (const p of this.#pools.values()) count += Math.max(0, p.target - p.idle.length - p.starting);
-    return { count, memory: count * this.#memoryEach };
+    let memory = 0;
+    for (const p of this.#pools.values()) {
+      const lacking = Math.max(0, p.target - p.idle.length - p.starting);
+      count += lacking;
+      memory += lacking * p.memoryEach;
+    }
+    return { count, memory };
   }
 
   evictOne(): boolean {
@@ -230,31 +252,34 @@ export class SandboxPool implements BudgetMember {
     return true;
   }
 
-  #idleMemory(): number {
+  /** Memory charged to the pool's idle sandboxes now; each reading raises what one more is expected to take. */
+  #idleMemoryOf(pool: ImagePool): number {
     let bytes = 0;
-    for (const p of this.#pools.values()) {
-      for (const i of p.idle) {
-        const charged = i.sandbox.stats().memoryCurrentBytes ?? 0;
-        this.#memoryEach = Math.max(this.#memoryEach, charged);
-        bytes += charged;
-      }
+    for (const i of pool.idle) {
+      const charged = i.sandbox.stats().memoryCurrentBytes ?? 0;
+      pool.memoryEach = Math.max(pool.memoryEach, charged);
+      bytes += charged;
     }
     return bytes;
   }
 
   #refill(pool: ImagePool): void {
-    while (!this.#closed && pool.idle.length + pool.starting < pool.target && !this.#unmeasured() && this.#budget.admit(this)) {
+    while (!this.#closed && pool.idle.length + pool.starting < pool.target && !this.#unmeasured(pool)) {
+      // Measure its idle sandboxes first: what is expected of the next one may have just been learnt.
+      this.#idleMemoryOf(pool);
+      if (!this.#budget.admit(this, pool.memoryEach)) break;
       this.#startOne(pool);
     }
   }
 
   /**
-   * Whether, under a memory cap, another start must wait: until one of this pool's sandboxes has been
-   * measured idle, nobody knows what one takes (a bwrap sandbox under 1 MiB, a VM over 100), so the
-   * first ones start one at a time and each that becomes idle starts the next (#startOne).
+   * Whether, under a memory cap, another start of this pool must wait: until one of its sandboxes has
+   * been measured idle, nobody knows what one takes (a bwrap sandbox under 1 MiB, a pre-started node
+   * over 20, a VM over 100), so its first ones start one at a time and each that becomes idle starts
+   * the next (#startOne). Other pools' measurements say nothing about this one's.
    */
-  #unmeasured(): boolean {
-    return this.#budget.maxIdleMemoryBytes !== undefined && this.#memoryEach === 0 && [...this.#pools.values()].some((p) => p.starting > 0);
+  #unmeasured(pool: ImagePool): boolean {
+    return this.#budget.maxIdleMemoryBytes !== undefined && pool.memoryEach === 0 && pool.starting > 0;
   }
 
   #startOne(pool: ImagePool): void {
@@ -269,6 +294,8 @@ export class SandboxPool implements BudgetMember {
         if (this.#closed || pool.idle.length >= pool.target) await sandbox.destroy();
         else {
           pool.idle.push({ sandbox, since: Date.now() });
+          // Measured as soon as it waits, so that one taken before any refill still counts.
+          pool.memoryEach = Math.max(pool.memoryEach, sandbox.stats().memoryCurrentBytes ?? 0);
           pooled = true;
         }
       } catch (err) {

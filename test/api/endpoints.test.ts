@@ -111,6 +111,8 @@ describe('languages, health, readiness, metrics, docs', () => {
     assert.equal(python.target, 2);
     assert.ok(python.hits >= 1, JSON.stringify(python));
     assert.ok(pool.idle_memory_bytes > 0);
+    // What the memory cap expects one more python sandbox to take: the most one was seen charged idle.
+    assert.ok(python.expected_memory_bytes > 0 && python.expected_memory_bytes * python.idle >= python.idle_memory_bytes, JSON.stringify(python));
   });
 
   it('reports the pool per backend, in /api/v1/pool and in /metrics', async () => {

@@ -5,7 +5,7 @@ import { openEngine } from '../../src/compose/open-engine.js';
 import { openService } from '../../src/compose/open-service.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { PoolBudget } from '../../src/engine/pool-budget.js';
-import type { PoolOptions } from '../../src/engine/pool.js';
+import type { PoolImageStats, PoolOptions } from '../../src/engine/pool.js';
 import { isRunnerError } from '../../src/errors.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
 
@@ -22,6 +22,7 @@ async function until(what: string, done: () => boolean): Promise<void> {
 }
 
 const imageStats = (engine: Engine, image: string) => engine.pool!.stats().images.find((p) => p.image === image);
+const MIB = 1024 * 1024;
 
 after(() => assert.deepEqual(leftovers(), NOTHING_LEFT));
 
@@ -86,6 +87,66 @@ describe('pools sharing one budget', () => {
     } finally {
       await Promise.all([first.close(), second?.close()]);
     }
+  });
+
+  it('expects of each image what its own idle sandboxes were seen charged, not the most of any image', async (t) => {
+    const budget = new PoolBudget({ maxIdle: 4 });
+    const engine = await openEngine({ backend: 'bwrap', pool: settings(budget, { warm: ['base', 'node'] }) });
+    try {
+      await until('a bash and a pre-started node sandbox idle and measured', () =>
+        ['base', 'node'].every((image) => imageStats(engine, image)?.idle === 1 && imageStats(engine, image)!.expected_memory_bytes > 0),
+      );
+      const stats = engine.pool!.stats();
+      const [bash, node] = ['base', 'node'].map((image) => stats.images.find((p) => p.image === image)!) as [PoolImageStats, PoolImageStats];
+      const shown = JSON.stringify({ bash, node });
+      t.diagnostic(`idle charge, expected: bash ${bash.idle_memory_bytes}, ${bash.expected_memory_bytes}; node ${node.idle_memory_bytes}, ${node.expected_memory_bytes}`);
+      assert.equal(stats.idle_memory_bytes, bash.idle_memory_bytes + node.idle_memory_bytes, shown);
+      for (const image of [bash, node]) assert.ok(image.idle_memory_bytes > 0 && image.expected_memory_bytes >= image.idle_memory_bytes, shown);
+      // bash and the agent: under 1 MiB; node's heap alone is over 8 MiB.
+      assert.ok(node.expected_memory_bytes > 4 * bash.expected_memory_bytes, shown);
+    } finally {
+      await engine.close();
+    }
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
+  });
+
+  it('starts no sandbox whose image\'s expected charge would take the pools past the memory cap', async (t) => {
+    // Two idle bash sandboxes (under 1 MiB each) fit; a pre-started node one (over 8 MiB) beside them does not.
+    const cap = 6 * MIB;
+    const budget = new PoolBudget({ maxIdle: 8, maxIdleMemoryBytes: cap });
+    const engine = await openEngine({ backend: 'bwrap', pool: settings(budget, { sizes: { base: 2, node: 1 }, warm: ['base'] }) });
+    const pooledNode = () => (imageStats(engine, 'node')?.idle ?? 0) + (imageStats(engine, 'node')?.starting ?? 0);
+    try {
+      await until('two bash sandboxes idle', () => imageStats(engine, 'base')?.idle === 2);
+      // Node's first sandbox starts while nothing of node has been measured and the cap has room left.
+      const cold = await engine.execute({ language: 'javascript', code: 'console.log(1)' });
+      assert.equal(cold.stdout, '1\n', JSON.stringify(cold.error));
+      await until('the node sandbox idle', () => imageStats(engine, 'node')?.idle === 1);
+      await sleep(100);
+      const charged = engine.pool!.stats().idle_memory_bytes;
+      assert.ok(charged > cap, `the two bash sandboxes and the node one are charged ${charged}, over the ${cap} cap`);
+      t.diagnostic(`two bash and one node sandbox idle: ${charged} bytes charged`);
+
+      // Measured now: once this one is taken, the next would not fit beside the two bash sandboxes.
+      const warm = await engine.execute({ language: 'javascript', code: 'console.log(2)' });
+      assert.equal(warm.stdout, '2\n', JSON.stringify(warm.error));
+      assert.equal(imageStats(engine, 'node')!.hits, 1);
+      // A bash sandbox taken is replaced: another bash one still fits, whatever node takes.
+      const bash = await engine.execute({ language: 'bash', code: 'echo 3' });
+      assert.equal(bash.stdout, '3\n', JSON.stringify(bash.error));
+      for (let i = 0; i < 200; i++) {
+        assert.equal(pooledNode(), 0, 'no node sandbox is started past the cap');
+        await sleep(10);
+      }
+      await until('the bash sandbox replaced', () => imageStats(engine, 'base')?.idle === 2);
+      const stats = engine.pool!.stats();
+      assert.equal(pooledNode(), 0);
+      assert.equal(imageStats(engine, 'node')!.target, 1, 'node still wants its sandbox');
+      assert.ok(stats.idle_memory_bytes <= cap, `idle ${stats.idle_memory_bytes} within ${cap}`);
+    } finally {
+      await engine.close();
+    }
+    assert.deepEqual(leftovers(), NOTHING_LEFT);
   });
 
   it('refuses pool sizes for a backend the service does not offer, naming it, and leaves nothing behind', async () => {
