@@ -265,8 +265,9 @@ export class SandboxPool implements BudgetMember {
 
   #refill(pool: ImagePool): void {
     while (!this.#closed && pool.idle.length + pool.starting < pool.target && !this.#unmeasured(pool)) {
-      // Measure its idle sandboxes first: what is expected of the next one may have just been learnt.
-      this.#idleMemoryOf(pool);
+      // Under a cap, measure its idle sandboxes first: what is expected of the next one may have just
+      // been learnt. Without one nothing is charged against anything (no cgroup reads per refill).
+      if (this.#budget.maxIdleMemoryBytes !== undefined) this.#idleMemoryOf(pool);
       if (!this.#budget.admit(this, pool.memoryEach)) break;
       this.#startOne(pool);
     }
