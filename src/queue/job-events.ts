@@ -14,6 +14,24 @@ interface Waiter {
   resolve(outcome: JobOutcome): void;
   onActive?(): void;
   onProgress?(progress: ExecProgress): void;
+  /** Wants each event of its queue as it comes (counted in JobEvents' #eager until it is resolved or cancelled). */
+  eager: boolean;
+}
+
+/** A waiter's handlers; `eager` defaults to whether it has onActive or onProgress. */
+export type WaitOptions = Omit<Waiter, 'resolve' | 'eager'> & { eager?: boolean };
+
+/**
+ * How long a queue's events stream rests between reads while none of its waiters is eager: its
+ * synchronous jobs are answered by direct replies, and the stream is only their fallback (a lost
+ * pub/sub message, a job failed by the stalled-job check, a cancelled one), which this delays by at
+ * most this much. A read after the rest takes every event since the last one in one reply.
+ */
+export const LAZY_READ_MS = 100;
+
+/** A queue's reader between reads: resting, until its timer or an eager waiter wakes it. */
+interface Rest {
+  wake(): void;
 }
 
 /**
@@ -35,6 +53,10 @@ export class JobEvents {
   readonly #keys: QueueKeys;
   readonly #events = new Map<string, Promise<QueueEvents>>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /** Per queue, its waiters that want each event as it comes (see LAZY_READ_MS). */
+  readonly #eager = new Map<string, number>();
+  readonly #resting = new Map<string, Rest>();
+  #closed = false;
   #replies: Redis | undefined;
 
   constructor(connection: RedisOptions, redis: Redis, keys: QueueKeys) {
@@ -62,7 +84,38 @@ export class JobEvents {
     const found = this.#waiters.get(key);
     if (!found) return;
     this.#waiters.delete(key);
-    for (const waiter of found) waiter.resolve(outcome);
+    for (const waiter of found) {
+      this.#forget(queue, waiter);
+      waiter.resolve(outcome);
+    }
+  }
+
+  #forget(queue: string, waiter: Waiter): void {
+    if (!waiter.eager) return;
+    waiter.eager = false;
+    const left = (this.#eager.get(queue) ?? 1) - 1;
+    if (left > 0) this.#eager.set(queue, left);
+    else this.#eager.delete(queue);
+  }
+
+  /**
+   * Before each read of `queue`'s stream: while no waiter of it is eager, rest LAZY_READ_MS (or until
+   * one is), so that synchronous jobs, answered over pub/sub, do not wake this process for each of
+   * their `added`, `active` and `completed` events.
+   */
+  #rest(queue: string): Promise<void> {
+    if (this.#closed || this.#eager.has(queue)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => rest.wake(), LAZY_READ_MS);
+      const rest: Rest = {
+        wake: () => {
+          clearTimeout(timer);
+          if (this.#resting.get(queue) === rest) this.#resting.delete(queue);
+          resolve();
+        },
+      };
+      this.#resting.set(queue, rest);
+    });
   }
 
   /** Makes sure `queue`'s events are being read (one Redis round trip, the first time only). */
@@ -80,6 +133,15 @@ export class JobEvents {
     const last = (await this.#redis.xrevrange(this.#keys.events(queue), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
     const events = new QueueEvents(queue, { connection: this.#connection as ConnectionOptions, prefix: this.#keys.prefix, lastEventId: last, blockingTimeout: 5000 });
     events.on('error', () => undefined);
+    // BullMQ's reader loop reads through its backend: each read waits for #rest first (its id stays
+    // where the last read left it, so nothing is skipped). Constructed with autorun, the loop's first
+    // read comes after an awaited call, so the wrapper is in place before it.
+    const backend = (events as unknown as { backend: { readEvents(id: string, blockTimeout: number): Promise<unknown> } }).backend;
+    const read = backend.readEvents.bind(backend);
+    backend.readEvents = async (id, blockTimeout) => {
+      await this.#rest(queue);
+      return read(id, blockTimeout);
+    };
     const waiters = (jobId: string): ReadonlySet<Waiter> => this.#waiters.get(`${queue}\n${jobId}`) ?? NONE;
     const finish = (jobId: string, outcome: JobOutcome): void => this.#finish(queue, jobId, outcome);
     events.on('completed', ({ jobId, returnvalue }) => finish(jobId, { state: 'completed', value: returnvalue }));
@@ -91,19 +153,29 @@ export class JobEvents {
     return events;
   }
 
-  /** Waits for a job's end; call before adding the job (after ready(queue)). `cancel` drops the waiter. */
-  wait(queue: string, jobId: string, handlers: Omit<Waiter, 'resolve'> = {}): { outcome: Promise<JobOutcome>; cancel(): void } {
+  /**
+   * Waits for a job's end; call before adding the job (after ready(queue)). `cancel` drops the
+   * waiter. A waiter that is not eager (a synchronous job answered by its direct reply) lets the
+   * queue's stream be read lazily (LAZY_READ_MS).
+   */
+  wait(queue: string, jobId: string, options: WaitOptions = {}): { outcome: Promise<JobOutcome>; cancel(): void } {
     const key = `${queue}\n${jobId}`;
+    const { eager = options.onActive !== undefined || options.onProgress !== undefined, ...handlers } = options;
     let waiter: Waiter | undefined;
     const outcome = new Promise<JobOutcome>((resolve) => {
-      waiter = { resolve, ...handlers };
+      waiter = { resolve, ...handlers, eager };
       const set = this.#waiters.get(key) ?? new Set<Waiter>();
       set.add(waiter);
       this.#waiters.set(key, set);
     });
+    if (eager) {
+      this.#eager.set(queue, (this.#eager.get(queue) ?? 0) + 1);
+      this.#resting.get(queue)?.wake();
+    }
     return {
       outcome,
       cancel: () => {
+        this.#forget(queue, waiter!);
         const set = this.#waiters.get(key);
         if (!set) return;
         set.delete(waiter!);
@@ -113,6 +185,8 @@ export class JobEvents {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const rest of [...this.#resting.values()]) rest.wake();
     const all = [...this.#events.values()];
     this.#events.clear();
     this.#replies?.disconnect();

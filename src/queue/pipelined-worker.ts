@@ -50,12 +50,19 @@ interface WithSetProcessedOn {
  */
 export class PipelinedWorker<D, R> extends Worker<D, R> {
   readonly #redis: Redis & WithSetProcessedOn;
+  readonly #keepsStartTime: (data: D) => boolean;
   #prefetch: Prefetch | undefined;
   #sequence = 0;
 
-  /** `redis`: a request connection of the worker (the start-time fix goes over it). */
-  constructor(name: string, processor: Processor<D, R>, opts: WorkerOptions, redis: Redis) {
+  /**
+   * `redis`: a request connection of the worker (the start-time fix goes over it). `keepsStartTime`:
+   * whether a job's record outlives it with its start time (a submission's `started_at`); a job
+   * whose record nobody reads (a synchronous call's, removed when it ends) skips the fix, and with
+   * it a Redis command between taking the job and running it.
+   */
+  constructor(name: string, processor: Processor<D, R>, opts: WorkerOptions, redis: Redis, keepsStartTime: (data: D) => boolean = () => true) {
     super(name, processor, opts);
+    this.#keepsStartTime = keepsStartTime;
     redis.defineCommand('rcSetProcessedOn', { numberOfKeys: 1, lua: SET_PROCESSED_ON });
     this.#redis = redis as Redis & WithSetProcessedOn;
     const backend = this.backend as unknown;
@@ -105,7 +112,7 @@ export class PipelinedWorker<D, R> extends Worker<D, R> {
     const job = await this.nextJobFromJobData(jobData, id, prefetch.token);
     if (job?.id !== undefined) {
       job.processedOn = Date.now();
-      void this.#redis.rcSetProcessedOn(this.toKey(job.id), job.processedOn).catch(() => undefined);
+      if (this.#keepsStartTime(job.data)) void this.#redis.rcSetProcessedOn(this.toKey(job.id), job.processedOn).catch(() => undefined);
     }
     return job;
   }

@@ -161,14 +161,11 @@ export class QueueService implements Service {
     traceHop('api-start', data.traceId, called);
     await orUnavailable(() => this.events.ready(queue));
     const added = performance.now();
-    let startedAt: number | undefined;
-    const { stream } = options;
+    const { stream, onStart } = options;
+    // Only a caller that wants the start or the stream makes the waiter eager: a plain synchronous
+    // job is answered by its direct reply, and its queue's events are read lazily (job-events.ts).
     const waiter = this.events.wait(queue, token, {
-      onActive: () => {
-        if (startedAt !== undefined) return;
-        startedAt = performance.now();
-        options.onStart?.();
-      },
+      ...(onStart ? { onActive: once(onStart) } : {}),
       ...(stream ? { onProgress: (progress: ExecProgress) => deliver(stream, progress) } : {}),
     });
     const done = this.#options.fleet.track(queue);
@@ -186,7 +183,8 @@ export class QueueService implements Service {
       const outcome = await this.#settle(waiter.outcome, controller.signal, () => this.cancel(queue, token));
       traceHop('api-result', data.traceId);
       const result = resultOf(outcome);
-      const waitedMs = (startedAt ?? added) - added;
+      // The time it was not running: waiting for a worker, and the two hops through Redis.
+      const waitedMs = Math.max(0, performance.now() - added - (result.timings?.total_ms ?? 0));
       for (const hook of this.#hooks) hook(result, waitedMs);
       this.#waited(waitedMs);
       return result;
@@ -303,6 +301,16 @@ export function resultOf(outcome: JobOutcome): ExecutionResult {
   if (outcome.state === 'completed') return outcome.value as ExecutionResult;
   if (outcome.state === 'removed') throw new RunnerError(ErrorCodes.CANCELLED, 'the execution was cancelled before it ran');
   throw errorOfFailedReason(outcome.reason);
+}
+
+/** `fn` called once at most, whatever calls it again (a job's `active` event comes once per attempt). */
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }
 
 function deliver(stream: NonNullable<ServiceExecuteOptions['stream']>, progress: ExecProgress): void {

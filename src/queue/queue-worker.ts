@@ -106,7 +106,7 @@ export class QueueWorker {
       // A job whose worker was lost is run once more (on another worker); lost again, it fails (WORKER_LOST).
       maxStalledCount: 1,
       autorun: false,
-    }, this.#redis);
+    }, this.#redis, (data) => data.replyTo === undefined);
     this.#worker.on('error', (err) => {
       if (!isConnectionError(err)) options.log?.(`worker ${this.id}: ${err.message}`);
     });

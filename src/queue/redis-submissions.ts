@@ -144,7 +144,7 @@ export class RedisSubmissions implements Submissions {
     const waitMs = Math.min(options.waitMs ?? 0, this.#settings.maxWaitMs);
     if (waitMs <= 0 || record.status === 'done' || record.status === 'failed') return record;
     await orUnavailable(() => this.#service.events.ready(found.queue));
-    const waiter = this.#service.events.wait(found.queue, token);
+    const waiter = this.#service.events.wait(found.queue, token, { eager: true });
     let timer: NodeJS.Timeout | undefined;
     try {
       // Read again once the waiter is in place: a job that finished in between is not waited for.

@@ -6,6 +6,7 @@ import { QueueProcess } from '../helpers/queue-processes.js';
 import { get, post } from '../helpers/server.js';
 import { DirectReplies } from '../../src/queue/direct-reply.js';
 import { QueueKeys } from '../../src/queue/queue-keys.js';
+import { JobEvents, LAZY_READ_MS } from '../../src/queue/job-events.js';
 
 /*
  * The queue's hot path (docs/queue.md, "The hot path"), watched from Redis itself with MONITOR and a
@@ -75,6 +76,50 @@ describe('the queue hot path', () => {
       assert.ok(publish >= 0 && finish >= 0 && publish < finish, `publish at ${publish}, moveToFinished at ${finish}`);
     } finally {
       subscriber.disconnect();
+    }
+  });
+
+  it('synchronous jobs, answered over pub/sub, do not wake the API\'s events reader for each of their events', async () => {
+    await post(api.base, '/api/v1/execute', { language: 'python', code: 'print(0)' });
+    const jobs = 12;
+    let elapsed = 0;
+    const commands = await monitored(async () => {
+      const started = Date.now();
+      for (let i = 0; i < jobs; i++) {
+        const reply = await post(api.base, '/api/v1/execute', { language: 'python', code: `print(${i})` });
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        assert.equal(reply.body.stdout, `${i}\n`);
+      }
+      elapsed = Date.now() - started;
+    });
+    const reads = commands.filter((c) => c.args[0]?.toLowerCase() === 'xread' && c.args.includes(`rc:${worker.queue}:events`));
+    // Each job appends added, waiting, active and completed events: read as they come (main), that is
+    // two or three reads per job; read lazily, one per LAZY_READ_MS at most (and the monitor's tail).
+    assert.ok(reads.length <= Math.ceil((elapsed + 200) / LAZY_READ_MS) + 1, `${reads.length} reads of the events stream for ${jobs} jobs in ${elapsed} ms`);
+    assert.ok(reads.length < jobs, `${reads.length} reads of the events stream for ${jobs} jobs`);
+  });
+
+  it('a synchronous job whose direct reply never comes is still resolved from the events stream', async () => {
+    const keys = new QueueKeys('rc');
+    const client = new Redis(redis.url);
+    const events = new JobEvents({ host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null }, client, keys);
+    try {
+      await events.ready('exec-lazy-test');
+      const waiter = events.wait('exec-lazy-test', 'job-lazy');
+      const sent = Date.now();
+      // What BullMQ's moveToFinished appends for a completed job.
+      await client.xadd(keys.events('exec-lazy-test'), '*', 'event', 'completed', 'jobId', 'job-lazy', 'returnvalue', JSON.stringify({ stdout: 'from the stream' }), 'prev', 'active');
+      const outcome = await waiter.outcome;
+      assert.deepEqual(outcome, { state: 'completed', value: { stdout: 'from the stream' } });
+      assert.ok(Date.now() - sent < LAZY_READ_MS + 2000, `resolved after ${Date.now() - sent} ms`);
+      // An eager waiter (a stream's progress, a submission's ?wait=true) cuts a rest short.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const eager = events.wait('exec-lazy-test', 'job-eager', { eager: true });
+      await client.xadd(keys.events('exec-lazy-test'), '*', 'event', 'completed', 'jobId', 'job-eager', 'returnvalue', '{}', 'prev', 'active');
+      assert.deepEqual(await eager.outcome, { state: 'completed', value: {} });
+    } finally {
+      await events.close();
+      client.disconnect();
     }
   });
 
