@@ -32,4 +32,14 @@ int privilege_give_to_program(int fd);
  * not separated. Returns -1 (errno set) on failure; the child must then exit. */
 int privilege_drop_to_program(void);
 
+/* In the agent itself, for filesystem calls only: the program's uid and gid as its filesystem ids
+ * (setfsuid/setfsgid, which also clear the agent's filesystem capabilities, CAP_CHOWN among them),
+ * so what it creates is the program's and no path check passes that would fail for the program;
+ * its real, effective and saved ids stay 0, so the program still cannot signal or trace it.
+ * Refused (-1, EPERM) when the agent has supplementary groups, which would still count; then a
+ * child must do the work (privilege_drop_to_program). privilege_fs_as_agent switches back. Both
+ * are no-ops when not separated and return -1 (errno set) on failure. */
+int privilege_fs_as_program(void);
+int privilege_fs_as_agent(void);
+
 #endif
