@@ -112,7 +112,7 @@ int files_open_workdir(const char *workdir, struct agent_error *err) {
  * does, without a fork and the wait for it to run. 1 when the agent cannot take the program's
  * filesystem ids this way (supplementary groups): the child must write. */
 static int write_as_program_fs(int root, const struct job *job, struct agent_error *err) {
-  if (privilege_fs_as_program() < 0) return errno == EPERM ? 1 : agent_err_errno(err, ERR_INTERNAL, "taking the program's filesystem ids");
+  if (privilege_fs_as_program() < 0) return 1;
   int rc = write_all_files(root, job, err);
   // SECURITY: back to the agent's own ids; if that fails nothing more may be done in its name.
   if (privilege_fs_as_agent() < 0) return agent_err_errno(err, ERR_INTERNAL, "restoring the agent's filesystem ids");

@@ -36,9 +36,10 @@ int privilege_drop_to_program(void);
  * (setfsuid/setfsgid, which also clear the agent's filesystem capabilities, CAP_CHOWN among them),
  * so what it creates is the program's and no path check passes that would fail for the program;
  * its real, effective and saved ids stay 0, so the program still cannot signal or trace it.
- * Refused (-1, EPERM) when the agent has supplementary groups, which would still count; then a
- * child must do the work (privilege_drop_to_program). privilege_fs_as_agent switches back. Both
- * are no-ops when not separated and return -1 (errno set) on failure. */
+ * -1 (EPERM) when it cannot be had exactly: the agent has supplementary groups (they would still
+ * count), or the ids or capabilities did not come out as asked (then switched back); a child must
+ * then do the work (privilege_drop_to_program). privilege_fs_as_agent switches back, -1 (errno
+ * set) on failure. Both are no-ops when not separated. */
 int privilege_fs_as_program(void);
 int privilege_fs_as_agent(void);
 
