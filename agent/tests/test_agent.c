@@ -463,6 +463,24 @@ static void test_program_id(void) {
              stream_is(st(&r, 1), "stdout_b64", "65533 65533 755\n65533 65533 755\n65533 65533 644\n"),
          "--program-id: nested files are the program's (0755 dirs, 0644 file), and the second stage reopens its stdout by path");
   json_decref(r.reply);
+  /* An agent with a supplementary group (which would count beside the program's fsgid) writes
+   * from a child that dropped it: a group-writable directory of that group takes no file either. */
+  agent_extra_group = 65532;
+  wd = workdir();
+  mkdir(wd, 0755);
+  if (chown(wd, 65533, 65533) < 0) perror("chown");
+  snprintf(locked, sizeof locked, "%s/grouped", wd);
+  mkdir(locked, 0775);
+  if (chown(locked, 0, 65532) < 0 || chmod(locked, 0775) < 0) perror("chown grouped");
+  files = json_pack("[{s:s, s:s}, {s:s, s:s}]", "path", "ok/y.txt", "content_b64", "aGVsbG8=", "path", "grouped/x.txt", "content_b64", "aGVsbG8=");
+  r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 5000, 4096))));
+  char ok_path[600];
+  snprintf(ok_path, sizeof ok_path, "%s/ok/y.txt", wd);
+  struct stat ok_st;
+  tap_ok(is_error(&r, "file_write", "grouped/x.txt") && stat(ok_path, &ok_st) == 0 && ok_st.st_uid == 65533,
+         "--program-id with a supplementary group: files from a child without it (the program's, none in that group's directory)");
+  json_decref(r.reply);
+  agent_extra_group = 0;
   program_id = "0";
   int ready_ok;
   struct agent_run bad = run_raw("", 0, &ready_ok);
