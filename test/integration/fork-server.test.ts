@@ -153,6 +153,35 @@ describe('the fork server', () => {
     }
   });
 
+  it('kills what a launch leaves behind when it dies (a child subreaper): bwrap\'s pid namespace init orphaned before its parent-death signal', async () => {
+    // Its "launcher" here is sh, which starts a sleep, reports its pid and exits: the sleep is
+    // orphaned as such an init would be. Reparented to init instead, it would sleep on.
+    const server = spawn(paths.forkServer, ['--launcher', '/bin/sh'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
+    let orphan = 0;
+    try {
+      const handles: Socket[] = [];
+      let output = '';
+      let exited = false;
+      server.on('message', (message: { type: string; stream?: string }, handle?: Socket) => {
+        if (handle) handles.push(handle);
+        if (message.type === 'exit') exited = true;
+        if (handle && message.stream === 'agent') handle.on('data', (data: Buffer) => (output += data.toString()));
+      });
+      server.send({ type: 'launch', id: 1, args: ['-c', 'sleep 1000 & echo $!'], fd_file: -1 });
+      for (let i = 0; i < 200 && !(exited && output.includes('\n')); i++) await sleep(20);
+      orphan = Number(output.trim());
+      assert.ok(exited && orphan > 0, `the launch ran and exited (${output})`);
+      for (let i = 0; i < 100 && alive(orphan); i++) await sleep(20);
+      assert.equal(alive(orphan), false, `the orphaned sleep ${orphan} outlived its launch`);
+      for (const handle of handles) handle.destroy();
+    } finally {
+      // Only if the test failed: the sleep is ours (its cmdline says so), and still a child of the server or init.
+      if (orphan > 0 && alive(orphan) && commOf(orphan) === 'sleep') process.kill(orphan, 'SIGKILL');
+      server.disconnect();
+      await once(server, 'exit');
+    }
+  });
+
   it('runs only its launcher, with no environment, and answers malformed requests with an error', async () => {
     // Started here with /usr/bin/env as its "launcher": what it runs, and with which environment, shows.
     const server = spawn(paths.forkServer, ['--launcher', '/usr/bin/env', '--fd-file', '/etc/hostname'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { SECRET: 'x' } });
