@@ -151,12 +151,13 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
  * sandbox's pid namespace init (its parent-death signal, or the fork server, a child subreaper, for
  * an init orphaned before it had set one), and the init's death makes the kernel kill every
  * process of the namespace, with no new one allowed in (docs/security.md, "Killing a sandbox").
- * The cgroup's removal then fails if anything stayed in it.
+ * The cgroup is removed once empty; one that stays populated (only if the fork server was gone as
+ * well while the bwrap started) is then killed pid by pid (CgroupV1Driver.remove).
  */
 export async function stopProcess(child: SandboxProcess, cgroup: Cgroup, exited: Promise<void>): Promise<void> {
   if (!cgroup.killsAll) {
     child.kill('SIGKILL');
-    // Bounded: a process the kill did not reach would hold the agent's socket open (see Cgroup).
+    // Bounded: a process the kill did not reach would hold the agent's socket open for good.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
     clearTimeout(timer);

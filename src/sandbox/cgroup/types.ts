@@ -42,9 +42,9 @@ export interface CgroupOptions {
 export interface Cgroup {
   readonly name: string;
   /**
-   * Whether destroy() kills every process in the cgroup. When false, every process must be gone
-   * before destroy(), which only removes the cgroup (waiting for exiting tasks to leave) and fails
-   * if a process stays in it.
+   * Whether destroy() kills every process in the cgroup. When false, the caller kills them first;
+   * destroy() removes the cgroup once the killed tasks have left, and only kills what is still in
+   * it after that wait (a kill that missed), pid by pid, without a freezer's guarantee.
    */
   readonly killsAll: boolean;
   /** Files a launcher writes its pid into to join the cgroup before it execs untrusted code. */
