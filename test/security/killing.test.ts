@@ -7,6 +7,7 @@ import { openEngine } from '../../src/compose/open-engine.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { detectCgroupMode } from '../../src/sandbox/cgroup/detect.js';
 import { NOTHING_LEFT, leftovers } from '../helpers/host.js';
+import { securityServer } from '../helpers/hostile.js';
 import { waitForProcess } from '../helpers/sandbox-procs.js';
 
 /*
@@ -77,5 +78,38 @@ describe('killing a bwrap sandbox through its pid namespace (cgroup v1, no freez
     }
     await sleep(100);
     assert.deepEqual(leftovers(), NOTHING_LEFT);
+  });
+});
+
+describe('killing a bwrap sandbox through its pid namespace, over the API (cgroup v1, no freezer)', { skip: v1 ? false : 'the freezer is a cgroup v1 hierarchy' }, async () => {
+  // A real server (warm pool, fork server) is only started where the case runs.
+  const server = v1 ? await securityServer() : undefined;
+  it('python: a double-forked setsid() daemon ignoring signals is gone after the client disconnects mid-run', async () => {
+    const code = [
+      'import os, signal, time',
+      'if os.fork() == 0:',
+      '    os.setsid()',
+      '    if os.fork() == 0:',
+      '        for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT): signal.signal(s, signal.SIG_IGN)',
+      '        open("/proc/self/comm", "w").write("rc-daemon")',
+      '        while True: time.sleep(1)',
+      '    os._exit(0)',
+      'time.sleep(100)',
+    ].join('\n');
+    const client = new AbortController();
+    const request = fetch(`${server!.base}/api/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ language: 'python', code, timeout: 30_000 }), signal: client.signal }).catch(() => undefined);
+    const daemon = await waitForProcess((p) => p.comm === 'rc-daemon');
+    // Double-forked: its session's leader (the middle child) has exited and it was reparented to the sandbox's init.
+    const { ppid, session } = statOf(daemon.pid);
+    assert.ok(session !== daemon.pid && gone(session), 'the daemon\'s session leader is still there');
+    assert.match(statusOf(ppid), /^NSpid:\s+\d+\s+1$/m, 'the daemon was not reparented to the sandbox\'s init');
+    assert.equal(existsSync(`${CGROUPS}/freezer/runner-codes/${daemon.sandbox}`), false, 'a freezer cgroup was made for a bwrap sandbox');
+    client.abort();
+    await request;
+    // The server destroys the sandbox of a request whose client went away (after the reply would have gone).
+    const dirs = ['memory', 'pids', 'cpu'].map((controller) => `${CGROUPS}/${controller}/runner-codes/${daemon.sandbox}`);
+    for (let i = 0; i < 150 && (!gone(daemon.pid) || dirs.some((dir) => existsSync(dir))); i++) await sleep(20);
+    assert.ok(gone(daemon.pid), 'the daemon outlived its sandbox');
+    for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} is left`);
   });
 });
