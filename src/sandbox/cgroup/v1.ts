@@ -67,9 +67,10 @@ export class CgroupV1Driver implements CgroupDriver {
       writeControl(join(freezer, 'freezer.state'), 'THAWED');
     } else {
       // A bwrap sandbox's cgroup (no freezer) keeps processes after its bwrap died only where the
-      // fork server was gone too (with its engine, or killed): processes bwrap started before they
-      // had their parent-death signal. Killed pid by pid until none is left; unlike the freezer's,
-      // this pass is not proof against pid reuse (docs/security.md, "Killing a sandbox").
+      // fork server was gone too (with its engine, or killed): a child bwrap started before it had
+      // its parent-death signal, still in bwrap's set-up (no user code). Killed pid by pid until
+      // none is left; unlike the freezer's, this pass is not proof against pid reuse
+      // (docs/security.md, "Killing a sandbox").
       const procs = join(this.#dir('memory', name), 'cgroup.procs');
       await waitFor(() => killEach(procs) === 0, 2000);
     }
