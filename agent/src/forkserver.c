@@ -23,6 +23,10 @@
  * unshare(CLONE_NEWNS) then copies a few mounts instead of the host's whole table, and each mount
  * table bwrap reads back while it builds the sandbox is that much shorter.
  *
+ * It is a child subreaper: a process that a launch leaves behind when it dies becomes its child,
+ * and it kills it (kill_orphans). That makes killing a bwrap sandbox's first process enough to
+ * kill the sandbox (docs/security.md, "Killing a sandbox").
+ *
  * SECURITY: it can run one program only, the launcher it was started with (runner-launch, which
  * joins the sandbox's cgroups and drops to its uid before anything runs), with an argv the engine
  * built; no shell, no environment, no descriptor but the three stdio ones, the one file and the
@@ -297,9 +301,34 @@ static void launch(const struct launch_plan *plan) {
   close(f.err[0]), close(f.io[0]);
 }
 
+static int is_launch(pid_t pid) {
+  for (int i = 0; i < MAX_CHILDREN; i++)
+    if (children[i].pid == pid) return 1;
+  return 0;
+}
+
+/* Kills every child of ours that is not a launch: a process a dead launch left to us (we are a
+ * child subreaper), i.e. the pid namespace init of a bwrap that died before that init had set its
+ * parent-death signal, or runner-launch's user namespace helper. The engine kills a sandbox by
+ * killing its bwrap (no freezer on cgroup v1); this catches the one process that would survive it.
+ * SECURITY: an unreaped child of ours, so its pid cannot have been reused; an init's death kills
+ * its whole namespace. Orphans arrive as their parent exits, before its SIGCHLD, so the pass after
+ * each reap sees every one. */
+static void kill_orphans(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  FILE *f = fopen(path, "re");
+  if (!f) return;
+  long pid;
+  while (fscanf(f, "%ld", &pid) == 1)
+    if (pid > 0 && !is_launch((pid_t)pid)) kill((pid_t)pid, SIGKILL);
+  fclose(f);
+}
+
 static void reap(void) {
   int status;
   pid_t pid;
+  int launches = 0;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     for (int i = 0; i < MAX_CHILDREN; i++) {
       if (children[i].pid != pid) continue;
@@ -307,8 +336,10 @@ static void reap(void) {
       json_t *sig = WIFSIGNALED(status) ? json_integer(WTERMSIG(status)) : json_null();
       send_or_die(json_pack("{s:s, s:I, s:o, s:o}", "type", "exit", "id", (json_int_t)children[i].id, "code", code, "signal", sig), -1);
       children[i].pid = 0;
+      launches++;
     }
   }
+  if (launches > 0) kill_orphans();
 }
 
 /* ---- requests ---- */
@@ -388,6 +419,8 @@ int main(int argc, char **argv) {
   parse_options(argc, argv);
   // Dies with the engine: the kernel signals us if it goes (the check closes the race before).
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) fail("the engine is gone");
+  // What a dead launch leaves behind becomes our child, to be killed (kill_orphans).
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
   int flags = fcntl(IPC_FD, F_GETFL);
   if (flags < 0) fail("no channel on fd %d (start me from the engine)", IPC_FD);
   if (opts.launch_mount_ns) launch_mount_ns = make_launch_mount_ns();

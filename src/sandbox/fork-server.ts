@@ -55,6 +55,15 @@ class ForkedProcess extends EventEmitter implements SandboxProcess {
     return true;
   }
 
+  /**
+   * Closes this end of its sockets. SECURITY: what outlived a dead fork server (a bwrap child it
+   * could no longer kill, docs/security.md, "Killing a sandbox") reads EOF: an agent exits on it,
+   * and the sandbox, closed here too, is never sent a job.
+   */
+  abandon(): void {
+    for (const socket of new Set([this.stdin, this.stdout, this.stderr])) socket?.destroy();
+  }
+
   exited(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#exit) return;
     this.#exit = { code, signal };
@@ -180,7 +189,10 @@ export class ForkServer {
   #lost(err: Error): void {
     this.#gone ??= err;
     for (const id of this.#starting.keys()) this.#settle(id, err);
-    for (const process of this.#processes.values()) process.exited(null, 'SIGKILL');
+    for (const process of this.#processes.values()) {
+      process.exited(null, 'SIGKILL');
+      process.abandon();
+    }
     this.#processes.clear();
   }
 }

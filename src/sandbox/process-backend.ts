@@ -72,6 +72,14 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
   /** Hook: opens the agent's streams, at once (bwrap's pipes) or once the guest listens (a VM). */
   abstract connect(sandbox: LaunchedSandbox<Plan, Run>, live: SandboxLiveness): Promise<AgentStreams>;
 
+  /**
+   * Whether the command's process holds every process of its sandbox in a pid namespace whose init
+   * dies with it (bwrap: --unshare-pid, --die-with-parent). Started through the fork server, such a
+   * sandbox is killed by killing that process (stopProcess), so its cgroup need not kill (no v1
+   * freezer). A VMM is one process with no such namespace: its cgroup kills.
+   */
+  protected readonly pidNamespace: boolean = false;
+
   /** Hook: the cgroup's limits for an execution's limits (default: the same). */
   cgroupLimits(limits: Limits): CgroupLimits {
     return limits;
@@ -96,9 +104,12 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     let slot: SandboxSlot | undefined;
     let command: SandboxCommand<Run> | undefined;
     try {
-      slot = { name, uid, cgroup: this.cgroups.create(name, this.cgroupLimits(limits)) };
+      // SECURITY: the kill stopProcess does instead is race-free only through the fork server
+      // (which never signals a reaped pid and kills what a dead bwrap orphaned): #spawn insists.
+      const killAll = !(this.pidNamespace && this.#forkServerOptions);
+      slot = { name, uid, cgroup: this.cgroups.create(name, this.cgroupLimits(limits), { killAll }) };
       command = await this.command(slot, plan);
-      const child = await this.#spawn(command);
+      const child = await this.#spawn(command, slot.cgroup.killsAll);
       const output = command.agentOnStdio ? [child.stderr!] : [child.stdout!, child.stderr!];
       return { ...slot, child, output, plan, run: command.run };
     } catch (cause) {
@@ -110,7 +121,7 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
   }
 
   /** Starts the command's process: through the fork server where it can, else forking this process. */
-  async #spawn(command: SandboxCommand<Run>): Promise<SandboxProcess> {
+  async #spawn(command: SandboxCommand<Run>, cgroupKills: boolean): Promise<SandboxProcess> {
     const [program, ...args] = command.argv;
     const server = this.#forkServerOptions;
     const fdFile = command.fdFile === undefined ? -1 : (server?.fdFiles.indexOf(command.fdFile) ?? -1);
@@ -118,6 +129,7 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     if (server && command.agentOnStdio && program === server.launcher && (command.fdFile === undefined || fdFile >= 0)) {
       return (await this.#forkServerFor(server)).launch(args, fdFile);
     }
+    if (!cgroupKills) throw new SandboxError(ErrorCodes.INTERNAL, `${this.name}: a sandbox whose cgroup does not kill must start through the fork server`);
     // A fresh open file description per sandbox: bwrap reads the filter from the current offset.
     const fd = command.fdFile === undefined ? undefined : openSync(command.fdFile, 'r');
     try {

@@ -144,8 +144,26 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
  * process the host started to end — runner-launch's bwrap or VMM is gone already; runner-reaper
  * kills whatever is left below it, such as a jailer that had not yet joined the cgroup — and waits
  * for it (SIGKILL after a grace period). `exited` resolves once that process has ended.
+ *
+ * A cgroup that does not kill (bwrap through the fork server, ProcessBackend.pidNamespace) is
+ * removed only after the process is killed and has ended: SECURITY: that process is bwrap's first,
+ * an unreaped child of the fork server (its pid cannot have been reused); its death SIGKILLs the
+ * sandbox's pid namespace init (its parent-death signal, or the fork server, a child subreaper, for
+ * an init orphaned before it had set one), and the init's death makes the kernel kill every
+ * process of the namespace, with no new one allowed in (docs/security.md, "Killing a sandbox").
+ * The cgroup is removed once empty; one that stays populated (only if the fork server was gone as
+ * well while the bwrap started) is then killed pid by pid (CgroupV1Driver.remove).
  */
 export async function stopProcess(child: SandboxProcess, cgroup: Cgroup, exited: Promise<void>): Promise<void> {
+  if (!cgroup.killsAll) {
+    child.kill('SIGKILL');
+    // Bounded: a process the kill did not reach would hold the agent's socket open for good.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+    await cgroup.destroy();
+    return;
+  }
   await cgroup.destroy();
   child.kill('SIGTERM');
   const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);

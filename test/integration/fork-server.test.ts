@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { openEngine } from '../../src/compose/open-engine.js';
 import { dataPaths } from '../../src/config/paths.js';
+import { ForkServer } from '../../src/sandbox/fork-server.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { removeStaleSandboxes } from '../../src/sandbox/stale-sandboxes.js';
@@ -150,6 +153,60 @@ describe('the fork server', () => {
       if (engineProcess.exitCode === null && engineProcess.signalCode === null) await once(engineProcess, 'exit');
       // The dead engine's cgroups: what the next engine's start-up removes.
       await removeStaleSandboxes(openCgroupDriver());
+    }
+  });
+
+  it('kills what a launch leaves behind when it dies (a child subreaper): bwrap\'s pid namespace init orphaned before its parent-death signal', async () => {
+    // Its "launcher" here is sh, which starts a sleep, reports its pid and exits: the sleep is
+    // orphaned as such an init would be. Reparented to init instead, it would sleep on.
+    const server = spawn(paths.forkServer, ['--launcher', '/bin/sh'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
+    let orphan = 0;
+    try {
+      const handles: Socket[] = [];
+      let output = '';
+      let exited = false;
+      server.on('message', (message: { type: string; stream?: string }, handle?: Socket) => {
+        if (handle) handles.push(handle);
+        if (message.type === 'exit') exited = true;
+        if (handle && message.stream === 'agent') handle.on('data', (data: Buffer) => (output += data.toString()));
+      });
+      server.send({ type: 'launch', id: 1, args: ['-c', 'sleep 1000 & echo $!'], fd_file: -1 });
+      for (let i = 0; i < 200 && !(exited && output.includes('\n')); i++) await sleep(20);
+      orphan = Number(output.trim());
+      assert.ok(exited && orphan > 0, `the launch ran and exited (${output})`);
+      for (let i = 0; i < 100 && alive(orphan); i++) await sleep(20);
+      assert.equal(alive(orphan), false, `the orphaned sleep ${orphan} outlived its launch`);
+      for (const handle of handles) handle.destroy();
+    } finally {
+      // Only if the test failed: the sleep is ours (its cmdline says so), and still a child of the server or init.
+      if (orphan > 0 && alive(orphan) && commOf(orphan) === 'sleep') process.kill(orphan, 'SIGKILL');
+      server.disconnect();
+      await once(server, 'exit');
+    }
+  });
+
+  it('when it dies, what outlived it reads EOF on the agent socket (an agent there exits; no job reaches it)', async () => {
+    // Its "launcher" here is a script that waits for a line on its agent socket (whatever its
+    // arguments): the stand-in for an agent whose bwrap child the dead server could no longer
+    // kill. It has no parent-death signal.
+    const launcher = join(tmpdir(), `rc-waiting-launcher-${process.pid}`);
+    writeFileSync(launcher, '#!/bin/sh\nread line\n', { mode: 0o755 });
+    const server = await ForkServer.start(paths.forkServer, launcher, []);
+    const child = await server.launch([], -1);
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const pid = child.pid!;
+    try {
+      for (let i = 0; i < 100 && !(alive(pid) && commOf(pid) === 'sh'); i++) await sleep(10);
+      assert.ok(alive(pid), 'the launch is not running');
+      const serverPid = ppidOf(pid);
+      assert.equal(commOf(serverPid), 'runner-forkserv', 'the launch is the fork server\'s child');
+      process.kill(serverPid, 'SIGKILL');
+      assert.equal(await Promise.race([closed.then(() => 'closed'), sleep(3000, 'open')]), 'closed', 'the engine still holds the launch\'s sockets');
+      for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+      assert.equal(alive(pid), false, 'the process that outlived the fork server still waits on its socket');
+    } finally {
+      if (alive(pid) && commOf(pid) === 'sh') process.kill(pid, 'SIGKILL');
+      rmSync(launcher, { force: true });
     }
   });
 

@@ -1,7 +1,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { removeStaleSandboxes } from '../../src/sandbox/stale-sandboxes.js';
 import { openCgroupDriver } from '../../src/sandbox/cgroup/detect.js';
 import { sandboxName } from '../../src/sandbox/names.js';
@@ -20,4 +20,18 @@ it('a new engine kills and removes sandboxes left by a crashed process, and only
   assert.deepEqual(driver.list(), [live.name]);
   await live.destroy();
   assert.deepEqual(driver.list(), []);
+});
+
+it('a dead engine\'s bwrap sandbox cgroup (no freezer on v1) is killed and removed too', async () => {
+  const driver = openCgroupDriver();
+  const deadPid = spawnSync('true').pid!;
+  const stale = driver.create(sandboxName(deadPid), { memoryBytes: 64 << 20, pids: 8, cpus: 1 }, { killAll: false });
+  const orphan = spawn('sleep', ['100'], { stdio: 'ignore' });
+  const killed = new Promise((resolve) => orphan.once('exit', (_code, signal) => resolve(signal)));
+  for (const file of stale.procsFiles) writeFileSync(file, String(orphan.pid));
+  assert.equal(await removeStaleSandboxes(driver), 1);
+  assert.equal(await killed, 'SIGKILL');
+  // Other sessions' sandboxes may share the parent on this host: only ours is checked.
+  assert.equal(driver.list().includes(stale.name), false, 'the stale cgroup is still there');
+  for (const controller of ['memory', 'pids', 'cpu', 'freezer']) assert.equal(existsSync(`/sys/fs/cgroup/${controller}/runner-codes/${stale.name}`), false, controller);
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CgroupV1Driver } from '../../src/sandbox/cgroup/v1.js';
@@ -50,6 +50,19 @@ describe('cgroup v1 limits', () => {
     assert.equal(read('memory', 'rc', 'rc-1-b', 'memory.limit_in_bytes'), String(512 << 20));
     assert.equal(read('cpu', 'rc', 'rc-1-b', 'cpu.cfs_quota_us'), '200000');
     assert.equal(read('cpu', 'rc', 'rc-1-b', 'cpu.cfs_period_us'), 'sentinel');
+  });
+  it('a cgroup whose maker kills its processes (bwrap through the fork server) joins no freezer; others do', () => {
+    const driver = open();
+    const own = driver.create('rc-1-c', LIMITS, { killAll: false });
+    assert.equal(own.killsAll, false);
+    assert.deepEqual(own.procsFiles, ['memory', 'pids', 'cpu'].map((c) => join(root, c, 'rc', 'rc-1-c', 'cgroup.procs')));
+    assert.equal(existsSync(join(root, 'freezer', 'rc', 'rc-1-c')), false, 'a freezer directory was made');
+    assert.equal(existsSync(join(root, 'memory', 'rc', 'rc-1-c')), true);
+    assert.deepEqual(own.settings().map((s) => s.file), ['memory.swappiness', 'pids.max', 'cpu.cfs_quota_us']);
+    const killing = driver.create('rc-1-d', LIMITS);
+    assert.equal(killing.killsAll, true);
+    assert.equal(killing.procsFiles.length, 4);
+    assert.equal(existsSync(join(root, 'freezer', 'rc', 'rc-1-d')), true);
   });
 });
 

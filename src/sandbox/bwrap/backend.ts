@@ -38,6 +38,8 @@ export class BwrapBackend extends ProcessBackend<BwrapStart, undefined> {
   readonly kind = 'sandbox';
   /** The /tmp, /work and /dev/shm tmpfs sizes are bwrap arguments. */
   readonly fixedAtStart = ['diskBytes'] as const;
+  /** bwrapArgs: --unshare-pid, --as-pid-1 (the agent is the init), --die-with-parent. */
+  protected override readonly pidNamespace = true;
   readonly #options: Required<BwrapBackendOptions>;
   readonly #procMasks: ProcMasks;
 

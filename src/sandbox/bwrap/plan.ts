@@ -107,6 +107,8 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '--hostname', plan.hostname,
     // The agent is PID 1: it reaps orphans and can kill(-1) everything left after a stage.
     '--as-pid-1',
+    // SECURITY: the agent dies with bwrap's first process, and the whole pid namespace with it:
+    // how a server kills a sandbox on cgroup v1, where it has no freezer cgroup (stopProcess).
     '--die-with-parent',
     // SECURITY: setsid() so sandboxed code cannot push input into a controlling terminal (TIOCSTI).
     '--new-session',

@@ -27,9 +27,26 @@ export interface CgroupSetting {
   value: string;
 }
 
+/** How a sandbox's cgroup is made. */
+export interface CgroupOptions {
+  /**
+   * Whether destroy() must kill the cgroup's processes itself (the default). False when the
+   * sandbox's maker kills them race-free another way (bwrap's pid namespace, ProcessBackend): on
+   * v1 the cgroup then joins no freezer hierarchy, whose only use is that kill. v2 kills with
+   * cgroup.kill either way.
+   */
+  killAll?: boolean;
+}
+
 /** One sandbox's cgroup (a directory per controller on v1, one directory on v2). */
 export interface Cgroup {
   readonly name: string;
+  /**
+   * Whether destroy() kills every process in the cgroup. When false, the caller kills them first;
+   * destroy() removes the cgroup once the killed tasks have left, and only kills what is still in
+   * it after that wait (a kill that missed), pid by pid, without a freezer's guarantee.
+   */
+  readonly killsAll: boolean;
   /** Files a launcher writes its pid into to join the cgroup before it execs untrusted code. */
   readonly procsFiles: readonly string[];
   /**
@@ -41,7 +58,7 @@ export interface Cgroup {
   /** Applies limits; valid while processes run (used by the warm pool). */
   setLimits(limits: CgroupLimits): void;
   stats(): CgroupStats;
-  /** Kills every process in the cgroup and removes it. Idempotent. */
+  /** Kills every process in the cgroup (see killsAll) and removes it. Idempotent. */
   destroy(): Promise<void>;
 }
 
@@ -50,7 +67,7 @@ export interface CgroupDriver {
   /** The cgroup (a relative path, e.g. `runner-codes`) sandbox cgroups are created under. */
   readonly parent: string;
   /** Creates a cgroup for one sandbox, with limits applied. */
-  create(name: string, limits: CgroupLimits): Cgroup;
+  create(name: string, limits: CgroupLimits, options?: CgroupOptions): Cgroup;
   /** Names of existing sandbox cgroups under our parent (for stale clean-up and leak checks). */
   list(): string[];
   /** Kills and removes the named cgroup (used for stale ones left by a crashed process). */

@@ -2,12 +2,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SandboxError } from '../../errors.js';
-import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
+import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupOptions, type CgroupSetting, type CgroupStats } from './types.js';
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
 
 /** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
 const CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'] as const;
 type Controller = (typeof CONTROLLERS)[number];
+/** Those that limit: all a sandbox joins when its maker kills its processes (CgroupOptions.killAll false). */
+const LIMITING: readonly Controller[] = ['memory', 'pids', 'cpu'];
 
 const CFS_PERIOD_US = 100_000;
 
@@ -34,15 +36,18 @@ export class CgroupV1Driver implements CgroupDriver {
     return join(this.#mount, controller, this.parent, name);
   }
 
-  create(name: string, limits: CgroupLimits): Cgroup {
+  create(name: string, limits: CgroupLimits, options: CgroupOptions = {}): Cgroup {
+    // The freezer only serves the kill: a cgroup whose processes its maker kills does without it.
+    const controllers = options.killAll === false ? LIMITING : CONTROLLERS;
     try {
-      for (const controller of CONTROLLERS) mkdirSync(this.#dir(controller, name), { recursive: true });
+      for (const controller of controllers) mkdirSync(this.#dir(controller, name), { recursive: true });
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${name}`, { cause });
     }
     const memory = this.#dir('memory', name);
     this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
-    const cgroup = new CgroupV1(name, (c) => this.#dir(c, name), this.#files, () => this.remove(name));
+    const killsAll = controllers.includes('freezer');
+    const cgroup = new CgroupV1(name, controllers, (c) => this.#dir(c, name), this.#files, () => (killsAll ? this.remove(name) : this.#removeEmptied(name)));
     cgroup.setLimits(limits);
     return cgroup;
   }
@@ -51,23 +56,57 @@ export class CgroupV1Driver implements CgroupDriver {
     return listDirs(join(this.#mount, 'memory', this.parent));
   }
 
+  /** Kills and removes a cgroup: through its freezer, or for one without (a dead engine's bwrap sandbox) pid by pid. */
   async remove(name: string): Promise<void> {
     const freezer = this.#dir('freezer', name);
     if (existsSync(freezer)) {
       // Freeze so nothing can fork while we kill, then kill every task, then thaw so they die.
       writeControl(join(freezer, 'freezer.state'), 'FROZEN');
       await waitFor(() => readControl(join(freezer, 'freezer.state'))?.trim() !== 'FREEZING');
-      for (const pid of readPids(join(freezer, 'cgroup.procs'))) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killEach(join(freezer, 'cgroup.procs'));
       writeControl(join(freezer, 'freezer.state'), 'THAWED');
+    } else {
+      // A bwrap sandbox's cgroup (no freezer) keeps processes after its bwrap died only where the
+      // fork server was gone too (with its engine, or killed): a child bwrap started before it had
+      // its parent-death signal, still in bwrap's set-up (no user code). Killed pid by pid until
+      // none is left; unlike the freezer's, this pass is not proof against pid reuse
+      // (docs/security.md, "Killing a sandbox").
+      const procs = join(this.#dir('memory', name), 'cgroup.procs');
+      await waitFor(() => killEach(procs) === 0, 2000);
     }
+    await this.#removeDirs(name);
+  }
+
+  /**
+   * A cgroup whose maker killed its processes: removed once they have left. One still busy after
+   * the wait held processes the kill could not reach (the fork server died while the sandbox's
+   * bwrap was starting): killed as a dead engine's are (remove).
+   */
+  async #removeEmptied(name: string): Promise<void> {
+    try {
+      await this.#removeDirs(name);
+    } catch {
+      await this.remove(name);
+    }
+  }
+
+  /** Removes every controller's directory, once the processes in them are gone (EBUSY until then, retried). */
+  async #removeDirs(name: string): Promise<void> {
     await Promise.all(CONTROLLERS.map((controller) => removeCgroupDir(this.#dir(controller, name))));
   }
+}
+
+/** SIGKILLs every pid listed in a cgroup.procs file; returns how many were listed. */
+function killEach(procsFile: string): number {
+  const pids = readPids(procsFile);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return pids.length;
 }
 
 /** The optional memory files of a v1 hierarchy: memsw only with swap accounting, tcp on kernels that still have it. */
@@ -78,6 +117,7 @@ interface V1MemoryFiles {
 
 class CgroupV1 implements Cgroup {
   readonly name: string;
+  readonly killsAll: boolean;
   readonly procsFiles: readonly string[];
   readonly #dir: (controller: Controller) => string;
   readonly #files: V1MemoryFiles;
@@ -85,12 +125,13 @@ class CgroupV1 implements Cgroup {
   #destroyed: Promise<void> | undefined;
   #limits: CgroupLimits | undefined;
 
-  constructor(name: string, dir: (controller: Controller) => string, files: V1MemoryFiles, remove: () => Promise<void>) {
+  constructor(name: string, controllers: readonly Controller[], dir: (controller: Controller) => string, files: V1MemoryFiles, remove: () => Promise<void>) {
     this.name = name;
+    this.killsAll = controllers.includes('freezer');
     this.#dir = dir;
     this.#files = files;
     this.#remove = remove;
-    this.procsFiles = CONTROLLERS.map((c) => join(dir(c), 'cgroup.procs'));
+    this.procsFiles = controllers.map((c) => join(dir(c), 'cgroup.procs'));
   }
 
   setLimits(limits: CgroupLimits): void {
@@ -135,7 +176,7 @@ class CgroupV1 implements Cgroup {
       { file: 'memory.swappiness', value: '0' },
       { file: 'pids.max', value: String(limits.pids) },
       { file: 'cpu.cfs_quota_us', value: String(Math.round(limits.cpus * CFS_PERIOD_US)) },
-      { file: 'freezer.state', value: 'THAWED' },
+      ...(this.killsAll ? [{ file: 'freezer.state', value: 'THAWED' }] : []),
     ];
   }
 

@@ -92,6 +92,8 @@ function enableControllers(mount: string, parent: string): void {
 
 class CgroupV2 implements Cgroup {
   readonly name: string;
+  /** cgroup.kill is one write, whoever else could kill: v2 always kills (CgroupOptions.killAll). */
+  readonly killsAll = true;
   readonly procsFiles: readonly string[];
   readonly #dir: string;
   readonly #swap: boolean;
