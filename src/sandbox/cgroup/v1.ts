@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
-import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
+import { listDirs, readControl, readKeyedCounters, readPids, writeControl } from './fs.js';
+import { CgroupRemovals } from './removals.js';
 
 /** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
 const CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'] as const;
@@ -16,6 +17,7 @@ export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
   readonly parent: string;
   readonly #mount: string;
+  readonly #removals = new CgroupRemovals();
 
   constructor(mount: string, parent: string) {
     this.#mount = mount;
@@ -37,36 +39,54 @@ export class CgroupV1Driver implements CgroupDriver {
   create(name: string, limits: CgroupLimits): Cgroup {
     try {
       for (const controller of CONTROLLERS) mkdirSync(this.#dir(controller, name), { recursive: true });
+      const memory = this.#dir('memory', name);
+      this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
+      const cgroup = new CgroupV1(name, (c) => this.#dir(c, name), this.#files, () => this.remove(name));
+      cgroup.setLimits(limits);
+      return cgroup;
     } catch (cause) {
-      throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${name}`, { cause });
-    }
-    const memory = this.#dir('memory', name);
-    this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
-    const cgroup = new CgroupV1(name, (c) => this.#dir(c, name), this.#files, () => this.remove(name));
-    cgroup.setLimits(limits);
-    return cgroup;
-  }
-
-  list(): string[] {
-    return listDirs(join(this.#mount, 'memory', this.parent));
-  }
-
-  async remove(name: string): Promise<void> {
-    const freezer = this.#dir('freezer', name);
-    if (existsSync(freezer)) {
-      // Freeze so nothing can fork while we kill, then kill every task, then thaw so they die.
-      writeControl(join(freezer, 'freezer.state'), 'FROZEN');
-      await waitFor(() => readControl(join(freezer, 'freezer.state'))?.trim() !== 'FREEZING');
-      for (const pid of readPids(join(freezer, 'cgroup.procs'))) {
+      // Nothing has joined it yet: its directories are empty, and none may stay behind.
+      for (const controller of CONTROLLERS) {
         try {
-          process.kill(pid, 'SIGKILL');
+          rmdirSync(this.#dir(controller, name));
         } catch {
-          // already gone
+          // never made, or gone
         }
       }
-      writeControl(join(freezer, 'freezer.state'), 'THAWED');
+      if (cause instanceof SandboxError) throw cause;
+      throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${name}`, { cause });
     }
-    await Promise.all(CONTROLLERS.map((controller) => removeCgroupDir(this.#dir(controller, name))));
+  }
+
+  /** Every hierarchy's names (one left in a single hierarchy still counts) and those still being removed. */
+  list(): string[] {
+    const names = new Set(this.#removals.names());
+    for (const controller of CONTROLLERS) for (const name of listDirs(join(this.#mount, controller, this.parent))) names.add(name);
+    return [...names];
+  }
+
+  remove(name: string): Promise<void> {
+    return this.#removals.remove(name, { kill: () => this.#kill(name), dirs: () => CONTROLLERS.map((controller) => this.#dir(controller, name)) });
+  }
+
+  settle(timeoutMs: number): Promise<string[]> {
+    return this.#removals.settle(timeoutMs);
+  }
+
+  async #kill(name: string): Promise<void> {
+    const freezer = this.#dir('freezer', name);
+    if (!existsSync(freezer)) return;
+    // Freeze so nothing can fork while we kill, then kill every task, then thaw so they die.
+    writeControl(join(freezer, 'freezer.state'), 'FROZEN');
+    await waitFor(() => readControl(join(freezer, 'freezer.state'))?.trim() !== 'FREEZING');
+    for (const pid of readPids(join(freezer, 'cgroup.procs'))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    writeControl(join(freezer, 'freezer.state'), 'THAWED');
   }
 }
 
