@@ -199,7 +199,8 @@ export class Engine {
     if (!this.#deferDestroy) return sandbox.destroy();
     // The teardown starts once the result is on its way (the cgroup's freeze and kill are
     // synchronous writes): the sandbox has run its one job and is never handed out again.
-    // Failures surface in the leak checks and the next start's stale clean-up, not in this result.
+    // A cgroup slow to empty is removed in the background and close() waits for it; other failures
+    // surface in the leak checks and the next start's stale clean-up, not in this result.
     const destroying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => sandbox.destroy());
     const tracked: Promise<void> = destroying.catch(() => undefined).finally(() => this.#destroying.delete(tracked));
     this.#destroying.add(tracked);

@@ -109,6 +109,8 @@ export class SandboxPool implements BudgetMember {
   readonly #budget: PoolBudget;
   readonly #pools = new Map<string, ImagePool>();
   readonly #timer: NodeJS.Timeout;
+  /** Destroys started outside a caller's await (evictions, dead or expired idle sandboxes): close() waits for them. */
+  readonly #destroying = new Set<Promise<void>>();
   #closed = false;
 
   constructor(backend: Backend, options: PoolOptions) {
@@ -140,7 +142,7 @@ export class SandboxPool implements BudgetMember {
     while (!found && pool.idle.length > 0) {
       const { sandbox } = pool.idle.shift()!;
       if (sandbox.alive) found = sandbox;
-      else void sandbox.destroy();
+      else this.#destroyLater(sandbox, pool.image);
     }
     if (found) pool.hits++;
     else pool.misses++;
@@ -188,6 +190,16 @@ export class SandboxPool implements BudgetMember {
     await Promise.all(idle.map((i) => i.sandbox.destroy()));
     // Sandboxes still starting are destroyed as they become ready (see #startOne).
     while ([...this.#pools.values()].some((p) => p.starting > 0)) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all(this.#destroying);
+  }
+
+  /** Destroys a sandbox nobody waits for, tracked so that close() does; a failure is reported, not thrown. */
+  #destroyLater(sandbox: Sandbox, image: string): void {
+    const destroying: Promise<void> = sandbox
+      .destroy()
+      .catch((err: unknown) => this.#options.onError?.(err, image))
+      .finally(() => this.#destroying.delete(destroying));
+    this.#destroying.add(destroying);
   }
 
   #pool(image: string, rootfs: string, limits: Limits): ImagePool {
@@ -248,7 +260,7 @@ export class SandboxPool implements BudgetMember {
     if (!oldest) return false;
     const [{ sandbox }] = oldest.pool.idle.splice(oldest.index, 1) as [Idle];
     oldest.pool.evicted++;
-    void sandbox.destroy();
+    this.#destroyLater(sandbox, oldest.pool.image);
     return true;
   }
 
@@ -328,7 +340,7 @@ export class SandboxPool implements BudgetMember {
       for (const entry of pool.idle) {
         const expired = now - entry.since > this.#options.idleTtlMs;
         if (entry.sandbox.alive && !expired && keep.length < pool.target) keep.push(entry);
-        else void entry.sandbox.destroy();
+        else this.#destroyLater(entry.sandbox, pool.image);
       }
       pool.idle = keep;
       this.#refill(pool);

@@ -12,6 +12,9 @@ import { ProcessSandbox } from './process-sandbox.js';
 import type { SandboxProcess } from './sandbox-process.js';
 import { ForkServer } from './fork-server.js';
 
+/** How long close() waits for background cgroup removals: a killed task that takes longer is stuck in the kernel. */
+const CLOSE_REMOVALS_MS = 30_000;
+
 /** What a backend's command() hook returns: the argv the host runs, as root, to start the sandbox in its slot. */
 export interface SandboxCommand<Run> {
   /** runner-launch (or runner-reaper) and its arguments; it joins the cgroup and drops to the slot's uid. */
@@ -156,9 +159,16 @@ export abstract class ProcessBackend<Plan, Run> implements Backend, SandboxOwner
     return this.#forkServer;
   }
 
-  /** Stops the fork server, if one was started (every sandbox is destroyed before). */
+  /**
+   * Stops the fork server, if one was started (every sandbox is destroyed before), and waits for
+   * the cgroups still being removed in the background (killed tasks still exiting): up to
+   * CLOSE_REMOVALS_MS, then it throws naming those left (the next start's stale clean-up removes
+   * them once this process is gone).
+   */
   async close(): Promise<void> {
     (await this.#forkServer?.catch(() => undefined))?.close();
+    const left = await this.cgroups.settle(CLOSE_REMOVALS_MS);
+    if (left.length > 0) throw new SandboxError(ErrorCodes.CGROUP, `${left.length} sandbox cgroup(s) still not removable after ${CLOSE_REMOVALS_MS} ms (their killed tasks have not exited): ${left.join(', ')}`);
   }
 
   /** Frees the slot of a sandbox whose processes are all gone (its cgroup destroyed). */

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupV2Driver } from '../../src/sandbox/cgroup/v2.js';
+import { REMOVE_WAIT_MS } from '../../src/sandbox/cgroup/removals.js';
 
 /**
  * cgroup v2 on a real cgroup2 mount. On hybrid hosts (ours) the unified tree exists but has no
@@ -35,6 +36,23 @@ describe('cgroup v2 driver on a real cgroup2 mount', { skip: mount === undefined
     assert.deepEqual(driver.list(), ['rc-1-abc']);
     await driver.remove('rc-1-abc');
     assert.equal(await exited, 'SIGKILL');
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(driver.list(), []);
+  });
+
+  it('keeps removing a cgroup still busy after the removal wait, in the background, until it goes', async () => {
+    const driver = new CgroupV2Driver(mount!, PARENT);
+    const dir = join(mount!, PARENT, 'rc-1-busy');
+    // A child cgroup keeps rmdir EBUSY as a task still exiting would.
+    mkdirSync(join(dir, 'held'), { recursive: true });
+    const started = Date.now();
+    await driver.remove('rc-1-busy');
+    assert.ok(Date.now() - started >= REMOVE_WAIT_MS, 'it waited the removal wait first');
+    assert.equal(existsSync(dir), true);
+    assert.deepEqual(driver.list(), ['rc-1-busy'], 'still listed while being removed');
+    assert.deepEqual(await driver.settle(100), ['rc-1-busy'], 'settle() says what is left after its wait');
+    rmdirSync(join(dir, 'held'));
+    assert.deepEqual(await driver.settle(5_000), []);
     assert.equal(existsSync(dir), false);
     assert.deepEqual(driver.list(), []);
   });

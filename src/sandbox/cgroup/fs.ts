@@ -44,7 +44,8 @@ export function listDirs(path: string): string[] {
 
 /**
  * rmdir a cgroup directory, retrying while it is still busy (killed tasks take a moment to
- * leave). Missing directories count as removed. Asynchronous on purpose: removing a memory cgroup
+ * leave) for up to `timeoutMs`, then throwing EBUSY (removals.ts goes on in the background).
+ * Missing directories count as removed. Asynchronous on purpose: removing a memory cgroup
  * costs the kernel about a millisecond, which belongs on libuv's thread pool, not the event loop.
  */
 export async function removeCgroupDir(path: string, timeoutMs = 2000): Promise<void> {

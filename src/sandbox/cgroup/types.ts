@@ -58,7 +58,11 @@ export interface Cgroup {
   /** Applies limits; valid while processes run (used by the warm pool). */
   setLimits(limits: CgroupLimits): void;
   stats(): CgroupStats;
-  /** Kills every process in the cgroup (see killsAll) and removes it. Idempotent. */
+  /**
+   * Kills every process in the cgroup (see killsAll) and removes it. Idempotent. One whose killed
+   * tasks have not all left within REMOVE_WAIT_MS is removed in the background (CgroupDriver.settle
+   * waits for it).
+   */
   destroy(): Promise<void>;
 }
 
@@ -68,8 +72,10 @@ export interface CgroupDriver {
   readonly parent: string;
   /** Creates a cgroup for one sandbox, with limits applied. */
   create(name: string, limits: CgroupLimits, options?: CgroupOptions): Cgroup;
-  /** Names of existing sandbox cgroups under our parent (for stale clean-up and leak checks). */
+  /** Names of existing sandbox cgroups under our parent, and those still being removed (for host uids, stale clean-up and leak checks). */
   list(): string[];
-  /** Kills and removes the named cgroup (used for stale ones left by a crashed process). */
+  /** Kills and removes the named cgroup (used for stale ones left by a crashed process); as Cgroup.destroy. */
   remove(name: string): Promise<void>;
+  /** Waits up to `timeoutMs` for the cgroups still being removed in the background; returns those left. */
+  settle(timeoutMs: number): Promise<string[]>;
 }

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupOptions, type CgroupSetting, type CgroupStats } from './types.js';
 import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
+import { CgroupRemovals } from './removals.js';
 
 /** Controllers a sandbox joins on v1. The freezer makes kill-all race-free (v1 has no cgroup.kill). */
 const CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'] as const;
@@ -18,6 +19,7 @@ export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
   readonly parent: string;
   readonly #mount: string;
+  readonly #removals = new CgroupRemovals();
 
   constructor(mount: string, parent: string) {
     this.#mount = mount;
@@ -41,23 +43,45 @@ export class CgroupV1Driver implements CgroupDriver {
     const controllers = options.killAll === false ? LIMITING : CONTROLLERS;
     try {
       for (const controller of controllers) mkdirSync(this.#dir(controller, name), { recursive: true });
+      const memory = this.#dir('memory', name);
+      this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
+      const killsAll = controllers.includes('freezer');
+      const cgroup = new CgroupV1(name, controllers, (c) => this.#dir(c, name), this.#files, () => (killsAll ? this.remove(name) : this.#removeEmptied(name)));
+      cgroup.setLimits(limits);
+      return cgroup;
     } catch (cause) {
+      // Nothing has joined it yet: its directories are empty, and none may stay behind.
+      for (const controller of CONTROLLERS) {
+        try {
+          rmdirSync(this.#dir(controller, name));
+        } catch {
+          // never made, or gone
+        }
+      }
+      if (cause instanceof SandboxError) throw cause;
       throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${name}`, { cause });
     }
-    const memory = this.#dir('memory', name);
-    this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
-    const killsAll = controllers.includes('freezer');
-    const cgroup = new CgroupV1(name, controllers, (c) => this.#dir(c, name), this.#files, () => (killsAll ? this.remove(name) : this.#removeEmptied(name)));
-    cgroup.setLimits(limits);
-    return cgroup;
   }
 
+  /**
+   * Names of the sandbox cgroups (every one has a memory directory; a set-up that failed removed
+   * its own) and those still being removed in the background. Read on every sandbox start (host
+   * uids): one hierarchy, not four.
+   */
   list(): string[] {
-    return listDirs(join(this.#mount, 'memory', this.parent));
+    return [...new Set([...listDirs(join(this.#mount, 'memory', this.parent)), ...this.#removals.names()])];
   }
 
   /** Kills and removes a cgroup: through its freezer, or for one without (a dead engine's bwrap sandbox) pid by pid. */
-  async remove(name: string): Promise<void> {
+  remove(name: string): Promise<void> {
+    return this.#removals.remove(name, { kill: () => this.#kill(name), dirs: () => CONTROLLERS.map((controller) => this.#dir(controller, name)) });
+  }
+
+  settle(timeoutMs: number): Promise<string[]> {
+    return this.#removals.settle(timeoutMs);
+  }
+
+  async #kill(name: string): Promise<void> {
     const freezer = this.#dir('freezer', name);
     if (existsSync(freezer)) {
       // Freeze so nothing can fork while we kill, then kill every task, then thaw so they die.
@@ -74,7 +98,6 @@ export class CgroupV1Driver implements CgroupDriver {
       const procs = join(this.#dir('memory', name), 'cgroup.procs');
       await waitFor(() => killEach(procs) === 0, 2000);
     }
-    await this.#removeDirs(name);
   }
 
   /**
@@ -84,15 +107,10 @@ export class CgroupV1Driver implements CgroupDriver {
    */
   async #removeEmptied(name: string): Promise<void> {
     try {
-      await this.#removeDirs(name);
+      await Promise.all(CONTROLLERS.map((controller) => removeCgroupDir(this.#dir(controller, name))));
     } catch {
       await this.remove(name);
     }
-  }
-
-  /** Removes every controller's directory, once the processes in them are gone (EBUSY until then, retried). */
-  async #removeDirs(name: string): Promise<void> {
-    await Promise.all(CONTROLLERS.map((controller) => removeCgroupDir(this.#dir(controller, name))));
   }
 }
 

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, SandboxError } from '../../errors.js';
 import { sameLimits, type Cgroup, type CgroupDriver, type CgroupLimits, type CgroupSetting, type CgroupStats } from './types.js';
-import { listDirs, readControl, readKeyedCounters, readPids, removeCgroupDir, writeControl } from './fs.js';
+import { listDirs, readControl, readKeyedCounters, readPids, writeControl } from './fs.js';
+import { CgroupRemovals } from './removals.js';
 
 const CPU_PERIOD_US = 100_000;
 const NEEDED = ['memory', 'pids', 'cpu'] as const;
@@ -13,6 +14,7 @@ export class CgroupV2Driver implements CgroupDriver {
   readonly parent: string;
   readonly #mount: string;
   readonly #parentDir: string;
+  readonly #removals = new CgroupRemovals();
   #prepared = false;
   /** Whether the kernel has swap accounting (memory.swap.max): the same for every cgroup, so probed once. */
   #swap: boolean | undefined;
@@ -43,35 +45,54 @@ export class CgroupV2Driver implements CgroupDriver {
     } catch (cause) {
       throw new SandboxError(ErrorCodes.CGROUP, `cannot create cgroup ${dir}`, { cause });
     }
-    this.#swap ??= existsSync(join(dir, 'memory.swap.max'));
-    const cgroup = new CgroupV2(name, dir, this.#swap, () => this.remove(name));
-    cgroup.setLimits(limits);
-    return cgroup;
-  }
-
-  list(): string[] {
-    return listDirs(this.#parentDir);
-  }
-
-  async remove(name: string): Promise<void> {
-    const dir = join(this.#parentDir, name);
-    if (!existsSync(dir)) return;
-    if (existsSync(join(dir, 'cgroup.kill'))) {
-      writeControl(join(dir, 'cgroup.kill'), 1);
-    } else {
-      // Kernels before 5.14 lack cgroup.kill: freeze, kill each task, thaw.
-      writeControl(join(dir, 'cgroup.freeze'), 1);
-      for (const pid of readPids(join(dir, 'cgroup.procs'))) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+    try {
+      this.#swap ??= existsSync(join(dir, 'memory.swap.max'));
+      const cgroup = new CgroupV2(name, dir, this.#swap, () => this.remove(name));
+      cgroup.setLimits(limits);
+      return cgroup;
+    } catch (err) {
+      // Nothing has joined it yet: the directory is empty, and may not stay behind.
+      try {
+        rmdirSync(dir);
+      } catch {
+        // gone already
       }
-      writeControl(join(dir, 'cgroup.freeze'), 0);
+      throw err;
     }
-    await removeCgroupDir(dir);
   }
+
+  /** The sandbox cgroups under our parent, and those still being removed. */
+  list(): string[] {
+    return [...new Set([...listDirs(this.#parentDir), ...this.#removals.names()])];
+  }
+
+  remove(name: string): Promise<void> {
+    const dir = join(this.#parentDir, name);
+    return this.#removals.remove(name, { kill: async () => kill(dir), dirs: () => [dir] });
+  }
+
+  settle(timeoutMs: number): Promise<string[]> {
+    return this.#removals.settle(timeoutMs);
+  }
+}
+
+/** Kills every task in a cgroup (nothing when it is gone). */
+function kill(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (existsSync(join(dir, 'cgroup.kill'))) {
+    writeControl(join(dir, 'cgroup.kill'), 1);
+    return;
+  }
+  // Kernels before 5.14 lack cgroup.kill: freeze, kill each task, thaw.
+  writeControl(join(dir, 'cgroup.freeze'), 1);
+  for (const pid of readPids(join(dir, 'cgroup.procs'))) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  writeControl(join(dir, 'cgroup.freeze'), 0);
 }
 
 function enableControllers(mount: string, parent: string): void {
