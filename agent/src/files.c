@@ -108,21 +108,9 @@ int files_open_workdir(const char *workdir, struct agent_error *err) {
   return root;
 }
 
-/* In the agent, as the program for the filesystem (privilege_fs_as_program): what the child
- * does, without a fork and the wait for it to run. 1 when the agent cannot take the program's
- * filesystem ids this way (supplementary groups): the child must write. */
-static int write_as_program_fs(int root, const struct job *job, struct agent_error *err) {
-  if (privilege_fs_as_program() < 0) return 1;
-  int rc = write_all_files(root, job, err);
-  // SECURITY: back to the agent's own ids; if that fails nothing more may be done in its name.
-  if (privilege_fs_as_agent() < 0) return agent_err_errno(err, ERR_INTERNAL, "restoring the agent's filesystem ids");
-  return rc;
-}
-
 int files_write(const struct job *job, struct agent_error *err) {
   cleanup_close int root = files_open_workdir(job->workdir, err);
   if (root < 0) return -1;
   if (!privilege_separated()) return write_all_files(root, job, err);
-  int rc = write_as_program_fs(root, job, err);
-  return rc == 1 ? write_in_child(root, job, err) : rc;
+  return write_in_child(root, job, err);
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -75,40 +74,4 @@ int privilege_drop_to_program(void) {
     return -1;
   }
   return 0;
-}
-
-/* setfsuid/setfsgid report no errors, only the previous id: -1 (never valid) reads the current one. */
-static int set_fs_ids(uid_t uid, gid_t gid) {
-  setfsgid(gid);
-  setfsuid(uid);
-  if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
-    errno = EPERM;
-    return -1;
-  }
-  return 0;
-}
-
-int privilege_fs_as_program(void) {
-  if (!separated) return 0;
-  // SECURITY: supplementary groups are checked beside the fsgid; with any, the agent could write
-  // where the program cannot.
-  if (getgroups(0, NULL) != 0) {
-    errno = EPERM;
-    return -1;
-  }
-  const unsigned fs_caps = 1u << CAP_CHOWN | 1u << CAP_DAC_OVERRIDE | 1u << CAP_DAC_READ_SEARCH | 1u << CAP_FOWNER |
-                           1u << CAP_FSETID | 1u << CAP_LINUX_IMMUTABLE;
-  unsigned caps;
-  // SECURITY: verify that the kernel dropped the filesystem capabilities with the fsuid.
-  if (set_fs_ids(program_id, (gid_t)program_id) < 0 || effective_caps(&caps) < 0 || (caps & fs_caps)) {
-    (void)privilege_fs_as_agent();
-    errno = EPERM;
-    return -1;
-  }
-  return 0;
-}
-
-int privilege_fs_as_agent(void) {
-  if (!separated) return 0;
-  return set_fs_ids(geteuid(), getegid());
 }

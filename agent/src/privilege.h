@@ -32,15 +32,4 @@ int privilege_give_to_program(int fd);
  * not separated. Returns -1 (errno set) on failure; the child must then exit. */
 int privilege_drop_to_program(void);
 
-/* In the agent itself, for filesystem calls only: the program's uid and gid as its filesystem ids
- * (setfsuid/setfsgid, which also clear the agent's filesystem capabilities, CAP_CHOWN among them),
- * so what it creates is the program's and no path check passes that would fail for the program;
- * its real, effective and saved ids stay 0, so the program still cannot signal or trace it.
- * -1 (EPERM) when it cannot be had exactly: the agent has supplementary groups (they would still
- * count), or the ids or capabilities did not come out as asked (then switched back); a child must
- * then do the work (privilege_drop_to_program). privilege_fs_as_agent switches back, -1 (errno
- * set) on failure. Both are no-ops when not separated. */
-int privilege_fs_as_program(void);
-int privilege_fs_as_agent(void);
-
 #endif

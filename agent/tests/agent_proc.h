@@ -2,7 +2,6 @@
 #ifndef RC_AGENT_PROC_H
 #define RC_AGENT_PROC_H
 
-#include <grp.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +28,6 @@ static __attribute__((unused)) json_t *read_json_frame(int fd) {
   return j;
 }
 
-/* A supplementary group the agents started from now on get (0: none, as in a sandbox). */
-static gid_t agent_extra_group;
-
 /* OUT_DIR/runner-agent [--program-id ID] on pipes: *to is its stdin, *from its stdout. */
 static __attribute__((unused)) pid_t spawn_agent_in(const char *out_dir, const char *program_id, int *to, int *from) {
   int in[2], out[2];
@@ -41,7 +37,6 @@ static __attribute__((unused)) pid_t spawn_agent_in(const char *out_dir, const c
     dup2(in[0], 0);
     dup2(out[1], 1);
     close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-    if (setgroups(agent_extra_group ? 1 : 0, &agent_extra_group) < 0 && agent_extra_group) _exit(126);
     char path[4096];
     snprintf(path, sizeof path, "%s/runner-agent", out_dir);
     if (program_id) execl(path, path, "--program-id", program_id, (char *)NULL);

@@ -442,45 +442,6 @@ static void test_program_id(void) {
          "--program-id: files and stage as the program's ids, no capabilities, agent unreachable");
   tap_ok(stream_is(st(&r, 0), "stderr_b64", "err\n"), "--program-id: the stage opens its own stdio pipes by path (/dev/stdin, /dev/stderr)");
   json_decref(r.reply);
-  /* The files are written with the program's rights, not the agent's: a directory of root's in the
-   * workdir (mode 0755) takes no file, though the agent (root here) could write there. */
-  wd = workdir();
-  mkdir(wd, 0755);
-  if (chown(wd, 65533, 65533) < 0) perror("chown");
-  char locked[512];
-  snprintf(locked, sizeof locked, "%s/locked", wd);
-  mkdir(locked, 0755);
-  files = json_pack("[{s:s, s:s}]", "path", "locked/x.txt", "content_b64", "aGVsbG8=");
-  r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 5000, 4096))));
-  tap_ok(is_error(&r, "file_write", "locked/x.txt"), "--program-id: no file where the program could not write one (file_write)");
-  json_decref(r.reply);
-  /* After the files, the agent is itself again: it gives each stage its pipes (CAP_CHOWN) for a second stage too. */
-  wd = workdir();
-  files = json_pack("[{s:s, s:s}]", "path", "a/b/c.txt", "content_b64", "aGVsbG8=");
-  r = run_job(job(wd, files, json_pack("[o, o]", stage("s1", sh("cat a/b/c.txt"), wd, 5000, 4096),
-                                        stage("s2", sh("stat -c '%u %g %a' a a/b a/b/c.txt >/dev/stdout"), wd, 5000, 4096))));
-  tap_ok(is_result(&r) && stream_is(st(&r, 0), "stdout_b64", "hello") &&
-             stream_is(st(&r, 1), "stdout_b64", "65533 65533 755\n65533 65533 755\n65533 65533 644\n"),
-         "--program-id: nested files are the program's (0755 dirs, 0644 file), and the second stage reopens its stdout by path");
-  json_decref(r.reply);
-  /* An agent with a supplementary group (which would count beside the program's fsgid) writes
-   * from a child that dropped it: a group-writable directory of that group takes no file either. */
-  agent_extra_group = 65532;
-  wd = workdir();
-  mkdir(wd, 0755);
-  if (chown(wd, 65533, 65533) < 0) perror("chown");
-  snprintf(locked, sizeof locked, "%s/grouped", wd);
-  mkdir(locked, 0775);
-  if (chown(locked, 0, 65532) < 0 || chmod(locked, 0775) < 0) perror("chown grouped");
-  files = json_pack("[{s:s, s:s}, {s:s, s:s}]", "path", "ok/y.txt", "content_b64", "aGVsbG8=", "path", "grouped/x.txt", "content_b64", "aGVsbG8=");
-  r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 5000, 4096))));
-  char ok_path[600];
-  snprintf(ok_path, sizeof ok_path, "%s/ok/y.txt", wd);
-  struct stat ok_st;
-  tap_ok(is_error(&r, "file_write", "grouped/x.txt") && stat(ok_path, &ok_st) == 0 && ok_st.st_uid == 65533,
-         "--program-id with a supplementary group: files from a child without it (the program's, none in that group's directory)");
-  json_decref(r.reply);
-  agent_extra_group = 0;
   program_id = "0";
   int ready_ok;
   struct agent_run bad = run_raw("", 0, &ready_ok);
