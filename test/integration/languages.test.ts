@@ -94,6 +94,11 @@ describe('multi-file programs', () => {
     assert.equal(result.stdout, 'hi modules\n', JSON.stringify({ status: result.status, exit: result.exit_code, timed_out: result.timed_out, compile: result.compile, stderr: result.stderr }));
   });
 
+  it('compiles TypeScript within a small pids limit (tsc single-threaded: one OS thread per blocked read otherwise)', { skip: skipUnlessBuilt(sandboxes, 'typescript') }, async () => {
+    const result = await run({ language: 'typescript', code: "import { readFileSync } from 'node:fs';\nconsole.log(typeof readFileSync);\n", limits: { pids: 16 } });
+    assert.equal(result.stdout, 'function\n', JSON.stringify({ status: result.status, compile: result.compile?.stderr?.slice(0, 300) }));
+  });
+
   it('compiles every Java class and runs the named entry class', { skip: skipUnlessBuilt(sandboxes, 'java') }, async () => {
     const result = await run({
       language: 'java',

@@ -29,8 +29,10 @@ export const JAVASCRIPT: readonly LanguageSpec[] = [
     extensions: ['.ts', '.mts', '.cts'],
     // The native tsc type-checks (strict, as TypeScript 6+ defaults) and emits JavaScript beside the
     // sources; a type error is a compile error. Node's own type definitions are in the image.
+    // Single-threaded: in parallel it reads every file at once, one OS thread per blocked read, and a
+    // cold page cache took it past the sandbox's 64 pids (threads count) mid-compile.
     compile: [
-      'tsc', '--target', 'es2024', '--module', 'nodenext', '--skipLibCheck', '--pretty', 'false',
+      'tsc', '--singleThreaded', '--target', 'es2024', '--module', 'nodenext', '--skipLibCheck', '--pretty', 'false',
       '--typeRoots', '/opt/runner-codes/npm/node_modules/@types', '--types', 'node', '{sources}',
     ],
     run: ['node', '{noext}.js', '{args}'],
