@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, ImageError } from '../../errors.js';
 import type { VmPaths } from './paths.js';
 
@@ -30,20 +31,22 @@ export async function buildInitramfs(vm: VmPaths, vmInit: string, agent: string,
   }
 }
 
-/** Writes a newc archive of `entries` (paths relative to `dir`), every file owned by root. */
-function cpio(dir: string, entries: readonly string[], output: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const out = createWriteStream(output);
-    const child = spawn('cpio', ['--create', '--format=newc', '--owner=0:0', '--quiet'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.pipe(out);
+/**
+ * Writes a newc archive of `entries` (paths relative to `dir`), every file owned by root. Resolves
+ * once cpio has exited and the archive is on disk: the write stream is waited for through
+ * `pipeline`, never by listening for its 'close' after cpio's (it may have closed already, and a
+ * promise that then never settled made `setup --vm` exit with Node's status 13 mid-way).
+ */
+async function cpio(dir: string, entries: readonly string[], output: string): Promise<void> {
+  const child = spawn('cpio', ['--create', '--format=newc', '--owner=0:0', '--quiet'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', (err) => reject(new ImageError(ErrorCodes.IMAGE_BUILD, `cannot run cpio: ${err.message}`, { cause: err })));
-    child.once('close', (code) => {
-      out.close();
-      if (code === 0) out.once('close', () => resolve());
-      else reject(new ImageError(ErrorCodes.IMAGE_BUILD, `cpio exited with status ${code}: ${stderr.trim()}`));
-    });
-    child.stdin.end(entries.join('\n') + '\n');
+    child.once('close', resolve);
   });
+  const written = pipeline(child.stdout, createWriteStream(output));
+  child.stdin.end(entries.join('\n') + '\n');
+  const [code] = await Promise.all([exited, written]);
+  if (code !== 0) throw new ImageError(ErrorCodes.IMAGE_BUILD, `cpio exited with status ${code}: ${stderr.trim()}`);
 }
