@@ -38,6 +38,16 @@ export interface CallbackWorkerOptions {
   log?: CallbackLog;
 }
 
+/**
+ * A delivery's BullMQ lock, renewed every half of it while the delivery runs (a delivery is bounded
+ * by `timeout_ms` anyway). A job whose replica was lost mid-delivery — or whose fetch reply a Redis
+ * restart swallowed, leaving it active with nobody working on it — waits for the lock to lapse:
+ * BullMQ's default of 30 s (and a stalled check every 30 s) made such a callback up to a minute late.
+ */
+export const CALLBACK_LOCK_MS = 10_000;
+/** How often each replica looks for deliveries whose lock lapsed: made again within CALLBACK_LOCK_MS + this. */
+export const CALLBACK_STALLED_INTERVAL_MS = 2_500;
+
 /** A record still waiting for its execution is not final: the delivery is retried later. */
 const finished = (record: SubmissionRecord): boolean => record.status === 'done' || record.status === 'failed';
 
@@ -47,7 +57,8 @@ const finished = (record: SubmissionRecord): boolean => record.status === 'done'
  * with the shared delivery code (allowlist, DNS checked at delivery, signature). A failed attempt
  * throws, and BullMQ retries with the job's backoff; a refusal no retry can change (a forbidden
  * address, a host off the allowlist) ends it at once. At least once: a replica lost mid-delivery
- * leaves the job to BullMQ's stalled-job recovery, so receivers dedupe by token.
+ * leaves the job to BullMQ's stalled-job recovery (within CALLBACK_LOCK_MS + CALLBACK_STALLED_INTERVAL_MS),
+ * so receivers dedupe by token.
  */
 export function startCallbackWorker(options: CallbackWorkerOptions): Worker<CallbackJobData, void> {
   const worker = new Worker<CallbackJobData, void>(
@@ -67,7 +78,14 @@ export function startCallbackWorker(options: CallbackWorkerOptions): Worker<Call
         throw err;
       }
     },
-    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency ?? 8, autorun: true },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 8,
+      autorun: true,
+      lockDuration: CALLBACK_LOCK_MS,
+      stalledInterval: CALLBACK_STALLED_INTERVAL_MS,
+    },
   );
   // Redis going away is reported by the connection's own retries; a worker error must not crash the API.
   worker.on('error', () => undefined);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import type { SubmissionRecord } from '../../src/engine/submissions/types.js';
 import { DEFAULT_CALLBACK_SETTINGS } from '../../src/engine/submissions/submission-settings.js';
-import { CALLBACKS_QUEUE, callbackJobOptions, startCallbackWorker } from '../../src/queue/callback-worker.js';
+import { CALLBACK_LOCK_MS, CALLBACK_STALLED_INTERVAL_MS, CALLBACKS_QUEUE, callbackJobOptions, startCallbackWorker } from '../../src/queue/callback-worker.js';
 import { CallbackReceiver } from '../helpers/callback-receiver.js';
 import { TestRedis } from '../helpers/redis-server.js';
 
@@ -97,6 +97,32 @@ describe('the callbacks consumer', () => {
     assert.equal(hook.deliveries.get('tok-never')!.length, 3, 'attempts: 3');
     const parent = await Job.fromId(parentQueue, 'tok-never');
     assert.equal(await parent!.getState(), 'failed');
+  });
+
+  it('a delivery left active by a lost replica is taken up by another within 15 s', async () => {
+    // Its own prefix: no other consumer races the "lost" replica for the job.
+    const lostPrefix = 'rc-test-lost';
+    const queue = new Queue(CALLBACKS_QUEUE, { connection, prefix: lostPrefix });
+    // As a replica killed mid-delivery, or a fetch whose reply a Redis restart swallowed, leaves it:
+    // active, locked for CALLBACK_LOCK_MS, nobody working on it.
+    const lost = new Worker(CALLBACKS_QUEUE, null, { connection, prefix: lostPrefix, lockDuration: CALLBACK_LOCK_MS });
+    await queue.add('callback', { token: 'tok-lost', url: `http://127.0.0.1:${hook.port}/cb` }, { jobId: 'tok-lost', ...callbackJobOptions(settings) });
+    const taken = await lost.getNextJob('lost-replica');
+    assert.equal(taken?.id, 'tok-lost', 'the lost replica holds the delivery');
+    await lost.close();
+    const lostAt = Date.now();
+    const record: SubmissionRecord = { token: 'tok-lost', created_at: new Date().toISOString(), status: 'done', judge0_status: { id: 3, description: 'Accepted' }, result: { status: 'success', stdout: 'again\n', exit_code: 0 } as SubmissionRecord['result'] };
+    const replica = startCallbackWorker({ connection, prefix: lostPrefix, settings, records: { get: async () => record } });
+    try {
+      // docs/api.md: within 15 s (the lock lapses, then the next stalled check); BullMQ's defaults took up to 60 s.
+      assert.ok(CALLBACK_LOCK_MS + CALLBACK_STALLED_INTERVAL_MS <= 15_000);
+      const [delivery] = await hook.deliveriesOf('tok-lost', 1, 15_000 + 1000);
+      assert.equal(JSON.parse(delivery!.body).result.stdout, 'again\n');
+      process.stderr.write(`# callbacks: a lost replica's delivery taken up after ${Date.now() - lostAt} ms\n`);
+    } finally {
+      await replica.close();
+      await queue.close();
+    }
   });
 
   it('refuses a URL off the allowlist for good: no retry, no connection', async () => {
