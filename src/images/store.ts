@@ -90,10 +90,18 @@ export class ImageStore {
     return true;
   }
 
-  /** Leftovers of interrupted builds (`.build-*`), removed before a new build. */
+  /**
+   * Leftovers of interrupted builds and imports (`.build-ID-PID`, `.old-ID-PID`, `.link-ID-PID-HEX`),
+   * removed before a new build: only those whose process is gone. A build running at the same time in
+   * another process (a second `setup` on the same store) keeps its directory — removing it under the
+   * running dpkg broke that build.
+   */
   partialBuilds(): string[] {
     if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir).filter((name) => name.startsWith('.build-') || name.startsWith('.old-') || name.startsWith('.link-'));
+    return readdirSync(this.dir).filter((name) => {
+      const pid = ownerOfPartial(name);
+      return pid !== undefined && (pid === process.pid || !processAlive(pid));
+    });
   }
 
   /** The manifest of a language's image, or IMAGE_MISSING naming the command that builds it. */
@@ -147,5 +155,21 @@ export class ImageStore {
   async resolve(ref: string, options: ResolveOptions = {}): Promise<ResolvedImage> {
     await this.openContent();
     return (await import('./content/resolve.js')).resolveImage(this, ref, options);
+  }
+}
+
+/** The pid in a partial build's or import's name, or undefined when the name is not one. */
+function ownerOfPartial(name: string): number | undefined {
+  const match = /^\.(?:build|old)-.+-(\d+)$/.exec(name) ?? /^\.link-.+-(\d+)-[0-9a-f]+$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
