@@ -93,6 +93,9 @@ export const JAVASCRIPT_CASES: readonly PrestartCase[] = [
   js('large output', "let s = '';\nfor (let i = 0; i < 20000; i++) s += String(i).padStart(6, '0') + ' ' + 'x'.repeat(40) + '\\n';\nprocess.stdout.write(s);\n"),
   js('stderr and stdout', "console.error('to stderr');\nconsole.log('to stdout');\nconsole.warn('warn');\n"),
   js('a worker thread', "const { Worker } = require('worker_threads');\nconst w = new Worker('const { parentPort } = require(\"worker_threads\"); parentPort.postMessage([process.execArgv, process.argv.length]);', { eval: true });\nw.on('message', (m) => console.log('worker says', JSON.stringify(m)));\nw.on('exit', (c) => console.log('worker exit', c));\n"),
+  // The bootstrap tells the main thread without loading worker_threads: the worker machinery a
+  // program finds loaded is what a fresh node has (the old bootstrap's require added four modules).
+  js('the worker machinery loaded at the start', "console.log(process.moduleLoadList.filter((m) => /worker/.test(m)));\n"),
   js('require of a second file and the module cache', '', {
     code: undefined,
     files: [

@@ -151,8 +151,9 @@ describe('pre-started interpreters: one execution each', () => {
     assert.ok(late.timings.exec_ms >= 690 && late.timings.exec_ms < 3000, `exec ${late.timings.exec_ms}`);
   });
 
-  // Python within 12 MiB PSS. Node is ~8 MiB of its own (V8's heap) plus ~31 MiB of its binary's
-  // text it touches, shared by every node process on the host: PSS divides that by their number,
+  // Python within 12 MiB PSS. Node is ~8.5 MiB of its own (V8's heap) plus ~31 MiB of its binary's
+  // pages it maps (15 touched, the rest the kernel's fault-around), shared by every node process on
+  // the host: PSS divides that by their number,
   // so its sandbox is held to 12 MiB of its own pages (docs/prestart.md has the figures). Ruby and
   // PHP too: 8.5 MiB of Ruby's own (the live objects of RubyGems) and 3.8 MiB of libruby; 4.5 MiB of
   // PHP's own and ~11 MiB of the php binary and its extensions, shared the same way.
