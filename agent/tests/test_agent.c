@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -500,6 +501,24 @@ static void test_files_in_stage(void) {
   tap_ok(is_error(&r, "file_write", "evil/escaped: open directory evil: Not a directory") && stat("/tmp/escaped", &sb) < 0,
          "files in the first stage: a symlinked component is refused, nothing written through it");
   json_decref(r.reply);
+
+  /* A full disk (a 64 KiB tmpfs as the workdir, in a mount namespace of a child of the test). */
+  wd = workdir();
+  mkdir(wd, 0755);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", wd, "tmpfs", 0, "size=64k") < 0)
+      _exit(2);
+    unsigned char zeros[96 * 1024] = {0};
+    char *b64 = base64_encode(zeros, sizeof zeros);
+    files = json_pack("[{s:s, s:s}]", "path", "big", "content_b64", b64);
+    r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 5000, 100))));
+    _exit(is_error(&r, "file_write", "big: write: No space left on device") ? 0 : 1);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "files in the first stage: a full disk is the job's file_write error (status %#x)", status);
   program_id = NULL;
 }
 
