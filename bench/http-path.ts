@@ -21,7 +21,8 @@
  * backwards (floor, OLD, NEW, then NEW, OLD, floor).
  *
  * For each: the client's p50, the server's own p50 (`timings.total_ms`: sandbox taken, program run,
- * result built; the floor's: the bare run), and HTTP/JSON = the p50 of client minus server, request by
+ * result built; the floor's: the bare run), the p50 of the server's time outside the program's
+ * stages (`total_ms − compile_ms − exec_ms`: the take, the agent's own work, the result), and HTTP/JSON = the p50 of client minus server, request by
  * request. Also the CPU the server's own processes (engine, HTTP side, fork server; not the sandboxes) spent per
  * request, its refill and teardown included (and the one or two `GET /api/v1/pool` of the wait).
  * Needs root.
@@ -58,6 +59,8 @@ interface Target {
 interface Sample {
   client: number;
   server: number;
+  /** The server's time outside the program's stages: total_ms − compile_ms − exec_ms. */
+  outside: number;
   /** Per-hop stamps (CLOCK_MONOTONIC ms) when the server sends them (`x-hops`, RUNNER_CODES_HOPS=1). */
   hops?: Record<string, number>;
 }
@@ -203,13 +206,14 @@ async function once(client: Pool, lang: BenchLanguage): Promise<Sample> {
   const t0 = Number(process.hrtime.bigint()) / 1e6;
   const res = await client.request({ method: 'POST', path: '/api/v1/execute', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ language: lang.id, code: lang.code }) });
   const t8 = Number(process.hrtime.bigint()) / 1e6;
-  const body = (await res.body.json()) as { stdout?: string; timings?: { total_ms: number } };
+  const body = (await res.body.json()) as { stdout?: string; timings?: { total_ms: number; compile_ms?: number; exec_ms?: number } };
   const client_ = performance.now() - started;
   const t9 = Number(process.hrtime.bigint()) / 1e6;
   const header = res.headers['x-hops'];
   const hops = typeof header === 'string' ? { t0, ...(JSON.parse(header) as Record<string, number>), t8, t9 } : undefined;
   if (res.statusCode !== 200 || body.stdout !== lang.stdout || !body.timings) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
-  return { client: client_, server: body.timings.total_ms, ...(hops ? { hops } : {}) };
+  const { total_ms, compile_ms = 0, exec_ms = 0 } = body.timings;
+  return { client: client_, server: total_ms, outside: total_ms - compile_ms - exec_ms, ...(hops ? { hops } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -246,12 +250,12 @@ async function main(): Promise<void> {
   const p50 = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`POST /api/v1/execute ${lang.id} hello world, ${samples} sequential requests each, interleaved; load average ${load}, ${spawnSync('nproc').stdout.toString().trim()} CPUs`);
-  console.log(`${'server'.padEnd(34)} ${'client p50'.padStart(10)} ${'server p50'.padStart(10)} ${'HTTP/JSON p50'.padStart(13)} ${'server CPU/req'.padStart(14)}`);
+  console.log(`${'server'.padEnd(34)} ${'client p50'.padStart(10)} ${'server p50'.padStart(10)} ${'outside stages p50'.padStart(18)} ${'HTTP/JSON p50'.padStart(13)} ${'server CPU/req'.padStart(14)}`);
   for (const [index, target] of targets.entries()) {
     const own = results[index]!;
     const http = p50(own.map((s) => s.client - s.server));
     const cpuPer = index === 0 ? '-' : `${round(cpu[index]! / samples)} ms`;
-    console.log(`${target.label.slice(0, 34).padEnd(34)} ${round(p50(own.map((s) => s.client))).padStart(10)} ${round(p50(own.map((s) => s.server))).padStart(10)} ${round(http).padStart(13)} ${cpuPer.padStart(14)}`);
+    console.log(`${target.label.slice(0, 34).padEnd(34)} ${round(p50(own.map((s) => s.client))).padStart(10)} ${round(p50(own.map((s) => s.server))).padStart(10)} ${(index === 0 ? '-' : round(p50(own.map((s) => s.outside)))).padStart(18)} ${round(http).padStart(13)} ${cpuPer.padStart(14)}`);
   }
   for (const [index, target] of targets.entries()) {
     const stamped = results[index]!.filter((s) => s.hops);

@@ -165,7 +165,7 @@ int exec_start_stage(struct exec *x, int host, struct agent_error *fatal, struct
     x->child_done = x->killed = false;
     x->pid = fork();
     if (x->pid < 0) rc = agent_err_errno(failed, ERR_INTERNAL, "fork");
-    else if (x->pid == 0) stage_child_exec(st, child, child[EXEC_CONTROL]);
+    else if (x->pid == 0) stage_child_exec(st, child, child[EXEC_CONTROL], NULL);
     else x->running = true;
   }
   for (int i = 0; i < EXEC_FDS; i++) close_fd(&child[i]);

@@ -4,12 +4,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "privilege.h"
+
+_Static_assert(sizeof(struct files_report) <= PIPE_BUF, "a report must be one atomic pipe write");
 
 static int open_workdir(const char *workdir, struct agent_error *err) {
   if (mkdir(workdir, 0755) < 0 && errno != EEXIST) return agent_err_errno(err, ERR_FILE_WRITE, "mkdir %s", workdir);
@@ -55,10 +59,34 @@ static int write_file(int root, const struct job_file *f, struct agent_error *er
   return write_leaf(dir, comp, f, err);
 }
 
-static int write_all_files(int root, const struct job *job, struct agent_error *err) {
-  for (size_t i = 0; i < job->n_files; i++)
-    if (write_file(root, &job->files[i], err) < 0) return -1;
+int files_write_at(int root, const struct job_file *files, size_t n, struct agent_error *err) {
+  for (size_t i = 0; i < n; i++)
+    if (write_file(root, &files[i], err) < 0) return -1;
   return 0;
+}
+
+static int64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0) return 0;
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void files_report_error(const struct stage_files *f, const struct agent_error *err) {
+  struct files_report rep = {.err = *err};
+  (void)write_all(f->report, &rep, sizeof rep);
+}
+
+void files_write_in_stage(const struct stage_files *f) {
+  struct files_report rep = {0};
+  int64_t t0 = mono_ns(), c0 = thread_cpu_ns();
+  int rc = files_write_at(f->root, f->files, f->n, &rep.err);
+  rep.write_ns = mono_ns() - t0;
+  rep.cpu_ns = thread_cpu_ns() - c0;
+  close(f->root);
+  // One write of less than PIPE_BUF bytes: the agent reads all of it or nothing.
+  if (write_all(f->report, &rep, sizeof rep) < 0) _exit(127);
+  close(f->report);
+  if (rc < 0) _exit(1);
 }
 
 /* The writing child: the program's ids, so the files are the program's and nothing is written
@@ -67,7 +95,7 @@ static int write_all_files(int root, const struct job *job, struct agent_error *
 static __attribute__((noreturn)) void write_as_program(int root, const struct job *job, int report) {
   struct agent_error err = {0};
   if (privilege_drop_to_program() < 0) agent_err_errno(&err, ERR_INTERNAL, "dropping to the program's uid");
-  else write_all_files(root, job, &err);
+  else files_write_at(root, job->files, job->n_files, &err);
   if (write_all(report, &err, sizeof err) < 0) _exit(2);
   _exit(err.code == NULL ? 0 : 1);
 }
@@ -89,7 +117,7 @@ static int write_in_child(int root, const struct job *job, struct agent_error *e
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (n != (ssize_t)sizeof child) return agent_err(err, ERR_INTERNAL, "the file-writing child died");
+  if (n != (ssize_t)sizeof child) return agent_err(err, ERR_INTERNAL, FILES_CHILD_DIED);
   if (child.code == NULL) return 0;
   child.message[sizeof child.message - 1] = '\0';
   return agent_err(err, child.code, "%s", child.message);
@@ -108,9 +136,7 @@ int files_open_workdir(const char *workdir, struct agent_error *err) {
   return root;
 }
 
-int files_write(const struct job *job, struct agent_error *err) {
-  cleanup_close int root = files_open_workdir(job->workdir, err);
-  if (root < 0) return -1;
-  if (!privilege_separated()) return write_all_files(root, job, err);
+int files_write_as_program(int root, const struct job *job, struct agent_error *err) {
+  if (!privilege_separated()) return files_write_at(root, job->files, job->n_files, err);
   return write_in_child(root, job, err);
 }

@@ -106,11 +106,20 @@ static int send_json(int fd, char *json, struct agent_error *err) {
   return rc;
 }
 
-/* A job of one stage may run in the pre-started interpreter (prestart.h); any other stops it first. */
+/* A job of one stage may run in the pre-started interpreter (prestart.h); any other stops it first.
+ * The files: a cold first stage's child writes them (it runs as the program's uid before its exec
+ * anyway, stage_run); the waiting interpreter must find them at the hand-over, so for it they are
+ * written first, by a child the agent waits for (files_write_as_program). */
 static int run_stages(const struct job *job, struct prestart *pre, int sigfd, struct stage_result *res, size_t *n, struct agent_error *err) {
-  if (job->n_stages != 1) prestart_stop(pre);
+  cleanup_close int root = files_open_workdir(job->workdir, err);
+  if (root < 0) return -1;
+  bool warm = job->n_stages == 1 && prestart_fits(pre, &job->stages[0]);
+  if (!warm) prestart_stop(pre);
+  if (warm && files_write_as_program(root, job, err) < 0) return -1;
+  const struct stage_files files = {.root = root, .files = job->files, .n = job->n_files, .report = -1};
   for (*n = 0; *n < job->n_stages; ) {
-    int rc = pre->pid > 0 ? stage_run_prestarted(&job->stages[*n], pre, sigfd, &res[*n], err) : stage_run(&job->stages[*n], sigfd, &res[*n], err);
+    const struct job_stage *st = &job->stages[*n];
+    int rc = warm ? stage_run_prestarted(st, pre, sigfd, &res[*n], err) : stage_run(st, *n == 0 ? &files : NULL, sigfd, &res[*n], err);
     if (rc < 0) {
       stage_result_free(&res[*n]);
       return -1;
@@ -143,8 +152,7 @@ static int run_job(const struct io *io, const struct job *job, struct prestart *
   char *json = NULL;
   json_t *outputs = NULL;
   bool outputs_truncated = false;
-  int rc = files_write(job, err);
-  if (rc == 0) rc = run_stages(job, pre, io->sigfd, res, &n, err);
+  int rc = run_stages(job, pre, io->sigfd, res, &n, err);
   if (rc == 0) rc = collect(job, &outputs, &outputs_truncated, err);
   if (rc == 0) rc = result_json(res, n, outputs, outputs_truncated, &json, err);
   json_decref(outputs);

@@ -113,7 +113,7 @@ int prestart_start(json_t *doc, int sigfd, struct prestart *p, char *why, size_t
   int rc = make_fds(p, child, why, why_len);
   if (rc == 0) {
     p->pid = fork();
-    if (p->pid == 0) stage_child_exec(&p->stage, child, child[3]);
+    if (p->pid == 0) stage_child_exec(&p->stage, child, child[3], NULL);
     if (p->pid < 0) {
       p->pid = 0;
       snprintf(why, why_len, "fork: %s", strerror(errno));

@@ -16,17 +16,22 @@ static __attribute__((noreturn)) void child_fail(const char *what, const char *a
   _exit(127);
 }
 
-/* Install the pipe ends as 0/1/2 and the control end as 3 (all first moved to >= 4 so no dup2
- * clobbers another end). */
-static void child_fds(const int in[3], int control_fd) {
-  int fds[4] = {in[0], in[1], in[2], control_fd};
-  int n = control_fd >= 0 ? 4 : 3;
-  for (int i = 0; i < n; i++)
-    if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 4)) < 0) _exit(127);
+/* Install the pipe ends as 0/1/2 and the control end as 3, and the files' workdir and report
+ * ends right after them (close-on-exec; all first moved to >= 8 so no dup2 clobbers another end). */
+static void child_fds(const int in[3], int control_fd, struct stage_files *files) {
+  int fds[6] = {in[0], in[1], in[2], control_fd};
+  int n = control_fd >= 0 ? 4 : 3, k = n;
+  if (files != NULL) fds[k++] = files->root, fds[k++] = files->report;
+  for (int i = 0; i < k; i++)
+    if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 8)) < 0) _exit(127);
   for (int i = 0; i < n; i++)
     if (dup2(fds[i], i) < 0) _exit(127);
-  // SECURITY: no agent descriptor (frame channel, signalfd, other pipes, other execs) reaches user code.
-  (void)close_range((unsigned)n, ~0U, 0);
+  for (int i = n; i < k; i++)
+    if (dup3(fds[i], i, O_CLOEXEC) < 0) _exit(127);
+  if (files != NULL) files->root = n, files->report = n + 1;
+  // SECURITY: no agent descriptor (frame channel, signalfd, other pipes, other execs) reaches user
+  // code; the files' two are closed before the exec (files_write_in_stage).
+  (void)close_range((unsigned)k, ~0U, 0);
 }
 
 static int set_limit(int resource, rlim_t soft, rlim_t hard) {
@@ -86,18 +91,32 @@ static void exec_search(char **argv, char **env) {
   errno = eacces ? EACCES : ENOENT;
 }
 
-void stage_child_exec(const struct job_stage *st, const int fds[3], int control_fd) {
+void stage_child_exec(const struct job_stage *st, const int fds[3], int control_fd, const struct stage_files *files) {
+  struct stage_files f;
+  if (files != NULL) f = *files;
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
   setsid(); /* own process group: the non-PID-1 kill path targets it */
-  child_fds(fds, control_fd);
-  child_rlimits(&st->rlimits);
+  child_fds(fds, control_fd, files != NULL ? &f : NULL);
   child_oom_adj();
   // SECURITY: user code never runs as the agent's uid (it could then signal, trace or limit the
   // agent); from here on this child is the program's uid with no capabilities.
-  if (privilege_drop_to_program() < 0) child_fail("drop to", "the program's uid");
+  if (privilege_drop_to_program() < 0) {
+    if (files != NULL) {
+      struct agent_error err = {0};
+      agent_err_errno(&err, ERR_INTERNAL, "dropping to the program's uid");
+      files_report_error(&f, &err);
+    }
+    child_fail("drop to", "the program's uid");
+  }
+  /* The job's files, as the program's uid (the first stage of a cold job): before the rlimits, so
+   * that neither RLIMIT_FSIZE nor RLIMIT_NOFILE applies to writing them, as when the agent wrote them. */
+  if (files != NULL) files_write_in_stage(&f);
+  /* After the drop: a limit is only ever lowered, which needs no privilege (and in a sandbox the
+   * agent holds no CAP_SYS_RESOURCE of the initial user namespace to raise one either). */
+  child_rlimits(&st->rlimits);
   if (chdir(st->cwd) < 0) child_fail("chdir", st->cwd);
   exec_search(st->argv, st->env);
   child_fail("exec", st->argv[0]);

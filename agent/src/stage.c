@@ -26,6 +26,12 @@ struct run {
   pid_t pid;
   int pipe_in[2], pipe_out[2], pipe_err[2]; /* [0] read end, [1] write end */
   int sigfd;
+  /* The first stage of a cold job: its child writes the job's files (files.h) and reports on
+   * `report`, -1 once read; its timeout runs from then. */
+  const struct stage_files *files;
+  int report;
+  struct agent_error files_err;
+  double files_cpu_ms;
   size_t in_off;
   bool child_done, killed;
   int status;
@@ -92,7 +98,27 @@ static int drain(int *fd, struct outbuf *b, struct agent_error *err) {
   return 0;
 }
 
+/* The child's report on the files: a failure becomes the stage's (the job's) error; the time the
+ * writing took is not the stage's, as when the agent wrote them before it. */
+static void read_report(struct run *r) {
+  struct files_report rep;
+  ssize_t n = read(r->report, &rep, sizeof rep);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  close_fd(&r->report);
+  if (n != (ssize_t)sizeof rep) {
+    agent_err(&r->files_err, ERR_INTERNAL, FILES_CHILD_DIED);
+  } else if (rep.err.code != NULL) {
+    rep.err.message[sizeof rep.err.message - 1] = '\0';
+    agent_err(&r->files_err, rep.err.code, "%s", rep.err.message);
+  } else {
+    r->start_ns += rep.write_ns;
+    r->deadline_ns += rep.write_ns;
+    r->files_cpu_ms = (double)rep.cpu_ns / 1e6;
+  }
+}
+
 static int poll_timeout(const struct run *r, int64_t now) {
+  if (!r->killed && r->report >= 0) return -1; /* the deadline is not known before the report */
   int64_t until = r->killed ? r->drain_deadline_ns : r->deadline_ns;
   if (r->killed && r->pipe_out[0] < 0 && r->pipe_err[0] < 0) return -1; /* only waiting for SIGCHLD */
   if (until <= now) return 0;
@@ -101,13 +127,15 @@ static int poll_timeout(const struct run *r, int64_t now) {
 
 /* One poll round; returns 0, or -1 on an agent failure. */
 static int poll_once(struct run *r, int timeout, struct agent_error *err) {
-  struct pollfd p[4] = {
+  struct pollfd p[5] = {
       {.fd = r->sigfd, .events = POLLIN},
       {.fd = r->pipe_in[1], .events = POLLOUT},
       {.fd = r->pipe_out[0], .events = POLLIN},
       {.fd = r->pipe_err[0], .events = POLLIN},
+      {.fd = r->report, .events = POLLIN},
   }; /* negative fds are ignored by poll */
-  if (poll(p, 4, timeout) < 0) return errno == EINTR ? 0 : agent_err_errno(err, ERR_INTERNAL, "poll");
+  if (poll(p, 5, timeout) < 0) return errno == EINTR ? 0 : agent_err_errno(err, ERR_INTERNAL, "poll");
+  if (p[4].revents) read_report(r);
   if (p[1].revents) feed_stdin(r);
   if (p[2].revents && drain(&r->pipe_out[0], &r->res->out, err) < 0) return -1;
   if (p[3].revents && drain(&r->pipe_err[0], &r->res->err, err) < 0) return -1;
@@ -118,7 +146,7 @@ static int poll_once(struct run *r, int timeout, struct agent_error *err) {
 static int run_loop(struct run *r, struct agent_error *err) {
   for (;;) {
     int64_t now = mono_ns();
-    if (!r->killed && (r->child_done || now >= r->deadline_ns)) kill_stage(r, now);
+    if (!r->killed && (r->child_done || (r->report < 0 && now >= r->deadline_ns))) kill_stage(r, now);
     if (r->killed && now >= r->drain_deadline_ns) { /* something escaped the kill: stop draining */
       close_fd(&r->pipe_out[0]);
       close_fd(&r->pipe_err[0]);
@@ -130,7 +158,7 @@ static int run_loop(struct run *r, struct agent_error *err) {
 
 /* Owner cleanup: close every fd and never leave the child running or unreaped. */
 static void run_cleanup(struct run *r) {
-  int *fds[] = {&r->pipe_in[0], &r->pipe_in[1], &r->pipe_out[0], &r->pipe_out[1], &r->pipe_err[0], &r->pipe_err[1]};
+  int *fds[] = {&r->pipe_in[0], &r->pipe_in[1], &r->pipe_out[0], &r->pipe_out[1], &r->pipe_err[0], &r->pipe_err[1], &r->report};
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) close_fd(fds[i]);
   if (r->pid > 0 && !r->child_done) {
     kill(-r->pid, SIGKILL);
@@ -140,8 +168,9 @@ static void run_cleanup(struct run *r) {
   }
 }
 
-static int open_pipes(struct run *r, struct agent_error *err) {
-  if (pipe2(r->pipe_in, O_CLOEXEC) < 0 || pipe2(r->pipe_out, O_CLOEXEC) < 0 || pipe2(r->pipe_err, O_CLOEXEC) < 0)
+static int open_pipes(struct run *r, int report[2], struct agent_error *err) {
+  if (pipe2(r->pipe_in, O_CLOEXEC) < 0 || pipe2(r->pipe_out, O_CLOEXEC) < 0 || pipe2(r->pipe_err, O_CLOEXEC) < 0 ||
+      (r->files != NULL && pipe2(report, O_CLOEXEC) < 0))
     return agent_err_errno(err, ERR_INTERNAL, "pipe");
   /* One end per pipe: both ends share the inode. Programs open /dev/stdin, /dev/stdout by path. */
   if (privilege_give_to_program(r->pipe_in[0]) < 0 || privilege_give_to_program(r->pipe_out[1]) < 0 ||
@@ -150,12 +179,19 @@ static int open_pipes(struct run *r, struct agent_error *err) {
   return 0;
 }
 
-static int start_child(struct run *r, struct agent_error *err) {
+static int start_child(struct run *r, int report[2], struct agent_error *err) {
+  struct stage_files files;
+  if (r->files != NULL) files = *r->files, files.report = report[1];
   r->start_ns = mono_ns();
   r->deadline_ns = r->start_ns + (int64_t)r->st->timeout_ms * NS_PER_MS;
   r->pid = fork();
   if (r->pid < 0) return agent_err_errno(err, ERR_INTERNAL, "fork");
-  if (r->pid == 0) stage_child_exec(r->st, (int[3]){r->pipe_in[0], r->pipe_out[1], r->pipe_err[1]}, -1);
+  if (r->pid == 0) stage_child_exec(r->st, (int[3]){r->pipe_in[0], r->pipe_out[1], r->pipe_err[1]}, -1, r->files != NULL ? &files : NULL);
+  if (r->files != NULL) {
+    r->report = steal_fd(&report[0]);
+    close_fd(&report[1]);
+    if (fcntl(r->report, F_SETFL, O_NONBLOCK) < 0) return agent_err_errno(err, ERR_INTERNAL, "fcntl O_NONBLOCK");
+  }
   close_fd(&r->pipe_in[0]);
   close_fd(&r->pipe_out[1]);
   close_fd(&r->pipe_err[1]);
@@ -235,6 +271,11 @@ static int adopt_child(struct run *r, struct prestart *p, int64_t handed_ns, str
   return 0;
 }
 
+static void close_pair(int (*fds)[2]) {
+  close_fd(&(*fds)[0]);
+  close_fd(&(*fds)[1]);
+}
+
 /* What a stage adopts from a pre-started interpreter: the interpreter, when its clock started,
  * and the CPU time it had used by then (not the program's). */
 struct handed {
@@ -243,7 +284,8 @@ struct handed {
   double cpu_ms;
 };
 
-static int run_stage(const struct job_stage *st, const struct handed *h, int sigfd, struct stage_result *res, struct agent_error *err) {
+static int run_stage(const struct job_stage *st, const struct handed *h, const struct stage_files *files, int sigfd,
+                     struct stage_result *res, struct agent_error *err) {
   *res = (struct stage_result){.name = st->name};
   outbuf_init(&res->out, st->output_limit);
   outbuf_init(&res->err, st->output_limit);
@@ -251,10 +293,18 @@ static int run_stage(const struct job_stage *st, const struct handed *h, int sig
   getrusage(RUSAGE_CHILDREN, &before);
   long oom_before = stage_read_oom_kills();
   __attribute__((cleanup(run_cleanup))) struct run r = {
-      .st = st, .res = res, .sigfd = sigfd, .pipe_in = {-1, -1}, .pipe_out = {-1, -1}, .pipe_err = {-1, -1}};
-  if (h != NULL ? adopt_child(&r, h->p, h->at_ns, err) < 0 : (open_pipes(&r, err) < 0 || start_child(&r, err) < 0)) return -1;
+      .st = st, .res = res, .sigfd = sigfd, .files = files, .report = -1, .pipe_in = {-1, -1}, .pipe_out = {-1, -1}, .pipe_err = {-1, -1}};
+  __attribute__((cleanup(close_pair))) int report[2] = {-1, -1};
+  if (h != NULL ? adopt_child(&r, h->p, h->at_ns, err) < 0 : (open_pipes(&r, report, err) < 0 || start_child(&r, report, err) < 0))
+    return -1;
   if (run_loop(&r, err) < 0) return -1;
+  if (r.report >= 0) read_report(&r); /* the child is gone: its report, or EOF */
+  if (r.files_err.code != NULL) {
+    *err = r.files_err;
+    return -1;
+  }
   finish(&r, &before, oom_before);
+  res->cpu_ms = res->cpu_ms > r.files_cpu_ms ? res->cpu_ms - r.files_cpu_ms : 0;
   if (h != NULL) {
     /* What the interpreter used to start, before the hand-over, is not the program's. */
     res->cpu_ms = res->cpu_ms > h->cpu_ms ? res->cpu_ms - h->cpu_ms : 0;
@@ -263,17 +313,17 @@ static int run_stage(const struct job_stage *st, const struct handed *h, int sig
   return 0;
 }
 
-int stage_run(const struct job_stage *st, int sigfd, struct stage_result *res, struct agent_error *err) {
-  return run_stage(st, NULL, sigfd, res, err);
+int stage_run(const struct job_stage *st, const struct stage_files *files, int sigfd, struct stage_result *res, struct agent_error *err) {
+  return run_stage(st, NULL, files, sigfd, res, err);
 }
 
 int stage_run_prestarted(const struct job_stage *st, struct prestart *p, int sigfd, struct stage_result *res, struct agent_error *err) {
   struct handed h = {.p = p, .cpu_ms = prestart_fits(p, st) ? process_cpu_ms(p->pid) : 0, .at_ns = mono_ns()};
   if (!prestart_fits(p, st) || prestart_hand_over(p, st->argv) < 0) {
     prestart_stop(p);
-    return run_stage(st, NULL, sigfd, res, err);
+    return run_stage(st, NULL, NULL, sigfd, res, err);
   }
-  return run_stage(st, &h, sigfd, res, err);
+  return run_stage(st, &h, NULL, sigfd, res, err);
 }
 
 void stage_result_free(struct stage_result *r) {

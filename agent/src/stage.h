@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/time.h>
 
+#include "files.h"
 #include "job.h"
 #include "output.h"
 #include "prestart.h"
@@ -28,8 +29,11 @@ void stage_count_oom_kills(bool enable);
 long stage_read_oom_kills(void);
 
 /* Run one stage to completion. sigfd is a non-blocking signalfd for SIGCHLD (SIGCHLD blocked).
- * Returns 0 when the stage ran (whatever its outcome), -1 on an agent failure (internal). */
-int stage_run(const struct job_stage *st, int sigfd, struct stage_result *r, struct agent_error *err);
+ * `files` (NULL for none; its report field is the stage's own): the job's files, which the stage's
+ * child writes as the program's uid before it execs; the stage's clock, timeout and CPU count
+ * leave the writing out. Returns 0 when the stage ran (whatever its outcome), -1 on an agent
+ * failure (internal) or when the files could not be written (file_write, as files_write_at). */
+int stage_run(const struct job_stage *st, const struct stage_files *files, int sigfd, struct stage_result *r, struct agent_error *err);
 /* The same in the pre-started interpreter `p` when the stage fits it (prestart_fits), the stage's
  * clock and CPU count starting at the hand-over; else `p` is stopped and the stage starts cold. */
 int stage_run_prestarted(const struct job_stage *st, struct prestart *p, int sigfd, struct stage_result *r, struct agent_error *err);

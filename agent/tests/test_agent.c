@@ -1,11 +1,13 @@
 /* End-to-end tests: runs the built runner-agent as an ordinary child (not PID 1, so it uses the
  * process-group kill) and runner-seccomp. Usage: test_agent OUTDIR */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -450,6 +452,76 @@ static void test_program_id(void) {
   program_id = NULL;
 }
 
+/* The first stage's child writes the files as the program's uid before its exec: later stages
+ * see them; a failure is the job's file_write error frame and no stage runs; the stage's rlimits
+ * (RLIMIT_FSIZE, RLIMIT_NOFILE) do not apply to the writing. */
+static void test_files_in_stage(void) {
+  if (geteuid() != 0) {
+    tap_ok(1, "# SKIP files-in-stage tests need root");
+    return;
+  }
+  chmod(tmp_root, 0755);
+  program_id = "65533";
+  const char *wd = workdir();
+  json_t *files = json_pack("[{s:s, s:s}, {s:s, s:s}]", "path", "sub/dir/x.txt", "content_b64", "aGVsbG8=", "path",
+                            "big", "content_b64", "MDEyMzQ1Njc4OTAxMjM0NTY3ODk=");
+  json_t *first = stage("compile", json_pack("[s]", "true"), wd, 5000, 100);
+  json_t *rl = json_object_get(first, "rlimits");
+  json_object_set_new(rl, "nofile", json_integer(4)); /* the loader needs fd 3; the walk needs up to fd 7 */
+  json_object_set_new(rl, "fsize_bytes", json_integer(1));
+  json_t *second = stage("run", sh("stat -c '%u %s' sub/dir/x.txt big; cat sub/dir/x.txt"), wd, 5000, 100);
+  struct agent_run r = run_job(job(wd, files, json_pack("[o,o]", first, second)));
+  tap_ok(is_result(&r) && geti(st(&r, 0), "exit_code") == 0 &&
+             stream_is(st(&r, 1), "stdout_b64", "65533 5\n65533 20\nhello"),
+         "files in the first stage: the program's, written before its nofile 4 and fsize 1, seen by the next stage");
+  json_decref(r.reply);
+
+  wd = workdir();
+  mkdir(wd, 0755);
+  char path[512];
+  snprintf(path, sizeof path, "%s/taken", wd);
+  close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  files = json_pack("[{s:s, s:s}, {s:s, s:s}]", "path", "ok", "content_b64", "", "path", "taken", "content_b64", "");
+  r = run_job(job(wd, files, json_pack("[o,o]", stage("a", sh("touch ran-a"), wd, 5000, 100), stage("b", sh("touch ran-b"), wd, 5000, 100))));
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/ran-a", wd);
+  int ran = stat(path, &sb) == 0;
+  snprintf(path, sizeof path, "%s/ran-b", wd);
+  ran |= stat(path, &sb) == 0;
+  tap_ok(is_error(&r, "file_write", "taken: create: File exists") && !ran,
+         "files in the first stage: an existing file is the job's file_write error, no stage runs");
+  json_decref(r.reply);
+
+  wd = workdir();
+  mkdir(wd, 0755);
+  snprintf(path, sizeof path, "%s/evil", wd);
+  if (symlink("/tmp", path) < 0) perror("symlink");
+  files = json_pack("[{s:s, s:s}]", "path", "evil/escaped", "content_b64", "");
+  r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 5000, 100))));
+  tap_ok(is_error(&r, "file_write", "evil/escaped: open directory evil: Not a directory") && stat("/tmp/escaped", &sb) < 0,
+         "files in the first stage: a symlinked component is refused, nothing written through it");
+  json_decref(r.reply);
+
+  /* A full disk (a 64 KiB tmpfs as the workdir, in a mount namespace of a child of the test). */
+  wd = workdir();
+  mkdir(wd, 0755);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", wd, "tmpfs", 0, "size=64k") < 0)
+      _exit(2);
+    unsigned char zeros[96 * 1024] = {0};
+    char *b64 = base64_encode(zeros, sizeof zeros);
+    files = json_pack("[{s:s, s:s}]", "path", "big", "content_b64", b64);
+    r = run_job(job(wd, files, json_pack("[o]", stage("s", sh("true"), wd, 5000, 100))));
+    _exit(is_error(&r, "file_write", "big: write: No space left on device") ? 0 : 1);
+  }
+  int status = -1;
+  waitpid(pid, &status, 0);
+  tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "files in the first stage: a full disk is the job's file_write error (status %#x)", status);
+  program_id = NULL;
+}
+
 static void test_version(void) {
   char cmd[4096], line[128] = "";
   snprintf(cmd, sizeof cmd, "%s/runner-agent --version", out_dir);
@@ -479,6 +551,7 @@ int main(int argc, char **argv) {
   test_launch();
   test_launch_userns();
   test_program_id();
+  test_files_in_stage();
   char cmd[512];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_root);
   if (system(cmd) != 0) tap_diag("cleanup of %s failed", tmp_root);
