@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -24,12 +25,34 @@ static const char *const LINKS[][2] = {
 #define DECIMAL(x) STRING(x)
 #define MODE_OPTIONS "mode=0755,size=" DECIMAL(SANDBOX_DEV_BYTES)
 
-static int fill(int dir, const char **what) {
+/* Where the new /dev is filled before it moves to /dev: /sys's mount point, free in the launch
+ * namespace (forkserver.c detaches /sys first), so that the host's /dev is still there to bind
+ * nodes from. */
+#define STAGING "/sys"
+
+/* One node: made, or where this process may not make devices (no CAP_MKNOD, a device cgroup or
+ * policy), the host's own bound onto an empty file, as bwrap's --dev-bind would. */
+static int make_node(int dir, size_t i, int host_node) {
+  const char *name = NODES[i].name;
+  if (mknodat(dir, name, S_IFCHR | 0666, makedev(NODES[i].major, NODES[i].minor)) == 0) {
+    // Whatever the umask took.
+    return fchmodat(dir, name, 0666, 0);
+  }
+  if (errno != EPERM || host_node < 0) return -1;
+  char source[64], target[64];
+  snprintf(source, sizeof source, "/proc/self/fd/%d", host_node);
+  snprintf(target, sizeof target, STAGING "/%s", name);
+  int file = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (file < 0) return -1;
+  close(file);
+  if (mount(source, target, NULL, MS_BIND, NULL) < 0) return -1;
+  return mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID, NULL);
+}
+
+static int fill(int dir, const int *host_nodes, const char **what) {
   for (size_t i = 0; i < sizeof NODES / sizeof NODES[0]; i++) {
     *what = NODES[i].name;
-    if (mknodat(dir, NODES[i].name, S_IFCHR | 0666, makedev(NODES[i].major, NODES[i].minor)) < 0) return -1;
-    // Whatever the umask took.
-    if (fchmodat(dir, NODES[i].name, 0666, 0) < 0) return -1;
+    if (make_node(dir, i, host_nodes[i]) < 0) return -1;
   }
   for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0]; i++) {
     *what = LINKS[i][1];
@@ -41,30 +64,48 @@ static int fill(int dir, const char **what) {
   return 0;
 }
 
-int make_sandbox_dev(const char **what) {
-  // The host's /dev and what is mounted below it leave this namespace only (a slave copy).
-  while (umount2("/dev", MNT_DETACH) == 0) {
-  }
-  *what = "mount tmpfs on /dev";
+static int fill_staging(const int *host_nodes, const char **what) {
+  *what = "mount tmpfs on " STAGING;
   // No nodev: the nodes must open. nosuid like bwrap's own mounts.
-  if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, MODE_OPTIONS) < 0) return -1;
-  *what = "open /dev";
-  int dir = open("/dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID, MODE_OPTIONS) < 0) return -1;
+  *what = "open " STAGING;
+  int dir = open(STAGING, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dir < 0) return -1;
-  int rc = fill(dir, what);
+  int rc = fill(dir, host_nodes, what);
   int saved = errno;
   close(dir);
-  if (rc < 0) {
-    errno = saved;
-    return -1;
-  }
+  errno = saved;
+  if (rc < 0) return -1;
   // SECURITY: read-only, the filesystem itself (no one, host root in this namespace aside, can
   // make it writable again: the sandboxes' user namespaces do not own it) and the mount (whose
   // read-only flag bwrap's copy locks into each sandbox's namespace).
-  *what = "remount /dev read-only";
-  if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, MODE_OPTIONS) < 0) return -1;
-  if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL) < 0) return -1;
-  return 0;
+  *what = "remount read-only";
+  if (mount(NULL, STAGING, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, MODE_OPTIONS) < 0) return -1;
+  return mount(NULL, STAGING, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL);
+}
+
+int make_sandbox_dev(const char **what) {
+  enum { N = sizeof NODES / sizeof NODES[0] };
+  int host_nodes[N];
+  for (size_t i = 0; i < N; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/dev/%s", NODES[i].name);
+    host_nodes[i] = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  int rc = fill_staging(host_nodes, what);
+  int saved = errno;
+  for (size_t i = 0; i < N; i++)
+    if (host_nodes[i] >= 0) close(host_nodes[i]);
+  if (rc == 0) {
+    // The host's /dev and what is mounted below it leave this namespace only (a slave copy).
+    while (umount2("/dev", MNT_DETACH) == 0) {
+    }
+    *what = "move " STAGING " to /dev";
+    rc = mount(STAGING, "/dev", NULL, MS_MOVE, NULL);
+    saved = errno;
+  }
+  errno = saved;
+  return rc;
 }
 
 int is_sandbox_dev(void) {

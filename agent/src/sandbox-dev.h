@@ -7,8 +7,10 @@
 /* Size of the /dev tmpfs (bwrap/plan.ts DEV_TMPFS_BYTES): it holds only nodes, links and a mount point. */
 #define SANDBOX_DEV_BYTES 65536
 
-/* In the launch mount namespace: replaces /dev with the sandbox's (bwrap/plan.ts DEV_NODES and
- * DEV_LINKS, and /dev/shm's mount point), read-only. 0, or -1 with errno and what failed in *what. */
+/* In the launch mount namespace (with /sys detached: its mount point is where /dev is filled):
+ * replaces /dev with the sandbox's (bwrap/plan.ts DEV_NODES and DEV_LINKS, and /dev/shm's mount
+ * point), read-only; nodes it may not make are the host's, bound in. 0, or -1 with errno and what
+ * failed in *what. */
 int make_sandbox_dev(const char **what);
 
 /* 1 if /dev here is a read-only, nosuid tmpfs of SANDBOX_DEV_BYTES (what make_sandbox_dev leaves),

@@ -130,6 +130,31 @@ describe('the fork server', () => {
     assert.equal((await running).stdout, 'done\n');
   });
 
+  it('where it may not make device nodes (no CAP_MKNOD) it binds the host\'s into the sandboxes\' /dev: the same /dev', async () => {
+    const code = "cd /dev && stat -c '%n %F %a %t:%T %N' . * | sort; echo x > /dev/null && head -c 4 /dev/urandom | wc -c; awk '$5 ~ \"^/dev/\" && $5 != \"/dev/shm\" { print $5 }' /proc/self/mountinfo";
+    const forked = await (await engineWith(true)).execute({ language: 'bash', code });
+    // An engine whose fork server lacks CAP_MKNOD: dropped from the bounding set before exec, so
+    // neither node nor anything it starts has it.
+    const engineModule = new URL('../../src/compose/open-engine.js', import.meta.url).href;
+    const script = `const { openEngine } = await import(${JSON.stringify(engineModule)});
+      const engine = await openEngine({ backend: 'bwrap', forkServer: true });
+      process.stdout.write(JSON.stringify(await engine.execute({ language: 'bash', code: ${JSON.stringify(code)} })));
+      await engine.close();`;
+    const dropMknod = 'import ctypes, os, sys\nif ctypes.CDLL(None).prctl(24, 27, 0, 0, 0) != 0: sys.exit("PR_CAPBSET_DROP failed")\nos.execv(sys.argv[1], sys.argv[1:])';
+    const child = spawn('/usr/bin/python3', ['-c', dropMknod, process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await once(child, 'exit');
+    const withoutMknod = JSON.parse(out) as { status: string; stdout: string };
+    assert.equal(withoutMknod.status, 'success', err);
+    const [listing, mounts] = [(r: { stdout: string }) => r.stdout.split('\n').filter((l) => !l.startsWith('/dev/')).join('\n'), (r: { stdout: string }) => r.stdout.split('\n').filter((l) => l.startsWith('/dev/'))];
+    assert.equal(listing(withoutMknod), listing(forked));
+    assert.deepEqual(mounts(forked), [], 'made nodes: one /dev mount');
+    assert.deepEqual(mounts(withoutMknod), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'], 'the host\'s nodes bound in');
+  });
+
   it('runner-launch --require-sandbox-dev starts nothing without the sandboxes\' /dev: not in the host\'s mount namespace, nor given it', async () => {
     const launch = async (args: string[], ns?: number): Promise<{ code: number | null; stdout: string; stderr: string }> => {
       const child = spawn(paths.launcher, [...args, '--require-sandbox-dev', '--uid', '65534', '--gid', '65534', '--', '/bin/echo', 'ran'], { stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', ns ?? 'ignore'] });
