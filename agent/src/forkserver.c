@@ -21,7 +21,9 @@
  * and its cgroup hierarchies, /dev/pts, /dev/shm, ...), and hands it to each launcher
  * (`--mount-ns-fd 5`), which enters it once it has joined the sandbox's cgroups: bwrap's
  * unshare(CLONE_NEWNS) then copies a few mounts instead of the host's whole table, and each mount
- * table bwrap reads back while it builds the sandbox is that much shorter.
+ * table bwrap reads back while it builds the sandbox is that much shorter. Its /dev is not the
+ * host's but the sandboxes' own, read-only (sandbox-dev.c), which bwrap binds whole: one mount
+ * per sandbox instead of fourteen.
  *
  * It is a child subreaper: a process that a launch leaves behind when it dies becomes its child,
  * and it kills it (kill_orphans). That makes killing a bwrap sandbox's first process enough to
@@ -50,6 +52,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "sandbox-dev.h"
 
 #define IPC_FD 3
 #define MAX_FD_FILES 4
@@ -91,31 +94,45 @@ static int launch_mount_ns = -1;
  * and mounts its own /proc, tmpfs and nothing else of the host. Missing ones are skipped. */
 static const char *const UNNEEDED_MOUNTS[] = {"/sys", "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/hugepages", "/proc/sys/fs/binfmt_misc", "/run/netns"};
 
+/* An fd of this mount namespace, out of the way of the descriptors a child moves to 0-5 before it
+ * execs; -1 on error. */
+static int open_mount_ns_high(void) {
+  int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (ns < 0) return -1;
+  int high = fcntl(ns, F_DUPFD_CLOEXEC, 64);
+  close(ns);
+  return high;
+}
+
 /* Makes the launch mount namespace and returns an fd of it, back in the host's namespace; -1 (and
- * why, on stderr) when it cannot: launches then work as before. */
+ * why, on stderr) when it cannot: bwrap sandboxes then do not start (runner-launch
+ * --require-sandbox-dev refuses the host's /dev). */
 static int make_launch_mount_ns(void) {
   int host = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   if (host < 0) return -1;
   int ns = -1;
   if (unshare(CLONE_NEWNS) < 0) {
-    fprintf(stderr, "runner-forkserver: unshare(CLONE_NEWNS): %s; launching in the host's mount namespace\n", strerror(errno));
+    fprintf(stderr, "runner-forkserver: unshare(CLONE_NEWNS): %s; no launch mount namespace\n", strerror(errno));
     close(host);
     return -1;
   }
+  const char *what = "";
   // SECURITY: a slave copy: nothing done here propagates back to the host.
-  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+    fprintf(stderr, "runner-forkserver: cannot prepare the launch mount namespace: %s\n", strerror(errno));
+  } else {
     for (size_t i = 0; i < sizeof UNNEEDED_MOUNTS / sizeof UNNEEDED_MOUNTS[0]; i++) {
       // Each, with what is mounted below it; repeated while something is stacked on the same point.
       while (umount2(UNNEEDED_MOUNTS[i], MNT_DETACH) == 0) {
       }
     }
-    ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    // Out of the way of the descriptors a child moves to 0-5 before it execs.
-    int high = ns < 0 ? -1 : fcntl(ns, F_DUPFD_CLOEXEC, 64);
-    if (ns >= 0) close(ns);
-    ns = high;
+    // SECURITY: the sandboxes' /dev (bwrap/plan.ts, launchNamespaceDev binds it whole), or no
+    // launch namespace at all.
+    if (make_sandbox_dev(&what) < 0)
+      fprintf(stderr, "runner-forkserver: cannot make the sandboxes' /dev (%s): %s\n", what, strerror(errno));
+    else if ((ns = open_mount_ns_high()) < 0)
+      fprintf(stderr, "runner-forkserver: cannot open the launch mount namespace: %s\n", strerror(errno));
   }
-  if (ns < 0) fprintf(stderr, "runner-forkserver: cannot prepare the launch mount namespace: %s\n", strerror(errno));
   if (setns(host, CLONE_NEWNS) < 0) fail("setns(host mount namespace): %s", strerror(errno));
   close(host);
   return ns;

@@ -16,6 +16,9 @@
  * on FD, the host's without the mounts no sandbox is made from (/sys, /dev/pts, ...), so that the
  * copy bwrap's unshare(CLONE_NEWNS) makes of it, and every mount table bwrap reads, is small.
  *
+ * --require-sandbox-dev: refuse to exec PROG unless the mount namespace entered has the sandboxes'
+ * own /dev (sandbox-dev.c), for a bwrap argv that binds /dev whole: never the host's /dev.
+ *
  * Any failure: "runner-launch: ..." on stderr and exit status 125 (PROG never runs). */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +35,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "sandbox-dev.h"
 
 #define EXIT_LAUNCH 125
 #define MAX_CGROUPS 16
@@ -48,6 +52,7 @@ struct opts {
   uid_t program; /* 0: no user namespace of our own */
   gid_t supplementary; /* 0: none */
   int mount_ns;       /* -1: stay in the mount namespace we were started in */
+  int require_sandbox_dev;
   char **prog;
 };
 
@@ -66,6 +71,11 @@ static unsigned long parse_id(const char *what, const char *s) {
 static void parse_args(int argc, char **argv, struct opts *o) {
   int have_uid = 0, have_gid = 0, i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
+    if (strcmp(argv[i], "--require-sandbox-dev") == 0) {
+      o->require_sandbox_dev = 1;
+      i--;
+      continue;
+    }
     if (i + 1 >= argc) fail("option %s needs a value", argv[i]);
     if (strcmp(argv[i], "--cgroup-procs") == 0) {
       if (o->n_cgroups == MAX_CGROUPS) fail("too many --cgroup-procs");
@@ -83,7 +93,7 @@ static void parse_args(int argc, char **argv, struct opts *o) {
     } else if (strcmp(argv[i], "--supplementary-group") == 0) {
       o->supplementary = (gid_t)parse_id("supplementary group", argv[i + 1]);
     } else {
-      fail("usage: runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] [--mount-ns-fd FD] --uid UID "
+      fail("usage: runner-launch [--cgroup-procs FILE]... [--supplementary-group GID] [--mount-ns-fd FD] [--require-sandbox-dev] --uid UID "
            "--gid GID [--program-id ID] -- PROG [ARGS...]");
     }
   }
@@ -222,11 +232,19 @@ int main(int argc, char **argv) {
   for (int i = 0; i < o.n_cgroups; i++) join_cgroup(o.cgroups[i]);
   int ns = o.program != 0 ? make_userns(&o) : -1;
   // After the cgroups (their files are not in the smaller namespace), while still root (setns needs
-  // CAP_SYS_ADMIN). What the sandbox is made from there is the same: the root filesystem, /proc
-  // and the /dev nodes are the host's own mounts.
+  // CAP_SYS_ADMIN). What the sandbox is made from there is the same: the root filesystem and /proc
+  // are the host's own mounts; /dev is the sandboxes' own (sandbox-dev.c).
   if (o.mount_ns >= 0) {
     if (setns(o.mount_ns, CLONE_NEWNS) < 0) fail("setns(mount namespace): %s", strerror(errno));
     close(o.mount_ns);
+  }
+  // SECURITY: bwrap is about to bind this /dev whole into the sandbox: it must be the sandboxes'
+  // read-only one (an older fork server, or none, would leave the host's with all its devices).
+  if (o.require_sandbox_dev) {
+    if (o.mount_ns < 0) fail("--require-sandbox-dev: no launch mount namespace (--mount-ns-fd; the fork server could not make one, see its stderr)");
+    int dev = is_sandbox_dev();
+    if (dev < 0) fail("statfs /dev: %s", strerror(errno));
+    if (dev == 0) fail("--require-sandbox-dev: /dev in the launch mount namespace is not the sandboxes' (an older runner-forkserver? run setup)");
   }
   drop_ids(o.uid, o.gid, o.supplementary);
   // SECURITY: no setuid/file-capability binary inside the sandbox can regain privileges.

@@ -14,6 +14,11 @@ export interface LaunchPlan {
    * With it the launcher makes the sandbox's user namespace (bwrap); without it (a VMM) it does not.
    */
   programUid?: number;
+  /**
+   * SECURITY: refuse to start unless the launch mount namespace's /dev is the sandboxes' own
+   * (agent/src/sandbox-dev.c): for a bwrap argv that binds /dev whole (BwrapPlan.launchNamespaceDev).
+   */
+  requireSandboxDev?: boolean;
 }
 
 export function launchArgs(plan: LaunchPlan): string[] {
@@ -22,6 +27,7 @@ export function launchArgs(plan: LaunchPlan): string[] {
     '--uid', String(plan.hostUid),
     '--gid', String(plan.hostGid),
     ...(plan.programUid === undefined ? [] : ['--program-id', String(plan.programUid)]),
+    ...(plan.requireSandboxDev ? ['--require-sandbox-dev'] : []),
     '--',
   ];
 }

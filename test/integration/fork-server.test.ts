@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -90,6 +90,92 @@ describe('the fork server', () => {
     // The host's own mount table is untouched.
     assert.ok(host.some((m) => m.startsWith('/sys')), 'the host still has /sys');
     assert.equal((await running).stdout, 'done\n');
+  });
+
+  it('gives the sandbox the /dev a forked sandbox has (the same nodes, links and modes, read-only), made once in the launch namespace', async () => {
+    const [spawned, forked] = await Promise.all([engineWith(false), engineWith(true)]);
+    // Owners left out: the prepared /dev is the host root's (nobody in the sandbox), bwrap's is the agent's.
+    const code = [
+      "cd /dev && stat -c '%n %F %a %t:%T %N' . * | sort",
+      "stat -f -c 'size %b*%S' /dev /dev/shm",
+      'awk \'$5 == "/dev" { split($6, o, ","); print "/dev", o[1] }\' /proc/self/mountinfo',
+      ': > /dev/new 2>/dev/null || echo "/dev refuses new files"',
+      'mkdir /dev/dir 2>/dev/null || echo "/dev refuses directories"',
+      'echo x > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 2 /dev/zero | wc -c',
+      'echo x > /dev/full 2>/dev/null || echo "/dev/full is full"',
+      'echo shm > /dev/shm/f && cat /dev/shm/f',
+      'cat /proc/cmdline 2>&1 | grep -c "Permission denied"',
+    ].join('; ');
+    const [a, b] = await Promise.all([spawned.execute({ language: 'bash', code }), forked.execute({ language: 'bash', code })]);
+    assert.equal(a.status, 'success', a.stderr);
+    assert.match(a.stdout, /^\. directory 755 /m);
+    assert.match(a.stdout, /^null character special file 666 1:3 /m);
+    assert.match(a.stdout, /^fd symbolic link 777 0:0 'fd' -> '\/proc\/self\/fd'$/m);
+    assert.match(a.stdout, /^\/dev ro$/m);
+    assert.match(a.stdout, /^\/dev refuses new files\n\/dev refuses directories\n4\n2\n\/dev\/full is full\nshm\n1\n$/m);
+    assert.equal(b.stdout, a.stdout, 'the same /dev through the fork server');
+    assert.equal(b.stderr, a.stderr);
+  });
+
+  it('makes the launch namespace\'s /dev the sandboxes\' own: six nodes, nothing of the host\'s, read-only', async () => {
+    const { running, top } = await sleepingSandbox();
+    // bwrap's first process is in the launch mount namespace.
+    const dev = `/proc/${top.pid}/root/dev`;
+    assert.deepEqual(readdirSync(dev).sort(), ['fd', 'full', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+    assert.deepEqual(readdirSync(`${dev}/shm`), []);
+    const mount = readFileSync(`/proc/${top.pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => line.split(' ')).filter((f) => f[4] === '/dev' || f[4]!.startsWith('/dev/'));
+    assert.equal(mount.length, 1, 'one mount, nothing below it');
+    assert.match(mount[0]![5]!, /^ro,nosuid/);
+    assert.ok(existsSync('/dev/pts') && readdirSync('/dev').length > 11, "the host's /dev is untouched");
+    assert.equal((await running).stdout, 'done\n');
+  });
+
+  it('where it may not make device nodes (no CAP_MKNOD) it binds the host\'s into the sandboxes\' /dev: the same /dev', async () => {
+    const code = "cd /dev && stat -c '%n %F %a %t:%T %N' . * | sort; echo x > /dev/null && head -c 4 /dev/urandom | wc -c; awk '$5 ~ \"^/dev/\" && $5 != \"/dev/shm\" { print $5 }' /proc/self/mountinfo";
+    const forked = await (await engineWith(true)).execute({ language: 'bash', code });
+    // An engine whose fork server lacks CAP_MKNOD: dropped from the bounding set before exec, so
+    // neither node nor anything it starts has it.
+    const engineModule = new URL('../../src/compose/open-engine.js', import.meta.url).href;
+    const script = `const { openEngine } = await import(${JSON.stringify(engineModule)});
+      const engine = await openEngine({ backend: 'bwrap', forkServer: true });
+      process.stdout.write(JSON.stringify(await engine.execute({ language: 'bash', code: ${JSON.stringify(code)} })));
+      await engine.close();`;
+    const dropMknod = 'import ctypes, os, sys\nif ctypes.CDLL(None).prctl(24, 27, 0, 0, 0) != 0: sys.exit("PR_CAPBSET_DROP failed")\nos.execv(sys.argv[1], sys.argv[1:])';
+    const child = spawn('/usr/bin/python3', ['-c', dropMknod, process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await once(child, 'exit');
+    const withoutMknod = JSON.parse(out) as { status: string; stdout: string };
+    assert.equal(withoutMknod.status, 'success', err);
+    const [listing, mounts] = [(r: { stdout: string }) => r.stdout.split('\n').filter((l) => !l.startsWith('/dev/')).join('\n'), (r: { stdout: string }) => r.stdout.split('\n').filter((l) => l.startsWith('/dev/'))];
+    assert.equal(listing(withoutMknod), listing(forked));
+    assert.deepEqual(mounts(forked), [], 'made nodes: one /dev mount');
+    assert.deepEqual(mounts(withoutMknod), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'], 'the host\'s nodes bound in');
+  });
+
+  it('runner-launch --require-sandbox-dev starts nothing without the sandboxes\' /dev: not in the host\'s mount namespace, nor given it', async () => {
+    const launch = async (args: string[], ns?: number): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+      const child = spawn(paths.launcher, [...args, '--require-sandbox-dev', '--uid', '65534', '--gid', '65534', '--', '/bin/echo', 'ran'], { stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', ns ?? 'ignore'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return { code, stdout, stderr };
+    };
+    const none = await launch([]);
+    assert.deepEqual([none.code, none.stdout], [125, '']);
+    assert.match(none.stderr, /--require-sandbox-dev: no launch mount namespace/);
+    const hostNs = openSync('/proc/self/ns/mnt', 'r');
+    try {
+      const host = await launch(['--mount-ns-fd', '5'], hostNs);
+      assert.deepEqual([host.code, host.stdout], [125, '']);
+      assert.match(host.stderr, /\/dev in the launch mount namespace is not the sandboxes'/);
+    } finally {
+      closeSync(hostNs);
+    }
   });
 
   it('gives the same results as a sandbox the engine forks: output, exit status, signals, stdin, limits', async () => {

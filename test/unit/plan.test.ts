@@ -44,6 +44,23 @@ describe('bwrap plan', () => {
     assert.deepEqual(WRITABLE_MOUNTS.map((m) => m.path), ['/tmp', '/dev/shm', '/work']);
   });
 
+  it('through the fork server binds the launch namespace\'s prepared /dev whole, and builds nothing of it', () => {
+    const prepared = bwrapArgs({ rootfs: '/r', agentBinary: '/a', tmpfsBytes: 1024, hostname: 'sandbox', launchNamespaceDev: true });
+    const at = (seq: string[]): number => prepared.findIndex((_, i) => seq.every((s, j) => prepared[i + j] === s));
+    const dev = at(['--dev-bind', '/dev', '/dev']);
+    assert.ok(dev > prepared.indexOf('/proc'), 'after /proc');
+    assert.ok(dev < prepared.indexOf('/dev/shm'), '/dev/shm is mounted on it');
+    // One /dev mount: no tmpfs, no per-node binds, no links, no remount (it is read-only already).
+    assert.equal(prepared.filter((a) => a === '/dev').length, 2);
+    assert.ok(!prepared.some((a, i) => a.startsWith('/dev/') && a !== '/dev/shm' && prepared[i - 1] !== '--ro-bind'), 'nothing else under /dev but /dev/shm');
+    assert.ok(!prepared.includes('--symlink') && !prepared.includes('--remount-ro'));
+    assert.deepEqual(prepared.filter((_, i) => prepared[i - 1] === '--tmpfs'), WRITABLE_MOUNTS.map((m) => m.path));
+    // The rest of the plan is the same.
+    const built = bwrapArgs({ rootfs: '/r', agentBinary: '/a', tmpfsBytes: 1024, hostname: 'sandbox' });
+    assert.deepEqual(prepared.slice(0, dev), built.slice(0, built.indexOf('/dev') - 5));
+    assert.deepEqual(launchArgs({ cgroupProcsFiles: [], hostUid: 70_000, hostGid: 70_000, programUid: 70_001, requireSandboxDev: true }).slice(-2), ['--require-sandbox-dev', '--']);
+  });
+
   it('masks host details in /proc after mounting it', () => {
     const masked = bwrapArgs({ rootfs: '/r', agentBinary: '/a', tmpfsBytes: 1024, hostname: 'sandbox', procMasks: { files: ['/proc/cmdline'], dirs: ['/proc/acpi'] } });
     const proc = masked.indexOf('/proc');

@@ -60,12 +60,14 @@ export class BwrapBackend extends ProcessBackend<BwrapStart, undefined> {
 
   protected async command(slot: SandboxSlot, plan: BwrapStart): Promise<SandboxCommand<undefined>> {
     const o = this.#options;
+    // Through the fork server the sandbox's /dev is ready in the launch mount namespace.
+    const launchNamespaceDev = o.forkServerPath !== '';
     return {
       argv: [
         o.launcherPath,
-        ...launchArgs({ cgroupProcsFiles: slot.cgroup.procsFiles, hostUid: slot.uid, hostGid: slot.uid, programUid: programUidOf(o.hostIds, slot.uid) }),
+        ...launchArgs({ cgroupProcsFiles: slot.cgroup.procsFiles, hostUid: slot.uid, hostGid: slot.uid, programUid: programUidOf(o.hostIds, slot.uid), requireSandboxDev: launchNamespaceDev }),
         o.bwrapPath,
-        ...bwrapArgs({ rootfs: plan.rootfs, agentBinary: o.agentPath, tmpfsBytes: plan.tmpfsBytes, hostname: 'sandbox', procMasks: this.#procMasks }),
+        ...bwrapArgs({ rootfs: plan.rootfs, agentBinary: o.agentPath, tmpfsBytes: plan.tmpfsBytes, hostname: 'sandbox', procMasks: this.#procMasks, launchNamespaceDev }),
       ],
       agentOnStdio: true,
       fdFile: plan.seccompFilter,

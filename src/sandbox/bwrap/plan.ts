@@ -31,6 +31,12 @@ export interface BwrapPlan {
   hostname: string;
   /** /proc files hidden behind an unreadable node and /proc directories behind an empty read-only tmpfs. */
   procMasks?: ProcMasks;
+  /**
+   * The launch mount namespace's /dev is the sandbox's (the fork server's, agent/src/sandbox-dev.c:
+   * DEV_NODES, DEV_LINKS and /dev/shm's mount point, read-only) and is bound whole; runner-launch
+   * must then be given --require-sandbox-dev. Else bwrap builds /dev itself.
+   */
+  launchNamespaceDev?: boolean;
 }
 
 export interface ProcMasks {
@@ -77,10 +83,16 @@ const DEV_LINKS: readonly [target: string, link: string][] = [
   ['/proc/self/fd/1', '/dev/stdout'],
   ['/proc/self/fd/2', '/dev/stderr'],
 ];
-/** The /dev tmpfs only holds mount points and links before it turns read-only. */
+/** The /dev tmpfs only holds mount points and links before it turns read-only (sandbox-dev.h: SANDBOX_DEV_BYTES). */
 const DEV_TMPFS_BYTES = 64 * 1024;
 
-function devArgs(): string[] {
+/**
+ * The prepared /dev is one read-only mount (bwrap reads the mount table once for it and remounts
+ * nothing); built here it is a tmpfs, a bind and a remount per node, and a remount of the whole
+ * (seven mount-table reads, fourteen mount calls, six more mounts in every later read).
+ */
+function devArgs(launchNamespaceDev: boolean): string[] {
+  if (launchNamespaceDev) return ['--dev-bind', '/dev', '/dev'];
   return [
     '--size', String(DEV_TMPFS_BYTES), '--perms', '0755', '--tmpfs', '/dev',
     ...DEV_NODES.flatMap((node) => ['--dev-bind', node, node]),
@@ -119,10 +131,11 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     // /dev/null mounted nodev: opening a masked file fails with EACCES.
     ...(plan.procMasks?.files ?? []).flatMap((file) => ['--ro-bind', '/dev/null', file]),
     ...(plan.procMasks?.dirs ?? []).flatMap((dir) => ['--size', '4096', '--tmpfs', dir, '--remount-ro', dir]),
-    ...devArgs(),
+    ...devArgs(plan.launchNamespaceDev ?? false),
     ...WRITABLE_MOUNTS.flatMap(({ path, mode }) => ['--size', size, '--perms', mode, '--tmpfs', path]),
-    // After /dev/shm is mounted on it: the /dev tmpfs itself (not its submounts) turns read-only.
-    '--remount-ro', '/dev',
+    // After /dev/shm is mounted on it: the /dev tmpfs itself (not its submounts) turns read-only
+    // (the prepared one already is).
+    ...(plan.launchNamespaceDev ? [] : ['--remount-ro', '/dev']),
     '--chdir', WORKDIR,
     // SECURITY: never the host's environment.
     '--clearenv',
