@@ -30,12 +30,12 @@ export async function runObserved(sandbox: Sandbox, job: JobMessage): Promise<Ob
   try {
     const result = await sandbox.run(job, jobBudgetMs(job));
     const hostWallMs = performance.now() - started;
-    return { stages: reconcile(job, result.stages, hostWallMs), oomKills: sandbox.stats().oomKills, hostWallMs, ...(result.outputs ? { outputs: { files: result.outputs, truncated: result.outputs_truncated === true } } : {}) };
+    return { stages: reconcile(job, result.stages, hostWallMs), oomKills: sandbox.oomKills(), hostWallMs, ...(result.outputs ? { outputs: { files: result.outputs, truncated: result.outputs_truncated === true } } : {}) };
   } catch (err) {
     if (!(err instanceof RunnerError) || err.code !== ErrorCodes.AGENT_TIMEOUT) throw err;
     // The host's deadline passed without a result: the job ran out of time, whatever the agent
     // (silent, stuck or lying) would say. Nothing of it may go on running.
-    const oomKills = sandbox.stats().oomKills;
+    const oomKills = sandbox.oomKills();
     await sandbox.destroy();
     const hostWallMs = performance.now() - started;
     const last = job.stages[job.stages.length - 1]!;

@@ -107,7 +107,7 @@ export async function runStreamed(sandbox: Sandbox, job: JobMessage, options: St
   try {
     const stages = await exec.done;
     const hostWallMs = performance.now() - started;
-    const oomKills = sandbox.stats().oomKills;
+    const oomKills = sandbox.oomKills();
     // A sandbox the session abandoned (the exec overran the host's deadline) has no files to give.
     const outputs = job.collect && sandbox.alive ? await collectOutputs(session, job.collect) : undefined;
     return { stages, oomKills, hostWallMs, ...(outputs ? { outputs } : {}) };

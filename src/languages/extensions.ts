@@ -45,9 +45,13 @@ export function catalogExtensions(): readonly CatalogExtension[] {
 
 function persistedExtensions(): readonly CatalogExtension[] {
   const dir = catalogDir(home ?? dataDir());
+  // Looked at on every language lookup (several per execution): a missing directory, the usual
+  // case, is a result here, not a thrown ENOENT error built with its stack trace each time.
   let mtimeMs: number;
   try {
-    mtimeMs = statSync(dir).mtimeMs;
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) return none(dir);
+    mtimeMs = stat.mtimeMs;
   } catch {
     return none(dir);
   }

@@ -36,7 +36,8 @@ export class AgentChannel {
         this.fail(err as Error);
       }
     });
-    input.on('end', () => this.fail(new SandboxError(ErrorCodes.SANDBOX_START, 'agent closed its output')));
+    // (Ended after every job, the channel failed already by the teardown: no error built then.)
+    input.on('end', () => void (this.#failure ?? this.fail(new SandboxError(ErrorCodes.SANDBOX_START, 'agent closed its output'))));
     input.on('error', (err) => this.fail(err));
     output.on('error', () => {
       // EPIPE when the sandbox died; the input side reports the failure.

@@ -45,6 +45,10 @@ export interface Sandbox {
   openSession(): Promise<AgentSession>;
   /** Resource usage of the whole sandbox (cgroup), valid until destroy(). */
   stats(): CgroupStats;
+  /** stats().oomKills alone, with one read (after every execution). */
+  oomKills(): number;
+  /** stats().memoryCurrentBytes alone, with one read (the warm pool's budget). */
+  memoryCurrentBytes(): number | null;
   /** Kills everything in the sandbox and removes every trace of it on the host. Idempotent. */
   destroy(): Promise<void>;
 }

@@ -171,7 +171,8 @@ export class ForkServer {
       if (process.adopt(message.stream, handle, message.pid)) this.#settle(message.id);
     } else if (message.type === 'exit') {
       this.#processes.delete(message.id);
-      this.#settle(message.id, new SandboxError(ErrorCodes.SANDBOX_START, 'the launcher exited before it started'));
+      // (Every sandbox's exit comes here; only one still starting has anyone to tell why.)
+      if (this.#starting.has(message.id)) this.#settle(message.id, new SandboxError(ErrorCodes.SANDBOX_START, 'the launcher exited before it started'));
       process.exited(message.code, signalName(message.signal));
     } else if (message.type === 'error') {
       this.#processes.delete(message.id);

@@ -120,6 +120,14 @@ export class ProcessSandbox<Plan, Run> implements Sandbox {
     return this.#launched.cgroup.stats();
   }
 
+  oomKills(): number {
+    return this.#launched.cgroup.oomKills();
+  }
+
+  memoryCurrentBytes(): number | null {
+    return this.#launched.cgroup.memoryCurrentBytes();
+  }
+
   destroy(): Promise<void> {
     this.#destroyed ??= (async () => {
       this.#channel?.fail(new SandboxError(ErrorCodes.CANCELLED, 'sandbox destroyed'));

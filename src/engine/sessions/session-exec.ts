@@ -26,7 +26,7 @@ export async function runInSession(
   interaction: { stream?: StreamHandlers; input?: ExecInput; maxStdinBytes?: number } = {},
 ): Promise<ExecOutcome> {
   const started = performance.now();
-  const oomBefore = sandbox.stats().oomKills;
+  const oomBefore = sandbox.oomKills();
   const { stream, input } = interaction;
   // Streamed: output and stage frames while it runs, held to the caps on the host (streamed-run.ts);
   // interactive: the last stage's stdin stays open for `input`.
@@ -43,7 +43,7 @@ export async function runInSession(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const reports = await exec.done;
-    return { stages: reports, oomKills: sandbox.stats().oomKills - oomBefore, hostWallMs: performance.now() - started, cancelled };
+    return { stages: reports, oomKills: sandbox.oomKills() - oomBefore, hostWallMs: performance.now() - started, cancelled };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     input?.detach();

@@ -58,6 +58,10 @@ export interface Cgroup {
   /** Applies limits; valid while processes run (used by the warm pool). */
   setLimits(limits: CgroupLimits): void;
   stats(): CgroupStats;
+  /** CgroupStats.oomKills alone: one control file read, not three (read after every execution). */
+  oomKills(): number;
+  /** CgroupStats.memoryCurrentBytes alone: one control file read (the warm pool's budget reads it per refill). */
+  memoryCurrentBytes(): number | null;
   /**
    * Kills every process in the cgroup (see killsAll) and removes it. Idempotent. One whose killed
    * tasks have not all left within REMOVE_WAIT_MS is removed in the background (CgroupDriver.settle

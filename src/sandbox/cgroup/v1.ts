@@ -46,7 +46,7 @@ export class CgroupV1Driver implements CgroupDriver {
       const memory = this.#dir('memory', name);
       this.#files ??= { memsw: existsSync(join(memory, 'memory.memsw.limit_in_bytes')), tcp: existsSync(join(memory, 'memory.kmem.tcp.limit_in_bytes')) };
       const killsAll = controllers.includes('freezer');
-      const cgroup = new CgroupV1(name, controllers, (c) => this.#dir(c, name), this.#files, () => (killsAll ? this.remove(name) : this.#removeEmptied(name)));
+      const cgroup = new CgroupV1(name, controllers, (c) => this.#dir(c, name), this.#files, () => (killsAll ? this.remove(name) : this.#removeEmptied(name, controllers)));
       cgroup.setLimits(limits);
       return cgroup;
     } catch (cause) {
@@ -105,9 +105,14 @@ export class CgroupV1Driver implements CgroupDriver {
    * the wait held processes the kill could not reach (the fork server died while the sandbox's
    * bwrap was starting): killed as a dead engine's are (remove).
    */
-  async #removeEmptied(name: string): Promise<void> {
+  async #removeEmptied(name: string, controllers: readonly Controller[]): Promise<void> {
     try {
-      await Promise.all(CONTROLLERS.map((controller) => removeCgroupDir(this.#dir(controller, name))));
+      // Its killed tasks leave every hierarchy at once (one css_set), so one directory's rmdir tells
+      // when all can go: the pids one, an empty cgroup's cheapest, takes the retries while they are
+      // still exiting (each an EBUSY and a thread-pool round trip), then the others go in one pass.
+      const [first, ...rest] = [...controllers].sort((a, b) => Number(b === 'pids') - Number(a === 'pids'));
+      await removeCgroupDir(this.#dir(first!, name));
+      await Promise.all(rest.map((controller) => removeCgroupDir(this.#dir(controller, name))));
     } catch {
       await this.remove(name);
     }
@@ -142,6 +147,8 @@ class CgroupV1 implements Cgroup {
   readonly #remove: () => Promise<void>;
   #destroyed: Promise<void> | undefined;
   #limits: CgroupLimits | undefined;
+  /** Until the first setLimits: the directories were just made, so memory limits are the kernel's unlimited default. */
+  #fresh = true;
 
   constructor(name: string, controllers: readonly Controller[], dir: (controller: Controller) => string, files: V1MemoryFiles, remove: () => Promise<void>) {
     this.name = name;
@@ -164,7 +171,8 @@ class CgroupV1 implements Cgroup {
         // when raising a live limit (warm pool), raise memsw first; when lowering, lower the limit first.
         const memsw = join(memory, 'memory.memsw.limit_in_bytes');
         const limit = join(memory, 'memory.limit_in_bytes');
-        const current = previous?.memoryBytes ?? Number(readControl(limit));
+        // (A fresh cgroup's limits are unlimited; after a half-applied change the file says what holds.)
+        const current = previous?.memoryBytes ?? (this.#fresh ? Infinity : Number(readControl(limit)));
         const order = current < limits.memoryBytes ? [memsw, limit] : [limit, memsw];
         for (const file of order) if (file === limit || this.#files.memsw) writeControl(file, limits.memoryBytes);
         // SECURITY: cgroup v1 does not charge TCP buffers to memory.limit_in_bytes; they count against
@@ -179,10 +187,12 @@ class CgroupV1 implements Cgroup {
       if (previous?.pids !== limits.pids) writeControl(join(this.#dir('pids'), 'pids.max'), limits.pids);
       if (previous?.cpus !== limits.cpus) writeControl(join(this.#dir('cpu'), 'cpu.cfs_quota_us'), Math.round(limits.cpus * CFS_PERIOD_US));
     } catch (cause) {
+      this.#fresh = false;
       // A half-applied change: the next call writes every file again.
       this.#limits = undefined;
       throw new SandboxError(ErrorCodes.CGROUP, `cannot set limits on cgroup ${this.name}`, { cause });
     }
+    this.#fresh = false;
     this.#limits = limits;
   }
 
@@ -199,14 +209,17 @@ class CgroupV1 implements Cgroup {
   }
 
   stats(): CgroupStats {
-    const memory = this.#dir('memory');
-    const peak = readControl(join(memory, 'memory.max_usage_in_bytes'));
-    const current = readControl(join(memory, 'memory.usage_in_bytes'));
-    return {
-      memoryPeakBytes: peak === null ? null : Number(peak.trim()),
-      memoryCurrentBytes: current === null ? null : Number(current.trim()),
-      oomKills: readKeyedCounters(join(memory, 'memory.oom_control')).get('oom_kill') ?? 0,
-    };
+    const peak = readControl(join(this.#dir('memory'), 'memory.max_usage_in_bytes'));
+    return { memoryPeakBytes: peak === null ? null : Number(peak.trim()), memoryCurrentBytes: this.memoryCurrentBytes(), oomKills: this.oomKills() };
+  }
+
+  oomKills(): number {
+    return readKeyedCounters(join(this.#dir('memory'), 'memory.oom_control')).get('oom_kill') ?? 0;
+  }
+
+  memoryCurrentBytes(): number | null {
+    const current = readControl(join(this.#dir('memory'), 'memory.usage_in_bytes'));
+    return current === null ? null : Number(current.trim());
   }
 
   destroy(): Promise<void> {

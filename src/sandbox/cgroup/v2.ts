@@ -162,12 +162,16 @@ class CgroupV2 implements Cgroup {
 
   stats(): CgroupStats {
     const peak = readControl(join(this.#dir, 'memory.peak'));
+    return { memoryPeakBytes: peak === null ? null : Number(peak.trim()), memoryCurrentBytes: this.memoryCurrentBytes(), oomKills: this.oomKills() };
+  }
+
+  oomKills(): number {
+    return readKeyedCounters(join(this.#dir, 'memory.events')).get('oom_kill') ?? 0;
+  }
+
+  memoryCurrentBytes(): number | null {
     const current = readControl(join(this.#dir, 'memory.current'));
-    return {
-      memoryPeakBytes: peak === null ? null : Number(peak.trim()),
-      memoryCurrentBytes: current === null ? null : Number(current.trim()),
-      oomKills: readKeyedCounters(join(this.#dir, 'memory.events')).get('oom_kill') ?? 0,
-    };
+    return current === null ? null : Number(current.trim());
   }
 
   destroy(): Promise<void> {
